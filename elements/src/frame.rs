@@ -1,0 +1,370 @@
+//! Read-only pixel access to raw camera frames in their own format, and resampling of a
+//! region of a frame into the small RGB tensors the models take.
+//!
+//! Elements never convert a whole frame: they read the few thousand pixels a model input
+//! needs straight from the planes (I420, NV12, YUY2, packed RGB ...). Because the YUV to RGB
+//! conversion is affine, samples are averaged in the frame's own colour space and converted
+//! once per output pixel.
+
+use gst_video::prelude::*;
+
+/// How the pixels of a frame are laid out in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelLayout {
+    /// 8-bit luma plane, then two chroma planes at half width and half height (I420, YV12:
+    /// the plane order is normalised so planes[1] is U and planes[2] is V).
+    Yuv420Planar,
+    /// 8-bit luma plane, then one interleaved chroma plane at half resolution.
+    /// `u_first` is true for NV12 (UVUV...), false for NV21 (VUVU...).
+    Yuv420SemiPlanar { u_first: bool },
+    /// Packed 4:2:2, two pixels in four bytes; offsets of Y0, U and V within the macropixel
+    /// (YUY2: 0, 1, 3; UYVY: 1, 0, 2).
+    Yuv422Packed { y_offset: usize, u_offset: usize, v_offset: usize },
+    /// Packed RGB with `bytes_per_pixel` bytes a pixel and the byte offsets of R, G and B.
+    PackedRgb { bytes_per_pixel: usize, r: usize, g: usize, b: usize },
+    /// 8-bit grey.
+    Gray,
+}
+
+/// The YUV to RGB conversion a frame needs (from its colorimetry).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YuvMatrix {
+    /// Red and blue luma weights of the matrix (BT.601: 0.299 / 0.114, BT.709: 0.2126 / 0.0722).
+    pub kr: f32,
+    pub kb: f32,
+    /// Limited ("TV") range 16..235 / 16..240, else full range.
+    pub limited_range: bool,
+}
+
+impl YuvMatrix {
+    pub const BT601_LIMITED: YuvMatrix = YuvMatrix { kr: 0.299, kb: 0.114, limited_range: true };
+    pub const BT709_LIMITED: YuvMatrix = YuvMatrix { kr: 0.2126, kb: 0.0722, limited_range: true };
+
+    /// Converts one (Y, U, V) triple, 0..255 each, to RGB 0..255.
+    #[inline]
+    pub fn to_rgb(&self, yuv: [f32; 3]) -> [f32; 3] {
+        let (y, u, v) = if self.limited_range {
+            ((yuv[0] - 16.0) * (255.0 / 219.0), (yuv[1] - 128.0) * (255.0 / 224.0), (yuv[2] - 128.0) * (255.0 / 224.0))
+        } else {
+            (yuv[0], yuv[1] - 128.0, yuv[2] - 128.0)
+        };
+        let kg = 1.0 - self.kr - self.kb;
+        let r = y + 2.0 * (1.0 - self.kr) * v;
+        let b = y + 2.0 * (1.0 - self.kb) * u;
+        let g = (y - self.kr * r - self.kb * b) / kg;
+        [r.clamp(0.0, 255.0), g.clamp(0.0, 255.0), b.clamp(0.0, 255.0)]
+    }
+}
+
+/// Why a frame cannot be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FrameError {
+    #[error("video format {0} is not supported")]
+    UnsupportedFormat(String),
+    #[error("frame plane {plane} holds {len} bytes, {needed} are needed for {width}x{height}")]
+    PlaneTooSmall { plane: usize, len: usize, needed: usize, width: usize, height: usize },
+}
+
+/// A borrowed, read-only view of one frame.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameView<'a> {
+    pub width: usize,
+    pub height: usize,
+    pub layout: PixelLayout,
+    pub planes: [&'a [u8]; 3],
+    pub strides: [usize; 3],
+    pub matrix: YuvMatrix,
+}
+
+impl<'a> FrameView<'a> {
+    /// Builds a view over planes the caller owns, checking that every plane is large enough
+    /// for the layout, so that reads inside `width` x `height` never go out of bounds.
+    pub fn new(
+        width: usize,
+        height: usize,
+        layout: PixelLayout,
+        planes: [&'a [u8]; 3],
+        strides: [usize; 3],
+        matrix: YuvMatrix,
+    ) -> Result<Self, FrameError> {
+        let view = FrameView { width, height, layout, planes, strides, matrix };
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        let needs: &[(usize, usize, usize)] = match layout {
+            PixelLayout::Yuv420Planar => &[(0, width, height), (1, cw, ch), (2, cw, ch)],
+            PixelLayout::Yuv420SemiPlanar { .. } => &[(0, width, height), (1, cw * 2, ch)],
+            PixelLayout::Yuv422Packed { .. } => &[(0, cw * 4, height)],
+            PixelLayout::PackedRgb { bytes_per_pixel, .. } => &[(0, width * bytes_per_pixel, height)],
+            PixelLayout::Gray => &[(0, width, height)],
+        };
+        for &(plane, row_bytes, rows) in needs {
+            if rows == 0 {
+                continue;
+            }
+            let needed = strides[plane] * (rows - 1) + row_bytes;
+            if strides[plane] < row_bytes || planes[plane].len() < needed {
+                return Err(FrameError::PlaneTooSmall {
+                    plane,
+                    len: planes[plane].len(),
+                    needed,
+                    width,
+                    height,
+                });
+            }
+        }
+        Ok(view)
+    }
+
+    /// Maps a readable GStreamer video frame.
+    pub fn from_video_frame<T>(frame: &'a gst_video::VideoFrameRef<T>) -> Result<Self, FrameError> {
+        use gst_video::VideoFormat as F;
+        let info = frame.info();
+        let layout = match info.format() {
+            F::I420 | F::Yv12 => PixelLayout::Yuv420Planar,
+            F::Nv12 => PixelLayout::Yuv420SemiPlanar { u_first: true },
+            F::Nv21 => PixelLayout::Yuv420SemiPlanar { u_first: false },
+            F::Yuy2 => PixelLayout::Yuv422Packed { y_offset: 0, u_offset: 1, v_offset: 3 },
+            F::Uyvy => PixelLayout::Yuv422Packed { y_offset: 1, u_offset: 0, v_offset: 2 },
+            F::Rgb => PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 },
+            F::Bgr => PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 2, g: 1, b: 0 },
+            F::Rgba | F::Rgbx => PixelLayout::PackedRgb { bytes_per_pixel: 4, r: 0, g: 1, b: 2 },
+            F::Bgra | F::Bgrx => PixelLayout::PackedRgb { bytes_per_pixel: 4, r: 2, g: 1, b: 0 },
+            F::Argb | F::Xrgb => PixelLayout::PackedRgb { bytes_per_pixel: 4, r: 1, g: 2, b: 3 },
+            F::Abgr | F::Xbgr => PixelLayout::PackedRgb { bytes_per_pixel: 4, r: 3, g: 2, b: 1 },
+            F::Gray8 => PixelLayout::Gray,
+            other => return Err(FrameError::UnsupportedFormat(other.to_str().to_string())),
+        };
+        let n_planes = frame.n_planes() as usize;
+        let mut planes: [&[u8]; 3] = [&[]; 3];
+        let mut strides = [0usize; 3];
+        for (i, (plane, stride)) in planes.iter_mut().zip(strides.iter_mut()).enumerate().take(n_planes.min(3)) {
+            *plane = frame.plane_data(i as u32).unwrap_or(&[]);
+            *stride = frame.plane_stride()[i].max(0) as usize;
+        }
+        if info.format() == F::Yv12 {
+            planes.swap(1, 2);
+            strides.swap(1, 2);
+        }
+        let colorimetry = info.colorimetry();
+        let bt709 = colorimetry.matrix() == gst_video::VideoColorMatrix::Bt709;
+        let matrix = YuvMatrix {
+            kr: if bt709 { 0.2126 } else { 0.299 },
+            kb: if bt709 { 0.0722 } else { 0.114 },
+            limited_range: colorimetry.range() != gst_video::VideoColorRange::Range0_255,
+        };
+        FrameView::new(info.width() as usize, info.height() as usize, layout, planes, strides, matrix)
+    }
+
+    /// The pixel at (x, y) in the frame's own colour space (Y, U, V or R, G, B), 0..255.
+    /// Callers keep x < width and y < height.
+    #[inline]
+    fn native(&self, x: usize, y: usize) -> [f32; 3] {
+        match self.layout {
+            PixelLayout::Yuv420Planar => {
+                let (cx, cy) = (x / 2, y / 2);
+                [
+                    self.planes[0][y * self.strides[0] + x] as f32,
+                    self.planes[1][cy * self.strides[1] + cx] as f32,
+                    self.planes[2][cy * self.strides[2] + cx] as f32,
+                ]
+            }
+            PixelLayout::Yuv420SemiPlanar { u_first } => {
+                let at = (y / 2) * self.strides[1] + (x / 2) * 2;
+                let (a, b) = (self.planes[1][at] as f32, self.planes[1][at + 1] as f32);
+                let luma = self.planes[0][y * self.strides[0] + x] as f32;
+                if u_first { [luma, a, b] } else { [luma, b, a] }
+            }
+            PixelLayout::Yuv422Packed { y_offset, u_offset, v_offset } => {
+                let row = &self.planes[0][y * self.strides[0]..];
+                let macro_pixel = (x / 2) * 4;
+                let luma = row[macro_pixel + y_offset + (x % 2) * 2];
+                [luma as f32, row[macro_pixel + u_offset] as f32, row[macro_pixel + v_offset] as f32]
+            }
+            PixelLayout::PackedRgb { bytes_per_pixel, r, g, b } => {
+                let at = y * self.strides[0] + x * bytes_per_pixel;
+                let px = &self.planes[0][at..at + bytes_per_pixel];
+                [px[r] as f32, px[g] as f32, px[b] as f32]
+            }
+            PixelLayout::Gray => {
+                let v = self.planes[0][y * self.strides[0] + x] as f32;
+                [v, v, v]
+            }
+        }
+    }
+
+    /// Turns an (averaged) native triple into RGB.
+    #[inline]
+    fn native_to_rgb(&self, native: [f32; 3]) -> [f32; 3] {
+        match self.layout {
+            PixelLayout::Yuv420Planar | PixelLayout::Yuv420SemiPlanar { .. } | PixelLayout::Yuv422Packed { .. } => {
+                self.matrix.to_rgb(native)
+            }
+            PixelLayout::PackedRgb { .. } | PixelLayout::Gray => native,
+        }
+    }
+
+    /// The RGB value (0..255) of the pixel at (x, y), or None outside the frame.
+    pub fn rgb(&self, x: usize, y: usize) -> Option<[f32; 3]> {
+        (x < self.width && y < self.height).then(|| self.native_to_rgb(self.native(x, y)))
+    }
+}
+
+/// An affine map from output-tensor pixel coordinates (u, v) to frame coordinates (x, y):
+/// `x = xu * u + xv * v + x0`, `y = yu * u + yv * v + y0`, both measured in pixels with
+/// (0, 0) the top-left corner of the top-left pixel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Affine {
+    pub xu: f32,
+    pub xv: f32,
+    pub x0: f32,
+    pub yu: f32,
+    pub yv: f32,
+    pub y0: f32,
+}
+
+impl Affine {
+    #[inline]
+    pub fn apply(&self, u: f32, v: f32) -> (f32, f32) {
+        (self.xu * u + self.xv * v + self.x0, self.yu * u + self.yv * v + self.y0)
+    }
+
+    /// Frame pixels covered by one output pixel along its longer side.
+    pub fn scale(&self) -> f32 {
+        (self.xu.hypot(self.yu)).max(self.xv.hypot(self.yv))
+    }
+}
+
+/// Where an output pixel falls outside the frame, the value it gets (RGB 0..255).
+pub const PAD_RGB: [f32; 3] = [0.0, 0.0, 0.0];
+
+/// Fills `out` (NHWC, `out_w` x `out_h` x 3) with the frame region that `map` selects. Each
+/// output pixel averages a grid of up to 4x4 frame pixels spread over its footprint, so
+/// strong downscaling does not alias. `normalize` maps an RGB value 0..255 to the model's
+/// input range.
+pub fn resample_rgb(
+    frame: &FrameView,
+    map: &Affine,
+    out_w: usize,
+    out_h: usize,
+    out: &mut [f32],
+    normalize: impl Fn(f32) -> f32,
+) {
+    debug_assert_eq!(out.len(), out_w * out_h * 3);
+    let grid = (map.scale().round() as usize).clamp(1, 4);
+    let step = 1.0 / grid as f32;
+    let (w, h) = (frame.width as f32, frame.height as f32);
+    for v in 0..out_h {
+        for u in 0..out_w {
+            let mut sum = [0.0f32; 3];
+            let mut count = 0u32;
+            for j in 0..grid {
+                for i in 0..grid {
+                    let (x, y) = map.apply(u as f32 + (i as f32 + 0.5) * step, v as f32 + (j as f32 + 0.5) * step);
+                    if x >= 0.0 && y >= 0.0 && x < w && y < h {
+                        let px = frame.native(x as usize, y as usize);
+                        sum[0] += px[0];
+                        sum[1] += px[1];
+                        sum[2] += px[2];
+                        count += 1;
+                    }
+                }
+            }
+            let total = (grid * grid) as f32;
+            let rgb = if count == 0 {
+                PAD_RGB
+            } else {
+                let n = count as f32;
+                let inside = frame.native_to_rgb([sum[0] / n, sum[1] / n, sum[2] / n]);
+                // Blend toward the padding colour where only part of the footprint is inside.
+                let share = n / total;
+                [
+                    inside[0] * share + PAD_RGB[0] * (1.0 - share),
+                    inside[1] * share + PAD_RGB[1] * (1.0 - share),
+                    inside[2] * share + PAD_RGB[2] * (1.0 - share),
+                ]
+            };
+            let at = (v * out_w + u) * 3;
+            out[at] = normalize(rgb[0]);
+            out[at + 1] = normalize(rgb[1]);
+            out[at + 2] = normalize(rgb[2]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rgb_to_yuv601_limited(rgb: [f32; 3]) -> [u8; 3] {
+        let y = 16.0 + (65.481 * rgb[0] + 128.553 * rgb[1] + 24.966 * rgb[2]) / 255.0;
+        let u = 128.0 + (-37.797 * rgb[0] - 74.203 * rgb[1] + 112.0 * rgb[2]) / 255.0;
+        let v = 128.0 + (112.0 * rgb[0] - 93.786 * rgb[1] - 18.214 * rgb[2]) / 255.0;
+        [y.round() as u8, u.round() as u8, v.round() as u8]
+    }
+
+    #[test]
+    fn bt601_limited_round_trips_primary_colours() {
+        for rgb in [[255.0, 0.0, 0.0], [0.0, 255.0, 0.0], [0.0, 0.0, 255.0], [128.0, 128.0, 128.0], [200.0, 150.0, 90.0]] {
+            let yuv = rgb_to_yuv601_limited(rgb);
+            let back = YuvMatrix::BT601_LIMITED.to_rgb([yuv[0] as f32, yuv[1] as f32, yuv[2] as f32]);
+            for c in 0..3 {
+                assert!((back[c] - rgb[c]).abs() < 2.5, "{rgb:?} -> {yuv:?} -> {back:?}");
+            }
+        }
+    }
+
+    /// The same 4x2 picture in every layout must read back as the same RGB.
+    #[test]
+    fn every_layout_reads_the_same_pixels() {
+        let picture: Vec<[f32; 3]> = (0..8).map(|i| [i as f32 * 30.0, 255.0 - i as f32 * 30.0, 100.0]).collect();
+        let (w, h) = (4usize, 2usize);
+        let rgba: Vec<u8> = picture.iter().flat_map(|p| [p[0] as u8, p[1] as u8, p[2] as u8, 255]).collect();
+        let bgr: Vec<u8> = picture.iter().flat_map(|p| [p[2] as u8, p[1] as u8, p[0] as u8]).collect();
+        let rgba_view = FrameView::new(w, h, PixelLayout::PackedRgb { bytes_per_pixel: 4, r: 0, g: 1, b: 2 }, [&rgba, &[], &[]], [16, 0, 0], YuvMatrix::BT601_LIMITED).unwrap();
+        let bgr_view = FrameView::new(w, h, PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 2, g: 1, b: 0 }, [&bgr, &[], &[]], [12, 0, 0], YuvMatrix::BT601_LIMITED).unwrap();
+        for y in 0..h {
+            for x in 0..w {
+                assert_eq!(rgba_view.rgb(x, y), bgr_view.rgb(x, y));
+                assert_eq!(rgba_view.rgb(x, y), Some(picture[y * w + x]));
+            }
+        }
+        // A flat colour in I420 and NV12 reads back as that colour everywhere.
+        let yuv = rgb_to_yuv601_limited([200.0, 150.0, 90.0]);
+        let luma = vec![yuv[0]; w * h];
+        let (u, v) = (vec![yuv[1]; 2], vec![yuv[2]; 2]);
+        let uv: Vec<u8> = [yuv[1], yuv[2], yuv[1], yuv[2]].to_vec();
+        let i420 = FrameView::new(w, h, PixelLayout::Yuv420Planar, [&luma, &u, &v], [4, 2, 2], YuvMatrix::BT601_LIMITED).unwrap();
+        let nv12 = FrameView::new(w, h, PixelLayout::Yuv420SemiPlanar { u_first: true }, [&luma, &uv, &[]], [4, 4, 0], YuvMatrix::BT601_LIMITED).unwrap();
+        let yuy2_bytes: Vec<u8> = (0..h).flat_map(|_| [yuv[0], yuv[1], yuv[0], yuv[2], yuv[0], yuv[1], yuv[0], yuv[2]]).collect();
+        let yuy2 = FrameView::new(w, h, PixelLayout::Yuv422Packed { y_offset: 0, u_offset: 1, v_offset: 3 }, [&yuy2_bytes, &[], &[]], [8, 0, 0], YuvMatrix::BT601_LIMITED).unwrap();
+        for view in [i420, nv12, yuy2] {
+            let px = view.rgb(3, 1).unwrap();
+            assert!((px[0] - 200.0).abs() < 2.5 && (px[1] - 150.0).abs() < 2.5 && (px[2] - 90.0).abs() < 2.5, "{:?}: {px:?}", view.layout);
+        }
+        assert_eq!(i420.rgb(4, 0), None);
+    }
+
+    #[test]
+    fn short_planes_are_rejected_not_read() {
+        let small = vec![0u8; 10];
+        let err = FrameView::new(4, 4, PixelLayout::Gray, [&small, &[], &[]], [4, 0, 0], YuvMatrix::BT601_LIMITED).unwrap_err();
+        assert!(matches!(err, FrameError::PlaneTooSmall { plane: 0, needed: 16, .. }));
+    }
+
+    #[test]
+    fn resampling_averages_and_pads() {
+        // 8x8 grey frame: left half black, right half white.
+        let pixels: Vec<u8> = (0..64).map(|i| if i % 8 < 4 { 0 } else { 255 }).collect();
+        let view = FrameView::new(8, 8, PixelLayout::Gray, [&pixels, &[], &[]], [8, 0, 0], YuvMatrix::BT601_LIMITED).unwrap();
+        // 2x2 output covering the frame: each output pixel averages a 4x4 block.
+        let map = Affine { xu: 4.0, xv: 0.0, x0: 0.0, yu: 0.0, yv: 4.0, y0: 0.0 };
+        let mut out = vec![0.0; 12];
+        resample_rgb(&view, &map, 2, 2, &mut out, |v| v);
+        assert_eq!(&out[0..3], &[0.0, 0.0, 0.0]);
+        assert_eq!(&out[3..6], &[255.0, 255.0, 255.0]);
+        // Shifted by half the frame to the right: the right output column falls outside.
+        let shifted = Affine { x0: 8.0, ..map };
+        resample_rgb(&view, &shifted, 2, 2, &mut out, |v| v / 255.0);
+        assert_eq!(out[0], 1.0);
+        assert_eq!(out[3], PAD_RGB[0] / 255.0);
+    }
+}

@@ -1,0 +1,31 @@
+//! `liveness`: GStreamer elements that decide whether a live person is in front of a camera.
+//!
+//! Every element works in place on the raw frames cameras give and exchanges its findings
+//! through [`meta::FaceMeta`], one record per buffer that grows as the buffer travels down the
+//! chain. Neural networks run on ONNX Runtime through [`model`], which loads each model once
+//! per process.
+#![allow(clippy::non_send_fields_in_send_ty)]
+
+use gst::glib;
+
+pub mod frame;
+pub mod lvfacedetect;
+pub mod meta;
+pub mod model;
+
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    lvfacedetect::register(plugin)?;
+    Ok(())
+}
+
+gst::plugin_define!(
+    liveness,
+    env!("CARGO_PKG_DESCRIPTION"),
+    plugin_init,
+    concat!(env!("CARGO_PKG_VERSION"), "-", env!("COMMIT_ID")),
+    "MIT/X11",
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_REPOSITORY"),
+    env!("BUILD_REL_DATE")
+);

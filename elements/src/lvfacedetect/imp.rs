@@ -1,0 +1,389 @@
+//! GStreamer glue of `lvfacedetect`: properties, caps, and per-buffer detection.
+
+use std::path::PathBuf;
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::subclass::prelude::*;
+
+use super::FaceDetectModel;
+use super::blazeface::{Detection, Detector, DetectorSettings, ModelKind};
+use super::tracker::Tracker;
+use crate::frame::FrameView;
+use crate::meta::{Face, FaceFrame, FaceMeta, Keypoints};
+use crate::model;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("lvfacedetect", gst::DebugColorFlags::empty(), Some("Liveness BlazeFace face detector"))
+});
+
+const DEFAULT_MODEL: FaceDetectModel = FaceDetectModel::Short;
+/// MediaPipe's face detection default.
+const DEFAULT_MIN_SCORE: f64 = 0.5;
+/// MediaPipe's `min_suppression_threshold`.
+const DEFAULT_IOU: f64 = 0.3;
+const DEFAULT_MAX_FACES: u32 = 10;
+const DEFAULT_MIN_FACE_SIZE: u32 = 0;
+const DEFAULT_THREADS: u32 = 1;
+const DEFAULT_POST_MESSAGES: bool = false;
+
+/// The raw formats the element reads in place.
+pub(crate) const FORMATS: &[gst_video::VideoFormat] = &[
+    gst_video::VideoFormat::I420,
+    gst_video::VideoFormat::Yv12,
+    gst_video::VideoFormat::Nv12,
+    gst_video::VideoFormat::Nv21,
+    gst_video::VideoFormat::Yuy2,
+    gst_video::VideoFormat::Uyvy,
+    gst_video::VideoFormat::Rgb,
+    gst_video::VideoFormat::Bgr,
+    gst_video::VideoFormat::Rgba,
+    gst_video::VideoFormat::Bgra,
+    gst_video::VideoFormat::Rgbx,
+    gst_video::VideoFormat::Bgrx,
+    gst_video::VideoFormat::Argb,
+    gst_video::VideoFormat::Abgr,
+    gst_video::VideoFormat::Xrgb,
+    gst_video::VideoFormat::Xbgr,
+    gst_video::VideoFormat::Gray8,
+];
+
+#[derive(Debug, Clone)]
+struct Settings {
+    model: FaceDetectModel,
+    model_location: Option<PathBuf>,
+    min_score: f64,
+    iou: f64,
+    max_faces: u32,
+    min_face_size: u32,
+    threads: u32,
+    post_messages: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            model: DEFAULT_MODEL,
+            model_location: None,
+            min_score: DEFAULT_MIN_SCORE,
+            iou: DEFAULT_IOU,
+            max_faces: DEFAULT_MAX_FACES,
+            min_face_size: DEFAULT_MIN_FACE_SIZE,
+            threads: DEFAULT_THREADS,
+            post_messages: DEFAULT_POST_MESSAGES,
+        }
+    }
+}
+
+impl Settings {
+    fn detector_settings(&self) -> DetectorSettings {
+        DetectorSettings {
+            min_score: self.min_score as f32,
+            iou_threshold: self.iou as f32,
+            max_faces: self.max_faces as usize,
+            min_face_size_px: self.min_face_size as f32,
+        }
+    }
+}
+
+struct State {
+    detector: Detector,
+    tracker: Tracker,
+    info: Option<gst_video::VideoInfo>,
+}
+
+#[derive(Default)]
+pub struct LvFaceDetect {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+impl LvFaceDetect {
+    fn post_faces(&self, buffer: &gst::BufferRef, frame: &FaceFrame) {
+        let obj = self.obj();
+        let faces = gst::List::new(frame.faces.iter().map(|face| {
+            let mut s = gst::Structure::builder("face")
+                .field("track-id", face.track_id)
+                .field("x", face.bbox.x.round() as i32)
+                .field("y", face.bbox.y.round() as i32)
+                .field("width", face.bbox.width.round() as i32)
+                .field("height", face.bbox.height.round() as i32)
+                .field("score", face.score as f64)
+                .build();
+            for (name, point) in Keypoints::NAMES.iter().zip(face.keypoints.as_array()) {
+                s.set(*name, gst::Array::new([point.x as f64, point.y as f64]));
+            }
+            s.to_send_value()
+        }));
+        let segment = obj.segment();
+        let running_time = segment
+            .downcast_ref::<gst::ClockTime>()
+            .and_then(|segment| segment.to_running_time(buffer.pts()));
+        let stream_time = segment
+            .downcast_ref::<gst::ClockTime>()
+            .and_then(|segment| segment.to_stream_time(buffer.pts()));
+        let structure = gst::Structure::builder("lvfacedetect")
+            .field("timestamp", buffer.pts())
+            .field("stream-time", stream_time)
+            .field("running-time", running_time)
+            .field("duration", buffer.duration())
+            .field("width", frame.width)
+            .field("height", frame.height)
+            .field("faces", faces)
+            .build();
+        let _ = obj.post_message(gst::message::Element::builder(structure).src(&*obj).build());
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for LvFaceDetect {
+    const NAME: &'static str = "GstLvFaceDetect";
+    type Type = super::LvFaceDetect;
+    type ParentType = gst_video::VideoFilter;
+}
+
+impl ObjectImpl for LvFaceDetect {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecEnum::builder_with_default("model", DEFAULT_MODEL)
+                    .nick("Model")
+                    .blurb("BlazeFace model: short range for faces at selfie distance (about a fifth of the frame or larger), full range also for small, distant faces at about 4x the cost")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("model-location")
+                    .nick("Model location")
+                    .blurb("Path to the BlazeFace .onnx file; unset looks up the file of `model` in LIVENESS_MODEL_DIR, then the models/ folder")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("min-score")
+                    .nick("Minimum score")
+                    .blurb("Detections scoring below this (0..1) are dropped; lower finds more faces and more false ones")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_MIN_SCORE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("iou")
+                    .nick("Suppression overlap")
+                    .blurb("Detections overlapping a better one by more than this intersection-over-union are merged into it (weighted non-maximum suppression)")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_IOU)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-faces")
+                    .nick("Maximum faces")
+                    .blurb("Keep at most this many faces per frame, best scores first")
+                    .minimum(1)
+                    .maximum(100)
+                    .default_value(DEFAULT_MAX_FACES)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("min-face-size")
+                    .nick("Minimum face size")
+                    .blurb("Faces whose box is smaller than this many pixels (shorter side) are dropped; 0 keeps all")
+                    .maximum(16384)
+                    .default_value(DEFAULT_MIN_FACE_SIZE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("threads")
+                    .nick("Threads")
+                    .blurb("ONNX Runtime intra-op threads of the model session; elements with the same model and threads share one session")
+                    .minimum(1)
+                    .maximum(64)
+                    .default_value(DEFAULT_THREADS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("post-messages")
+                    .nick("Post messages")
+                    .blurb("Post an `lvfacedetect` element message with the faces of every frame on the bus")
+                    .default_value(DEFAULT_POST_MESSAGES)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        match pspec.name() {
+            "model" => settings.model = value.get().expect("type checked upstream"),
+            "model-location" => {
+                settings.model_location =
+                    value.get::<Option<String>>().expect("type checked upstream").filter(|s| !s.is_empty()).map(PathBuf::from)
+            }
+            "min-score" => settings.min_score = value.get().expect("type checked upstream"),
+            "iou" => settings.iou = value.get().expect("type checked upstream"),
+            "max-faces" => settings.max_faces = value.get().expect("type checked upstream"),
+            "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
+            "threads" => settings.threads = value.get().expect("type checked upstream"),
+            "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
+            name => unreachable!("unknown property {name}"),
+        }
+        gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        match pspec.name() {
+            "model" => settings.model.to_value(),
+            "model-location" => settings.model_location.as_ref().map(|p| p.display().to_string()).to_value(),
+            "min-score" => settings.min_score.to_value(),
+            "iou" => settings.iou.to_value(),
+            "max-faces" => settings.max_faces.to_value(),
+            "min-face-size" => settings.min_face_size.to_value(),
+            "threads" => settings.threads.to_value(),
+            "post-messages" => settings.post_messages.to_value(),
+            name => unreachable!("unknown property {name}"),
+        }
+    }
+}
+
+impl GstObjectImpl for LvFaceDetect {}
+
+impl ElementImpl for LvFaceDetect {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Liveness face detector",
+                "Filter/Analyzer/Video",
+                "Finds faces with BlazeFace (ONNX Runtime) and attaches them as FaceMeta and \
+                 VideoRegionOfInterestMeta (type face) with box, score, six keypoints and a track id; \
+                 optionally posts an `lvfacedetect` element message per frame",
+                "gst-liveness developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new().format_list(FORMATS.iter().copied()).build();
+            vec![
+                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps)
+                    .expect("valid src pad template"),
+                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps)
+                    .expect("valid sink pad template"),
+            ]
+        });
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for LvFaceDetect {
+    const MODE: gst_base::subclass::BaseTransformMode = gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let kind = match settings.model {
+            FaceDetectModel::Short => ModelKind::ShortRange,
+            FaceDetectModel::Full => ModelKind::FullRange,
+        };
+        let path = model::locate(kind.file_name(), settings.model_location.as_deref())
+            .map_err(|err| gst::error_msg!(gst::ResourceError::NotFound, ["{}", err]))?;
+        let shared = model::shared_session(&path, settings.threads as usize).map_err(|err| match err {
+            model::ModelError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ["{}", err]),
+            _ => gst::error_msg!(gst::ResourceError::OpenRead, ["{}", err]),
+        })?;
+        gst::info!(CAT, imp = self, "using {} with {} thread(s)", path.display(), settings.threads);
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(State { detector: Detector::new(kind, shared), tracker: Tracker::default(), info: None });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_) = event.view()
+            && let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut()
+        {
+            state.tracker.reset();
+        }
+        self.parent_sink_event(event)
+    }
+
+    fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(state) = state_guard.as_mut() else {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["not started"]);
+            return Err(gst::FlowError::Flushing);
+        };
+        let Some(info) = state.info.clone() else {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before caps"]);
+            return Err(gst::FlowError::NotNegotiated);
+        };
+
+        let detections: Vec<Detection> = {
+            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(&*buffer, &info).map_err(|_| {
+                gst::element_imp_error!(self, gst::StreamError::Format, ["buffer of {} bytes does not hold a {}x{} {} frame", buffer.size(), info.width(), info.height(), info.format()]);
+                gst::FlowError::Error
+            })?;
+            let view = FrameView::from_video_frame(&frame).map_err(|err| {
+                gst::element_imp_error!(self, gst::StreamError::Format, ["{}", err]);
+                gst::FlowError::Error
+            })?;
+            state.detector.detect(&view, &settings.detector_settings()).map_err(|err| {
+                gst::element_imp_error!(self, gst::LibraryError::Failed, ["{}", err]);
+                gst::FlowError::Error
+            })?
+        };
+        let boxes: Vec<_> = detections.iter().map(|d| d.bbox).collect();
+        let ids = state.tracker.update(&boxes);
+        drop(state_guard);
+
+        let frame = FaceFrame {
+            width: info.width(),
+            height: info.height(),
+            faces: detections.iter().zip(ids).map(|(d, id)| Face::new(id, d.bbox, d.score, d.keypoints)).collect(),
+        };
+        gst::trace!(CAT, imp = self, "{} face(s) at {:?}", frame.faces.len(), buffer.pts());
+        for face in &frame.faces {
+            let clipped = face.bbox.clamp_to(info.width() as f32, info.height() as f32);
+            let mut roi = gst_video::VideoRegionOfInterestMeta::add(
+                buffer,
+                "face",
+                (clipped.x.round() as u32, clipped.y.round() as u32, clipped.width.round() as u32, clipped.height.round() as u32),
+            );
+            roi.set_id(i32::try_from(face.track_id).unwrap_or(i32::MAX));
+            roi.add_param(
+                gst::Structure::builder("lvfacedetect")
+                    .field("track-id", face.track_id)
+                    .field("score", face.score as f64)
+                    .build(),
+            );
+        }
+        if settings.post_messages {
+            self.post_faces(buffer, &frame);
+        }
+        FaceMeta::add(buffer, frame);
+        Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+impl VideoFilterImpl for LvFaceDetect {
+    fn set_info(
+        &self,
+        incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        outcaps: &gst::Caps,
+        out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        gst::debug!(CAT, imp = self, "negotiated {}", incaps);
+        if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            state.info = Some(in_info.clone());
+        }
+        self.parent_set_info(incaps, in_info, outcaps, out_info)
+    }
+}

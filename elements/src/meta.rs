@@ -1,0 +1,333 @@
+//! `FaceMeta`: the face record that travels with each buffer.
+//!
+//! `lvfacedetect` attaches it with one [`Face`] per detected face; later elements find the
+//! faces here and add their own results to the same entries. The meta survives `queue`, `tee`
+//! and other elements that copy metadata, and `videoscale` scales its coordinates. Elements
+//! that know nothing of it see every face as a standard `VideoRegionOfInterestMeta` of type
+//! `face` as well.
+
+use std::{fmt, mem, ptr};
+
+use gst::prelude::*;
+
+/// A point in frame pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Point {
+    pub x: f32,
+    pub y: f32,
+}
+
+/// An axis-aligned rectangle in frame pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Rect {
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
+}
+
+impl Rect {
+    pub fn area(&self) -> f32 {
+        self.width.max(0.0) * self.height.max(0.0)
+    }
+
+    pub fn center(&self) -> Point {
+        Point { x: self.x + self.width / 2.0, y: self.y + self.height / 2.0 }
+    }
+
+    pub fn contains(&self, p: Point) -> bool {
+        p.x >= self.x && p.y >= self.y && p.x <= self.x + self.width && p.y <= self.y + self.height
+    }
+
+    /// Intersection over union, 0 when either rectangle is empty.
+    pub fn iou(&self, other: &Rect) -> f32 {
+        let x1 = self.x.max(other.x);
+        let y1 = self.y.max(other.y);
+        let x2 = (self.x + self.width).min(other.x + other.width);
+        let y2 = (self.y + self.height).min(other.y + other.height);
+        let inter = (x2 - x1).max(0.0) * (y2 - y1).max(0.0);
+        let union = self.area() + other.area() - inter;
+        if union <= 0.0 { 0.0 } else { inter / union }
+    }
+
+    /// The rectangle clipped to a `width` x `height` frame.
+    pub fn clamp_to(&self, width: f32, height: f32) -> Rect {
+        let x1 = self.x.clamp(0.0, width);
+        let y1 = self.y.clamp(0.0, height);
+        let x2 = (self.x + self.width).clamp(0.0, width);
+        let y2 = (self.y + self.height).clamp(0.0, height);
+        Rect { x: x1, y: y1, width: x2 - x1, height: y2 - y1 }
+    }
+}
+
+/// The six BlazeFace keypoints, named from the person's point of view: `right_eye` is the
+/// person's right eye, which is on the image's left in an unmirrored (operator view) frame.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Keypoints {
+    pub right_eye: Point,
+    pub left_eye: Point,
+    pub nose_tip: Point,
+    pub mouth: Point,
+    pub right_ear: Point,
+    pub left_ear: Point,
+}
+
+impl Keypoints {
+    /// The keypoints in the detector's output order.
+    pub fn as_array(&self) -> [Point; 6] {
+        [self.right_eye, self.left_eye, self.nose_tip, self.mouth, self.right_ear, self.left_ear]
+    }
+
+    pub fn from_array(points: [Point; 6]) -> Self {
+        let [right_eye, left_eye, nose_tip, mouth, right_ear, left_ear] = points;
+        Keypoints { right_eye, left_eye, nose_tip, mouth, right_ear, left_ear }
+    }
+
+    /// Names of the keypoints in [`Keypoints::as_array`] order, as used in messages.
+    pub const NAMES: [&'static str; 6] = ["right-eye", "left-eye", "nose-tip", "mouth", "right-ear", "left-ear"];
+}
+
+/// One face in one frame. Elements after `lvfacedetect` add their results as new fields.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct Face {
+    /// Stays the same for the same face across frames of a stream; starts at 1.
+    pub track_id: u64,
+    /// Face box in frame pixels.
+    pub bbox: Rect,
+    /// Detection confidence, 0..1.
+    pub score: f32,
+    pub keypoints: Keypoints,
+}
+
+impl Face {
+    pub fn new(track_id: u64, bbox: Rect, score: f32, keypoints: Keypoints) -> Self {
+        Face { track_id, bbox, score, keypoints }
+    }
+
+    /// The same face with every coordinate multiplied by (`sx`, `sy`).
+    fn scaled(&self, sx: f32, sy: f32) -> Face {
+        let point = |p: Point| Point { x: p.x * sx, y: p.y * sy };
+        let mut face = self.clone();
+        face.bbox = Rect { x: self.bbox.x * sx, y: self.bbox.y * sy, width: self.bbox.width * sx, height: self.bbox.height * sy };
+        face.keypoints = Keypoints::from_array(self.keypoints.as_array().map(point));
+        face
+    }
+}
+
+/// Everything the meta holds: the size of the frame the coordinates refer to, and the faces.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FaceFrame {
+    pub width: u32,
+    pub height: u32,
+    pub faces: Vec<Face>,
+}
+
+/// The custom buffer meta (`GstLivenessFaceMeta`, API `GstLivenessFaceMetaAPI`).
+#[repr(transparent)]
+pub struct FaceMeta(imp::FaceMeta);
+
+// SAFETY: the meta owns plain Rust data that is Send + Sync.
+unsafe impl Send for FaceMeta {}
+unsafe impl Sync for FaceMeta {}
+
+impl FaceMeta {
+    /// Attaches `frame` to `buffer`, replacing a FaceMeta that is already there.
+    pub fn add(buffer: &mut gst::BufferRef, frame: FaceFrame) -> gst::MetaRefMut<'_, Self, gst::meta::Standalone> {
+        if let Some(existing) = buffer.meta::<FaceMeta>() {
+            let existing = existing.as_ptr() as *mut gst::ffi::GstMeta;
+            // SAFETY: the meta belongs to this buffer, which we hold mutably.
+            unsafe {
+                gst::ffi::gst_buffer_remove_meta(buffer.as_mut_ptr(), existing);
+            }
+        }
+        // SAFETY: init takes the params by ptr::read; ManuallyDrop keeps us from dropping them
+        // a second time.
+        unsafe {
+            let mut params = mem::ManuallyDrop::new(frame);
+            let meta = gst::ffi::gst_buffer_add_meta(
+                buffer.as_mut_ptr(),
+                imp::face_meta_get_info(),
+                &mut *params as *mut FaceFrame as gst::glib::ffi::gpointer,
+            ) as *mut imp::FaceMeta;
+            Self::from_mut_ptr(buffer, meta)
+        }
+    }
+
+    pub fn frame(&self) -> &FaceFrame {
+        &self.0.frame
+    }
+
+    pub fn faces(&self) -> &[Face] {
+        &self.0.frame.faces
+    }
+
+    /// Mutable access for elements that add their results to the faces.
+    pub fn faces_mut(&mut self) -> &mut Vec<Face> {
+        &mut self.0.frame.faces
+    }
+}
+
+unsafe impl MetaAPI for FaceMeta {
+    type GstType = imp::FaceMeta;
+
+    fn meta_api() -> gst::glib::Type {
+        imp::face_meta_api_get_type()
+    }
+}
+
+impl fmt::Debug for FaceMeta {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.debug_struct("FaceMeta").field("frame", &self.0.frame).finish()
+    }
+}
+
+mod imp {
+    use super::*;
+    use gst::glib::translate::*;
+
+    #[repr(C)]
+    pub struct FaceMeta {
+        parent: gst::ffi::GstMeta,
+        pub(super) frame: FaceFrame,
+    }
+
+    pub(super) fn face_meta_api_get_type() -> gst::glib::Type {
+        static TYPE: std::sync::OnceLock<gst::glib::Type> = std::sync::OnceLock::new();
+        *TYPE.get_or_init(|| unsafe {
+            // The same tags as VideoRegionOfInterestMeta: the coordinates depend on the
+            // frame's size and orientation, so converters that change those must transform
+            // or drop the meta.
+            let tags = [
+                c"video".as_ptr(),
+                c"size".as_ptr(),
+                c"orientation".as_ptr(),
+                ptr::null(),
+            ];
+            let t = gst::glib::Type::from_glib(gst::ffi::gst_meta_api_type_register(
+                c"GstLivenessFaceMetaAPI".as_ptr(),
+                tags.as_ptr() as *mut *const _,
+            ));
+            assert_ne!(t, gst::glib::Type::INVALID);
+            t
+        })
+    }
+
+    unsafe extern "C" fn face_meta_init(
+        meta: *mut gst::ffi::GstMeta,
+        params: gst::glib::ffi::gpointer,
+        _buffer: *mut gst::ffi::GstBuffer,
+    ) -> gst::glib::ffi::gboolean {
+        if params.is_null() {
+            return false.into_glib();
+        }
+        unsafe {
+            let meta = &mut *(meta as *mut FaceMeta);
+            ptr::write(&mut meta.frame, ptr::read(params as *const FaceFrame));
+        }
+        true.into_glib()
+    }
+
+    unsafe extern "C" fn face_meta_free(meta: *mut gst::ffi::GstMeta, _buffer: *mut gst::ffi::GstBuffer) {
+        unsafe {
+            let meta = &mut *(meta as *mut FaceMeta);
+            ptr::drop_in_place(&mut meta.frame);
+        }
+    }
+
+    unsafe extern "C" fn face_meta_transform(
+        dest: *mut gst::ffi::GstBuffer,
+        meta: *mut gst::ffi::GstMeta,
+        _buffer: *mut gst::ffi::GstBuffer,
+        type_: gst::glib::ffi::GQuark,
+        data: gst::glib::ffi::gpointer,
+    ) -> gst::glib::ffi::gboolean {
+        unsafe {
+            let meta = &*(meta as *mut FaceMeta);
+            let type_ = gst::glib::Quark::from_glib(type_);
+            let frame = if type_ == gst::glib::Quark::from_str("gst-copy") {
+                meta.frame.clone()
+            } else if type_ == gst::glib::Quark::from_str("gst-video-scale") && !data.is_null() {
+                let scale = &*(data as *const gst_video::ffi::GstVideoMetaTransform);
+                let (in_info, out_info) = (&*scale.in_info, &*scale.out_info);
+                if in_info.width <= 0 || in_info.height <= 0 {
+                    return false.into_glib();
+                }
+                let sx = out_info.width as f32 / in_info.width as f32;
+                let sy = out_info.height as f32 / in_info.height as f32;
+                FaceFrame {
+                    width: out_info.width as u32,
+                    height: out_info.height as u32,
+                    faces: meta.frame.faces.iter().map(|f| f.scaled(sx, sy)).collect(),
+                }
+            } else {
+                // Any other transformation (rotation, cropping ...) would leave the
+                // coordinates wrong: do not copy the meta.
+                return false.into_glib();
+            };
+            super::FaceMeta::add(gst::BufferRef::from_mut_ptr(dest), frame);
+        }
+        true.into_glib()
+    }
+
+    pub(super) fn face_meta_get_info() -> *const gst::ffi::GstMetaInfo {
+        struct MetaInfo(ptr::NonNull<gst::ffi::GstMetaInfo>);
+        unsafe impl Send for MetaInfo {}
+        unsafe impl Sync for MetaInfo {}
+
+        static META_INFO: std::sync::OnceLock<MetaInfo> = std::sync::OnceLock::new();
+        META_INFO
+            .get_or_init(|| unsafe {
+                MetaInfo(
+                    ptr::NonNull::new(gst::ffi::gst_meta_register(
+                        face_meta_api_get_type().into_glib(),
+                        c"GstLivenessFaceMeta".as_ptr(),
+                        mem::size_of::<FaceMeta>(),
+                        Some(face_meta_init),
+                        Some(face_meta_free),
+                        Some(face_meta_transform),
+                    ) as *mut gst::ffi::GstMetaInfo)
+                    .expect("GstLivenessFaceMeta registration failed"),
+                )
+            })
+            .0
+            .as_ptr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn face(track_id: u64) -> Face {
+        Face::new(track_id, Rect { x: 10.0, y: 20.0, width: 30.0, height: 40.0 }, 0.9, Keypoints::default())
+    }
+
+    #[test]
+    fn meta_round_trips_and_copies_with_the_buffer() {
+        gst::init().unwrap();
+        let mut buffer = gst::Buffer::with_size(16).unwrap();
+        let frame = FaceFrame { width: 64, height: 48, faces: vec![face(1), face(2)] };
+        FaceMeta::add(buffer.get_mut().unwrap(), frame.clone());
+        assert_eq!(buffer.meta::<FaceMeta>().unwrap().frame(), &frame);
+
+        // A second add replaces, it does not stack.
+        FaceMeta::add(buffer.get_mut().unwrap(), FaceFrame { faces: vec![face(7)], ..frame.clone() });
+        assert_eq!(buffer.iter_meta::<FaceMeta>().count(), 1);
+        assert_eq!(buffer.meta::<FaceMeta>().unwrap().faces()[0].track_id, 7);
+
+        let copy = buffer.copy_deep().unwrap();
+        assert_eq!(copy.meta::<FaceMeta>().unwrap().faces()[0].track_id, 7);
+        drop(buffer);
+        assert_eq!(copy.meta::<FaceMeta>().unwrap().frame().width, 64);
+    }
+
+    #[test]
+    fn iou_of_rectangles() {
+        let a = Rect { x: 0.0, y: 0.0, width: 10.0, height: 10.0 };
+        let b = Rect { x: 5.0, y: 0.0, width: 10.0, height: 10.0 };
+        assert!((a.iou(&b) - 50.0 / 150.0).abs() < 1e-6);
+        assert_eq!(a.iou(&Rect { x: 20.0, ..a }), 0.0);
+        assert_eq!(a.iou(&a), 1.0);
+    }
+}

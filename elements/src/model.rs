@@ -1,0 +1,163 @@
+//! ONNX Runtime: finding the library and the model files, and one session per model file and
+//! thread setting per process, shared by every element instance.
+//!
+//! The ONNX Runtime library is loaded at run time (`ort` with `load-dynamic`) on the first
+//! element start, never while GStreamer scans plugins, so a machine without it still lists
+//! the elements and gets a clear error when a pipeline starts. It is looked up in this order:
+//! 1. the `ORT_DYLIB_PATH` environment variable (path to `libonnxruntime.so*`);
+//! 2. `.ort/libonnxruntime.so.<version>` in the source tree the plugin was built from (what
+//!    `make` unpacks from the PyPI `onnxruntime` wheel);
+//! 3. the copy `meson install` put beside the plugin (`<libdir>/gst-liveness/`);
+//! 4. `libonnxruntime.so.1` through the system's library search path.
+//!
+//! Model files are looked up in the directory named by `LIVENESS_MODEL_DIR`, then in the
+//! source tree's `models/`, then in the directory meson installed them to.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, MutexGuard, OnceLock, atomic::AtomicUsize, atomic::Ordering},
+};
+
+use ort::{environment::Environment, session::Session};
+
+/// The ONNX Runtime release `make` installs into `.ort/`.
+pub const ORT_VERSION: &str = "1.32.0";
+
+/// Why a model cannot be used.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ModelError {
+    #[error(
+        "ONNX Runtime library could not be loaded ({0}): run `make ort`, or set ORT_DYLIB_PATH to libonnxruntime.so"
+    )]
+    Runtime(String),
+    #[error("model file {0} not found: set the element's model-location property, set LIVENESS_MODEL_DIR, or run make models")]
+    NotFound(PathBuf),
+    #[error("model file {path} could not be loaded: {reason}")]
+    Load { path: PathBuf, reason: String },
+    #[error("model {model} gave no usable output: {reason}")]
+    Output { model: String, reason: String },
+}
+
+fn runtime_candidates() -> Vec<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(path) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        candidates.push(PathBuf::from(path));
+        return candidates;
+    }
+    let source_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    candidates.push(source_tree.join(".ort").join(format!("libonnxruntime.so.{ORT_VERSION}")));
+    if let Some(installed) = option_env!("LIVENESS_INSTALLED_ORT") {
+        candidates.push(PathBuf::from(installed));
+    }
+    candidates.push(PathBuf::from("libonnxruntime.so.1"));
+    candidates
+}
+
+/// Loads ONNX Runtime once per process; later calls return the first outcome.
+pub fn environment() -> Result<Environment, ModelError> {
+    static RUNTIME: OnceLock<Result<Environment, ModelError>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let mut reasons = Vec::new();
+            for candidate in runtime_candidates() {
+                // A bare library name goes to the dynamic loader; a path must exist.
+                if candidate.components().count() > 1 && !candidate.exists() {
+                    reasons.push(format!("{} does not exist", candidate.display()));
+                    continue;
+                }
+                match ort::init_from(&candidate) {
+                    Ok(builder) => {
+                        return builder
+                            .with_name("gst-liveness")
+                            .build()
+                            .map_err(|err| ModelError::Runtime(format!("{}: {err}", candidate.display())));
+                    }
+                    Err(err) => reasons.push(format!("{}: {err}", candidate.display())),
+                }
+            }
+            Err(ModelError::Runtime(reasons.join("; ")))
+        })
+        .clone()
+}
+
+/// The directories searched for model files, in order.
+pub fn model_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(dir) = std::env::var_os("LIVENESS_MODEL_DIR").filter(|d| !d.is_empty()) {
+        dirs.push(PathBuf::from(dir));
+    }
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("models"));
+    if let Some(dir) = option_env!("LIVENESS_INSTALLED_MODEL_DIR") {
+        dirs.push(PathBuf::from(dir));
+    }
+    dirs
+}
+
+/// Resolves a model file name (e.g. `blazeface-front-128.onnx`) to an existing path, or an
+/// explicit `location` if one is given.
+pub fn locate(file_name: &str, location: Option<&Path>) -> Result<PathBuf, ModelError> {
+    if let Some(location) = location {
+        return if location.is_file() {
+            Ok(location.to_path_buf())
+        } else {
+            Err(ModelError::NotFound(location.to_path_buf()))
+        };
+    }
+    let dirs = model_dirs();
+    dirs.iter()
+        .map(|dir| dir.join(file_name))
+        .find(|path| path.is_file())
+        .ok_or_else(|| ModelError::NotFound(dirs.first().map(|d| d.join(file_name)).unwrap_or_default()))
+}
+
+/// A model session shared between element instances. `run` in ONNX Runtime's Rust API needs
+/// exclusive access, so callers hold the lock for the length of one inference.
+pub struct SharedModel {
+    path: PathBuf,
+    session: Mutex<Session>,
+}
+
+impl SharedModel {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, Session> {
+        // A panic while running a model leaves the session itself intact.
+        self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+static LOADS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many model sessions this process has created so far.
+pub fn sessions_loaded() -> usize {
+    LOADS.load(Ordering::SeqCst)
+}
+
+/// The session for `path` with `intra_threads` ONNX Runtime threads, created on first use and
+/// kept for the life of the process, so later pipelines start without loading it again.
+pub fn shared_session(path: &Path, intra_threads: usize) -> Result<Arc<SharedModel>, ModelError> {
+    static SESSIONS: OnceLock<Mutex<HashMap<(PathBuf, usize), Arc<SharedModel>>>> = OnceLock::new();
+    let environment = environment()?;
+    let key = (path.canonicalize().unwrap_or_else(|_| path.to_path_buf()), intra_threads.max(1));
+    let sessions = SESSIONS.get_or_init(Default::default);
+    let mut sessions = sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(model) = sessions.get(&key) {
+        return Ok(model.clone());
+    }
+    let load_error = |err: &dyn std::fmt::Display| ModelError::Load { path: path.to_path_buf(), reason: err.to_string() };
+    let session = Session::builder(&environment)
+        .map_err(|err| load_error(&err))?
+        .with_intra_threads(key.1)
+        .map_err(|err| load_error(&err))?
+        .with_inter_threads(1)
+        .map_err(|err| load_error(&err))?
+        .commit_from_file(path)
+        .map_err(|err| load_error(&err))?;
+    LOADS.fetch_add(1, Ordering::SeqCst);
+    let model = Arc::new(SharedModel { path: key.0.clone(), session: Mutex::new(session) });
+    sessions.insert(key, model.clone());
+    Ok(model)
+}

