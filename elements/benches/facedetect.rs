@@ -1,1 +1,166 @@
-fn main() {}
+//! `make bench`: time per 640x480 frame of lvfacedetect (both models) and of the opencv
+//! `facedetect` element (gstreamer1.0-opencv) on the same frames, in one run, one thread each.
+//! Prints wall time and CPU time per frame and the process's peak memory. OpenCV is limited
+//! to one thread (OPENCV_FOR_THREADS_NUM=1) and lvfacedetect runs with threads=1, so both are
+//! measured on one core.
+
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+const WIDTH: u32 = 640;
+const HEIGHT: u32 = 480;
+
+fn fixture(name: &str) -> String {
+    format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Decodes a photo into one 640x480 frame of `format` (aspect kept, borders added).
+fn render(photo: &str, format: &str) -> (gst::Caps, gst::Buffer) {
+    let launch = format!(
+        "filesrc location={} ! decodebin ! videoconvert ! videoscale add-borders=true ! \
+         video/x-raw,format={format},width={WIDTH},height={HEIGHT},pixel-aspect-ratio=1/1 ! appsink name=out",
+        fixture(photo)
+    );
+    let pipeline = gst::parse::launch(&launch).expect("render pipeline").downcast::<gst::Pipeline>().expect("a pipeline");
+    let sink = pipeline.by_name("out").expect("appsink").downcast::<gst_app::AppSink>().expect("an appsink");
+    pipeline.set_state(gst::State::Playing).expect("render pipeline plays");
+    let sample = sink.pull_sample().expect("one frame");
+    pipeline.set_state(gst::State::Null).expect("render pipeline stops");
+    (sample.caps().expect("caps").to_owned(), sample.buffer_owned().expect("buffer"))
+}
+
+fn cpu_time() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc_rusage>::zeroed();
+    // SAFETY: getrusage fills the struct. RUSAGE_SELF (0): every thread of the process, so
+    // work an element hands to helper threads is counted too.
+    let usage = unsafe {
+        getrusage(0, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let tv = |t: [i64; 2]| Duration::from_secs(t[0] as u64) + Duration::from_micros(t[1] as u64);
+    tv(usage.utime) + tv(usage.stime)
+}
+
+#[repr(C)]
+struct libc_rusage {
+    utime: [i64; 2],
+    stime: [i64; 2],
+    rest: [i64; 14],
+}
+
+unsafe extern "C" {
+    fn getrusage(who: i32, usage: *mut libc_rusage) -> i32;
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+struct Timing {
+    wall_ms: f64,
+    cpu_ms: f64,
+    median_ms: f64,
+    faces: usize,
+}
+
+/// Pushes the frames through `element` in a Harness (same thread, synchronous) `rounds` times.
+fn time_element(description: &str, frames: &[(gst::Caps, gst::Buffer)], rounds: usize) -> Timing {
+    let mut harness = gst_check::Harness::new_parse(description);
+    harness.set_src_caps(frames[0].0.clone());
+    harness.play();
+    let mut faces = 0;
+    // Warm-up: model load, first-run allocations.
+    for (_, buffer) in frames {
+        harness.push(buffer.copy()).expect("warm-up push");
+        let _ = harness.pull();
+    }
+    let mut per_frame = Vec::with_capacity(rounds * frames.len());
+    let (wall_start, cpu_start) = (Instant::now(), cpu_time());
+    for _ in 0..rounds {
+        for (_, buffer) in frames {
+            let start = Instant::now();
+            harness.push(buffer.copy()).expect("push");
+            per_frame.push(start.elapsed().as_secs_f64() * 1000.0);
+            if let Ok(out) = harness.pull() {
+                faces += out.iter_meta::<gst_video::VideoRegionOfInterestMeta>().count();
+            }
+        }
+    }
+    let count = per_frame.len() as f64;
+    let wall_ms = wall_start.elapsed().as_secs_f64() * 1000.0 / count;
+    let cpu_ms = (cpu_time() - cpu_start).as_secs_f64() * 1000.0 / count;
+    // opencv facedetect reports faces as bus messages, not metas: count them from the bus.
+    if let Some(bus) = harness.element().and_then(|e| e.parent()).and_then(|p| p.downcast::<gst::Bin>().ok()).and_then(|b| b.bus()) {
+        while let Some(msg) = bus.pop() {
+            if let gst::MessageView::Element(m) = msg.view()
+                && let Some(faces_list) = m.structure().and_then(|s| s.get::<gst::List>("faces").ok())
+            {
+                faces += faces_list.len();
+            }
+        }
+    }
+    per_frame.sort_by(f64::total_cmp);
+    Timing { wall_ms, cpu_ms, median_ms: per_frame[per_frame.len() / 2], faces }
+}
+
+fn main() {
+    // Both detectors on one core: OpenCV would otherwise spread its cascade over every core.
+    // SAFETY: no other thread exists yet.
+    unsafe { std::env::set_var("OPENCV_FOR_THREADS_NUM", "1") };
+    gst::init().expect("GStreamer initialises");
+    gstliveness::plugin_register_static().expect("liveness plugin registers");
+    let photos = ["astronaut.png", "coffee.png"];
+
+    let i420: Vec<_> = photos.iter().map(|p| render(p, "I420")).collect();
+    let rgb: Vec<_> = photos.iter().map(|p| render(p, "RGB")).collect();
+    let rounds_fast = 100;
+    let rounds_slow = 10;
+
+    println!("frames: {WIDTH}x{HEIGHT}, {} photos (a face, no face); cpu ms counts every thread of the process", photos.len());
+    println!("{:<44} {:>9} {:>9} {:>9} {:>7}", "element", "wall ms", "cpu ms", "median", "faces");
+    let mut rows = Vec::new();
+    for (label, description, frames, rounds) in [
+        ("lvfacedetect model=short (I420)", "lvfacedetect model=short threads=1", &i420, rounds_fast),
+        ("lvfacedetect model=short (RGB)", "lvfacedetect model=short threads=1", &rgb, rounds_fast),
+        ("lvfacedetect model=full (I420)", "lvfacedetect model=full threads=1", &i420, rounds_fast),
+        ("opencv facedetect (RGB, default cascades)", "facedetect updates=every_frame display=false", &rgb, rounds_slow),
+    ] {
+        if gst::ElementFactory::find(description.split_whitespace().next().unwrap_or_default()).is_none() {
+            println!("{label:<44} not installed (apt-get install gstreamer1.0-opencv opencv-data)");
+            continue;
+        }
+        let t = time_element(description, frames, rounds);
+        println!("{label:<44} {:>9.2} {:>9.2} {:>9.2} {:>7}", t.wall_ms, t.cpu_ms, t.median_ms, t.faces);
+        rows.push((label, t));
+    }
+    if let (Some(ours), Some(opencv)) = (
+        rows.iter().find(|(l, _)| l.starts_with("lvfacedetect model=short (I420)")),
+        rows.iter().find(|(l, _)| l.starts_with("opencv")),
+    ) {
+        println!(
+            "lvfacedetect (short, I420) is {:.1}x faster than opencv facedetect by CPU time, {:.1}x by wall time",
+            opencv.1.cpu_ms / ours.1.cpu_ms,
+            opencv.1.wall_ms / ours.1.wall_ms
+        );
+    }
+    for (label, frames) in [("I420", &i420), ("RGB", &rgb)] {
+        let (caps, buffer) = &frames[0];
+        let info = gst_video::VideoInfo::from_caps(caps).expect("raw video caps");
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).expect("frame maps");
+        let view = gstliveness::frame::FrameView::from_video_frame(&frame).expect("supported format");
+        let letterbox = gstliveness::lvfacedetect::blazeface::Letterbox::new(WIDTH as usize, HEIGHT as usize, 128);
+        let mut input = vec![0.0f32; 128 * 128 * 3];
+        let rounds = 200;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            gstliveness::frame::resample_rgb(&view, &letterbox.affine(), 128, 128, &mut input, |v| v / 127.5 - 1.0);
+        }
+        println!("of which reading the {label} frame into the 128x128 input: {:.3} ms", start.elapsed().as_secs_f64() * 1000.0 / rounds as f64);
+    }
+    println!("peak resident memory of the whole run: {:.1} MiB", peak_rss_mib());
+}

@@ -249,18 +249,103 @@ pub fn resample_rgb(
     normalize: impl Fn(f32) -> f32,
 ) {
     debug_assert_eq!(out.len(), out_w * out_h * 3);
+    // One monomorphised loop per layout keeps the per-sample work to a few loads.
+    let f = *frame;
+    match frame.layout {
+        PixelLayout::Yuv420Planar => resample_with(frame, map, out_w, out_h, out, normalize, move |x, y| {
+            let (cx, cy) = (x / 2, y / 2);
+            [
+                f.planes[0][y * f.strides[0] + x] as f32,
+                f.planes[1][cy * f.strides[1] + cx] as f32,
+                f.planes[2][cy * f.strides[2] + cx] as f32,
+            ]
+        }),
+        PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 } => {
+            resample_with(frame, map, out_w, out_h, out, normalize, move |x, y| {
+                let at = y * f.strides[0] + x * 3;
+                [f.planes[0][at] as f32, f.planes[0][at + 1] as f32, f.planes[0][at + 2] as f32]
+            })
+        }
+        _ => resample_with(frame, map, out_w, out_h, out, normalize, move |x, y| f.native(x, y)),
+    }
+}
+
+fn resample_with(
+    frame: &FrameView,
+    map: &Affine,
+    out_w: usize,
+    out_h: usize,
+    out: &mut [f32],
+    normalize: impl Fn(f32) -> f32,
+    read: impl Fn(usize, usize) -> [f32; 3],
+) {
     let grid = (map.scale().round() as usize).clamp(1, 4);
     let step = 1.0 / grid as f32;
     let (w, h) = (frame.width as f32, frame.height as f32);
+    let offsets: Vec<f32> = (0..grid).map(|i| (i as f32 + 0.5) * step).collect();
+    let total = (grid * grid) as f32;
+    let mut write = |u: usize, v: usize, sum: [f32; 3], count: u32| {
+        let rgb = if count == 0 {
+            PAD_RGB
+        } else {
+            let n = count as f32;
+            let inside = frame.native_to_rgb([sum[0] / n, sum[1] / n, sum[2] / n]);
+            // Blend toward the padding colour where only part of the footprint is inside.
+            let share = n / total;
+            [
+                inside[0] * share + PAD_RGB[0] * (1.0 - share),
+                inside[1] * share + PAD_RGB[1] * (1.0 - share),
+                inside[2] * share + PAD_RGB[2] * (1.0 - share),
+            ]
+        };
+        let at = (v * out_w + u) * 3;
+        out[at] = normalize(rgb[0]);
+        out[at + 1] = normalize(rgb[1]);
+        out[at + 2] = normalize(rgb[2]);
+    };
+
+    if map.xv == 0.0 && map.yu == 0.0 {
+        // Axis-aligned (letterbox, plain crops): sample columns and rows are computed once.
+        let column = |u: usize, i: usize| {
+            let x = map.xu * (u as f32 + offsets[i]) + map.x0;
+            (x >= 0.0 && x < w).then_some(x as usize)
+        };
+        let row = |v: usize, j: usize| {
+            let y = map.yv * (v as f32 + offsets[j]) + map.y0;
+            (y >= 0.0 && y < h).then_some(y as usize)
+        };
+        let columns: Vec<Option<usize>> = (0..out_w).flat_map(|u| (0..grid).map(move |i| (u, i))).map(|(u, i)| column(u, i)).collect();
+        let mut rows: Vec<Option<usize>> = Vec::with_capacity(grid);
+        for v in 0..out_h {
+            rows.clear();
+            rows.extend((0..grid).map(|j| row(v, j)));
+            for u in 0..out_w {
+                let mut sum = [0.0f32; 3];
+                let mut count = 0u32;
+                for y in rows.iter().flatten() {
+                    for x in columns[u * grid..(u + 1) * grid].iter().flatten() {
+                        let px = read(*x, *y);
+                        sum[0] += px[0];
+                        sum[1] += px[1];
+                        sum[2] += px[2];
+                        count += 1;
+                    }
+                }
+                write(u, v, sum, count);
+            }
+        }
+        return;
+    }
+
     for v in 0..out_h {
         for u in 0..out_w {
             let mut sum = [0.0f32; 3];
             let mut count = 0u32;
-            for j in 0..grid {
-                for i in 0..grid {
-                    let (x, y) = map.apply(u as f32 + (i as f32 + 0.5) * step, v as f32 + (j as f32 + 0.5) * step);
+            for dy in &offsets {
+                for dx in &offsets {
+                    let (x, y) = map.apply(u as f32 + dx, v as f32 + dy);
                     if x >= 0.0 && y >= 0.0 && x < w && y < h {
-                        let px = frame.native(x as usize, y as usize);
+                        let px = read(x as usize, y as usize);
                         sum[0] += px[0];
                         sum[1] += px[1];
                         sum[2] += px[2];
@@ -268,24 +353,7 @@ pub fn resample_rgb(
                     }
                 }
             }
-            let total = (grid * grid) as f32;
-            let rgb = if count == 0 {
-                PAD_RGB
-            } else {
-                let n = count as f32;
-                let inside = frame.native_to_rgb([sum[0] / n, sum[1] / n, sum[2] / n]);
-                // Blend toward the padding colour where only part of the footprint is inside.
-                let share = n / total;
-                [
-                    inside[0] * share + PAD_RGB[0] * (1.0 - share),
-                    inside[1] * share + PAD_RGB[1] * (1.0 - share),
-                    inside[2] * share + PAD_RGB[2] * (1.0 - share),
-                ]
-            };
-            let at = (v * out_w + u) * 3;
-            out[at] = normalize(rgb[0]);
-            out[at + 1] = normalize(rgb[1]);
-            out[at + 2] = normalize(rgb[2]);
+            write(u, v, sum, count);
         }
     }
 }
@@ -362,9 +430,23 @@ mod tests {
         assert_eq!(&out[0..3], &[0.0, 0.0, 0.0]);
         assert_eq!(&out[3..6], &[255.0, 255.0, 255.0]);
         // Shifted by half the frame to the right: the right output column falls outside.
-        let shifted = Affine { x0: 8.0, ..map };
+        let shifted = Affine { x0: 4.0, ..map };
         resample_rgb(&view, &shifted, 2, 2, &mut out, |v| v / 255.0);
         assert_eq!(out[0], 1.0);
         assert_eq!(out[3], PAD_RGB[0] / 255.0);
+    }
+
+    #[test]
+    fn axis_aligned_and_general_paths_agree() {
+        let pixels: Vec<u8> = (0..48 * 32 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let view = FrameView::new(48, 32, PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 }, [&pixels, &[], &[]], [144, 0, 0], YuvMatrix::BT601_LIMITED).unwrap();
+        let straight = Affine { xu: 2.5, xv: 0.0, x0: -3.0, yu: 0.0, yv: 2.5, y0: 1.0 };
+        // The same map with a rotation too small to move any sample to another pixel... but
+        // enough to take the general path.
+        let almost = Affine { xv: 1e-7, ..straight };
+        let (mut a, mut b) = (vec![0.0; 20 * 14 * 3], vec![0.0; 20 * 14 * 3]);
+        resample_rgb(&view, &straight, 20, 14, &mut a, |v| v);
+        resample_rgb(&view, &almost, 20, 14, &mut b, |v| v);
+        assert_eq!(a, b);
     }
 }
