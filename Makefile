@@ -41,7 +41,7 @@ test-meson:
 	  LIVENESS_MODEL_DIR="$(CURDIR)/.cache/destdir/usr/local/share/gst-liveness/models" \
 	  ORT_DYLIB_PATH="$$(ls $(CURDIR)/.cache/destdir/usr/local/lib/*/gst-liveness/libonnxruntime.so.* $(CURDIR)/.cache/destdir/usr/local/lib/gst-liveness/libonnxruntime.so.* 2>/dev/null | head -n1)" \
 	  gst-launch-1.0 -m filesrc location=tests/fixtures/astronaut.png ! decodebin ! videoconvert ! imagefreeze num-buffers=1 \
-	    ! lvfacedetect post-messages=true ! fakesink | grep -q "track-id=(guint64)1"
+	    ! lvfacedetect post-messages=true ! fakesink | sed 's/\\//g' | grep -q "track-id=(guint64)1"
 	@echo "meson: built, installed and found by gst-inspect-1.0"
 
 demo: build
