@@ -21,7 +21,11 @@ ort: deps
 build: ort
 	cargo build --workspace
 
+# cargo build first: `cargo test` alone does not link the cdylib that gst-inspect loads.
 test: ort
+	cargo fmt --check
+	cargo build --workspace
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cargo test --workspace
 	$(MAKE) --no-print-directory test-meson
 

@@ -21,7 +21,8 @@ fn render(photo: &str, format: &str) -> (gst::Caps, gst::Buffer) {
          video/x-raw,format={format},width={WIDTH},height={HEIGHT},pixel-aspect-ratio=1/1 ! appsink name=out",
         fixture(photo)
     );
-    let pipeline = gst::parse::launch(&launch).expect("render pipeline").downcast::<gst::Pipeline>().expect("a pipeline");
+    let pipeline =
+        gst::parse::launch(&launch).expect("render pipeline").downcast::<gst::Pipeline>().expect("a pipeline");
     let sink = pipeline.by_name("out").expect("appsink").downcast::<gst_app::AppSink>().expect("an appsink");
     pipeline.set_state(gst::State::Playing).expect("render pipeline plays");
     let sample = sink.pull_sample().expect("one frame");
@@ -56,7 +57,9 @@ unsafe extern "C" {
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kib| kib / 1024.0)
         .unwrap_or(f64::NAN)
 }
@@ -95,7 +98,9 @@ fn time_element(description: &str, frames: &[(gst::Caps, gst::Buffer)], rounds: 
     let wall_ms = wall_start.elapsed().as_secs_f64() * 1000.0 / count;
     let cpu_ms = (cpu_time() - cpu_start).as_secs_f64() * 1000.0 / count;
     // opencv facedetect reports faces as bus messages, not metas: count them from the bus.
-    if let Some(bus) = harness.element().and_then(|e| e.parent()).and_then(|p| p.downcast::<gst::Bin>().ok()).and_then(|b| b.bus()) {
+    if let Some(bus) =
+        harness.element().and_then(|e| e.parent()).and_then(|p| p.downcast::<gst::Bin>().ok()).and_then(|b| b.bus())
+    {
         while let Some(msg) = bus.pop() {
             if let gst::MessageView::Element(m) = msg.view()
                 && let Some(faces_list) = m.structure().and_then(|s| s.get::<gst::List>("faces").ok())
@@ -125,14 +130,22 @@ fn main() {
     let rounds_fast = 100;
     let rounds_slow = 10;
 
-    println!("frames: {WIDTH}x{HEIGHT}, {} photos (a face, no face); cpu ms counts every thread of the process", photos.len());
+    println!(
+        "frames: {WIDTH}x{HEIGHT}, {} photos (a face, no face); cpu ms counts every thread of the process",
+        photos.len()
+    );
     println!("{:<44} {:>9} {:>9} {:>9} {:>7}", "element", "wall ms", "cpu ms", "median", "faces");
     let mut rows = Vec::new();
     for (label, description, frames, rounds) in [
         ("lvfacedetect model=short (I420)", "lvfacedetect model=short threads=1", &i420, rounds_fast),
         ("lvfacedetect model=short (RGB)", "lvfacedetect model=short threads=1", &rgb, rounds_fast),
         ("lvfacedetect model=full (I420)", "lvfacedetect model=full threads=1", &i420, rounds_fast),
-        ("opencv facedetect (RGB, default cascades)", "facedetect updates=every_frame display=false", &rgb, rounds_slow),
+        (
+            "opencv facedetect (RGB, default cascades)",
+            "facedetect updates=every_frame display=false",
+            &rgb,
+            rounds_slow,
+        ),
     ] {
         if gst::ElementFactory::find(description.split_whitespace().next().unwrap_or_default()).is_none() {
             println!("{label:<44} not installed (apt-get install gstreamer1.0-opencv opencv-data)");
@@ -164,7 +177,10 @@ fn main() {
         for _ in 0..rounds {
             gstliveness::frame::resample_rgb(&view, &letterbox.affine(), 128, 128, &mut input, |v| v / 127.5 - 1.0);
         }
-        println!("of which reading the {label} frame into the 128x128 input: {:.3} ms", start.elapsed().as_secs_f64() * 1000.0 / rounds as f64);
+        println!(
+            "of which reading the {label} frame into the 128x128 input: {:.3} ms",
+            start.elapsed().as_secs_f64() * 1000.0 / rounds as f64
+        );
     }
     println!("peak resident memory of the whole run: {:.1} MiB", peak_rss_mib());
 }

@@ -102,13 +102,7 @@ impl<'a> FrameView<'a> {
             }
             let needed = strides[plane] * (rows - 1) + row_bytes;
             if strides[plane] < row_bytes || planes[plane].len() < needed {
-                return Err(FrameError::PlaneTooSmall {
-                    plane,
-                    len: planes[plane].len(),
-                    needed,
-                    width,
-                    height,
-                });
+                return Err(FrameError::PlaneTooSmall { plane, len: planes[plane].len(), needed, width, height });
             }
         }
         Ok(view)
@@ -159,14 +153,7 @@ impl<'a> FrameView<'a> {
     #[inline]
     fn native(&self, x: usize, y: usize) -> [f32; 3] {
         match self.layout {
-            PixelLayout::Yuv420Planar => {
-                let (cx, cy) = (x / 2, y / 2);
-                [
-                    self.planes[0][y * self.strides[0] + x] as f32,
-                    self.planes[1][cy * self.strides[1] + cx] as f32,
-                    self.planes[2][cy * self.strides[2] + cx] as f32,
-                ]
-            }
+            PixelLayout::Yuv420Planar => self.yuv420_planar(x, y),
             PixelLayout::Yuv420SemiPlanar { u_first } => {
                 let at = (y / 2) * self.strides[1] + (x / 2) * 2;
                 let (a, b) = (self.planes[1][at] as f32, self.planes[1][at + 1] as f32);
@@ -179,6 +166,7 @@ impl<'a> FrameView<'a> {
                 let luma = row[macro_pixel + y_offset + (x % 2) * 2];
                 [luma as f32, row[macro_pixel + u_offset] as f32, row[macro_pixel + v_offset] as f32]
             }
+            PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 } => self.rgb24(x, y),
             PixelLayout::PackedRgb { bytes_per_pixel, r, g, b } => {
                 let at = y * self.strides[0] + x * bytes_per_pixel;
                 let px = &self.planes[0][at..at + bytes_per_pixel];
@@ -189,6 +177,22 @@ impl<'a> FrameView<'a> {
                 [v, v, v]
             }
         }
+    }
+
+    #[inline]
+    fn yuv420_planar(&self, x: usize, y: usize) -> [f32; 3] {
+        let (cx, cy) = (x / 2, y / 2);
+        [
+            self.planes[0][y * self.strides[0] + x] as f32,
+            self.planes[1][cy * self.strides[1] + cx] as f32,
+            self.planes[2][cy * self.strides[2] + cx] as f32,
+        ]
+    }
+
+    #[inline]
+    fn rgb24(&self, x: usize, y: usize) -> [f32; 3] {
+        let at = y * self.strides[0] + x * 3;
+        [self.planes[0][at] as f32, self.planes[0][at + 1] as f32, self.planes[0][at + 2] as f32]
     }
 
     /// Turns an (averaged) native triple into RGB.
@@ -252,19 +256,11 @@ pub fn resample_rgb(
     // One monomorphised loop per layout keeps the per-sample work to a few loads.
     let f = *frame;
     match frame.layout {
-        PixelLayout::Yuv420Planar => resample_with(frame, map, out_w, out_h, out, normalize, move |x, y| {
-            let (cx, cy) = (x / 2, y / 2);
-            [
-                f.planes[0][y * f.strides[0] + x] as f32,
-                f.planes[1][cy * f.strides[1] + cx] as f32,
-                f.planes[2][cy * f.strides[2] + cx] as f32,
-            ]
-        }),
+        PixelLayout::Yuv420Planar => {
+            resample_with(frame, map, out_w, out_h, out, normalize, move |x, y| f.yuv420_planar(x, y))
+        }
         PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 } => {
-            resample_with(frame, map, out_w, out_h, out, normalize, move |x, y| {
-                let at = y * f.strides[0] + x * 3;
-                [f.planes[0][at] as f32, f.planes[0][at + 1] as f32, f.planes[0][at + 2] as f32]
-            })
+            resample_with(frame, map, out_w, out_h, out, normalize, move |x, y| f.rgb24(x, y))
         }
         _ => resample_with(frame, map, out_w, out_h, out, normalize, move |x, y| f.native(x, y)),
     }
@@ -314,7 +310,8 @@ fn resample_with(
             let y = map.yv * (v as f32 + offsets[j]) + map.y0;
             (y >= 0.0 && y < h).then_some(y as usize)
         };
-        let columns: Vec<Option<usize>> = (0..out_w).flat_map(|u| (0..grid).map(move |i| (u, i))).map(|(u, i)| column(u, i)).collect();
+        let columns: Vec<Option<usize>> =
+            (0..out_w).flat_map(|u| (0..grid).map(move |i| (u, i))).map(|(u, i)| column(u, i)).collect();
         let mut rows: Vec<Option<usize>> = Vec::with_capacity(grid);
         for v in 0..out_h {
             rows.clear();
@@ -371,7 +368,9 @@ mod tests {
 
     #[test]
     fn bt601_limited_round_trips_primary_colours() {
-        for rgb in [[255.0, 0.0, 0.0], [0.0, 255.0, 0.0], [0.0, 0.0, 255.0], [128.0, 128.0, 128.0], [200.0, 150.0, 90.0]] {
+        for rgb in
+            [[255.0, 0.0, 0.0], [0.0, 255.0, 0.0], [0.0, 0.0, 255.0], [128.0, 128.0, 128.0], [200.0, 150.0, 90.0]]
+        {
             let yuv = rgb_to_yuv601_limited(rgb);
             let back = YuvMatrix::BT601_LIMITED.to_rgb([yuv[0] as f32, yuv[1] as f32, yuv[2] as f32]);
             for c in 0..3 {
@@ -387,8 +386,24 @@ mod tests {
         let (w, h) = (4usize, 2usize);
         let rgba: Vec<u8> = picture.iter().flat_map(|p| [p[0] as u8, p[1] as u8, p[2] as u8, 255]).collect();
         let bgr: Vec<u8> = picture.iter().flat_map(|p| [p[2] as u8, p[1] as u8, p[0] as u8]).collect();
-        let rgba_view = FrameView::new(w, h, PixelLayout::PackedRgb { bytes_per_pixel: 4, r: 0, g: 1, b: 2 }, [&rgba, &[], &[]], [16, 0, 0], YuvMatrix::BT601_LIMITED).unwrap();
-        let bgr_view = FrameView::new(w, h, PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 2, g: 1, b: 0 }, [&bgr, &[], &[]], [12, 0, 0], YuvMatrix::BT601_LIMITED).unwrap();
+        let rgba_view = FrameView::new(
+            w,
+            h,
+            PixelLayout::PackedRgb { bytes_per_pixel: 4, r: 0, g: 1, b: 2 },
+            [&rgba, &[], &[]],
+            [16, 0, 0],
+            YuvMatrix::BT601_LIMITED,
+        )
+        .unwrap();
+        let bgr_view = FrameView::new(
+            w,
+            h,
+            PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 2, g: 1, b: 0 },
+            [&bgr, &[], &[]],
+            [12, 0, 0],
+            YuvMatrix::BT601_LIMITED,
+        )
+        .unwrap();
         for y in 0..h {
             for x in 0..w {
                 assert_eq!(rgba_view.rgb(x, y), bgr_view.rgb(x, y));
@@ -400,13 +415,36 @@ mod tests {
         let luma = vec![yuv[0]; w * h];
         let (u, v) = (vec![yuv[1]; 2], vec![yuv[2]; 2]);
         let uv: Vec<u8> = [yuv[1], yuv[2], yuv[1], yuv[2]].to_vec();
-        let i420 = FrameView::new(w, h, PixelLayout::Yuv420Planar, [&luma, &u, &v], [4, 2, 2], YuvMatrix::BT601_LIMITED).unwrap();
-        let nv12 = FrameView::new(w, h, PixelLayout::Yuv420SemiPlanar { u_first: true }, [&luma, &uv, &[]], [4, 4, 0], YuvMatrix::BT601_LIMITED).unwrap();
-        let yuy2_bytes: Vec<u8> = (0..h).flat_map(|_| [yuv[0], yuv[1], yuv[0], yuv[2], yuv[0], yuv[1], yuv[0], yuv[2]]).collect();
-        let yuy2 = FrameView::new(w, h, PixelLayout::Yuv422Packed { y_offset: 0, u_offset: 1, v_offset: 3 }, [&yuy2_bytes, &[], &[]], [8, 0, 0], YuvMatrix::BT601_LIMITED).unwrap();
+        let i420 =
+            FrameView::new(w, h, PixelLayout::Yuv420Planar, [&luma, &u, &v], [4, 2, 2], YuvMatrix::BT601_LIMITED)
+                .unwrap();
+        let nv12 = FrameView::new(
+            w,
+            h,
+            PixelLayout::Yuv420SemiPlanar { u_first: true },
+            [&luma, &uv, &[]],
+            [4, 4, 0],
+            YuvMatrix::BT601_LIMITED,
+        )
+        .unwrap();
+        let yuy2_bytes: Vec<u8> =
+            (0..h).flat_map(|_| [yuv[0], yuv[1], yuv[0], yuv[2], yuv[0], yuv[1], yuv[0], yuv[2]]).collect();
+        let yuy2 = FrameView::new(
+            w,
+            h,
+            PixelLayout::Yuv422Packed { y_offset: 0, u_offset: 1, v_offset: 3 },
+            [&yuy2_bytes, &[], &[]],
+            [8, 0, 0],
+            YuvMatrix::BT601_LIMITED,
+        )
+        .unwrap();
         for view in [i420, nv12, yuy2] {
             let px = view.rgb(3, 1).unwrap();
-            assert!((px[0] - 200.0).abs() < 2.5 && (px[1] - 150.0).abs() < 2.5 && (px[2] - 90.0).abs() < 2.5, "{:?}: {px:?}", view.layout);
+            assert!(
+                (px[0] - 200.0).abs() < 2.5 && (px[1] - 150.0).abs() < 2.5 && (px[2] - 90.0).abs() < 2.5,
+                "{:?}: {px:?}",
+                view.layout
+            );
         }
         assert_eq!(i420.rgb(4, 0), None);
     }
@@ -414,7 +452,8 @@ mod tests {
     #[test]
     fn short_planes_are_rejected_not_read() {
         let small = vec![0u8; 10];
-        let err = FrameView::new(4, 4, PixelLayout::Gray, [&small, &[], &[]], [4, 0, 0], YuvMatrix::BT601_LIMITED).unwrap_err();
+        let err = FrameView::new(4, 4, PixelLayout::Gray, [&small, &[], &[]], [4, 0, 0], YuvMatrix::BT601_LIMITED)
+            .unwrap_err();
         assert!(matches!(err, FrameError::PlaneTooSmall { plane: 0, needed: 16, .. }));
     }
 
@@ -422,7 +461,8 @@ mod tests {
     fn resampling_averages_and_pads() {
         // 8x8 grey frame: left half black, right half white.
         let pixels: Vec<u8> = (0..64).map(|i| if i % 8 < 4 { 0 } else { 255 }).collect();
-        let view = FrameView::new(8, 8, PixelLayout::Gray, [&pixels, &[], &[]], [8, 0, 0], YuvMatrix::BT601_LIMITED).unwrap();
+        let view =
+            FrameView::new(8, 8, PixelLayout::Gray, [&pixels, &[], &[]], [8, 0, 0], YuvMatrix::BT601_LIMITED).unwrap();
         // 2x2 output covering the frame: each output pixel averages a 4x4 block.
         let map = Affine { xu: 4.0, xv: 0.0, x0: 0.0, yu: 0.0, yv: 4.0, y0: 0.0 };
         let mut out = vec![0.0; 12];
@@ -439,7 +479,15 @@ mod tests {
     #[test]
     fn axis_aligned_and_general_paths_agree() {
         let pixels: Vec<u8> = (0..48 * 32 * 3).map(|i| (i * 7 % 251) as u8).collect();
-        let view = FrameView::new(48, 32, PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 }, [&pixels, &[], &[]], [144, 0, 0], YuvMatrix::BT601_LIMITED).unwrap();
+        let view = FrameView::new(
+            48,
+            32,
+            PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 },
+            [&pixels, &[], &[]],
+            [144, 0, 0],
+            YuvMatrix::BT601_LIMITED,
+        )
+        .unwrap();
         let straight = Affine { xu: 2.5, xv: 0.0, x0: -3.0, yu: 0.0, yv: 2.5, y0: 1.0 };
         // The same map with a rotation too small to move any sample to another pixel... but
         // enough to take the general path.

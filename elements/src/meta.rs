@@ -109,7 +109,12 @@ impl Face {
     fn scaled(&self, sx: f32, sy: f32) -> Face {
         let point = |p: Point| Point { x: p.x * sx, y: p.y * sy };
         let mut face = self.clone();
-        face.bbox = Rect { x: self.bbox.x * sx, y: self.bbox.y * sy, width: self.bbox.width * sx, height: self.bbox.height * sy };
+        face.bbox = Rect {
+            x: self.bbox.x * sx,
+            y: self.bbox.y * sy,
+            width: self.bbox.width * sx,
+            height: self.bbox.height * sy,
+        };
         face.keypoints = Keypoints::from_array(self.keypoints.as_array().map(point));
         face
     }
@@ -198,12 +203,7 @@ mod imp {
             // The same tags as VideoRegionOfInterestMeta: the coordinates depend on the
             // frame's size and orientation, so converters that change those must transform
             // or drop the meta.
-            let tags = [
-                c"video".as_ptr(),
-                c"size".as_ptr(),
-                c"orientation".as_ptr(),
-                ptr::null(),
-            ];
+            let tags = [c"video".as_ptr(), c"size".as_ptr(), c"orientation".as_ptr(), ptr::null()];
             let t = gst::glib::Type::from_glib(gst::ffi::gst_meta_api_type_register(
                 c"GstLivenessFaceMetaAPI".as_ptr(),
                 tags.as_ptr() as *mut *const _,

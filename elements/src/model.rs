@@ -31,7 +31,9 @@ pub enum ModelError {
         "ONNX Runtime library could not be loaded ({0}): run `make ort`, or set ORT_DYLIB_PATH to libonnxruntime.so"
     )]
     Runtime(String),
-    #[error("model file {0} not found: set the element's model-location property, set LIVENESS_MODEL_DIR, or run make models")]
+    #[error(
+        "model file {0} not found: set the element's model-location property, set LIVENESS_MODEL_DIR, or run make models"
+    )]
     NotFound(PathBuf),
     #[error("model file {path} could not be loaded: {reason}")]
     Load { path: PathBuf, reason: String },
@@ -139,7 +141,8 @@ pub fn sessions_loaded() -> usize {
 /// The session for `path` with `intra_threads` ONNX Runtime threads, created on first use and
 /// kept for the life of the process, so later pipelines start without loading it again.
 pub fn shared_session(path: &Path, intra_threads: usize) -> Result<Arc<SharedModel>, ModelError> {
-    static SESSIONS: OnceLock<Mutex<HashMap<(PathBuf, usize), Arc<SharedModel>>>> = OnceLock::new();
+    type SessionKey = (PathBuf, usize);
+    static SESSIONS: OnceLock<Mutex<HashMap<SessionKey, Arc<SharedModel>>>> = OnceLock::new();
     let environment = environment()?;
     let key = (path.canonicalize().unwrap_or_else(|_| path.to_path_buf()), intra_threads.max(1));
     let sessions = SESSIONS.get_or_init(Default::default);
@@ -147,7 +150,8 @@ pub fn shared_session(path: &Path, intra_threads: usize) -> Result<Arc<SharedMod
     if let Some(model) = sessions.get(&key) {
         return Ok(model.clone());
     }
-    let load_error = |err: &dyn std::fmt::Display| ModelError::Load { path: path.to_path_buf(), reason: err.to_string() };
+    let load_error =
+        |err: &dyn std::fmt::Display| ModelError::Load { path: path.to_path_buf(), reason: err.to_string() };
     let session = Session::builder(&environment)
         .map_err(|err| load_error(&err))?
         .with_intra_threads(key.1)

@@ -16,7 +16,8 @@ fn faces_of(buffer: &gst::Buffer) -> Vec<Face> {
 
 /// The faces of the first frame a `still` pipeline gives through lvfacedetect.
 fn detect(image: &str, caps: &str, detector: &str) -> Vec<Face> {
-    let run = run(&format!("{} ! {detector} ! appsink name=out sync=false", still(image, caps, 1))).expect("pipeline runs");
+    let run =
+        run(&format!("{} ! {detector} ! appsink name=out sync=false", still(image, caps, 1))).expect("pipeline runs");
     let buffers = run.buffers_of("out");
     assert_eq!(buffers.len(), 1);
     faces_of(buffers[0])
@@ -87,7 +88,12 @@ fn full_range_model_finds_a_small_face() {
     let faces = detect("astronaut.png", caps, &format!("{pad} ! lvfacedetect model=full"));
     assert_eq!(faces.len(), 1, "{faces:?}");
     let s = 192.0 / 512.0;
-    let shifted = Rect { x: ASTRONAUT_FACE.x * s + 300.0, y: ASTRONAUT_FACE.y * s + 200.0, width: ASTRONAUT_FACE.width * s, height: ASTRONAUT_FACE.height * s };
+    let shifted = Rect {
+        x: ASTRONAUT_FACE.x * s + 300.0,
+        y: ASTRONAUT_FACE.y * s + 200.0,
+        width: ASTRONAUT_FACE.width * s,
+        height: ASTRONAUT_FACE.height * s,
+    };
     assert!(faces[0].bbox.iou(&shifted) > 0.4, "{:?} vs {shifted:?}", faces[0].bbox);
     // min-face-size drops it again.
     assert!(detect("astronaut.png", caps, &format!("{pad} ! lvfacedetect model=full min-face-size=40")).is_empty());
@@ -95,7 +101,11 @@ fn full_range_model_finds_a_small_face() {
 
 #[test]
 fn track_id_stays_the_same_over_frames() {
-    let run = run(&format!("{} ! lvfacedetect ! appsink name=out sync=false", still("astronaut.png", "video/x-raw,format=NV12", 8))).unwrap();
+    let run = run(&format!(
+        "{} ! lvfacedetect ! appsink name=out sync=false",
+        still("astronaut.png", "video/x-raw,format=NV12", 8)
+    ))
+    .unwrap();
     let buffers = run.buffers_of("out");
     assert_eq!(buffers.len(), 8);
     for buffer in buffers {
@@ -141,12 +151,20 @@ fn videoscale_scales_the_face_meta() {
     assert_eq!((meta_frame.width, meta_frame.height), (256, 256));
     let reference = detect("astronaut.png", "video/x-raw,format=I420", "lvfacedetect")[0].bbox;
     let scaled = meta_frame.faces[0].bbox;
-    assert!((scaled.x - reference.x / 2.0).abs() < 0.01 && (scaled.width - reference.width / 2.0).abs() < 0.01, "{scaled:?} vs {reference:?}");
+    assert!(
+        (scaled.x - reference.x / 2.0).abs() < 0.01 && (scaled.width - reference.width / 2.0).abs() < 0.01,
+        "{scaled:?} vs {reference:?}"
+    );
 }
 
 #[test]
 fn posts_face_messages_when_asked() {
-    let launch = |post: bool| format!("{} ! lvfacedetect post-messages={post} ! fakesink", still("astronaut.png", "video/x-raw,format=I420", 3));
+    let launch = |post: bool| {
+        format!(
+            "{} ! lvfacedetect post-messages={post} ! fakesink",
+            still("astronaut.png", "video/x-raw,format=I420", 3)
+        )
+    };
     let quiet = run(&launch(false)).unwrap();
     assert!(quiet.messages.iter().all(|m| m.name() != "lvfacedetect"));
     let loud = run(&launch(true)).unwrap();
@@ -154,7 +172,10 @@ fn posts_face_messages_when_asked() {
     assert_eq!(messages.len(), 3);
     for (i, message) in messages.iter().enumerate() {
         assert_eq!(message.get::<u32>("width").unwrap(), 512);
-        assert_eq!(message.get::<Option<gst::ClockTime>>("timestamp").unwrap(), Some(gst::ClockTime::from_mseconds(40 * i as u64)));
+        assert_eq!(
+            message.get::<Option<gst::ClockTime>>("timestamp").unwrap(),
+            Some(gst::ClockTime::from_mseconds(40 * i as u64))
+        );
         let faces = message.get::<gst::List>("faces").unwrap();
         assert_eq!(faces.len(), 1);
         let face = faces.as_slice()[0].get::<gst::Structure>().unwrap();
@@ -195,7 +216,10 @@ fn a_file_that_is_not_a_model_is_a_clear_error() {
 fn properties_have_documented_defaults_and_ranges() {
     common::init();
     let element = gst::ElementFactory::make("lvfacedetect").build().unwrap();
-    assert_eq!(element.property_value("model").get::<gstliveness::lvfacedetect::FaceDetectModel>().unwrap(), gstliveness::lvfacedetect::FaceDetectModel::Short);
+    assert_eq!(
+        element.property_value("model").get::<gstliveness::lvfacedetect::FaceDetectModel>().unwrap(),
+        gstliveness::lvfacedetect::FaceDetectModel::Short
+    );
     assert_eq!(element.property::<f64>("min-score"), 0.5);
     assert_eq!(element.property::<f64>("iou"), 0.3);
     assert_eq!(element.property::<u32>("max-faces"), 10);
@@ -204,7 +228,10 @@ fn properties_have_documented_defaults_and_ranges() {
     assert!(!element.property::<bool>("post-messages"));
     assert_eq!(element.property::<Option<String>>("model-location"), None);
     element.set_property_from_str("model", "full");
-    assert_eq!(element.property_value("model").get::<gstliveness::lvfacedetect::FaceDetectModel>().unwrap(), gstliveness::lvfacedetect::FaceDetectModel::Full);
+    assert_eq!(
+        element.property_value("model").get::<gstliveness::lvfacedetect::FaceDetectModel>().unwrap(),
+        gstliveness::lvfacedetect::FaceDetectModel::Full
+    );
     for pspec in element.list_properties() {
         if pspec.owner_type() == element.type_() {
             assert!(pspec.blurb().is_some_and(|b| b.len() > 20), "{} needs a blurb", pspec.name());
@@ -231,4 +258,3 @@ fn plugin_loads_from_the_build_folder_in_gst_inspect() {
     assert!(text.contains("lvfacedetect"), "{text}");
     assert!(text.contains("Liveness face detector"), "{text}");
 }
-

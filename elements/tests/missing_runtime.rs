@@ -19,6 +19,7 @@ fn missing_onnx_runtime_is_an_element_error_not_a_crash() {
     assert!(err.contains("/nonexistent/libonnxruntime.so.1.32.0"), "{err}");
     assert!(err.contains("ORT_DYLIB_PATH"), "{err}");
     // A second attempt gives the same answer rather than crashing.
-    let again = run(&format!("{} ! lvfacedetect ! fakesink", still("astronaut.png", "video/x-raw,format=I420", 1))).err();
+    let again =
+        run(&format!("{} ! lvfacedetect ! fakesink", still("astronaut.png", "video/x-raw,format=I420", 1))).err();
     assert_eq!(again.as_deref().map(|e| e.contains("could not be loaded")), Some(true));
 }

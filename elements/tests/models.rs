@@ -49,12 +49,22 @@ const SIGNATURES: &[Signature] = &[
     (
         "blazeface-front-128.onnx",
         &[("input:0", &[1, 128, 128, 3])],
-        &[("Identity:0", &[1, 512, 1]), ("Identity_1:0", &[1, 384, 1]), ("Identity_2:0", &[1, 512, 16]), ("Identity_3:0", &[1, 384, 16])],
+        &[
+            ("Identity:0", &[1, 512, 1]),
+            ("Identity_1:0", &[1, 384, 1]),
+            ("Identity_2:0", &[1, 512, 16]),
+            ("Identity_3:0", &[1, 384, 16]),
+        ],
     ),
     (
         "blazeface-back-256.onnx",
         &[("input:0", &[1, 256, 256, 3])],
-        &[("Identity:0", &[1, 512, 1]), ("Identity_1:0", &[1, 384, 1]), ("Identity_2:0", &[1, 512, 16]), ("Identity_3:0", &[1, 384, 16])],
+        &[
+            ("Identity:0", &[1, 512, 1]),
+            ("Identity_1:0", &[1, 384, 1]),
+            ("Identity_2:0", &[1, 512, 16]),
+            ("Identity_3:0", &[1, 384, 16]),
+        ],
     ),
     (
         "facemesh.onnx",
@@ -83,7 +93,9 @@ fn every_model_loads_with_its_documented_inputs_and_outputs() {
                 .map(|o| (o.name().to_string(), o.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default()))
                 .collect()
         };
-        let expect = |list: &[(&str, &[i64])]| -> Vec<(String, Vec<i64>)> { list.iter().map(|(n, s)| (n.to_string(), s.to_vec())).collect() };
+        let expect = |list: &[(&str, &[i64])]| -> Vec<(String, Vec<i64>)> {
+            list.iter().map(|(n, s)| (n.to_string(), s.to_vec())).collect()
+        };
         assert_eq!(describe(session.inputs()), expect(inputs), "{file} inputs");
         assert_eq!(describe(session.outputs()), expect(outputs), "{file} outputs");
     }

@@ -86,7 +86,14 @@ impl Letterbox {
 
     /// Model-input pixel to frame pixel.
     pub fn affine(&self) -> Affine {
-        Affine { xu: 1.0 / self.scale, xv: 0.0, x0: -self.pad_x / self.scale, yu: 0.0, yv: 1.0 / self.scale, y0: -self.pad_y / self.scale }
+        Affine {
+            xu: 1.0 / self.scale,
+            xv: 0.0,
+            x0: -self.pad_x / self.scale,
+            yu: 0.0,
+            yv: 1.0 / self.scale,
+            y0: -self.pad_y / self.scale,
+        }
     }
 
     /// A normalised model-input point (0..1) to frame pixels.
@@ -110,13 +117,20 @@ fn sigmoid(x: f32) -> f32 {
 
 /// Turns raw scores (one per anchor) and regressors (16 per anchor) into detections above
 /// `min_score`, mapped to frame pixels.
-pub fn decode(scores: &[f32], regressors: &[f32], anchors: &[Point], letterbox: &Letterbox, min_score: f32) -> Vec<Detection> {
+pub fn decode(
+    scores: &[f32],
+    regressors: &[f32],
+    anchors: &[Point],
+    letterbox: &Letterbox,
+    min_score: f32,
+) -> Vec<Detection> {
     let size = letterbox.size as f32;
     let count = anchors.len().min(scores.len()).min(regressors.len() / REGRESSOR_LEN);
     let mut detections = Vec::new();
     for i in 0..count {
         let score = sigmoid(scores[i]);
-        if !(score >= min_score) {
+        // NaN scores fail this test too.
+        if score.is_nan() || score < min_score {
             continue;
         }
         let r = &regressors[i * REGRESSOR_LEN..(i + 1) * REGRESSOR_LEN];
@@ -236,7 +250,11 @@ impl Detector {
         let scores: Vec<f32> = scores.iter().flat_map(|(_, d)| d.iter().copied()).collect();
         let regressors: Vec<f32> = regressors.iter().flat_map(|(_, d)| d.iter().copied()).collect();
         if scores.len() != expected || regressors.len() != expected * REGRESSOR_LEN {
-            return Err(output_error(format!("{} scores and {} regressor values for {expected} anchors", scores.len(), regressors.len())));
+            return Err(output_error(format!(
+                "{} scores and {} regressor values for {expected} anchors",
+                scores.len(),
+                regressors.len()
+            )));
         }
         Ok((scores, regressors))
     }

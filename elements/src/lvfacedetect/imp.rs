@@ -120,12 +120,10 @@ impl LvFaceDetect {
             s.to_send_value()
         }));
         let segment = obj.segment();
-        let running_time = segment
-            .downcast_ref::<gst::ClockTime>()
-            .and_then(|segment| segment.to_running_time(buffer.pts()));
-        let stream_time = segment
-            .downcast_ref::<gst::ClockTime>()
-            .and_then(|segment| segment.to_stream_time(buffer.pts()));
+        let running_time =
+            segment.downcast_ref::<gst::ClockTime>().and_then(|segment| segment.to_running_time(buffer.pts()));
+        let stream_time =
+            segment.downcast_ref::<gst::ClockTime>().and_then(|segment| segment.to_stream_time(buffer.pts()));
         let structure = gst::Structure::builder("lvfacedetect")
             .field("timestamp", buffer.pts())
             .field("stream-time", stream_time)
@@ -215,8 +213,11 @@ impl ObjectImpl for LvFaceDetect {
         match pspec.name() {
             "model" => settings.model = value.get().expect("type checked upstream"),
             "model-location" => {
-                settings.model_location =
-                    value.get::<Option<String>>().expect("type checked upstream").filter(|s| !s.is_empty()).map(PathBuf::from)
+                settings.model_location = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from)
             }
             "min-score" => settings.min_score = value.get().expect("type checked upstream"),
             "iou" => settings.iou = value.get().expect("type checked upstream"),
@@ -327,7 +328,17 @@ impl BaseTransformImpl for LvFaceDetect {
 
         let detections: Vec<Detection> = {
             let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(&*buffer, &info).map_err(|_| {
-                gst::element_imp_error!(self, gst::StreamError::Format, ["buffer of {} bytes does not hold a {}x{} {} frame", buffer.size(), info.width(), info.height(), info.format()]);
+                gst::element_imp_error!(
+                    self,
+                    gst::StreamError::Format,
+                    [
+                        "buffer of {} bytes does not hold a {}x{} {} frame",
+                        buffer.size(),
+                        info.width(),
+                        info.height(),
+                        info.format()
+                    ]
+                );
                 gst::FlowError::Error
             })?;
             let view = FrameView::from_video_frame(&frame).map_err(|err| {
@@ -354,7 +365,12 @@ impl BaseTransformImpl for LvFaceDetect {
             let mut roi = gst_video::VideoRegionOfInterestMeta::add(
                 buffer,
                 "face",
-                (clipped.x.round() as u32, clipped.y.round() as u32, clipped.width.round() as u32, clipped.height.round() as u32),
+                (
+                    clipped.x.round() as u32,
+                    clipped.y.round() as u32,
+                    clipped.width.round() as u32,
+                    clipped.height.round() as u32,
+                ),
             );
             roi.set_id(i32::try_from(face.track_id).unwrap_or(i32::MAX));
             roi.add_param(
