@@ -8,13 +8,17 @@
 
 use gst::glib;
 
+pub mod crop;
+mod element;
 pub mod frame;
 pub mod lvfacedetect;
+pub mod lvlandmarks;
 pub mod meta;
 pub mod model;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     lvfacedetect::register(plugin)?;
+    lvlandmarks::register(plugin)?;
     Ok(())
 }
 

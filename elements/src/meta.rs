@@ -87,6 +87,57 @@ impl Keypoints {
     pub const NAMES: [&'static str; 6] = ["right-eye", "left-eye", "nose-tip", "mouth", "right-ear", "left-ear"];
 }
 
+/// The 468-point face mesh of `lvlandmarks`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Landmarks {
+    /// MediaPipe face mesh points in frame pixels; z is depth in pixels of the same scale,
+    /// smaller is closer to the camera, relative to the face.
+    pub points: Vec<[f32; 3]>,
+    /// The mesh model's confidence that its crop holds a face, 0..1.
+    pub face_flag: f32,
+}
+
+/// Head pose in degrees, from the person's point of view (see `lvlandmarks`): yaw positive
+/// when the person turns to their left, pitch positive when they look up, roll positive when
+/// the head leans so that their left eye is lower in the image.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct HeadPose {
+    pub yaw_degrees: f32,
+    pub pitch_degrees: f32,
+    pub roll_degrees: f32,
+}
+
+/// Eye openness from the mesh: the eye aspect ratio (EAR) of each eye.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Eyes {
+    pub right_eye_aspect_ratio: f32,
+    pub left_eye_aspect_ratio: f32,
+    /// Both ratios below the element's `eye-closed-ratio`.
+    pub closed: bool,
+}
+
+/// Mouth state from the mesh and the emotion model.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Mouth {
+    /// Inner lip gap over mouth width, 0 closed, about 0.3 and more wide open.
+    pub opened: f32,
+    /// Probability of a happy expression (emotion model), 0..1.
+    pub smile: f32,
+}
+
+/// Presentation-attack scores of `lvantispoof`; 1 is real.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Antispoof {
+    /// Score of this frame, 0..1.
+    pub score: f32,
+    /// Score aggregated over the last frames of this track.
+    pub aggregated_score: f32,
+    /// Frames the aggregated score covers.
+    pub frames: u32,
+    /// `aggregated_score` at or above the element's threshold.
+    pub is_real: bool,
+}
+
 /// One face in one frame. Elements after `lvfacedetect` add their results as new fields.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -98,11 +149,16 @@ pub struct Face {
     /// Detection confidence, 0..1.
     pub score: f32,
     pub keypoints: Keypoints,
+    pub landmarks: Option<Landmarks>,
+    pub head_pose: Option<HeadPose>,
+    pub eyes: Option<Eyes>,
+    pub mouth: Option<Mouth>,
+    pub antispoof: Option<Antispoof>,
 }
 
 impl Face {
     pub fn new(track_id: u64, bbox: Rect, score: f32, keypoints: Keypoints) -> Self {
-        Face { track_id, bbox, score, keypoints }
+        Face { track_id, bbox, score, keypoints, ..Face::default() }
     }
 
     /// The same face with every coordinate multiplied by (`sx`, `sy`).
@@ -116,6 +172,12 @@ impl Face {
             height: self.bbox.height * sy,
         };
         face.keypoints = Keypoints::from_array(self.keypoints.as_array().map(point));
+        if let Some(landmarks) = face.landmarks.as_mut() {
+            let depth_scale = (sx * sy).sqrt();
+            for p in landmarks.points.iter_mut() {
+                *p = [p[0] * sx, p[1] * sy, p[2] * depth_scale];
+            }
+        }
         face
     }
 }

@@ -129,6 +129,40 @@ impl SharedModel {
         // A panic while running a model leaves the session itself intact.
         self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Runs the model on one float tensor of `shape` (its only input) and returns every
+    /// output, in the model's output order.
+    pub fn run(&self, input: &[f32], shape: &[usize]) -> Result<Vec<ModelOutput>, ModelError> {
+        let name = || self.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let output_error = |reason: String| ModelError::Output { model: name(), reason };
+        let tensor = ort::value::TensorRef::from_array_view((shape.to_vec(), input))
+            .map_err(|err| output_error(err.to_string()))?;
+        let mut session = self.lock();
+        let outputs = session.run(ort::inputs![tensor]).map_err(|err| output_error(err.to_string()))?;
+        outputs
+            .iter()
+            .map(|(name, value)| {
+                let (shape, data) = value.try_extract_tensor::<f32>().map_err(|err| output_error(err.to_string()))?;
+                Ok(ModelOutput { name: name.to_string(), shape: shape.to_vec(), data: data.to_vec() })
+            })
+            .collect()
+    }
+}
+
+/// One output tensor of a model run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelOutput {
+    pub name: String,
+    pub shape: Vec<i64>,
+    pub data: Vec<f32>,
+}
+
+/// The output called `name`, or an error naming the model.
+pub fn output<'a>(outputs: &'a [ModelOutput], name: &str, model: &str) -> Result<&'a ModelOutput, ModelError> {
+    outputs
+        .iter()
+        .find(|o| o.name == name)
+        .ok_or_else(|| ModelError::Output { model: model.to_string(), reason: format!("no output {name}") })
 }
 
 static LOADS: AtomicUsize = AtomicUsize::new(0);

@@ -9,11 +9,9 @@
 
 use std::sync::Arc;
 
-use ort::value::TensorRef;
-
 use crate::frame::{Affine, FrameView, resample_rgb};
 use crate::meta::{Keypoints, Point, Rect};
-use crate::model::{ModelError, SharedModel};
+use crate::model::{ModelError, ModelOutput, SharedModel};
 
 /// (grid cells per side, anchors per cell) of each output layer, in output order.
 const ANCHOR_LAYERS: [(usize, usize); 2] = [(16, 2), (8, 6)];
@@ -226,29 +224,24 @@ impl Detector {
     /// Runs the model on `self.input`; returns scores and regressors of all anchors.
     fn infer(&mut self) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
         let size = self.kind.input_size();
-        let model_name = self.kind.file_name();
-        let output_error = |reason: String| ModelError::Output { model: model_name.to_string(), reason };
-        let input = TensorRef::from_array_view(([1usize, size, size, 3], self.input.as_slice()))
-            .map_err(|err| output_error(err.to_string()))?;
-        let mut session = self.model.lock();
-        let outputs = session.run(ort::inputs![input]).map_err(|err| output_error(err.to_string()))?;
+        let outputs = self.model.run(&self.input, &[1, size, size, 3])?;
         // Outputs are told apart by shape: [1, N, 1] scores and [1, N, 16] regressors, the
         // 512-anchor layer before the 384-anchor one.
-        let mut scores: Vec<(i64, Vec<f32>)> = Vec::new();
-        let mut regressors: Vec<(i64, Vec<f32>)> = Vec::new();
-        for (_, value) in outputs.iter() {
-            let (shape, data) = value.try_extract_tensor::<f32>().map_err(|err| output_error(err.to_string()))?;
-            match shape.as_ref() {
-                [1, n, 1] => scores.push((*n, data.to_vec())),
-                [1, n, 16] => regressors.push((*n, data.to_vec())),
+        let output_error = |reason: String| ModelError::Output { model: self.kind.file_name().to_string(), reason };
+        let mut scores: Vec<&ModelOutput> = Vec::new();
+        let mut regressors: Vec<&ModelOutput> = Vec::new();
+        for output in &outputs {
+            match output.shape.as_slice() {
+                [1, _, 1] => scores.push(output),
+                [1, _, 16] => regressors.push(output),
                 other => return Err(output_error(format!("unexpected output shape {other:?}"))),
             }
         }
-        scores.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
-        regressors.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+        scores.sort_by_key(|o| std::cmp::Reverse(o.shape[1]));
+        regressors.sort_by_key(|o| std::cmp::Reverse(o.shape[1]));
         let expected: usize = ANCHOR_LAYERS.iter().map(|(cells, per)| cells * cells * per).sum();
-        let scores: Vec<f32> = scores.iter().flat_map(|(_, d)| d.iter().copied()).collect();
-        let regressors: Vec<f32> = regressors.iter().flat_map(|(_, d)| d.iter().copied()).collect();
+        let scores: Vec<f32> = scores.iter().flat_map(|o| o.data.iter().copied()).collect();
+        let regressors: Vec<f32> = regressors.iter().flat_map(|o| o.data.iter().copied()).collect();
         if scores.len() != expected || regressors.len() != expected * REGRESSOR_LEN {
             return Err(output_error(format!(
                 "{} scores and {} regressor values for {expected} anchors",

@@ -6,14 +6,13 @@ use std::sync::{LazyLock, Mutex};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::FaceDetectModel;
 use super::blazeface::{Detection, Detector, DetectorSettings, ModelKind};
 use super::tracker::Tracker;
-use crate::frame::FrameView;
+use crate::element;
 use crate::meta::{Face, FaceFrame, FaceMeta, Keypoints};
 use crate::model;
 
@@ -30,27 +29,6 @@ const DEFAULT_MAX_FACES: u32 = 10;
 const DEFAULT_MIN_FACE_SIZE: u32 = 0;
 const DEFAULT_THREADS: u32 = 1;
 const DEFAULT_POST_MESSAGES: bool = false;
-
-/// The raw formats the element reads in place.
-pub(crate) const FORMATS: &[gst_video::VideoFormat] = &[
-    gst_video::VideoFormat::I420,
-    gst_video::VideoFormat::Yv12,
-    gst_video::VideoFormat::Nv12,
-    gst_video::VideoFormat::Nv21,
-    gst_video::VideoFormat::Yuy2,
-    gst_video::VideoFormat::Uyvy,
-    gst_video::VideoFormat::Rgb,
-    gst_video::VideoFormat::Bgr,
-    gst_video::VideoFormat::Rgba,
-    gst_video::VideoFormat::Bgra,
-    gst_video::VideoFormat::Rgbx,
-    gst_video::VideoFormat::Bgrx,
-    gst_video::VideoFormat::Argb,
-    gst_video::VideoFormat::Abgr,
-    gst_video::VideoFormat::Xrgb,
-    gst_video::VideoFormat::Xbgr,
-    gst_video::VideoFormat::Gray8,
-];
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -104,7 +82,6 @@ pub struct LvFaceDetect {
 
 impl LvFaceDetect {
     fn post_faces(&self, buffer: &gst::BufferRef, frame: &FaceFrame) {
-        let obj = self.obj();
         let faces = gst::List::new(frame.faces.iter().map(|face| {
             let mut s = gst::Structure::builder("face")
                 .field("track-id", face.track_id)
@@ -119,21 +96,12 @@ impl LvFaceDetect {
             }
             s.to_send_value()
         }));
-        let segment = obj.segment();
-        let running_time =
-            segment.downcast_ref::<gst::ClockTime>().and_then(|segment| segment.to_running_time(buffer.pts()));
-        let stream_time =
-            segment.downcast_ref::<gst::ClockTime>().and_then(|segment| segment.to_stream_time(buffer.pts()));
-        let structure = gst::Structure::builder("lvfacedetect")
-            .field("timestamp", buffer.pts())
-            .field("stream-time", stream_time)
-            .field("running-time", running_time)
-            .field("duration", buffer.duration())
+        let structure = element::message_builder(&*self.obj(), "lvfacedetect", buffer)
             .field("width", frame.width)
             .field("height", frame.height)
             .field("faces", faces)
             .build();
-        let _ = obj.post_message(gst::message::Element::builder(structure).src(&*obj).build());
+        element::post(&*self.obj(), structure);
     }
 }
 
@@ -264,15 +232,7 @@ impl ElementImpl for LvFaceDetect {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new().format_list(FORMATS.iter().copied()).build();
-            vec![
-                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps)
-                    .expect("valid src pad template"),
-                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps)
-                    .expect("valid sink pad template"),
-            ]
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(element::pad_templates);
         PAD_TEMPLATES.as_ref()
     }
 }
@@ -326,30 +286,17 @@ impl BaseTransformImpl for LvFaceDetect {
             return Err(gst::FlowError::NotNegotiated);
         };
 
-        let detections: Vec<Detection> = {
-            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(&*buffer, &info).map_err(|_| {
-                gst::element_imp_error!(
-                    self,
-                    gst::StreamError::Format,
-                    [
-                        "buffer of {} bytes does not hold a {}x{} {} frame",
-                        buffer.size(),
-                        info.width(),
-                        info.height(),
-                        info.format()
-                    ]
-                );
-                gst::FlowError::Error
-            })?;
-            let view = FrameView::from_video_frame(&frame).map_err(|err| {
-                gst::element_imp_error!(self, gst::StreamError::Format, ["{}", err]);
-                gst::FlowError::Error
-            })?;
-            state.detector.detect(&view, &settings.detector_settings()).map_err(|err| {
-                gst::element_imp_error!(self, gst::LibraryError::Failed, ["{}", err]);
-                gst::FlowError::Error
-            })?
-        };
+        let detector_settings = settings.detector_settings();
+        let detections: Vec<Detection> =
+            element::with_frame(buffer, &info, |view| state.detector.detect(view, &detector_settings))
+                .map_err(|err| {
+                    gst::element_imp_error!(self, gst::StreamError::Format, ["{}", err]);
+                    gst::FlowError::Error
+                })?
+                .map_err(|err| {
+                    gst::element_imp_error!(self, gst::LibraryError::Failed, ["{}", err]);
+                    gst::FlowError::Error
+                })?;
         let boxes: Vec<_> = detections.iter().map(|d| d.bbox).collect();
         let ids = state.tracker.update(&boxes);
         drop(state_guard);

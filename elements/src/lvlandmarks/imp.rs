@@ -1,0 +1,347 @@
+//! GStreamer glue of `lvlandmarks`: properties, the face selection, every-nth carrying.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::subclass::prelude::*;
+
+use super::analyzer::{Analyzer, AnalyzerSettings, EMOTION_FILE, FaceAnalysis, MESH_FILE};
+use super::mesh::DEFAULT_EYE_CLOSED_RATIO;
+use crate::element;
+use crate::meta::{Face, FaceMeta};
+use crate::model;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "lvlandmarks",
+        gst::DebugColorFlags::empty(),
+        Some("Liveness face mesh, head pose, eyes and mouth"),
+    )
+});
+
+const DEFAULT_EVERY_NTH: u32 = 1;
+const DEFAULT_MIN_FACE_SIZE: u32 = 0;
+const DEFAULT_MAX_FACES: u32 = 10;
+const DEFAULT_MIN_FACE_FLAG: f64 = 0.5;
+const DEFAULT_THREADS: u32 = 1;
+const DEFAULT_POST_MESSAGES: bool = false;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    every_nth: u32,
+    min_face_size: u32,
+    max_faces: u32,
+    min_face_flag: f64,
+    eye_closed_ratio: f64,
+    threads: u32,
+    post_messages: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            every_nth: DEFAULT_EVERY_NTH,
+            min_face_size: DEFAULT_MIN_FACE_SIZE,
+            max_faces: DEFAULT_MAX_FACES,
+            min_face_flag: DEFAULT_MIN_FACE_FLAG,
+            eye_closed_ratio: DEFAULT_EYE_CLOSED_RATIO as f64,
+            threads: DEFAULT_THREADS,
+            post_messages: DEFAULT_POST_MESSAGES,
+        }
+    }
+}
+
+struct State {
+    analyzer: Analyzer,
+    info: Option<gst_video::VideoInfo>,
+    frames_seen: u64,
+    /// Last analysis of each track, carried over frames the mesh does not run on.
+    carried: HashMap<u64, FaceAnalysis>,
+}
+
+#[derive(Default)]
+pub struct LvLandmarks {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+/// Indices of the faces to analyse: at least `min_size` px, the `max_faces` largest.
+fn select_faces(faces: &[Face], min_size: u32, max_faces: u32) -> Vec<usize> {
+    let mut chosen: Vec<usize> =
+        (0..faces.len()).filter(|&i| faces[i].bbox.width.min(faces[i].bbox.height) >= min_size as f32).collect();
+    chosen.sort_by(|&a, &b| faces[b].bbox.area().total_cmp(&faces[a].bbox.area()));
+    chosen.truncate(max_faces as usize);
+    chosen
+}
+
+impl LvLandmarks {
+    fn post_faces(&self, buffer: &gst::BufferRef, faces: &[Face]) {
+        let list = gst::List::new(faces.iter().filter(|f| f.landmarks.is_some()).map(|face| {
+            let pose = face.head_pose.unwrap_or_default();
+            let eyes = face.eyes.unwrap_or_default();
+            let mouth = face.mouth.unwrap_or_default();
+            gst::Structure::builder("face")
+                .field("track-id", face.track_id)
+                .field("yaw", pose.yaw_degrees as f64)
+                .field("pitch", pose.pitch_degrees as f64)
+                .field("roll", pose.roll_degrees as f64)
+                .field("right-eye-ratio", eyes.right_eye_aspect_ratio as f64)
+                .field("left-eye-ratio", eyes.left_eye_aspect_ratio as f64)
+                .field("eyes-closed", eyes.closed)
+                .field("mouth-opened", mouth.opened as f64)
+                .field("smile", mouth.smile as f64)
+                .field("face-flag", face.landmarks.as_ref().map(|l| l.face_flag as f64).unwrap_or(0.0))
+                .build()
+                .to_send_value()
+        }));
+        let structure = element::message_builder(&*self.obj(), "lvlandmarks", buffer).field("faces", list).build();
+        element::post(&*self.obj(), structure);
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for LvLandmarks {
+    const NAME: &'static str = "GstLvLandmarks";
+    type Type = super::LvLandmarks;
+    type ParentType = gst_video::VideoFilter;
+}
+
+impl ObjectImpl for LvLandmarks {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecUInt::builder("every-nth")
+                    .nick("Every n-th frame")
+                    .blurb("Run the mesh on every n-th frame only and carry each face's last results (by track id) over the frames between; 1 runs it on every frame")
+                    .minimum(1)
+                    .maximum(1000)
+                    .default_value(DEFAULT_EVERY_NTH)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("min-face-size")
+                    .nick("Minimum face size")
+                    .blurb("Faces whose detector box is smaller than this many pixels (shorter side) get no mesh; 0 analyses all")
+                    .maximum(16384)
+                    .default_value(DEFAULT_MIN_FACE_SIZE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-faces")
+                    .nick("Maximum faces")
+                    .blurb("Analyse at most this many faces per frame, largest first")
+                    .minimum(1)
+                    .maximum(100)
+                    .default_value(DEFAULT_MAX_FACES)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("min-face-flag")
+                    .nick("Minimum face flag")
+                    .blurb("The mesh model's own face probability below which its mesh is dropped for that face (0..1)")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_MIN_FACE_FLAG)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("eye-closed-ratio")
+                    .nick("Eye closed ratio")
+                    .blurb("Eye aspect ratio below which an eye counts as closed; the eyes are closed when both are (open eyes measure about 0.25-0.35)")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_EYE_CLOSED_RATIO as f64)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("threads")
+                    .nick("Threads")
+                    .blurb("ONNX Runtime intra-op threads of the mesh and emotion sessions (shared with other elements using the same setting)")
+                    .minimum(1)
+                    .maximum(64)
+                    .default_value(DEFAULT_THREADS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("post-messages")
+                    .nick("Post messages")
+                    .blurb("Post an `lvlandmarks` element message per frame with each face's track id, yaw, pitch, roll, eye ratios, mouth opening and smile")
+                    .default_value(DEFAULT_POST_MESSAGES)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        match pspec.name() {
+            "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
+            "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
+            "max-faces" => settings.max_faces = value.get().expect("type checked upstream"),
+            "min-face-flag" => settings.min_face_flag = value.get().expect("type checked upstream"),
+            "eye-closed-ratio" => settings.eye_closed_ratio = value.get().expect("type checked upstream"),
+            "threads" => settings.threads = value.get().expect("type checked upstream"),
+            "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
+            name => unreachable!("unknown property {name}"),
+        }
+        gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        match pspec.name() {
+            "every-nth" => settings.every_nth.to_value(),
+            "min-face-size" => settings.min_face_size.to_value(),
+            "max-faces" => settings.max_faces.to_value(),
+            "min-face-flag" => settings.min_face_flag.to_value(),
+            "eye-closed-ratio" => settings.eye_closed_ratio.to_value(),
+            "threads" => settings.threads.to_value(),
+            "post-messages" => settings.post_messages.to_value(),
+            name => unreachable!("unknown property {name}"),
+        }
+    }
+}
+
+impl GstObjectImpl for LvLandmarks {}
+
+impl ElementImpl for LvLandmarks {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Liveness face landmarks",
+                "Filter/Analyzer/Video",
+                "Runs the 468-point face mesh (ONNX Runtime) on each face lvfacedetect found and adds to its FaceMeta \
+                 entry: mesh points, head pose (yaw positive turning to the person's left, pitch positive looking up, \
+                 roll positive with the left eye lower), eye aspect ratios and closed eyes, mouth opening, smile \
+                 (emotion model); optionally posts an `lvlandmarks` element message per frame",
+                "gst-liveness developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(element::pad_templates);
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for LvLandmarks {
+    const MODE: gst_base::subclass::BaseTransformMode = gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let threads = self.settings.lock().unwrap_or_else(|p| p.into_inner()).threads as usize;
+        let load = |file: &str| {
+            let path =
+                model::locate(file, None).map_err(|err| gst::error_msg!(gst::ResourceError::NotFound, ["{}", err]))?;
+            model::shared_session(&path, threads).map_err(|err| match err {
+                model::ModelError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ["{}", err]),
+                _ => gst::error_msg!(gst::ResourceError::OpenRead, ["{}", err]),
+            })
+        };
+        let analyzer = Analyzer::new(load(MESH_FILE)?, load(EMOTION_FILE)?);
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(State { analyzer, info: None, frames_seen: 0, carried: HashMap::new() });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+    }
+
+    fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let Some(mut faces) = buffer.meta::<FaceMeta>().map(|m| m.faces().to_vec()) else {
+            gst::trace!(CAT, imp = self, "no FaceMeta: is lvfacedetect upstream?");
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(state) = state_guard.as_mut() else {
+            return Err(gst::FlowError::Flushing);
+        };
+        let Some(info) = state.info.clone() else {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before caps"]);
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        let run_mesh = state.frames_seen % settings.every_nth.max(1) as u64 == 0;
+        state.frames_seen += 1;
+        let chosen = select_faces(&faces, settings.min_face_size, settings.max_faces);
+        if run_mesh {
+            let analyzer_settings = AnalyzerSettings {
+                min_face_flag: settings.min_face_flag as f32,
+                eye_closed_ratio: settings.eye_closed_ratio as f32,
+            };
+            let analyzer = &state.analyzer;
+            let results = element::with_frame(buffer, &info, |view| {
+                chosen
+                    .iter()
+                    .map(|&i| analyzer.analyze(view, &faces[i], &analyzer_settings).map(|a| (i, a)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(|err| {
+                gst::element_imp_error!(self, gst::StreamError::Format, ["{}", err]);
+                gst::FlowError::Error
+            })?
+            .map_err(|err| {
+                gst::element_imp_error!(self, gst::LibraryError::Failed, ["{}", err]);
+                gst::FlowError::Error
+            })?;
+            state.carried.clear();
+            for (i, analysis) in results {
+                if let Some(analysis) = analysis {
+                    analysis.apply_to(&mut faces[i]);
+                    state.carried.insert(faces[i].track_id, analysis);
+                }
+            }
+        } else {
+            for &i in &chosen {
+                if let Some(analysis) = state.carried.get(&faces[i].track_id) {
+                    analysis.apply_to(&mut faces[i]);
+                }
+            }
+        }
+        drop(state_guard);
+
+        if settings.post_messages {
+            self.post_faces(buffer, &faces);
+        }
+        if let Some(mut meta) = buffer.meta_mut::<FaceMeta>() {
+            *meta.faces_mut() = faces;
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+impl VideoFilterImpl for LvLandmarks {
+    fn set_info(
+        &self,
+        incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        outcaps: &gst::Caps,
+        out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            state.info = Some(in_info.clone());
+        }
+        self.parent_set_info(incaps, in_info, outcaps, out_info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::{Keypoints, Rect};
+
+    #[test]
+    fn selection_keeps_the_largest_faces_above_the_minimum() {
+        let face =
+            |side: f32| Face::new(1, Rect { x: 0.0, y: 0.0, width: side, height: side }, 0.9, Keypoints::default());
+        let faces = [face(30.0), face(120.0), face(60.0), face(10.0)];
+        assert_eq!(select_faces(&faces, 20, 2), vec![1, 2]);
+        assert_eq!(select_faces(&faces, 0, 10), vec![1, 2, 0, 3]);
+        assert!(select_faces(&faces, 200, 10).is_empty());
+    }
+}
