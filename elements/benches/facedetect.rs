@@ -1,5 +1,6 @@
 //! `make bench`: time per 640x480 frame of lvfacedetect (both models) and of the opencv
-//! `facedetect` element (gstreamer1.0-opencv) on the same frames, in one run, one thread each.
+//! `facedetect` element (gstreamer1.0-opencv) on the same frames, in one run, one thread each;
+//! then the cost per face of lvlandmarks and lvantispoof and of the whole chain.
 //! Prints wall time and CPU time per frame and the process's peak memory. The process is
 //! pinned to one core and lvfacedetect runs with threads=1, so both are measured on one core.
 
@@ -165,6 +166,25 @@ fn main() {
             opencv.1.wall_ms / ours.1.wall_ms
         );
     }
+    // The face elements on the photo with one face: their cost per face is the chain's time
+    // less the detector's.
+    let one_face = &i420[..1];
+    println!();
+    println!("one face, 640x480 I420, {rounds_fast} frames");
+    let detect_only = time_element("lvfacedetect", one_face, rounds_fast);
+    println!("{:<44} {:>9.2} ms a frame", "lvfacedetect", detect_only.cpu_ms);
+    for (label, chain) in [
+        ("lvlandmarks (mesh + emotion) per face", "lvfacedetect ! lvlandmarks"),
+        ("lvantispoof model=both per face", "lvfacedetect ! lvantispoof model=both"),
+        ("lvantispoof model=antispoof per face", "lvfacedetect ! lvantispoof model=antispoof"),
+    ] {
+        let t = time_element(chain, one_face, rounds_fast);
+        println!("{label:<44} {:>9.2} ms", t.cpu_ms - detect_only.cpu_ms);
+    }
+    let chain = time_element("lvfacedetect ! lvlandmarks ! lvantispoof", one_face, rounds_fast);
+    println!("{:<44} {:>9.2} ms a frame", "lvfacedetect ! lvlandmarks ! lvantispoof", chain.cpu_ms);
+    println!();
+
     for (label, frames) in [("I420", &i420), ("RGB", &rgb)] {
         let (caps, buffer) = &frames[0];
         let info = gst_video::VideoInfo::from_caps(caps).expect("raw video caps");

@@ -2,9 +2,12 @@
 //! the common fields of their bus messages.
 
 use gst::prelude::*;
+use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 
 use crate::frame::FrameView;
+use crate::meta::Face;
+use crate::model;
 
 /// The raw formats the elements read in place.
 pub const FORMATS: &[gst_video::VideoFormat] = &[
@@ -57,6 +60,31 @@ pub fn with_frame<R>(
     Ok(f(&view))
 }
 
+/// Runs `f` on the pixels of `buffer` and turns both a frame that cannot be read and an
+/// error of `f` (a model failure) into an element error and a flow error.
+pub fn analyse_frame<T, R, E>(
+    imp: &T,
+    buffer: &gst::BufferRef,
+    info: &gst_video::VideoInfo,
+    f: impl FnOnce(&FrameView) -> Result<R, E>,
+) -> Result<R, gst::FlowError>
+where
+    T: ElementImpl,
+    E: std::fmt::Display,
+{
+    match with_frame(buffer, info, f) {
+        Err(frame_error) => {
+            gst::element_imp_error!(imp, gst::StreamError::Format, ["{}", frame_error]);
+            Err(gst::FlowError::Error)
+        }
+        Ok(Err(model_error)) => {
+            gst::element_imp_error!(imp, gst::LibraryError::Failed, ["{}", model_error]);
+            Err(gst::FlowError::Error)
+        }
+        Ok(Ok(result)) => Ok(result),
+    }
+}
+
 /// An element message `name` with the buffer's timestamp, stream time, running time and
 /// duration, as the opencv facedetect element posts them.
 pub fn message_builder(
@@ -77,4 +105,45 @@ pub fn message_builder(
 pub fn post(element: &impl IsA<gst::Element>, structure: gst::Structure) {
     let element = element.as_ref();
     let _ = element.post_message(gst::message::Element::builder(structure).src(element).build());
+}
+
+/// The shared session of model `file` (looked up as `model::locate` does, or at `location`),
+/// or the element error to fail `start` with.
+pub fn load_model(
+    file: &str,
+    location: Option<&std::path::Path>,
+    threads: usize,
+) -> Result<std::sync::Arc<model::SharedModel>, gst::ErrorMessage> {
+    let path =
+        model::locate(file, location).map_err(|err| gst::error_msg!(gst::ResourceError::NotFound, ["{}", err]))?;
+    model::shared_session(&path, threads).map_err(|err| match err {
+        model::ModelError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ["{}", err]),
+        _ => gst::error_msg!(gst::ResourceError::OpenRead, ["{}", err]),
+    })
+}
+
+/// Indices of the faces to analyse: box at least `min_size` px on its shorter side, the
+/// `max_faces` largest.
+pub fn select_faces(faces: &[Face], min_size: u32, max_faces: u32) -> Vec<usize> {
+    let mut chosen: Vec<usize> =
+        (0..faces.len()).filter(|&i| faces[i].bbox.width.min(faces[i].bbox.height) >= min_size as f32).collect();
+    chosen.sort_by(|&a, &b| faces[b].bbox.area().total_cmp(&faces[a].bbox.area()));
+    chosen.truncate(max_faces as usize);
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::{Keypoints, Rect};
+
+    #[test]
+    fn selection_keeps_the_largest_faces_above_the_minimum() {
+        let face =
+            |side: f32| Face::new(1, Rect { x: 0.0, y: 0.0, width: side, height: side }, 0.9, Keypoints::default());
+        let faces = [face(30.0), face(120.0), face(60.0), face(10.0)];
+        assert_eq!(select_faces(&faces, 20, 2), vec![1, 2]);
+        assert_eq!(select_faces(&faces, 0, 10), vec![1, 2, 0, 3]);
+        assert!(select_faces(&faces, 200, 10).is_empty());
+    }
 }

@@ -11,6 +11,7 @@ use gst::glib;
 pub mod crop;
 mod element;
 pub mod frame;
+pub mod lvantispoof;
 pub mod lvfacedetect;
 pub mod lvlandmarks;
 pub mod meta;
@@ -19,6 +20,7 @@ pub mod model;
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     lvfacedetect::register(plugin)?;
     lvlandmarks::register(plugin)?;
+    lvantispoof::register(plugin)?;
     Ok(())
 }
 

@@ -255,6 +255,8 @@ fn plugin_loads_from_the_build_folder_in_gst_inspect() {
     let _ = std::fs::remove_file(&registry);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(text.contains("lvfacedetect"), "{text}");
+    for element in ["lvfacedetect", "lvlandmarks", "lvantispoof"] {
+        assert!(text.contains(element), "{element} missing from\n{text}");
+    }
     assert!(text.contains("Liveness face detector"), "{text}");
 }

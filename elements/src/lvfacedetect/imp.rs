@@ -14,7 +14,6 @@ use super::blazeface::{Detection, Detector, DetectorSettings, ModelKind};
 use super::tracker::Tracker;
 use crate::element;
 use crate::meta::{Face, FaceFrame, FaceMeta, Keypoints};
-use crate::model;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvfacedetect", gst::DebugColorFlags::empty(), Some("Liveness BlazeFace face detector"))
@@ -248,13 +247,9 @@ impl BaseTransformImpl for LvFaceDetect {
             FaceDetectModel::Short => ModelKind::ShortRange,
             FaceDetectModel::Full => ModelKind::FullRange,
         };
-        let path = model::locate(kind.file_name(), settings.model_location.as_deref())
-            .map_err(|err| gst::error_msg!(gst::ResourceError::NotFound, ["{}", err]))?;
-        let shared = model::shared_session(&path, settings.threads as usize).map_err(|err| match err {
-            model::ModelError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ["{}", err]),
-            _ => gst::error_msg!(gst::ResourceError::OpenRead, ["{}", err]),
-        })?;
-        gst::info!(CAT, imp = self, "using {} with {} thread(s)", path.display(), settings.threads);
+        let shared =
+            element::load_model(kind.file_name(), settings.model_location.as_deref(), settings.threads as usize)?;
+        gst::info!(CAT, imp = self, "using {} with {} thread(s)", shared.path().display(), settings.threads);
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(State { detector: Detector::new(kind, shared), tracker: Tracker::default(), info: None });
         Ok(())
@@ -288,15 +283,7 @@ impl BaseTransformImpl for LvFaceDetect {
 
         let detector_settings = settings.detector_settings();
         let detections: Vec<Detection> =
-            element::with_frame(buffer, &info, |view| state.detector.detect(view, &detector_settings))
-                .map_err(|err| {
-                    gst::element_imp_error!(self, gst::StreamError::Format, ["{}", err]);
-                    gst::FlowError::Error
-                })?
-                .map_err(|err| {
-                    gst::element_imp_error!(self, gst::LibraryError::Failed, ["{}", err]);
-                    gst::FlowError::Error
-                })?;
+            element::analyse_frame(self, buffer, &info, |view| state.detector.detect(view, &detector_settings))?;
         let boxes: Vec<_> = detections.iter().map(|d| d.bbox).collect();
         let ids = state.tracker.update(&boxes);
         drop(state_guard);

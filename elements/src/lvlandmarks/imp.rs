@@ -13,7 +13,6 @@ use super::analyzer::{Analyzer, AnalyzerSettings, EMOTION_FILE, FaceAnalysis, ME
 use super::mesh::DEFAULT_EYE_CLOSED_RATIO;
 use crate::element;
 use crate::meta::{Face, FaceMeta};
-use crate::model;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -67,15 +66,6 @@ struct State {
 pub struct LvLandmarks {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
-}
-
-/// Indices of the faces to analyse: at least `min_size` px, the `max_faces` largest.
-fn select_faces(faces: &[Face], min_size: u32, max_faces: u32) -> Vec<usize> {
-    let mut chosen: Vec<usize> =
-        (0..faces.len()).filter(|&i| faces[i].bbox.width.min(faces[i].bbox.height) >= min_size as f32).collect();
-    chosen.sort_by(|&a, &b| faces[b].bbox.area().total_cmp(&faces[a].bbox.area()));
-    chosen.truncate(max_faces as usize);
-    chosen
 }
 
 impl LvLandmarks {
@@ -233,15 +223,10 @@ impl BaseTransformImpl for LvLandmarks {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let threads = self.settings.lock().unwrap_or_else(|p| p.into_inner()).threads as usize;
-        let load = |file: &str| {
-            let path =
-                model::locate(file, None).map_err(|err| gst::error_msg!(gst::ResourceError::NotFound, ["{}", err]))?;
-            model::shared_session(&path, threads).map_err(|err| match err {
-                model::ModelError::Runtime(_) => gst::error_msg!(gst::LibraryError::Init, ["{}", err]),
-                _ => gst::error_msg!(gst::ResourceError::OpenRead, ["{}", err]),
-            })
-        };
-        let analyzer = Analyzer::new(load(MESH_FILE)?, load(EMOTION_FILE)?);
+        let analyzer = Analyzer::new(
+            element::load_model(MESH_FILE, None, threads)?,
+            element::load_model(EMOTION_FILE, None, threads)?,
+        );
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(State { analyzer, info: None, frames_seen: 0, carried: HashMap::new() });
         Ok(())
@@ -266,28 +251,20 @@ impl BaseTransformImpl for LvLandmarks {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before caps"]);
             return Err(gst::FlowError::NotNegotiated);
         };
-        let run_mesh = state.frames_seen % settings.every_nth.max(1) as u64 == 0;
+        let run_mesh = state.frames_seen.is_multiple_of(settings.every_nth.max(1) as u64);
         state.frames_seen += 1;
-        let chosen = select_faces(&faces, settings.min_face_size, settings.max_faces);
+        let chosen = element::select_faces(&faces, settings.min_face_size, settings.max_faces);
         if run_mesh {
             let analyzer_settings = AnalyzerSettings {
                 min_face_flag: settings.min_face_flag as f32,
                 eye_closed_ratio: settings.eye_closed_ratio as f32,
             };
             let analyzer = &state.analyzer;
-            let results = element::with_frame(buffer, &info, |view| {
+            let results = element::analyse_frame(self, buffer, &info, |view| {
                 chosen
                     .iter()
                     .map(|&i| analyzer.analyze(view, &faces[i], &analyzer_settings).map(|a| (i, a)))
                     .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(|err| {
-                gst::element_imp_error!(self, gst::StreamError::Format, ["{}", err]);
-                gst::FlowError::Error
-            })?
-            .map_err(|err| {
-                gst::element_imp_error!(self, gst::LibraryError::Failed, ["{}", err]);
-                gst::FlowError::Error
             })?;
             state.carried.clear();
             for (i, analysis) in results {
@@ -327,21 +304,5 @@ impl VideoFilterImpl for LvLandmarks {
             state.info = Some(in_info.clone());
         }
         self.parent_set_info(incaps, in_info, outcaps, out_info)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::meta::{Keypoints, Rect};
-
-    #[test]
-    fn selection_keeps_the_largest_faces_above_the_minimum() {
-        let face =
-            |side: f32| Face::new(1, Rect { x: 0.0, y: 0.0, width: side, height: side }, 0.9, Keypoints::default());
-        let faces = [face(30.0), face(120.0), face(60.0), face(10.0)];
-        assert_eq!(select_faces(&faces, 20, 2), vec![1, 2]);
-        assert_eq!(select_faces(&faces, 0, 10), vec![1, 2, 0, 3]);
-        assert!(select_faces(&faces, 200, 10).is_empty());
     }
 }

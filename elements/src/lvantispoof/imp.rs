@@ -1,0 +1,316 @@
+//! GStreamer glue of `lvantispoof`: properties, face selection, aggregation per track.
+
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::subclass::prelude::*;
+
+use super::scorer::{ANTISPOOF_FILE, Aggregation, Aggregator, LIVENESS_FILE, Scorer};
+use super::{AggregationMode, AntispoofModel};
+use crate::element;
+use crate::meta::{Antispoof, Face, FaceMeta};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("lvantispoof", gst::DebugColorFlags::empty(), Some("Liveness CNN anti-spoofing"))
+});
+
+const DEFAULT_MODEL: AntispoofModel = AntispoofModel::Both;
+/// AggregateLiveness window (frames).
+const DEFAULT_WINDOW: u32 = 10;
+const DEFAULT_AGGREGATION: AggregationMode = AggregationMode::Mean;
+/// The models give probabilities; their source sets no cut-off, so the even odds point.
+const DEFAULT_THRESHOLD: f64 = 0.5;
+const DEFAULT_MIN_FACE_SIZE: u32 = 0;
+const DEFAULT_MAX_FACES: u32 = 10;
+const DEFAULT_THREADS: u32 = 1;
+const DEFAULT_POST_MESSAGES: bool = false;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    model: AntispoofModel,
+    window: u32,
+    aggregation: AggregationMode,
+    threshold: f64,
+    min_face_size: u32,
+    max_faces: u32,
+    threads: u32,
+    post_messages: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            model: DEFAULT_MODEL,
+            window: DEFAULT_WINDOW,
+            aggregation: DEFAULT_AGGREGATION,
+            threshold: DEFAULT_THRESHOLD,
+            min_face_size: DEFAULT_MIN_FACE_SIZE,
+            max_faces: DEFAULT_MAX_FACES,
+            threads: DEFAULT_THREADS,
+            post_messages: DEFAULT_POST_MESSAGES,
+        }
+    }
+}
+
+struct State {
+    scorer: Scorer,
+    aggregator: Aggregator,
+    info: Option<gst_video::VideoInfo>,
+}
+
+#[derive(Default)]
+pub struct LvAntispoof {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+impl LvAntispoof {
+    fn post_faces(&self, buffer: &gst::BufferRef, faces: &[Face]) {
+        let list = gst::List::new(faces.iter().filter_map(|face| {
+            let a = face.antispoof?;
+            Some(
+                gst::Structure::builder("face")
+                    .field("track-id", face.track_id)
+                    .field("score", a.score as f64)
+                    .field("aggregated-score", a.aggregated_score as f64)
+                    .field("frames", a.frames)
+                    .field("is-real", a.is_real)
+                    .build()
+                    .to_send_value(),
+            )
+        }));
+        let structure = element::message_builder(&*self.obj(), "lvantispoof", buffer).field("faces", list).build();
+        element::post(&*self.obj(), structure);
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for LvAntispoof {
+    const NAME: &'static str = "GstLvAntispoof";
+    type Type = super::LvAntispoof;
+    type ParentType = gst_video::VideoFilter;
+}
+
+impl ObjectImpl for LvAntispoof {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecEnum::builder_with_default("model", DEFAULT_MODEL)
+                    .nick("Model")
+                    .blurb("Which CNN scores the faces: antispoof (128x128), liveness (32x32), or both with their scores averaged")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("window")
+                    .nick("Window")
+                    .blurb("Frames of a track the aggregated score covers (AggregateLiveness); 1 uses the frame score alone")
+                    .minimum(1)
+                    .maximum(1000)
+                    .default_value(DEFAULT_WINDOW)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("aggregation", DEFAULT_AGGREGATION)
+                    .nick("Aggregation")
+                    .blurb("How the window's frame scores are combined: mean, or median (robust to a few odd frames)")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("threshold")
+                    .nick("Threshold")
+                    .blurb("Aggregated score (0..1, 1 = real) at or above which a face is real")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_THRESHOLD)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("min-face-size")
+                    .nick("Minimum face size")
+                    .blurb("Faces whose detector box is smaller than this many pixels (shorter side) are not scored; 0 scores all")
+                    .maximum(16384)
+                    .default_value(DEFAULT_MIN_FACE_SIZE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-faces")
+                    .nick("Maximum faces")
+                    .blurb("Score at most this many faces per frame, largest first")
+                    .minimum(1)
+                    .maximum(100)
+                    .default_value(DEFAULT_MAX_FACES)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("threads")
+                    .nick("Threads")
+                    .blurb("ONNX Runtime intra-op threads of the model sessions (shared with other elements using the same setting)")
+                    .minimum(1)
+                    .maximum(64)
+                    .default_value(DEFAULT_THREADS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("post-messages")
+                    .nick("Post messages")
+                    .blurb("Post an `lvantispoof` element message per frame with each face's track id, score, aggregated score, frames and is-real")
+                    .default_value(DEFAULT_POST_MESSAGES)
+                    .mutable_playing()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        match pspec.name() {
+            "model" => settings.model = value.get().expect("type checked upstream"),
+            "window" => settings.window = value.get().expect("type checked upstream"),
+            "aggregation" => settings.aggregation = value.get().expect("type checked upstream"),
+            "threshold" => settings.threshold = value.get().expect("type checked upstream"),
+            "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
+            "max-faces" => settings.max_faces = value.get().expect("type checked upstream"),
+            "threads" => settings.threads = value.get().expect("type checked upstream"),
+            "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
+            name => unreachable!("unknown property {name}"),
+        }
+        gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        match pspec.name() {
+            "model" => settings.model.to_value(),
+            "window" => settings.window.to_value(),
+            "aggregation" => settings.aggregation.to_value(),
+            "threshold" => settings.threshold.to_value(),
+            "min-face-size" => settings.min_face_size.to_value(),
+            "max-faces" => settings.max_faces.to_value(),
+            "threads" => settings.threads.to_value(),
+            "post-messages" => settings.post_messages.to_value(),
+            name => unreachable!("unknown property {name}"),
+        }
+    }
+}
+
+impl GstObjectImpl for LvAntispoof {}
+
+impl ElementImpl for LvAntispoof {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Liveness CNN anti-spoofing",
+                "Filter/Analyzer/Video",
+                "Scores each face lvfacedetect found with the antispoof and/or liveness CNN (ONNX Runtime; 1 = real), \
+                 aggregates the score over the last frames of its track and adds both to its FaceMeta entry; \
+                 optionally posts an `lvantispoof` element message per frame",
+                "gst-liveness developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(element::pad_templates);
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for LvAntispoof {
+    const MODE: gst_base::subclass::BaseTransformMode = gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let threads = settings.threads as usize;
+        let wants = |model: AntispoofModel| settings.model == model || settings.model == AntispoofModel::Both;
+        let antispoof = if wants(AntispoofModel::Antispoof) {
+            Some(element::load_model(ANTISPOOF_FILE, None, threads)?)
+        } else {
+            None
+        };
+        let liveness = if wants(AntispoofModel::Liveness) {
+            Some(element::load_model(LIVENESS_FILE, None, threads)?)
+        } else {
+            None
+        };
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(State { scorer: Scorer::new(antispoof, liveness), aggregator: Aggregator::default(), info: None });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_) = event.view()
+            && let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut()
+        {
+            state.aggregator.clear();
+        }
+        self.parent_sink_event(event)
+    }
+
+    fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let Some(mut faces) = buffer.meta::<FaceMeta>().map(|m| m.faces().to_vec()) else {
+            gst::trace!(CAT, imp = self, "no FaceMeta: is lvfacedetect upstream?");
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(state) = state_guard.as_mut() else {
+            return Err(gst::FlowError::Flushing);
+        };
+        let Some(info) = state.info.clone() else {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before caps"]);
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        let chosen = element::select_faces(&faces, settings.min_face_size, settings.max_faces);
+        let scorer = &state.scorer;
+        let scores = element::analyse_frame(self, buffer, &info, |view| {
+            chosen.iter().map(|&i| scorer.score(view, &faces[i]).map(|s| (i, s))).collect::<Result<Vec<_>, _>>()
+        })?;
+        let how = match settings.aggregation {
+            AggregationMode::Mean => Aggregation::Mean,
+            AggregationMode::Median => Aggregation::Median,
+        };
+        let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
+        state.aggregator.retain(&present);
+        for (i, frame_scores) in scores {
+            let Some(score) = frame_scores.fused() else { continue };
+            let (aggregated_score, frames) =
+                state.aggregator.push(faces[i].track_id, score, settings.window as usize, how);
+            faces[i].antispoof = Some(Antispoof {
+                score,
+                aggregated_score,
+                frames,
+                is_real: aggregated_score as f64 >= settings.threshold,
+            });
+            gst::trace!(CAT, imp = self, "track {}: {:?}", faces[i].track_id, frame_scores);
+        }
+        drop(state_guard);
+
+        if settings.post_messages {
+            self.post_faces(buffer, &faces);
+        }
+        if let Some(mut meta) = buffer.meta_mut::<FaceMeta>() {
+            *meta.faces_mut() = faces;
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+impl VideoFilterImpl for LvAntispoof {
+    fn set_info(
+        &self,
+        incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        outcaps: &gst::Caps,
+        out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            state.info = Some(in_info.clone());
+        }
+        self.parent_set_info(incaps, in_info, outcaps, out_info)
+    }
+}
