@@ -22,6 +22,20 @@ fn photo_with(pre: &str) -> String {
     )
 }
 
+#[test]
+fn real_photos_are_real_to_both_models() {
+    for photo in ["astronaut.png", "camera.png"] {
+        let head = still(photo, "video/x-raw,format=I420", 1);
+        let antispoof = scores_of(&head, "model=antispoof window=1")[0];
+        let liveness = scores_of(&head, "model=liveness window=1")[0];
+        println!("{photo}: antispoof {:.3}, liveness {:.3}", antispoof.score, liveness.score);
+        assert!(antispoof.is_real && liveness.is_real, "{photo}: {antispoof:?} {liveness:?}");
+        // Read as class 0 the liveness softmax calls the real photos live with confidence;
+        // class 1 would call them spoofs.
+        assert!(liveness.score > 0.9, "{photo}: {liveness:?}");
+    }
+}
+
 /// The photo as a screen shows it: a fine checker pattern blended over it.
 fn on_screen() -> String {
     format!(
