@@ -1,6 +1,6 @@
 //! `make bench`: time per 640x480 frame of lvfacedetect (both models) and of the opencv
 //! `facedetect` element (gstreamer1.0-opencv) on the same frames, in one run, one thread each;
-//! then the cost per face of lvlandmarks and lvantispoof and of the whole chain.
+//! then the cost per face of lvlandmarks, lvantispoof and lvsurfaceanalysis and of the chain.
 //! Prints wall time and CPU time per frame and the process's peak memory. The process is
 //! pinned to one core and lvfacedetect runs with threads=1, so both are measured on one core.
 
@@ -177,12 +177,15 @@ fn main() {
         ("lvlandmarks (mesh + emotion) per face", "lvfacedetect ! lvlandmarks"),
         ("lvantispoof model=both per face", "lvfacedetect ! lvantispoof model=both"),
         ("lvantispoof model=antispoof per face", "lvfacedetect ! lvantispoof model=antispoof"),
+        ("lvsurfaceanalysis (surface + quality) per face", "lvfacedetect ! lvsurfaceanalysis"),
     ] {
         let t = time_element(chain, one_face, rounds_fast);
         println!("{label:<44} {:>9.2} ms", t.cpu_ms - detect_only.cpu_ms);
     }
     let chain = time_element("lvfacedetect ! lvlandmarks ! lvantispoof", one_face, rounds_fast);
     println!("{:<44} {:>9.2} ms a frame", "lvfacedetect ! lvlandmarks ! lvantispoof", chain.cpu_ms);
+    let full = time_element("lvfacedetect ! lvlandmarks ! lvantispoof ! lvsurfaceanalysis", one_face, rounds_fast);
+    println!("{:<44} {:>9.2} ms a frame", "... ! lvsurfaceanalysis", full.cpu_ms);
     println!();
 
     for (label, frames) in [("I420", &i420), ("RGB", &rgb)] {
@@ -201,6 +204,34 @@ fn main() {
             "of which reading the {label} frame into the 128x128 input: {:.3} ms",
             start.elapsed().as_secs_f64() * 1000.0 / rounds as f64
         );
+    }
+    // The surface checks on their own, on the 256x256 canvas of a real face.
+    {
+        use gstliveness::lvsurfaceanalysis::analysis::*;
+        let (caps, buffer) = &i420[0];
+        let info = gst_video::VideoInfo::from_caps(caps).expect("raw video caps");
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).expect("frame maps");
+        let view = gstliveness::frame::FrameView::from_video_frame(&frame).expect("supported format");
+        let map = gstliveness::frame::Affine { xu: 0.3, xv: 0.0, x0: 280.0, yu: 0.0, yv: 0.3, y0: 150.0 };
+        let mut canvas = vec![0.0f32; SURFACE_CANVAS * SURFACE_CANVAS];
+        let rounds = 200;
+        let time = |f: &mut dyn FnMut()| {
+            let start = Instant::now();
+            for _ in 0..rounds {
+                f();
+            }
+            start.elapsed().as_secs_f64() * 1000.0 / rounds as f64
+        };
+        let luma =
+            time(&mut || gstliveness::frame::resample_luma(&view, &map, SURFACE_CANVAS, SURFACE_CANVAS, &mut canvas));
+        let native = canvas[..96 * 96].to_vec();
+        let surface = time(&mut || {
+            std::hint::black_box(analyse_surface(&canvas, SURFACE_CANVAS, &native, 96, &SurfaceThresholds::default()));
+        });
+        let quality = time(&mut || {
+            std::hint::black_box(analyse_quality(&native, 96, &QualityThresholds::default()));
+        });
+        println!("surface analysis: luma canvas {luma:.3} ms, checks {surface:.3} ms, quality (96 px) {quality:.3} ms");
     }
     println!("peak resident memory of the whole run: {:.1} MiB", peak_rss_mib());
 }

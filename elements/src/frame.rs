@@ -206,6 +206,22 @@ impl<'a> FrameView<'a> {
         }
     }
 
+    /// Full-range luma (0..255) of the pixel at (x, y); callers keep inside the frame.
+    #[inline]
+    fn luma(&self, x: usize, y: usize) -> f32 {
+        match self.layout {
+            PixelLayout::Gray => self.native(x, y)[0],
+            PixelLayout::PackedRgb { .. } => {
+                let [r, g, b] = self.native(x, y);
+                self.matrix.kr * r + (1.0 - self.matrix.kr - self.matrix.kb) * g + self.matrix.kb * b
+            }
+            _ => {
+                let y = self.native(x, y)[0];
+                if self.matrix.limited_range { ((y - 16.0) * (255.0 / 219.0)).clamp(0.0, 255.0) } else { y }
+            }
+        }
+    }
+
     /// The RGB value (0..255) of the pixel at (x, y), or None outside the frame.
     pub fn rgb(&self, x: usize, y: usize) -> Option<[f32; 3]> {
         (x < self.width && y < self.height).then(|| self.native_to_rgb(self.native(x, y)))
@@ -253,34 +269,7 @@ pub fn resample_rgb(
     normalize: impl Fn(f32) -> f32,
 ) {
     debug_assert_eq!(out.len(), out_w * out_h * 3);
-    // One monomorphised loop per layout keeps the per-sample work to a few loads.
-    let f = *frame;
-    match frame.layout {
-        PixelLayout::Yuv420Planar => {
-            resample_with(frame, map, out_w, out_h, out, normalize, move |x, y| f.yuv420_planar(x, y))
-        }
-        PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 } => {
-            resample_with(frame, map, out_w, out_h, out, normalize, move |x, y| f.rgb24(x, y))
-        }
-        _ => resample_with(frame, map, out_w, out_h, out, normalize, move |x, y| f.native(x, y)),
-    }
-}
-
-fn resample_with(
-    frame: &FrameView,
-    map: &Affine,
-    out_w: usize,
-    out_h: usize,
-    out: &mut [f32],
-    normalize: impl Fn(f32) -> f32,
-    read: impl Fn(usize, usize) -> [f32; 3],
-) {
-    let grid = (map.scale().round() as usize).clamp(1, 4);
-    let step = 1.0 / grid as f32;
-    let (w, h) = (frame.width as f32, frame.height as f32);
-    let offsets: Vec<f32> = (0..grid).map(|i| (i as f32 + 0.5) * step).collect();
-    let total = (grid * grid) as f32;
-    let mut write = |u: usize, v: usize, sum: [f32; 3], count: u32| {
+    let emit = |pixel: usize, sum: [f32; 3], count: u32, total: f32| {
         let rgb = if count == 0 {
             PAD_RGB
         } else {
@@ -294,11 +283,119 @@ fn resample_with(
                 inside[2] * share + PAD_RGB[2] * (1.0 - share),
             ]
         };
-        let at = (v * out_w + u) * 3;
-        out[at] = normalize(rgb[0]);
-        out[at + 1] = normalize(rgb[1]);
-        out[at + 2] = normalize(rgb[2]);
+        out[pixel * 3] = normalize(rgb[0]);
+        out[pixel * 3 + 1] = normalize(rgb[1]);
+        out[pixel * 3 + 2] = normalize(rgb[2]);
     };
+    // One monomorphised loop per layout keeps the per-sample work to a few loads.
+    let f = *frame;
+    match frame.layout {
+        PixelLayout::Yuv420Planar => resample_with(frame, map, out_w, out_h, move |x, y| f.yuv420_planar(x, y), emit),
+        PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 } => {
+            resample_with(frame, map, out_w, out_h, move |x, y| f.rgb24(x, y), emit)
+        }
+        _ => resample_with(frame, map, out_w, out_h, move |x, y| f.native(x, y), emit),
+    }
+}
+
+/// Fills `out` (`out_w` x `out_h`) with the full-range luma (0..255) of the frame region that
+/// `map` selects: averaged like [`resample_rgb`] when shrinking, bilinear when enlarging;
+/// outside the frame it is 0. YUV frames give their Y plane straight, without any colour
+/// conversion.
+pub fn resample_luma(frame: &FrameView, map: &Affine, out_w: usize, out_h: usize, out: &mut [f32]) {
+    debug_assert_eq!(out.len(), out_w * out_h);
+    let f = *frame;
+    let full_range =
+        move |y: f32| if f.matrix.limited_range { ((y - 16.0) * (255.0 / 219.0)).clamp(0.0, 255.0) } else { y };
+    match frame.layout {
+        PixelLayout::Yuv420Planar | PixelLayout::Yuv420SemiPlanar { .. } => {
+            // The Y plane is the luma: one load a sample.
+            luma_with(frame, map, out_w, out_h, out, move |x, y| full_range(f.planes[0][y * f.strides[0] + x] as f32))
+        }
+        _ => luma_with(frame, map, out_w, out_h, out, move |x, y| f.luma(x, y)),
+    }
+}
+
+fn luma_with(
+    frame: &FrameView,
+    map: &Affine,
+    out_w: usize,
+    out_h: usize,
+    out: &mut [f32],
+    read: impl Fn(usize, usize) -> f32,
+) {
+    if map.scale() < 1.0 && map.xv == 0.0 && map.yu == 0.0 {
+        // Enlarging an axis-aligned region: the interpolation taps of every column and row
+        // are computed once.
+        let taps = |position: f32, size: usize| -> Option<(usize, usize, f32)> {
+            if position < 0.0 || position >= size as f32 {
+                return None;
+            }
+            let p = (position - 0.5).max(0.0);
+            let p0 = p as usize;
+            Some((p0, (p0 + 1).min(size - 1), p - p0 as f32))
+        };
+        let columns: Vec<_> = (0..out_w).map(|u| taps(map.xu * (u as f32 + 0.5) + map.x0, frame.width)).collect();
+        for v in 0..out_h {
+            let row = taps(map.yv * (v as f32 + 0.5) + map.y0, frame.height);
+            for (u, column) in columns.iter().enumerate() {
+                out[v * out_w + u] = match (row, *column) {
+                    (Some((y0, y1, ay)), Some((x0, x1, ax))) => {
+                        let top = read(x0, y0) * (1.0 - ax) + read(x1, y0) * ax;
+                        let bottom = read(x0, y1) * (1.0 - ax) + read(x1, y1) * ax;
+                        top * (1.0 - ay) + bottom * ay
+                    }
+                    _ => 0.0,
+                };
+            }
+        }
+        return;
+    }
+    if map.scale() < 1.0 {
+        // Enlarging: interpolate, so the canvas holds gradients, not blocks of equal pixels
+        // (which texture measures would read as flat surfaces).
+        let (w, h) = (frame.width as f32, frame.height as f32);
+        for v in 0..out_h {
+            for u in 0..out_w {
+                let (x, y) = map.apply(u as f32 + 0.5, v as f32 + 0.5);
+                out[v * out_w + u] = if x < 0.0 || y < 0.0 || x >= w || y >= h {
+                    0.0
+                } else {
+                    // Pixel centres sit at +0.5.
+                    let (fx, fy) = ((x - 0.5).max(0.0), (y - 0.5).max(0.0));
+                    let (x0, y0) = (fx as usize, fy as usize);
+                    let (x1, y1) = ((x0 + 1).min(frame.width - 1), (y0 + 1).min(frame.height - 1));
+                    let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
+                    let top = read(x0, y0) * (1.0 - ax) + read(x1, y0) * ax;
+                    let bottom = read(x0, y1) * (1.0 - ax) + read(x1, y1) * ax;
+                    top * (1.0 - ay) + bottom * ay
+                };
+            }
+        }
+        return;
+    }
+    let emit = |pixel: usize, sum: [f32; 3], count: u32, total: f32| {
+        out[pixel] = if count == 0 { 0.0 } else { sum[0] / total };
+    };
+    resample_with(frame, map, out_w, out_h, move |x, y| [read(x, y), 0.0, 0.0], emit);
+}
+
+/// Walks the output pixels and hands `emit` (pixel index, sum of the samples read inside the
+/// frame, their count, samples per pixel).
+fn resample_with(
+    frame: &FrameView,
+    map: &Affine,
+    out_w: usize,
+    out_h: usize,
+    read: impl Fn(usize, usize) -> [f32; 3],
+    mut emit: impl FnMut(usize, [f32; 3], u32, f32),
+) {
+    let grid = (map.scale().round() as usize).clamp(1, 4);
+    let step = 1.0 / grid as f32;
+    let (w, h) = (frame.width as f32, frame.height as f32);
+    let offsets: Vec<f32> = (0..grid).map(|i| (i as f32 + 0.5) * step).collect();
+    let total = (grid * grid) as f32;
+    let mut write = |u: usize, v: usize, sum: [f32; 3], count: u32| emit(v * out_w + u, sum, count, total);
 
     if map.xv == 0.0 && map.yu == 0.0 {
         // Axis-aligned (letterbox, plain crops): sample columns and rows are computed once.
@@ -474,6 +571,53 @@ mod tests {
         resample_rgb(&view, &shifted, 2, 2, &mut out, |v| v / 255.0);
         assert_eq!(out[0], 1.0);
         assert_eq!(out[3], PAD_RGB[0] / 255.0);
+    }
+
+    #[test]
+    fn luma_reads_the_y_plane_in_full_range_and_interpolates_when_enlarging() {
+        let luma = [16u8, 235, 16, 235];
+        let chroma = [128u8];
+        let i420 = FrameView::new(
+            2,
+            2,
+            PixelLayout::Yuv420Planar,
+            [&luma, &chroma, &chroma],
+            [2, 1, 1],
+            YuvMatrix::BT601_LIMITED,
+        )
+        .unwrap();
+        let mut out = vec![0.0; 4];
+        resample_luma(&i420, &Affine { xu: 1.0, xv: 0.0, x0: 0.0, yu: 0.0, yv: 1.0, y0: 0.0 }, 2, 2, &mut out);
+        assert_eq!(out, vec![0.0, 255.0, 0.0, 255.0]);
+        let rgb = [200u8, 150, 90];
+        let one = FrameView::new(
+            1,
+            1,
+            PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 },
+            [&rgb, &[], &[]],
+            [3, 0, 0],
+            YuvMatrix::BT601_LIMITED,
+        )
+        .unwrap();
+        let mut px = vec![0.0; 1];
+        resample_luma(&one, &Affine { xu: 1.0, xv: 0.0, x0: 0.0, yu: 0.0, yv: 1.0, y0: 0.0 }, 1, 1, &mut px);
+        assert!((px[0] - (0.299 * 200.0 + 0.587 * 150.0 + 0.114 * 90.0)).abs() < 0.01, "{px:?}");
+        // Enlarged 4x: values between the two columns are interpolated, not repeated.
+        let mut wide = vec![0.0; 8 * 8];
+        resample_luma(&i420, &Affine { xu: 0.25, xv: 0.0, x0: 0.0, yu: 0.0, yv: 0.25, y0: 0.0 }, 8, 8, &mut wide);
+        let distinct: std::collections::BTreeSet<u32> = wide[..8].iter().map(|v| v.round() as u32).collect();
+        assert!(distinct.len() >= 4, "{:?}", &wide[..8]);
+        // The axis-aligned fast path and the general path give the same canvas.
+        let pixels: Vec<u8> = (0..20 * 20).map(|i| (i * 13 % 256) as u8).collect();
+        let grey = FrameView::new(20, 20, PixelLayout::Gray, [&pixels, &[], &[]], [20, 0, 0], YuvMatrix::BT601_LIMITED)
+            .unwrap();
+        let straight = Affine { xu: 0.3, xv: 0.0, x0: 2.0, yu: 0.0, yv: 0.3, y0: 1.0 };
+        let (mut a, mut b) = (vec![0.0; 40 * 40], vec![0.0; 40 * 40]);
+        resample_luma(&grey, &straight, 40, 40, &mut a);
+        resample_luma(&grey, &Affine { xv: 1e-9, ..straight }, 40, 40, &mut b);
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p - q).abs() < 1e-3, "{p} {q}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod frame;
 pub mod lvantispoof;
 pub mod lvfacedetect;
 pub mod lvlandmarks;
+pub mod lvsurfaceanalysis;
 pub mod meta;
 pub mod model;
 
@@ -21,6 +22,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     lvfacedetect::register(plugin)?;
     lvlandmarks::register(plugin)?;
     lvantispoof::register(plugin)?;
+    lvsurfaceanalysis::register(plugin)?;
     Ok(())
 }
 

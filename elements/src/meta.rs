@@ -138,6 +138,18 @@ pub struct Antispoof {
     pub is_real: bool,
 }
 
+/// Passive surface analysis of `lvsurfaceanalysis`: this frame's checks and the track's
+/// running score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Surface {
+    pub frame: crate::lvsurfaceanalysis::analysis::SurfaceResult,
+    /// Mean confidence over the track's frames so far (seed 002 `surfaceScore`).
+    pub session_score: f32,
+    pub session_frames: u32,
+    /// `session_score` at or above `min-surface-score` (seed 002 `minSurfaceScore`).
+    pub session_ok: bool,
+}
+
 /// One face in one frame. Elements after `lvfacedetect` add their results as new fields.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -154,6 +166,9 @@ pub struct Face {
     pub eyes: Option<Eyes>,
     pub mouth: Option<Mouth>,
     pub antispoof: Option<Antispoof>,
+    pub surface: Option<Surface>,
+    /// Image quality of the face region (seed 000 `details.quality`).
+    pub quality: Option<crate::lvsurfaceanalysis::analysis::QualityResult>,
 }
 
 impl Face {

@@ -255,7 +255,7 @@ fn plugin_loads_from_the_build_folder_in_gst_inspect() {
     let _ = std::fs::remove_file(&registry);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
-    for element in ["lvfacedetect", "lvlandmarks", "lvantispoof"] {
+    for element in ["lvfacedetect", "lvlandmarks", "lvantispoof", "lvsurfaceanalysis"] {
         assert!(text.contains(element), "{element} missing from\n{text}");
     }
     assert!(text.contains("Liveness face detector"), "{text}");

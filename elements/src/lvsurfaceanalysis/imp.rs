@@ -1,0 +1,410 @@
+//! GStreamer glue of `lvsurfaceanalysis`: threshold properties, luma canvases of each face,
+//! running score per track.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::subclass::prelude::*;
+
+use super::analysis::{
+    NATIVE_CANVAS_MAX, NATIVE_CANVAS_MIN, QualityThresholds, RunningScore, SURFACE_CANVAS, SurfaceThresholds,
+    analyse_quality, analyse_surface,
+};
+use crate::crop::FaceCrop;
+use crate::element;
+use crate::frame::resample_luma;
+use crate::meta::{Face, FaceMeta, Surface};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("lvsurfaceanalysis", gst::DebugColorFlags::empty(), Some("Liveness surface and quality"))
+});
+
+/// Share of the detector box (about its centre) the checks look at: its corners hold
+/// background and hair, whose contrast says nothing about the skin.
+const SKIN_REGION: f32 = 0.8;
+/// seed 002 `minSurfaceScore`.
+const DEFAULT_MIN_SURFACE_SCORE: f64 = 0.40;
+const DEFAULT_MIN_FACE_SIZE: u32 = 0;
+const DEFAULT_MAX_FACES: u32 = 10;
+const DEFAULT_POST_MESSAGES: bool = false;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    surface: SurfaceThresholds,
+    quality: QualityThresholds,
+    min_surface_score: f32,
+    min_face_size: u32,
+    max_faces: u32,
+    post_messages: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            surface: SurfaceThresholds::default(),
+            quality: QualityThresholds::default(),
+            min_surface_score: DEFAULT_MIN_SURFACE_SCORE as f32,
+            min_face_size: DEFAULT_MIN_FACE_SIZE,
+            max_faces: DEFAULT_MAX_FACES,
+            post_messages: DEFAULT_POST_MESSAGES,
+        }
+    }
+}
+
+/// The threshold properties: name, blurb, maximum, and where the value lives.
+type Field = fn(&mut Settings) -> &mut f32;
+const THRESHOLDS: &[(&str, &str, f64, Field)] = &[
+    ("lbp-threshold", "LBP skin complexity (entropy / 8) above which the texture is real (seed 002: 0.3)", 1.0, |s| {
+        &mut s.surface.min_skin_complexity
+    }),
+    ("frequency-threshold", "Frequency score above which the gradients are natural (seed 002: 0.35)", 1.0, |s| {
+        &mut s.surface.min_frequency_score
+    }),
+    ("gradient-min", "Lower end of the natural mean Sobel gradient (seed 002: 5)", 1000.0, |s| {
+        &mut s.surface.natural_gradient.0
+    }),
+    ("gradient-max", "Upper end of the natural mean Sobel gradient (seed 002: 30)", 1000.0, |s| {
+        &mut s.surface.natural_gradient.1
+    }),
+    ("high-freq-min", "Lower end of the natural share of sharp-edge pixels (seed 002: 0.01)", 1.0, |s| {
+        &mut s.surface.natural_high_freq.0
+    }),
+    ("high-freq-max", "Upper end of the natural share of sharp-edge pixels (seed 002: 0.15)", 1.0, |s| {
+        &mut s.surface.natural_high_freq.1
+    }),
+    (
+        "moire-ratio",
+        "Zero crossings per pixel of a row's derivative above which the row oscillates (seed 002: 0.3)",
+        1.0,
+        |s| &mut s.surface.moire_crossing_ratio,
+    ),
+    (
+        "reflectance-natural-min",
+        "Brightness coefficient of variation above which reflectance is natural (seed 002: 0.15)",
+        10.0,
+        |s| &mut s.surface.natural_reflectance.0,
+    ),
+    (
+        "reflectance-natural-max",
+        "Brightness coefficient of variation below which reflectance is natural (seed 002: 0.5)",
+        10.0,
+        |s| &mut s.surface.natural_reflectance.1,
+    ),
+    (
+        "reflectance-artificial-below",
+        "Brightness coefficient of variation below which reflectance is artificial (seed 002: 0.1)",
+        10.0,
+        |s| &mut s.surface.artificial_reflectance.0,
+    ),
+    (
+        "reflectance-artificial-above",
+        "Brightness coefficient of variation above which reflectance is artificial (seed 002: 0.7)",
+        10.0,
+        |s| &mut s.surface.artificial_reflectance.1,
+    ),
+    (
+        "min-surface-score",
+        "Running mean confidence of a track at or above which its surface passes (seed 002 minSurfaceScore: 0.40)",
+        1.0,
+        |s| &mut s.min_surface_score,
+    ),
+    ("blur-threshold", "blur (1 = sharp) below which the face is blurred (is-blurred)", 1.0, |s| &mut s.quality.blur),
+    (
+        "light-threshold",
+        "light (1 = no over-exposed pixels) below which the face is highlighted (is-highlighted)",
+        1.0,
+        |s| &mut s.quality.light,
+    ),
+    ("darkness-threshold", "darkness (1 = no under-exposed pixels) below which the face is dark (is-dark)", 1.0, |s| {
+        &mut s.quality.darkness
+    }),
+    (
+        "illumination-threshold",
+        "illumination (1 = evenly lit) below which the lighting is uneven (is-illuminated)",
+        1.0,
+        |s| &mut s.quality.illumination,
+    ),
+    ("specularity-threshold", "specularity (1 = no glints) below which the face is specular (is-specular)", 1.0, |s| {
+        &mut s.quality.specularity
+    }),
+];
+
+/// Side of the native-resolution canvas of `face`: its skin region's size in frame pixels,
+/// kept within NATIVE_CANVAS_MIN..=NATIVE_CANVAS_MAX.
+fn native_canvas_side(face: &Face) -> usize {
+    ((face.bbox.width.max(face.bbox.height) * SKIN_REGION).round() as usize).clamp(NATIVE_CANVAS_MIN, NATIVE_CANVAS_MAX)
+}
+
+struct State {
+    info: Option<gst_video::VideoInfo>,
+    running: HashMap<u64, RunningScore>,
+}
+
+#[derive(Default)]
+pub struct LvSurfaceAnalysis {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+impl LvSurfaceAnalysis {
+    fn post_faces(&self, buffer: &gst::BufferRef, faces: &[Face]) {
+        let list = gst::List::new(faces.iter().filter_map(|face| {
+            let (surface, quality) = (face.surface?, face.quality?);
+            let r = surface.frame;
+            Some(
+                gst::Structure::builder("face")
+                    .field("track-id", face.track_id)
+                    .field("is-real", r.is_real)
+                    .field("confidence", r.confidence as f64)
+                    .field("sh_a_score", r.skin_complexity as f64)
+                    .field("ip_c_detected", r.moire_detected)
+                    .field("sv_b_score", r.frequency_score as f64)
+                    .field("pr_d_pattern", r.reflectance.as_str())
+                    .field("skin-complexity", r.skin_complexity as f64)
+                    .field("frequency-score", r.frequency_score as f64)
+                    .field("avg-gradient", r.avg_gradient as f64)
+                    .field("high-freq-ratio", r.high_freq_ratio as f64)
+                    .field("moire-detected", r.moire_detected)
+                    .field("moire-rows", r.moire_rows)
+                    .field("reflectance", r.reflectance.as_str())
+                    .field("reflectance-cv", r.reflectance_cv as f64)
+                    .field("surface-score", surface.session_score as f64)
+                    .field("surface-frames", surface.session_frames)
+                    .field("surface-ok", surface.session_ok)
+                    .field("blur", quality.blur as f64)
+                    .field("is-blurred", quality.is_blurred)
+                    .field("light", quality.light as f64)
+                    .field("is-highlighted", quality.is_highlighted)
+                    .field("darkness", quality.darkness as f64)
+                    .field("is-dark", quality.is_dark)
+                    .field("illumination", quality.illumination as f64)
+                    .field("is-illuminated", quality.is_illuminated)
+                    .field("specularity", quality.specularity as f64)
+                    .field("is-specular", quality.is_specular)
+                    .build()
+                    .to_send_value(),
+            )
+        }));
+        let structure =
+            element::message_builder(&*self.obj(), "lvsurfaceanalysis", buffer).field("faces", list).build();
+        element::post(&*self.obj(), structure);
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for LvSurfaceAnalysis {
+    const NAME: &'static str = "GstLvSurfaceAnalysis";
+    type Type = super::LvSurfaceAnalysis;
+    type ParentType = gst_video::VideoFilter;
+}
+
+impl ObjectImpl for LvSurfaceAnalysis {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            let mut defaults = Settings::default();
+            let mut properties: Vec<glib::ParamSpec> = THRESHOLDS
+                .iter()
+                .map(|(name, blurb, maximum, field)| {
+                    glib::ParamSpecDouble::builder(name)
+                        .nick(name)
+                        .blurb(blurb)
+                        .minimum(0.0)
+                        .maximum(*maximum)
+                        .default_value(*field(&mut defaults) as f64)
+                        .mutable_playing()
+                        .build()
+                })
+                .collect();
+            properties.extend([
+                glib::ParamSpecUInt::builder("moire-rows")
+                    .nick("Moire rows")
+                    .blurb("Sampled rows (of 16) that must oscillate for moire to be detected (seed 002: multiple rows, 2)")
+                    .minimum(1)
+                    .maximum(16)
+                    .default_value(defaults.surface.moire_rows)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("min-face-size")
+                    .nick("Minimum face size")
+                    .blurb("Faces whose detector box is smaller than this many pixels (shorter side) are not analysed; 0 analyses all")
+                    .maximum(16384)
+                    .default_value(DEFAULT_MIN_FACE_SIZE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-faces")
+                    .nick("Maximum faces")
+                    .blurb("Analyse at most this many faces per frame, largest first")
+                    .minimum(1)
+                    .maximum(100)
+                    .default_value(DEFAULT_MAX_FACES)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("post-messages")
+                    .nick("Post messages")
+                    .blurb("Post an `lvsurfaceanalysis` element message per frame with each face's checks (seed 002 names and readable aliases), running surface score and quality")
+                    .default_value(DEFAULT_POST_MESSAGES)
+                    .mutable_playing()
+                    .build(),
+            ]);
+            properties
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, _, _, field)) = THRESHOLDS.iter().find(|(name, ..)| *name == pspec.name()) {
+            *field(&mut settings) = value.get::<f64>().expect("type checked upstream") as f32;
+        } else {
+            match pspec.name() {
+                "moire-rows" => settings.surface.moire_rows = value.get().expect("type checked upstream"),
+                "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
+                "max-faces" => settings.max_faces = value.get().expect("type checked upstream"),
+                "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
+                name => unreachable!("unknown property {name}"),
+            }
+        }
+        gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let mut settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, _, _, field)) = THRESHOLDS.iter().find(|(name, ..)| *name == pspec.name()) {
+            return (*field(&mut settings) as f64).to_value();
+        }
+        match pspec.name() {
+            "moire-rows" => settings.surface.moire_rows.to_value(),
+            "min-face-size" => settings.min_face_size.to_value(),
+            "max-faces" => settings.max_faces.to_value(),
+            "post-messages" => settings.post_messages.to_value(),
+            name => unreachable!("unknown property {name}"),
+        }
+    }
+}
+
+impl GstObjectImpl for LvSurfaceAnalysis {}
+
+impl ElementImpl for LvSurfaceAnalysis {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Liveness surface analysis",
+                "Filter/Analyzer/Video",
+                "Runs seed 002's passive surface checks (LBP entropy, Sobel frequency, moire, reflectance) and \
+                 seed 000's image quality (blur, light, darkness, illumination, specularity) on the luma of each \
+                 face lvfacedetect found, without any model, and adds them and a running surface score to its \
+                 FaceMeta entry; optionally posts an `lvsurfaceanalysis` element message per frame",
+                "gst-liveness developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(element::pad_templates);
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for LvSurfaceAnalysis {
+    const MODE: gst_base::subclass::BaseTransformMode = gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(State { info: None, running: HashMap::new() });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_) = event.view()
+            && let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut()
+        {
+            state.running.clear();
+        }
+        self.parent_sink_event(event)
+    }
+
+    fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let Some(mut faces) = buffer.meta::<FaceMeta>().map(|m| m.faces().to_vec()) else {
+            gst::trace!(CAT, imp = self, "no FaceMeta: is lvfacedetect upstream?");
+            return Ok(gst::FlowSuccess::Ok);
+        };
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(state) = state_guard.as_mut() else {
+            return Err(gst::FlowError::Flushing);
+        };
+        let Some(info) = state.info.clone() else {
+            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before caps"]);
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        let chosen = element::select_faces(&faces, settings.min_face_size, settings.max_faces);
+        let results = element::analyse_frame(self, buffer, &info, |view| {
+            let mut canvas = vec![0.0f32; SURFACE_CANVAS * SURFACE_CANVAS];
+            let results: Vec<_> = chosen
+                .iter()
+                .map(|&i| {
+                    // The middle of the face box, read as luma straight from the frame.
+                    let crop = FaceCrop::around(&faces[i], SKIN_REGION, 0.0, SURFACE_CANVAS);
+                    resample_luma(view, &crop.to_frame, SURFACE_CANVAS, SURFACE_CANVAS, &mut canvas);
+                    // The same region at the frame's own resolution (never enlarged), where
+                    // pixel-level patterns and blur are measured.
+                    let side = native_canvas_side(&faces[i]);
+                    let mut native = vec![0.0f32; side * side];
+                    let crop = FaceCrop::around(&faces[i], SKIN_REGION, 0.0, side);
+                    resample_luma(view, &crop.to_frame, side, side, &mut native);
+                    let surface = analyse_surface(&canvas, SURFACE_CANVAS, &native, side, &settings.surface);
+                    (i, surface, analyse_quality(&native, side, &settings.quality))
+                })
+                .collect();
+            Ok::<_, std::convert::Infallible>(results)
+        })?;
+        let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
+        state.running.retain(|track, _| present.contains(track));
+        for (i, frame, quality) in results {
+            let (session_score, session_frames) =
+                state.running.entry(faces[i].track_id).or_default().add(frame.confidence);
+            faces[i].surface = Some(Surface {
+                frame,
+                session_score,
+                session_frames,
+                session_ok: session_score >= settings.min_surface_score,
+            });
+            faces[i].quality = Some(quality);
+        }
+        drop(state_guard);
+
+        if settings.post_messages {
+            self.post_faces(buffer, &faces);
+        }
+        if let Some(mut meta) = buffer.meta_mut::<FaceMeta>() {
+            *meta.faces_mut() = faces;
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+impl VideoFilterImpl for LvSurfaceAnalysis {
+    fn set_info(
+        &self,
+        incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        outcaps: &gst::Caps,
+        out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            state.info = Some(in_info.clone());
+        }
+        self.parent_set_info(incaps, in_info, outcaps, out_info)
+    }
+}
