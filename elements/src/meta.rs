@@ -326,6 +326,9 @@ mod imp {
                 meta.frame.clone()
             } else if type_ == gst::glib::Quark::from_str("gst-video-scale") && !data.is_null() {
                 let scale = &*(data as *const gst_video::ffi::GstVideoMetaTransform);
+                if scale.in_info.is_null() || scale.out_info.is_null() {
+                    return false.into_glib();
+                }
                 let (in_info, out_info) = (&*scale.in_info, &*scale.out_info);
                 if in_info.width <= 0 || in_info.height <= 0 {
                     return false.into_glib();

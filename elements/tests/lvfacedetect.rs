@@ -260,3 +260,15 @@ fn plugin_loads_from_the_build_folder_in_gst_inspect() {
     }
     assert!(text.contains("Liveness face detector"), "{text}");
 }
+
+#[test]
+fn meta_survives_a_format_conversion() {
+    let run = run(&format!(
+        "{} ! lvfacedetect ! videoconvert ! video/x-raw,format=RGB ! appsink name=out sync=false",
+        still("astronaut.png", "video/x-raw,format=I420,width=512,height=512", 1)
+    ))
+    .unwrap();
+    let buffer = run.buffers_of("out")[0];
+    assert_eq!(faces_of(buffer).len(), 1);
+    assert_eq!(buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>().count(), 1);
+}
