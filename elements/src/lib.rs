@@ -12,6 +12,7 @@ pub mod crop;
 mod element;
 pub mod frame;
 pub mod lvantispoof;
+pub mod lvchallenge;
 pub mod lvfacedetect;
 pub mod lvlandmarks;
 pub mod lvsurfaceanalysis;
