@@ -66,14 +66,19 @@ impl ChallengeType {
 
     /// Static poses must be held for a number of consecutive frames.
     pub fn is_static_pose(self) -> bool {
-        matches!(self, ChallengeType::TurnLeft | ChallengeType::TurnRight | ChallengeType::LookUp | ChallengeType::LookDown)
+        matches!(
+            self,
+            ChallengeType::TurnLeft | ChallengeType::TurnRight | ChallengeType::LookUp | ChallengeType::LookDown
+        )
     }
 }
 
 /// Why a challenge list cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SequenceError {
-    #[error("unknown challenge \"{0}\" (known: turn_left, turn_right, look_up, look_down, nod_yes, shake_no, blink, open_mouth, smile, move_closer)")]
+    #[error(
+        "unknown challenge \"{0}\" (known: turn_left, turn_right, look_up, look_down, nod_yes, shake_no, blink, open_mouth, smile, move_closer)"
+    )]
     Unknown(String),
     #[error("the challenge list is empty")]
     Empty,
@@ -87,7 +92,10 @@ pub fn parse_list(list: &str) -> Result<Vec<ChallengeType>, SequenceError> {
     if items.is_empty() {
         return Err(SequenceError::Empty);
     }
-    items.into_iter().map(|name| ChallengeType::from_name(name).ok_or_else(|| SequenceError::Unknown(name.to_string()))).collect()
+    items
+        .into_iter()
+        .map(|name| ChallengeType::from_name(name).ok_or_else(|| SequenceError::Unknown(name.to_string())))
+        .collect()
 }
 
 pub fn format_list(list: &[ChallengeType]) -> String {
@@ -177,7 +185,8 @@ mod tests {
         let a = ChallengeRng::new(Some(7)).sequence(&ChallengeType::ALL, 5).unwrap();
         let b = ChallengeRng::new(Some(7)).sequence(&ChallengeType::ALL, 5).unwrap();
         assert_eq!(a, b);
-        let others: Vec<_> = (0..20).map(|s| ChallengeRng::new(Some(100 + s)).sequence(&ChallengeType::ALL, 5).unwrap()).collect();
+        let others: Vec<_> =
+            (0..20).map(|s| ChallengeRng::new(Some(100 + s)).sequence(&ChallengeType::ALL, 5).unwrap()).collect();
         assert!(others.iter().any(|o| *o != a));
     }
 
@@ -188,7 +197,10 @@ mod tests {
         assert_eq!(sequence.len(), 4);
         assert!(sequence.iter().all(|c| pool.contains(c)));
         assert!(matches!(ChallengeRng::new(Some(1)).sequence(&pool, 5), Err(SequenceError::Impossible { .. })));
-        assert_eq!(ChallengeRng::new(Some(1)).sequence(&[ChallengeType::Blink], 1).unwrap(), vec![ChallengeType::Blink]);
+        assert_eq!(
+            ChallengeRng::new(Some(1)).sequence(&[ChallengeType::Blink], 1).unwrap(),
+            vec![ChallengeType::Blink]
+        );
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub struct Offsets {
 pub fn keypoint_offsets(k: &Keypoints, mirrored: bool) -> Option<Offsets> {
     let (r, l) = (k.right_eye, k.left_eye);
     let eye_distance = (l.x - r.x).hypot(l.y - r.y);
-    if !(eye_distance > f32::EPSILON) {
+    if eye_distance.is_nan() || eye_distance <= f32::EPSILON {
         return None;
     }
     let (mid_x, mid_y) = ((r.x + l.x) / 2.0, (r.y + l.y) / 2.0);
@@ -89,21 +89,20 @@ pub struct PoseThresholds {
 }
 
 impl PoseThresholds {
-    pub const STATIC: PoseThresholds = PoseThresholds { turn: TURN_RATIO, up: STATIC_UP_RATIO, down: STATIC_DOWN_RATIO };
-    pub const GESTURE: PoseThresholds = PoseThresholds { turn: TURN_RATIO, up: GESTURE_UP_RATIO, down: GESTURE_DOWN_RATIO };
-    pub const MESH: PoseThresholds = PoseThresholds { turn: MESH_TURN_DEGREES, up: MESH_UP_DEGREES, down: MESH_DOWN_DEGREES };
+    pub const STATIC: PoseThresholds =
+        PoseThresholds { turn: TURN_RATIO, up: STATIC_UP_RATIO, down: STATIC_DOWN_RATIO };
+    pub const GESTURE: PoseThresholds =
+        PoseThresholds { turn: TURN_RATIO, up: GESTURE_UP_RATIO, down: GESTURE_DOWN_RATIO };
+    pub const MESH: PoseThresholds =
+        PoseThresholds { turn: MESH_TURN_DEGREES, up: MESH_UP_DEGREES, down: MESH_DOWN_DEGREES };
 }
 
 /// The pose of `offsets` against `baseline`: the axis that exceeds its threshold by the
 /// larger share wins; Center when none does.
 pub fn classify(offsets: Offsets, baseline: Offsets, t: &PoseThresholds) -> Pose {
     let (dx, dy) = (offsets.x - baseline.x, offsets.y - baseline.y);
-    let candidates = [
-        (Pose::Left, dx / t.turn),
-        (Pose::Right, -dx / t.turn),
-        (Pose::Up, -dy / t.up),
-        (Pose::Down, dy / t.down),
-    ];
+    let candidates =
+        [(Pose::Left, dx / t.turn), (Pose::Right, -dx / t.turn), (Pose::Up, -dy / t.up), (Pose::Down, dy / t.down)];
     candidates
         .into_iter()
         .filter(|(_, share)| *share > 1.0)
@@ -133,9 +132,8 @@ impl Baseline {
         }
         // The steadiness limit scales with the unit (eye distances or degrees).
         let max_step = BASELINE_MAX_STEP * frontal_x_limit / BASELINE_MAX_ABS_X;
-        let stable = self
-            .last
-            .is_none_or(|last| (offsets.x - last.x).abs() < max_step && (offsets.y - last.y).abs() < max_step);
+        let stable =
+            self.last.is_none_or(|last| (offsets.x - last.x).abs() < max_step && (offsets.y - last.y).abs() < max_step);
         self.last = Some(offsets);
         if offsets.x.abs() > frontal_x_limit || !stable {
             // Not frontal or still moving: start over.
@@ -179,7 +177,8 @@ mod tests {
     #[test]
     fn seed_002_rule_with_a_zero_baseline() {
         let zero = Offsets::default();
-        let at = |dx: f32, dy: f32| classify(keypoint_offsets(&face(dx, dy), false).unwrap(), zero, &PoseThresholds::STATIC);
+        let at =
+            |dx: f32, dy: f32| classify(keypoint_offsets(&face(dx, dy), false).unwrap(), zero, &PoseThresholds::STATIC);
         // Eye distance 40: turn threshold 16 px.
         assert_eq!(at(17.0, 0.0), Pose::Left);
         assert_eq!(at(-17.0, 0.0), Pose::Right);
@@ -220,7 +219,10 @@ mod tests {
         // A jump restarts the count.
         assert_eq!(baseline.add(Offsets { x: 0.1, y: 0.5 }, 2, KEYPOINT_FRONTAL_LIMIT), None);
         assert_eq!(baseline.add(Offsets { x: 0.1, y: 0.5 }, 2, KEYPOINT_FRONTAL_LIMIT), None);
-        assert_eq!(baseline.add(Offsets { x: 0.1, y: 0.5 }, 2, KEYPOINT_FRONTAL_LIMIT), Some(Offsets { x: 0.1, y: 0.5 }));
+        assert_eq!(
+            baseline.add(Offsets { x: 0.1, y: 0.5 }, 2, KEYPOINT_FRONTAL_LIMIT),
+            Some(Offsets { x: 0.1, y: 0.5 })
+        );
         assert_eq!(Baseline::default().add(turned, 0, KEYPOINT_FRONTAL_LIMIT), Some(Offsets::default()));
     }
 
