@@ -100,3 +100,91 @@ fn first_error(bus: &gst::Bus) -> Option<String> {
     }
     None
 }
+
+pub mod render;
+
+/// Runs `appsrc ! {chain} ! appsink name=out` over RGB frames (`width` x `height`, packed) at
+/// `fps`, timestamped from 0, and returns what the sink received and the element messages.
+pub fn run_frames(frames: &[Vec<u8>], width: usize, height: usize, fps: u32, chain: &str) -> Result<Run, String> {
+    init();
+    let launch = format!("appsrc name=src format=time ! {chain} ! appsink name=out sync=false");
+    let pipeline = gst::parse::launch(&launch)
+        .map_err(|err| err.to_string())?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| "not a pipeline".to_string())?;
+    let src = pipeline.by_name("src").ok_or("no appsrc")?.downcast::<gst_app::AppSrc>().map_err(|_| "not an appsrc")?;
+    let caps = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, width as u32, height as u32)
+        .fps(gst::Fraction::new(fps as i32, 1))
+        .build()
+        .map_err(|err| err.to_string())?
+        .to_caps()
+        .map_err(|err| err.to_string())?;
+    src.set_caps(Some(&caps));
+    let sink =
+        pipeline.by_name("out").ok_or("no appsink")?.downcast::<gst_app::AppSink>().map_err(|_| "not an appsink")?;
+    let bus = pipeline.bus().expect("pipeline has a bus");
+    pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|_| first_error(&bus).unwrap_or_else(|| "state change failed".into()))?;
+    let frame_duration = gst::ClockTime::SECOND / fps as u64;
+    let pusher = {
+        let frames: Vec<Vec<u8>> = frames.to_vec();
+        let src = src.clone();
+        std::thread::spawn(move || {
+            for (i, frame) in frames.into_iter().enumerate() {
+                let mut buffer = gst::Buffer::from_mut_slice(frame);
+                {
+                    let buffer = buffer.get_mut().expect("new buffer is writable");
+                    buffer.set_pts(frame_duration * i as u64);
+                    buffer.set_duration(frame_duration);
+                }
+                if src.push_buffer(buffer).is_err() {
+                    break;
+                }
+            }
+            let _ = src.end_of_stream();
+        })
+    };
+    let mut buffers = Vec::new();
+    let mut messages = Vec::new();
+    let mut outcome = Ok(());
+    loop {
+        if let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(20)) {
+            if let Some(buffer) = sample.buffer_owned() {
+                buffers.push(("out".to_string(), buffer));
+            }
+            continue;
+        }
+        let mut done = false;
+        while let Some(msg) = bus.pop() {
+            match msg.view() {
+                gst::MessageView::Eos(_) => done = true,
+                gst::MessageView::Error(err) => {
+                    outcome = Err(format!("{} ({:?})", err.error(), err.debug()));
+                    done = true;
+                }
+                gst::MessageView::Element(element) => {
+                    if let Some(s) = element.structure() {
+                        messages.push(s.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if done || sink.is_eos() {
+            // Collect the messages posted before EOS reached the bus.
+            while let Some(msg) = bus.pop() {
+                if let gst::MessageView::Element(element) = msg.view()
+                    && let Some(s) = element.structure()
+                {
+                    messages.push(s.to_owned());
+                }
+            }
+            break;
+        }
+    }
+    let _ = pusher.join();
+    let _ = pipeline.set_state(gst::State::Null);
+    outcome?;
+    Ok(Run { buffers, messages })
+}
