@@ -2,3 +2,4 @@
 
 pub mod challenge;
 pub mod pose;
+pub mod session;
