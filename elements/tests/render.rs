@@ -79,3 +79,25 @@ fn contact_sheet() {
     file.extend_from_slice(&sheet);
     std::fs::write(&path, file).unwrap();
 }
+
+#[test]
+#[ignore = "prints the keypoint offsets against rendered yaw and pitch, the figures behind lvchallenge's thresholds"]
+fn calibration_table() {
+    let model = render::load("astronaut.png");
+    let yaws: Vec<f32> = (-8..=8).map(|i| i as f32 * 5.0).collect();
+    let x =
+        nose_offsets(&model, &yaws.iter().map(|&yaw| Expression { yaw, ..Expression::default() }).collect::<Vec<_>>());
+    let neutral = x[8];
+    for (yaw, o) in yaws.iter().zip(&x) {
+        println!("yaw {yaw:>5}: x {:+.3} (from neutral {:+.3})", o.0, o.0 - neutral.0);
+    }
+    let pitches: Vec<f32> = (-6..=6).map(|i| i as f32 * 5.0).collect();
+    let y = nose_offsets(
+        &model,
+        &pitches.iter().map(|&pitch| Expression { pitch, ..Expression::default() }).collect::<Vec<_>>(),
+    );
+    let neutral = y[6];
+    for (pitch, o) in pitches.iter().zip(&y) {
+        println!("pitch {pitch:>5}: y {:+.3} (from neutral {:+.3})", o.1, o.1 - neutral.1);
+    }
+}
