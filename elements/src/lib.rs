@@ -24,6 +24,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     lvlandmarks::register(plugin)?;
     lvantispoof::register(plugin)?;
     lvsurfaceanalysis::register(plugin)?;
+    lvchallenge::register(plugin)?;
     Ok(())
 }
 

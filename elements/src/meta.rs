@@ -150,6 +150,21 @@ pub struct Surface {
     pub session_ok: bool,
 }
 
+/// Where `lvchallenge`'s session stands, on the face it follows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ChallengeState {
+    /// The running challenge (`turn_left` ...), empty while calibrating or after the verdict.
+    pub challenge: String,
+    pub index: u32,
+    pub total: u32,
+    /// Hold progress of the running challenge, 0..1.
+    pub progress: f32,
+    /// Challenges passed so far.
+    pub passed: u32,
+    /// The verdict once the session ended.
+    pub verdict: Option<bool>,
+}
+
 /// One face in one frame. Elements after `lvfacedetect` add their results as new fields.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -169,6 +184,7 @@ pub struct Face {
     pub surface: Option<Surface>,
     /// Image quality of the face region (seed 000 `details.quality`).
     pub quality: Option<crate::lvsurfaceanalysis::analysis::QualityResult>,
+    pub challenge: Option<ChallengeState>,
 }
 
 impl Face {

@@ -21,6 +21,9 @@ const RIGHT_UPPER_LID: [usize; 7] = [246, 161, 160, 159, 158, 157, 173];
 const RIGHT_LOWER_LID: [usize; 7] = [7, 163, 144, 145, 153, 154, 155];
 const LEFT_UPPER_LID: [usize; 7] = [466, 388, 387, 386, 385, 384, 398];
 const LEFT_LOWER_LID: [usize; 7] = [249, 390, 373, 374, 380, 381, 382];
+/// The ring above each upper lid (the lid's fold), which follows the lid half way.
+const RIGHT_LID_FOLD: [usize; 7] = [247, 30, 29, 27, 28, 56, 190];
+const LEFT_LID_FOLD: [usize; 7] = [467, 260, 259, 257, 258, 286, 414];
 /// Inner lip contour: triangles made of these only are the inside of the mouth.
 const INNER_LIPS: [usize; 20] =
     [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 95, 88, 178, 87, 14, 317, 402, 318, 324];
@@ -150,11 +153,17 @@ impl FaceModel {
     /// The mesh points of `expression`, in frame pixels (z grows away from the camera).
     pub fn posed_points(&self, e: &Expression) -> Vec<[f32; 3]> {
         let mut points = self.points.clone();
-        // Eyelids: each upper-lid point comes down onto its lower-lid partner.
-        for (upper, lower) in [(RIGHT_UPPER_LID, RIGHT_LOWER_LID), (LEFT_UPPER_LID, LEFT_LOWER_LID)] {
-            for (u, l) in upper.iter().zip(lower.iter()) {
-                let target = self.points[*l][1] - 0.5;
-                points[*u][1] += (target - self.points[*u][1]) * e.eyes_closed;
+        // Eyelids: the upper lid comes down to meet the lower lid (which rises a little), the
+        // fold above it follows half way, so the lid's skin covers the eye.
+        for (upper, lower, fold) in
+            [(RIGHT_UPPER_LID, RIGHT_LOWER_LID, RIGHT_LID_FOLD), (LEFT_UPPER_LID, LEFT_LOWER_LID, LEFT_LID_FOLD)]
+        {
+            for ((u, l), f) in upper.iter().zip(lower.iter()).zip(fold.iter()) {
+                let (top, bottom) = (self.points[*u][1], self.points[*l][1]);
+                let meet = top + (bottom - top) * 0.8;
+                points[*u][1] += (meet - top) * e.eyes_closed;
+                points[*l][1] += (meet + 0.5 - bottom) * e.eyes_closed;
+                points[*f][1] += (meet - top) * 0.5 * e.eyes_closed;
             }
         }
         // Jaw: everything below the mouth line drops, the lower lip most, the chin half.
@@ -301,4 +310,74 @@ pub fn delaunay(points: &[[f32; 2]]) -> Vec<[usize; 3]> {
         }
     }
     triangles.into_iter().map(|(t, _)| t).filter(|t| t.iter().all(|&v| v < n)).collect()
+}
+
+/// Frames (at 30 fps) of a person doing `challenge` from a neutral pose and back; unknown
+/// names give neutral frames.
+pub fn perform(challenge: &str) -> Vec<Expression> {
+    let neutral = Expression::default();
+    // Ease from `from` to `to` over `frames` frames.
+    let ease = |from: Expression, to: Expression, frames: usize| -> Vec<Expression> {
+        (1..=frames)
+            .map(|i| {
+                let t = i as f32 / frames as f32;
+                let mix = |a: f32, b: f32| a + (b - a) * t;
+                Expression {
+                    yaw: mix(from.yaw, to.yaw),
+                    pitch: mix(from.pitch, to.pitch),
+                    roll: mix(from.roll, to.roll),
+                    eyes_closed: mix(from.eyes_closed, to.eyes_closed),
+                    mouth_open: mix(from.mouth_open, to.mouth_open),
+                    scale: mix(from.scale, to.scale),
+                }
+            })
+            .collect()
+    };
+    let hold = |e: Expression, frames: usize| vec![e; frames];
+    let there_and_back = |target: Expression, frames: usize| -> Vec<Expression> {
+        [ease(neutral, target, 8), hold(target, frames), ease(target, neutral, 8), hold(neutral, 6)].concat()
+    };
+    let pose = |yaw: f32, pitch: f32| Expression { yaw, pitch, ..neutral };
+    match challenge {
+        "turn_left" => there_and_back(pose(30.0, 0.0), 22),
+        "turn_right" => there_and_back(pose(-30.0, 0.0), 22),
+        "look_up" => there_and_back(pose(0.0, 28.0), 22),
+        "look_down" => there_and_back(pose(0.0, -25.0), 22),
+        "nod_yes" => [there_and_back(pose(0.0, -25.0), 4), there_and_back(pose(0.0, 25.0), 4)].concat(),
+        "shake_no" => [there_and_back(pose(30.0, 0.0), 4), there_and_back(pose(-30.0, 0.0), 4)].concat(),
+        "blink" => {
+            let shut = Expression { eyes_closed: 1.0, ..neutral };
+            [ease(neutral, shut, 3), hold(shut, 3), ease(shut, neutral, 3), hold(neutral, 6)].concat()
+        }
+        "open_mouth" => there_and_back(Expression { mouth_open: 1.0, ..neutral }, 12),
+        "move_closer" => there_and_back(Expression { scale: 1.4, ..neutral }, 12),
+        _ => hold(neutral, 30),
+    }
+}
+
+/// A whole session's frames: a neutral lead-in for the baseline, then each challenge.
+pub fn session(challenges: &[&str]) -> Vec<Expression> {
+    let mut frames = vec![Expression::default(); 12];
+    for challenge in challenges {
+        frames.extend(perform(challenge));
+    }
+    frames
+}
+
+impl FaceModel {
+    /// Renders every expression, rendering each distinct one once.
+    pub fn render_all(&self, expressions: &[Expression]) -> Vec<Vec<u8>> {
+        let mut cache: Vec<(Expression, Vec<u8>)> = Vec::new();
+        expressions
+            .iter()
+            .map(|e| {
+                if let Some((_, frame)) = cache.iter().find(|(c, _)| c == e) {
+                    return frame.clone();
+                }
+                let frame = self.render(e);
+                cache.push((*e, frame.clone()));
+                frame
+            })
+            .collect()
+    }
 }

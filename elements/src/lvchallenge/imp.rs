@@ -1,0 +1,636 @@
+//! GStreamer glue of `lvchallenge`: properties, the session per stream, bus messages, the
+//! FaceMeta challenge state, the on-video prompt and the `reset` action signal.
+
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
+use gst_video::subclass::prelude::*;
+
+use super::ChallengePoseSource;
+use super::challenge::{ChallengeRng, ChallengeType, format_list, parse_list};
+use super::hud::{self, Canvas};
+use super::session::{Event, PoseSource, Session, SessionSettings, Verdict};
+use crate::element;
+use crate::meta::{ChallengeState, FaceMeta};
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("lvchallenge", gst::DebugColorFlags::empty(), Some("Liveness active challenges"))
+});
+
+/// Frame duration assumed for buffers without timestamps.
+const FALLBACK_FRAME_NS: u64 = 33_333_333;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    sequence: Option<String>,
+    challenges: String,
+    length: u32,
+    seed: i64,
+    session: SessionSettings,
+    draw: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            sequence: None,
+            challenges: format_list(&ChallengeType::HEAD_MOVEMENTS),
+            length: 5,
+            seed: -1,
+            session: SessionSettings::default(),
+            draw: false,
+        }
+    }
+}
+
+struct State {
+    session: Session,
+    info: Option<gst_video::VideoInfo>,
+    frames: u64,
+    last_progress: Option<(usize, u32)>,
+}
+
+#[derive(Default)]
+pub struct LvChallenge {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+/// Builds a session from the settings: the fixed `sequence`, or a random draw.
+fn new_session(settings: &Settings) -> Result<Session, String> {
+    let pool = parse_list(&settings.challenges).map_err(|err| format!("challenges: {err}"))?;
+    let mut rng = ChallengeRng::new(u64::try_from(settings.seed).ok());
+    let queue = match settings.sequence.as_deref() {
+        Some(list) => parse_list(list).map_err(|err| format!("sequence: {err}"))?,
+        None => rng.sequence(&pool, settings.length as usize).map_err(|err| format!("challenges: {err}"))?,
+    };
+    Ok(Session::new(queue, pool, rng, settings.session.clone()))
+}
+
+fn verdict_structure(verdict: &Verdict, sequence: &[ChallengeType]) -> gst::Structure {
+    let results = gst::List::new(verdict.results.iter().map(|r| {
+        gst::Structure::builder("challenge")
+            .field("challenge", r.challenge.name())
+            .field("passed", r.passed)
+            .field("attempts", r.attempts)
+            .field("penalty", r.penalty)
+            .build()
+            .to_send_value()
+    }));
+    gst::Structure::builder("liveness-verdict")
+        .field("passed", verdict.passed)
+        .field("liveness-score", verdict.liveness_score as f64)
+        .field("passed-challenges", verdict.passed_challenges)
+        .field("total-challenges", verdict.total_challenges)
+        .field("surface-score", verdict.surface_score.map(f64::from).unwrap_or(-1.0))
+        .field("antispoof-score", verdict.antispoof_score.map(f64::from).unwrap_or(-1.0))
+        .field("antispoof-real", verdict.antispoof_real.unwrap_or(false))
+        .field("failures", gst::Array::new(verdict.failures.iter().map(|f| f.to_send_value())))
+        .field("sequence", format_list(sequence))
+        .field("results", results)
+        .build()
+}
+
+impl LvChallenge {
+    fn post_events(
+        &self,
+        buffer: &gst::BufferRef,
+        events: &[Event],
+        sequence: &[ChallengeType],
+        last_progress: &mut Option<(usize, u32)>,
+    ) {
+        for event in events {
+            let message = |name: &str| element::message_builder(&*self.obj(), name, buffer);
+            let structure = match event {
+                Event::Calibrated { baseline } => message("calibrated")
+                    .field("baseline-x", baseline.x as f64)
+                    .field("baseline-y", baseline.y as f64)
+                    .build(),
+                Event::ChallengeStarted { challenge, index, total } => message("challenge-started")
+                    .field("challenge", challenge.name())
+                    .field("index", *index as u32)
+                    .field("total", *total as u32)
+                    .build(),
+                Event::PoseDetected { challenge, index } => {
+                    message("pose-detected").field("challenge", challenge.name()).field("index", *index as u32).build()
+                }
+                Event::Progress { challenge, index, progress } => {
+                    // Post a change only, in whole percent.
+                    let percent = (progress * 100.0).round() as u32;
+                    if *last_progress == Some((*index, percent)) {
+                        continue;
+                    }
+                    *last_progress = Some((*index, percent));
+                    message("progress")
+                        .field("challenge", challenge.name())
+                        .field("index", *index as u32)
+                        .field("progress", *progress as f64)
+                        .build()
+                }
+                Event::ChallengeCompleted { challenge, index } => message("challenge-completed")
+                    .field("challenge", challenge.name())
+                    .field("index", *index as u32)
+                    .build(),
+                Event::ChallengeFailed { challenge, index, reason, retrying } => message("challenge-failed")
+                    .field("challenge", challenge.name())
+                    .field("index", *index as u32)
+                    .field("reason", reason.name())
+                    .field("retrying", *retrying)
+                    .build(),
+                Event::PenaltyAdded { challenge, total } => message("penalty-added")
+                    .field("challenge", challenge.name())
+                    .field("total", *total as u32)
+                    .field("text", "PENALTY STEP ADDED")
+                    .build(),
+                Event::Verdict(verdict) => {
+                    let mut s = verdict_structure(verdict, sequence);
+                    let timing = message("liveness-verdict").build();
+                    for (name, value) in timing.iter() {
+                        s.set_value(name, value.clone());
+                    }
+                    s
+                }
+            };
+            gst::debug!(CAT, imp = self, "{}", structure);
+            element::post(&*self.obj(), structure);
+        }
+    }
+
+    fn reset(&self) {
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = state.as_mut() {
+            match new_session(&settings) {
+                Ok(session) => {
+                    gst::info!(CAT, imp = self, "new session: {}", format_list(session.queue()));
+                    state.session = session;
+                    state.last_progress = None;
+                }
+                Err(err) => gst::warning!(CAT, imp = self, "reset ignored: {}", err),
+            }
+        }
+    }
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for LvChallenge {
+    const NAME: &'static str = "GstLvChallenge";
+    type Type = super::LvChallenge;
+    type ParentType = gst_video::VideoFilter;
+}
+
+/// Double properties: name, blurb, minimum, maximum, and where the value lives.
+type DoubleField = fn(&mut Settings) -> &mut f32;
+const DOUBLES: &[(&str, &str, f64, f64, DoubleField)] = &[
+    (
+        "turn-threshold",
+        "Nose offset from the neutral baseline, in eye distances, that counts as a turn (seed 002's rule; the seed's absolute 0.40 is not reached by real turns, see the README)",
+        0.0,
+        2.0,
+        |s| &mut s.session.static_thresholds.turn,
+    ),
+    (
+        "up-threshold",
+        "Nose rise toward the eye line from the baseline, in eye distances, that counts as looking up (static)",
+        0.0,
+        2.0,
+        |s| &mut s.session.static_thresholds.up,
+    ),
+    (
+        "down-threshold",
+        "Nose drop from the baseline, in eye distances, that counts as looking down (static)",
+        0.0,
+        2.0,
+        |s| &mut s.session.static_thresholds.down,
+    ),
+    ("gesture-turn-threshold", "Turn threshold for shake_no, in eye distances", 0.0, 2.0, |s| {
+        &mut s.session.gesture_thresholds.turn
+    }),
+    ("gesture-up-threshold", "Up threshold for nod_yes, in eye distances (easier than static)", 0.0, 2.0, |s| {
+        &mut s.session.gesture_thresholds.up
+    }),
+    ("gesture-down-threshold", "Down threshold for nod_yes, in eye distances (easier than static)", 0.0, 2.0, |s| {
+        &mut s.session.gesture_thresholds.down
+    }),
+    ("min-liveness-score", "Share of passed challenges needed (seed 002: 0.90, so one failure fails)", 0.0, 1.0, |s| {
+        &mut s.session.min_liveness_score
+    }),
+    (
+        "min-surface-score",
+        "Mean lvsurfaceanalysis confidence over the challenge frames needed (seed 002: 0.40)",
+        0.0,
+        1.0,
+        |s| &mut s.session.min_surface_score,
+    ),
+    ("blink-ratio", "Eyes count as closed below this share of the neutral eye aspect ratio (blink)", 0.0, 1.0, |s| {
+        &mut s.session.blink_ratio
+    }),
+    (
+        "mouth-open-gain",
+        "Rise of lvlandmarks' mouth-opened ratio over the neutral one that counts as an open mouth",
+        0.0,
+        1.0,
+        |s| &mut s.session.mouth_open_gain,
+    ),
+    ("smile-threshold", "Smile probability (emotion model) that counts as a smile", 0.0, 1.0, |s| {
+        &mut s.session.smile_threshold
+    }),
+    (
+        "smile-gain",
+        "Least rise of the smile probability over the neutral one (seed 001 minEmotionChange: 20 %)",
+        0.0,
+        1.0,
+        |s| &mut s.session.smile_gain,
+    ),
+    ("closer-factor", "Growth of the face box width that counts as moving closer", 1.0, 4.0, |s| {
+        &mut s.session.closer_factor
+    }),
+];
+
+type UintField = fn(&mut Settings) -> &mut u32;
+const UINTS: &[(&str, &str, u32, u32, UintField)] = &[
+    ("length", "Challenges in a random sequence (seed 002: 5)", 1, 20, |s| &mut s.length),
+    ("hold-frames", "Consecutive frames a static pose must be held (seed 002: 15)", 1, 1000, |s| {
+        &mut s.session.hold_frames
+    }),
+    ("expression-frames", "Frames an open mouth, a smile or a closer face must be held", 1, 1000, |s| {
+        &mut s.session.expression_frames
+    }),
+    ("retries", "Retries of a failed challenge before it counts as failed (seed 002: 1)", 0, 10, |s| {
+        &mut s.session.retries
+    }),
+    (
+        "baseline-frames",
+        "Stable frontal frames averaged into the neutral baseline; 0 uses seed 002's absolute rule",
+        0,
+        300,
+        |s| &mut s.session.baseline_frames,
+    ),
+];
+
+type MsField = fn(&mut Settings) -> &mut u64;
+const DURATIONS: &[(&str, &str, MsField)] = &[
+    ("challenge-timeout", "Time for one attempt at a challenge, in ms of stream running time", |s| {
+        &mut s.session.challenge_timeout_ns
+    }),
+    ("timeout", "Time for the whole session, in ms of stream running time (seed 002: 90000)", |s| {
+        &mut s.session.total_timeout_ns
+    }),
+    ("face-lost-timeout", "Time without a face that fails the current attempt, in ms of stream running time", |s| {
+        &mut s.session.face_lost_timeout_ns
+    }),
+];
+
+impl ObjectImpl for LvChallenge {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            let mut d = Settings::default();
+            let mut properties = vec![
+                glib::ParamSpecString::builder("sequence")
+                    .nick("Sequence")
+                    .blurb("Fixed comma-separated challenge list (turn_left, turn_right, look_up, look_down, nod_yes, shake_no, blink, open_mouth, smile, move_closer); unset draws a random one")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("challenges")
+                    .nick("Challenge pool")
+                    .blurb("Comma-separated challenges a random sequence and the penalty step are drawn from")
+                    .default_value(Some(d.challenges.as_str()))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecInt64::builder("seed")
+                    .nick("Seed")
+                    .blurb("Seed of the challenge draw for a reproducible sequence; -1 draws from the operating system's random source")
+                    .minimum(-1)
+                    .default_value(-1)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("pose-source", ChallengePoseSource::Keypoints)
+                    .nick("Pose source")
+                    .blurb("What decides the head pose: seed 002's rule on the detector keypoints, or lvlandmarks' head pose (degrees: turn 20, up/down 12)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("mirrored")
+                    .nick("Mirrored")
+                    .blurb("The frames are mirrored (selfie view): directions stay the person's own")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("require-surface")
+                    .nick("Require surface analysis")
+                    .blurb("Fail the verdict when no lvsurfaceanalysis results reached the element")
+                    .default_value(true)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("require-antispoof")
+                    .nick("Require anti-spoofing")
+                    .blurb("Fail the verdict when no lvantispoof results reached the element")
+                    .default_value(true)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("draw")
+                    .nick("Draw")
+                    .blurb("Draw the prompt on the video: face box, an arrow or sign for the movement, the hold progress bar")
+                    .default_value(false)
+                    .mutable_playing()
+                    .build(),
+            ];
+            for (name, blurb, min, max, field) in DOUBLES {
+                properties.push(
+                    glib::ParamSpecDouble::builder(name)
+                        .nick(name)
+                        .blurb(blurb)
+                        .minimum(*min)
+                        .maximum(*max)
+                        .default_value(*field(&mut d) as f64)
+                        .mutable_ready()
+                        .build(),
+                );
+            }
+            for (name, blurb, min, max, field) in UINTS {
+                properties.push(
+                    glib::ParamSpecUInt::builder(name)
+                        .nick(name)
+                        .blurb(blurb)
+                        .minimum(*min)
+                        .maximum(*max)
+                        .default_value(*field(&mut d))
+                        .mutable_ready()
+                        .build(),
+                );
+            }
+            for (name, blurb, field) in DURATIONS {
+                properties.push(
+                    glib::ParamSpecUInt64::builder(name)
+                        .nick(name)
+                        .blurb(blurb)
+                        .minimum(1)
+                        .maximum(24 * 3600 * 1000)
+                        .default_value(*field(&mut d) / 1_000_000)
+                        .mutable_ready()
+                        .build(),
+                );
+            }
+            properties
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn signals() -> &'static [glib::subclass::Signal] {
+        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
+            vec![
+                glib::subclass::Signal::builder("reset")
+                    .action()
+                    .class_handler(|args| {
+                        if let Some(element) = args.first().and_then(|v| v.get::<super::LvChallenge>().ok()) {
+                            element.imp().reset();
+                        }
+                        None
+                    })
+                    .build(),
+            ]
+        });
+        SIGNALS.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        let name = pspec.name();
+        if let Some((.., field)) = DOUBLES.iter().find(|d| d.0 == name) {
+            *field(&mut settings) = value.get::<f64>().expect("type checked upstream") as f32;
+        } else if let Some((.., field)) = UINTS.iter().find(|d| d.0 == name) {
+            *field(&mut settings) = value.get().expect("type checked upstream");
+        } else if let Some((.., field)) = DURATIONS.iter().find(|d| d.0 == name) {
+            *field(&mut settings) = value.get::<u64>().expect("type checked upstream").saturating_mul(1_000_000);
+        } else {
+            match name {
+                "sequence" => {
+                    settings.sequence =
+                        value.get::<Option<String>>().expect("type checked upstream").filter(|s| !s.trim().is_empty())
+                }
+                "challenges" => {
+                    settings.challenges = value
+                        .get::<Option<String>>()
+                        .expect("type checked upstream")
+                        .unwrap_or_else(|| format_list(&ChallengeType::HEAD_MOVEMENTS))
+                }
+                "seed" => settings.seed = value.get().expect("type checked upstream"),
+                "pose-source" => {
+                    settings.session.pose_source =
+                        match value.get::<ChallengePoseSource>().expect("type checked upstream") {
+                            ChallengePoseSource::Keypoints => PoseSource::Keypoints,
+                            ChallengePoseSource::Mesh => PoseSource::Mesh,
+                        }
+                }
+                "mirrored" => settings.session.mirrored = value.get().expect("type checked upstream"),
+                "require-surface" => settings.session.require_surface = value.get().expect("type checked upstream"),
+                "require-antispoof" => settings.session.require_antispoof = value.get().expect("type checked upstream"),
+                "draw" => settings.draw = value.get().expect("type checked upstream"),
+                other => unreachable!("unknown property {other}"),
+            }
+        }
+        gst::debug!(CAT, imp = self, "{} set to {:?}", name, value);
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let mut settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        let name = pspec.name();
+        if let Some((.., field)) = DOUBLES.iter().find(|d| d.0 == name) {
+            return (*field(&mut settings) as f64).to_value();
+        }
+        if let Some((.., field)) = UINTS.iter().find(|d| d.0 == name) {
+            return (*field(&mut settings)).to_value();
+        }
+        if let Some((.., field)) = DURATIONS.iter().find(|d| d.0 == name) {
+            return (*field(&mut settings) / 1_000_000).to_value();
+        }
+        match name {
+            "sequence" => settings.sequence.to_value(),
+            "challenges" => settings.challenges.to_value(),
+            "seed" => settings.seed.to_value(),
+            "pose-source" => match settings.session.pose_source {
+                PoseSource::Keypoints => ChallengePoseSource::Keypoints,
+                PoseSource::Mesh => ChallengePoseSource::Mesh,
+            }
+            .to_value(),
+            "mirrored" => settings.session.mirrored.to_value(),
+            "require-surface" => settings.session.require_surface.to_value(),
+            "require-antispoof" => settings.session.require_antispoof.to_value(),
+            "draw" => settings.draw.to_value(),
+            other => unreachable!("unknown property {other}"),
+        }
+    }
+}
+
+impl GstObjectImpl for LvChallenge {}
+
+impl ElementImpl for LvChallenge {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Liveness challenges",
+                "Filter/Analyzer/Video",
+                "Asks a random sequence of head movements (seed 002: turn_left, turn_right, look_up, look_down, nod_yes, \
+                 shake_no; also blink, open_mouth, smile, move_closer) and decides from the FaceMeta of lvfacedetect, \
+                 lvlandmarks, lvantispoof and lvsurfaceanalysis whether a live person performed them. Posts element \
+                 messages calibrated, challenge-started (challenge, index, total), pose-detected (first valid frame), \
+                 progress (0..1 of a hold), challenge-completed, challenge-failed (reason, retrying), penalty-added \
+                 (PENALTY STEP ADDED) and liveness-verdict (passed, liveness-score, passed-challenges, \
+                 total-challenges, surface-score, antispoof-score, antispoof-real, failures, sequence, results); \
+                 action signal reset starts a new session",
+                "gst-liveness developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(element::pad_templates);
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for LvChallenge {
+    const MODE: gst_base::subclass::BaseTransformMode = gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let session =
+            new_session(&settings).map_err(|err| gst::error_msg!(gst::LibraryError::Settings, ["{}", err]))?;
+        gst::info!(CAT, imp = self, "session: {}", format_list(session.queue()));
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(State { session, info: None, frames: 0, last_progress: None });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+    }
+
+    fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let Some(faces) = buffer.meta::<FaceMeta>().map(|m| m.faces().to_vec()) else {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                [
+                    "no FaceMeta on the buffer: put lvfacedetect (and lvlandmarks, lvantispoof, lvsurfaceanalysis) before lvchallenge"
+                ]
+            );
+            return Err(gst::FlowError::Error);
+        };
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(state) = state_guard.as_mut() else {
+            return Err(gst::FlowError::Flushing);
+        };
+        let running_time = self
+            .obj()
+            .segment()
+            .downcast_ref::<gst::ClockTime>()
+            .and_then(|segment| segment.to_running_time(buffer.pts()))
+            .map(|t| t.nseconds())
+            .unwrap_or(state.frames * FALLBACK_FRAME_NS);
+        state.frames += 1;
+        let events = state.session.observe(running_time, &faces);
+        let sequence = state.session.queue().to_vec();
+        let mut last_progress = state.last_progress;
+        let current = state.session.current();
+        let verdict = state.session.verdict().map(|v| v.passed);
+        let passed = state.session.verdict().map(|v| v.passed_challenges).unwrap_or(0);
+        let info = state.info.clone();
+        drop(state_guard);
+
+        self.post_events(buffer, &events, &sequence, &mut last_progress);
+        if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            state.last_progress = last_progress;
+        }
+
+        // The state goes on the face the session follows: the largest.
+        let followed =
+            faces.iter().enumerate().max_by(|a, b| a.1.bbox.area().total_cmp(&b.1.bbox.area())).map(|(i, _)| i);
+        if let (Some(i), Some(mut meta)) = (followed, buffer.meta_mut::<FaceMeta>()) {
+            let (name, index, total, progress) =
+                current.map(|(c, i, t, p)| (c.name().to_string(), i as u32, t as u32, p)).unwrap_or_default();
+            if let Some(face) = meta.faces_mut().get_mut(i) {
+                face.challenge = Some(ChallengeState { challenge: name, index, total, progress, passed, verdict });
+            }
+        }
+        if settings.draw
+            && let (Some(i), Some((challenge, _, _, progress)), Some(info)) = (followed, current, info)
+        {
+            let face = faces[i].bbox;
+            draw_prompt(buffer, &info, face, challenge, progress, settings.session.mirrored);
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+/// Draws the prompt on the frame's luma (or RGB) plane.
+fn draw_prompt(
+    buffer: &mut gst::BufferRef,
+    info: &gst_video::VideoInfo,
+    face: crate::meta::Rect,
+    challenge: ChallengeType,
+    progress: f32,
+    mirrored: bool,
+) {
+    use gst_video::VideoFormat as F;
+    let Ok(mut frame) = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, info) else { return };
+    let (width, height) = (info.width() as usize, info.height() as usize);
+    let stride = frame.plane_stride()[0].max(0) as usize;
+    let (channels, bytes_per_pixel, luma_of_422): (&[usize], usize, Option<usize>) = match info.format() {
+        F::I420 | F::Yv12 | F::Nv12 | F::Nv21 | F::Gray8 => (&[0], 1, None),
+        F::Yuy2 => (&[0], 2, Some(0)),
+        F::Uyvy => (&[0], 2, Some(1)),
+        F::Rgb | F::Bgr => (&[0, 1, 2], 3, None),
+        F::Rgba | F::Bgra | F::Rgbx | F::Bgrx => (&[0, 1, 2], 4, None),
+        F::Argb | F::Abgr | F::Xrgb | F::Xbgr => (&[1, 2, 3], 4, None),
+        _ => return,
+    };
+    let Ok(plane) = frame.plane_data_mut(0) else { return };
+    let mut canvas = Canvas { width, height, plane, stride, channels, bytes_per_pixel, luma_of_422 };
+    hud::draw(&mut canvas, face, challenge, progress, mirrored);
+}
+
+impl VideoFilterImpl for LvChallenge {
+    fn set_info(
+        &self,
+        incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        outcaps: &gst::Caps,
+        out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            state.info = Some(in_info.clone());
+        }
+        self.parent_set_info(incaps, in_info, outcaps, out_info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_from_settings_and_clear_errors() {
+        let mut settings = Settings { seed: 5, ..Settings::default() };
+        let a = new_session(&settings).unwrap();
+        let b = new_session(&settings).unwrap();
+        assert_eq!(a.queue(), b.queue());
+        assert_eq!(a.queue().len(), 5);
+        settings.sequence = Some("blink,smile".into());
+        assert_eq!(new_session(&settings).unwrap().queue(), &[ChallengeType::Blink, ChallengeType::Smile]);
+        settings.sequence = Some("blink,wink".into());
+        assert!(new_session(&settings).err().unwrap().contains("sequence: unknown challenge \"wink\""));
+        settings.sequence = None;
+        settings.challenges = "blink".into();
+        assert!(new_session(&settings).err().unwrap().contains("cannot be drawn"));
+    }
+}
