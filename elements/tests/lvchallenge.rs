@@ -6,7 +6,8 @@
 mod common;
 
 use common::render::{self, Expression};
-use common::run_frames;
+use common::{run_frames, run_frames_with};
+use gst::prelude::*;
 
 const CHAIN: &str = "videoconvert ! lvfacedetect ! lvlandmarks ! lvantispoof ! lvsurfaceanalysis";
 
@@ -179,4 +180,104 @@ fn timeouts_run_in_stream_time() {
     assert!(failures.iter().any(|f| f.get::<String>().unwrap() == "timeout"), "{v}");
     // Sanity: the run did not wait for the 10 s.
     assert!(start.elapsed() < std::time::Duration::from_secs(60));
+}
+
+/// Writes rendered RGB frames as a Motion-JPEG AVI file.
+fn write_video(frames: &[Vec<u8>], width: usize, height: usize, path: &std::path::Path) {
+    let tail = format!("videoconvert ! jpegenc quality=95 ! avimux ! filesink location={}", path.display());
+    if let Err(err) = run_frames_with(frames, width, height, 30, &tail, |_| {}) {
+        panic!("writing {}: {err}", path.display());
+    }
+}
+
+/// Runs gst-launch-1.0 on the plugin in the build folder and returns the verdict line.
+fn gst_launch_verdict(video: &std::path::Path, challenge_props: &str) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let build_dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf();
+    let registry = std::env::temp_dir().join(format!("gst-liveness-registry-e2e-{}.bin", std::process::id()));
+    let launch = format!(
+        "filesrc location={} ! decodebin ! videoconvert ! lvfacedetect ! lvlandmarks ! lvantispoof ! lvsurfaceanalysis ! lvchallenge {challenge_props} ! fakesink",
+        video.display()
+    );
+    let output = std::process::Command::new("gst-launch-1.0")
+        .arg("-m")
+        .args(launch.split_whitespace())
+        .env("GST_PLUGIN_PATH", &build_dir)
+        .env("GST_REGISTRY", &registry)
+        .output()
+        .expect("gst-launch-1.0 runs");
+    let _ = std::fs::remove_file(&registry);
+    let text = String::from_utf8_lossy(&output.stdout).replace('\\', "");
+    assert!(output.status.success(), "{launch}\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    text.lines()
+        .find(|l| l.contains("(element): liveness-verdict"))
+        .unwrap_or_else(|| panic!("no verdict in\n{text}"))
+        .to_string()
+}
+
+#[test]
+fn a_recorded_performance_passes_in_gst_launch_and_its_replay_fails() {
+    let model = render::load("astronaut.png");
+    let sequence = ["look_up", "turn_left", "nod_yes", "turn_right", "look_down"];
+    let frames = model.render_all(&render::session(&sequence));
+    let video = std::env::temp_dir().join(format!("gst-liveness-performance-{}.avi", std::process::id()));
+    write_video(&frames, model.width, model.height, &video);
+
+    let verdict = gst_launch_verdict(&video, &format!("sequence={}", sequence.join(",")));
+    assert!(verdict.contains("passed=(boolean)true") && verdict.contains("passed-challenges=(uint)5"), "{verdict}");
+
+    // The same recording against a freshly drawn sequence.
+    let replay = gst_launch_verdict(&video, "seed=20261124");
+    let _ = std::fs::remove_file(&video);
+    assert!(
+        !replay.contains(&format!("sequence=(string){}", sequence.join(","))),
+        "the draw repeated the recording: {replay}"
+    );
+    assert!(replay.contains("passed=(boolean)false"), "{replay}");
+}
+
+#[test]
+fn reset_starts_a_new_session_and_draw_marks_the_video() {
+    let model = render::load("astronaut.png");
+    let frames = model.render_all(&render::session(&["turn_left", "turn_left"]));
+    // The first session asks one turn; on its verdict the application resets it, and the
+    // second turn of the recording passes the new session.
+    let tail = format!(
+        "{CHAIN} ! lvchallenge name=challenge sequence=turn_left draw=true require-surface=false require-antispoof=false \
+         ! videoconvert ! video/x-raw,format=RGB ! appsink name=out sync=false"
+    );
+    let run = run_frames_with(&frames, model.width, model.height, 30, &tail, |pipeline| {
+        let challenge = pipeline.by_name("challenge").expect("lvchallenge");
+        let resets = std::sync::atomic::AtomicUsize::new(0);
+        pipeline.bus().expect("a bus").set_sync_handler(move |_, msg| {
+            if let gst::MessageView::Element(e) = msg.view()
+                && e.structure().is_some_and(|s| s.name() == "liveness-verdict")
+                && resets.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0
+            {
+                challenge.emit_by_name::<()>("reset", &[]);
+            }
+            gst::BusSyncReply::Pass
+        });
+    })
+    .unwrap();
+    assert_eq!(messages(&run, "calibrated").len(), 2, "reset takes a new baseline");
+    let verdicts = messages(&run, "liveness-verdict");
+    assert_eq!(verdicts.len(), 2);
+    assert!(verdicts.iter().all(|v| v.get::<bool>("passed").unwrap()));
+    // The prompt: a progress bar along the bottom and an arrow above the face differ from the
+    // rendered frame.
+    let plain = run_frames(
+        &frames[20..21],
+        model.width,
+        model.height,
+        30,
+        &format!("{CHAIN} ! lvchallenge sequence=turn_left baseline-frames=0 require-surface=false require-antispoof=false ! videoconvert ! video/x-raw,format=RGB"),
+    )
+    .unwrap();
+    let drawn = run.buffers_of("out")[20].map_readable().unwrap().to_vec();
+    let undrawn = plain.buffers_of("out")[0].map_readable().unwrap().to_vec();
+    let changed = drawn.iter().zip(&undrawn).filter(|(a, b)| a != b).count();
+    assert!(changed > 1000, "{changed} bytes changed by the prompt");
+    let last_row = &drawn[drawn.len() - model.width * 3..];
+    assert!(last_row.iter().all(|&v| v == 0 || v == 255), "the progress bar fills the bottom row");
 }

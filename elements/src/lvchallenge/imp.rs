@@ -514,6 +514,23 @@ impl BaseTransformImpl for LvChallenge {
         Ok(())
     }
 
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::Eos(_) = event.view() {
+            // A stream that ends mid-session still gets its (failed) verdict.
+            let ended =
+                self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut().map(|state| {
+                    (state.session.end("incomplete"), state.session.queue().to_vec(), state.last_progress)
+                });
+            if let Some((events, sequence, mut last_progress)) = ended
+                && !events.is_empty()
+            {
+                let buffer = gst::Buffer::new();
+                self.post_events(&buffer, &events, &sequence, &mut last_progress);
+            }
+        }
+        self.parent_sink_event(event)
+    }
+
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
         let Some(faces) = buffer.meta::<FaceMeta>().map(|m| m.faces().to_vec()) else {
             gst::element_imp_error!(

@@ -141,8 +141,19 @@ pub struct Baseline {
 
 impl Baseline {
     /// Feeds one frame; returns the baseline once `needed` frames were averaged. With
-    /// `needed` = 0 the baseline is zero: seed 002's absolute rule.
+    /// `needed` = 0 the baseline is zero: seed 002's absolute rule. `frontal` overrides the
+    /// offset test when the caller knows better (the mesh's head pose).
     pub fn add(&mut self, offsets: Offsets, needed: u32, frontal_x_limit: f32) -> Option<Offsets> {
+        self.add_checked(offsets, needed, frontal_x_limit, None)
+    }
+
+    pub fn add_checked(
+        &mut self,
+        offsets: Offsets,
+        needed: u32,
+        frontal_x_limit: f32,
+        frontal: Option<bool>,
+    ) -> Option<Offsets> {
         if needed == 0 {
             self.done.get_or_insert(Offsets::default());
         }
@@ -154,7 +165,8 @@ impl Baseline {
         let stable =
             self.last.is_none_or(|last| (offsets.x - last.x).abs() < max_step && (offsets.y - last.y).abs() < max_step);
         self.last = Some(offsets);
-        if offsets.x.abs() > frontal_x_limit || !stable {
+        let frontal = frontal.unwrap_or(offsets.x.abs() <= frontal_x_limit);
+        if !frontal || !stable {
             // Not frontal or still moving: start over.
             *self = Baseline { last: Some(offsets), ..Baseline::default() };
             return None;

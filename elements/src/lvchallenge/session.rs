@@ -22,6 +22,10 @@ use super::pose::{
 };
 use crate::meta::Face;
 
+/// Head pose (degrees of yaw and pitch) within which a face counts as frontal for the
+/// baseline.
+const MESH_FRONTAL_LIMIT_DEGREES: f32 = 12.0;
+
 /// What decides the head pose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoseSource {
@@ -141,8 +145,8 @@ pub struct Verdict {
     pub antispoof_score: Option<f32>,
     pub antispoof_real: Option<bool>,
     pub results: Vec<ChallengeResult>,
-    /// Codes of what failed: timeout, several-faces, liveness-score, surface-score,
-    /// no-surface-analysis, antispoof, no-antispoof.
+    /// Codes of what failed: timeout, several-faces, incomplete (the stream ended first),
+    /// liveness-score, surface-score, no-surface-analysis, antispoof, no-antispoof.
     pub failures: Vec<&'static str>,
 }
 
@@ -281,6 +285,17 @@ impl Session {
         }
     }
 
+    /// Ends an unfinished session (the stream ended): the challenges not passed count as
+    /// failed and the verdict carries `reason`. Returns the verdict event, or nothing when
+    /// the session already had one.
+    pub fn end(&mut self, reason: &'static str) -> Vec<Event> {
+        let mut events = Vec::new();
+        if self.verdict.is_none() {
+            self.finish(Some(reason), &mut events);
+        }
+        events
+    }
+
     /// Plays one frame: `faces` as lvfacedetect and the elements after it left them.
     pub fn observe(&mut self, running_time_ns: u64, faces: &[Face]) -> Vec<Event> {
         let mut events = Vec::new();
@@ -341,7 +356,13 @@ impl Session {
             PoseSource::Keypoints => KEYPOINT_FRONTAL_LIMIT,
             PoseSource::Mesh => MESH_FRONTAL_LIMIT,
         };
-        if let Some(baseline) = self.baseline.add(offsets, self.settings.baseline_frames, limit) {
+        // With lvlandmarks upstream, "frontal" is the mesh's head pose within 12 degrees: the
+        // keypoint offset alone cannot tell a held 30-degree turn (0.11 eye distances on the
+        // astronaut) from a neutral face with its own asymmetry (-0.09).
+        let frontal = face.head_pose.map(|p| {
+            p.yaw_degrees.abs() < MESH_FRONTAL_LIMIT_DEGREES && p.pitch_degrees.abs() < MESH_FRONTAL_LIMIT_DEGREES
+        });
+        if let Some(baseline) = self.baseline.add_checked(offsets, self.settings.baseline_frames, limit, frontal) {
             self.neutral = Some(Neutral {
                 offsets: baseline,
                 eye_ratio: face.eyes.map(|e| (e.right_eye_aspect_ratio + e.left_eye_aspect_ratio) / 2.0),
@@ -713,6 +734,17 @@ mod tests {
         // Stream time, not wall time: a frame 100 s later ends the session at once.
         let events = s.observe(100_000_000_000, &[face(0.0, 0.5)]);
         assert!(verdict(&events).expect("timed out").failures.contains(&"timeout"));
+    }
+
+    #[test]
+    fn ending_the_stream_early_fails_the_session_once() {
+        let mut s = session(&[ChallengeType::TurnLeft, ChallengeType::TurnRight]);
+        play(&mut s, 0, 5, &face(0.0, 0.5));
+        play(&mut s, 5, 15, &face(0.5, 0.5));
+        let v = verdict(&s.end("incomplete")).expect("a verdict");
+        assert_eq!((v.passed_challenges, v.total_challenges), (1, 2));
+        assert!(!v.passed && v.failures.contains(&"incomplete"), "{v:?}");
+        assert!(s.end("incomplete").is_empty());
     }
 
     #[test]

@@ -106,8 +106,22 @@ pub mod render;
 /// Runs `appsrc ! {chain} ! appsink name=out` over RGB frames (`width` x `height`, packed) at
 /// `fps`, timestamped from 0, and returns what the sink received and the element messages.
 pub fn run_frames(frames: &[Vec<u8>], width: usize, height: usize, fps: u32, chain: &str) -> Result<Run, String> {
+    run_frames_with(frames, width, height, fps, &format!("{chain} ! appsink name=out sync=false"), |_| {})
+}
+
+/// Like [`run_frames`], with the pipeline's tail (sink included) given whole, and `setup`
+/// called on the pipeline before it starts (bus handlers, signals). An appsink named `out`,
+/// if there is one, is drained.
+pub fn run_frames_with(
+    frames: &[Vec<u8>],
+    width: usize,
+    height: usize,
+    fps: u32,
+    tail: &str,
+    setup: impl FnOnce(&gst::Pipeline),
+) -> Result<Run, String> {
     init();
-    let launch = format!("appsrc name=src format=time ! {chain} ! appsink name=out sync=false");
+    let launch = format!("appsrc name=src format=time ! {tail}");
     let pipeline = gst::parse::launch(&launch)
         .map_err(|err| err.to_string())?
         .downcast::<gst::Pipeline>()
@@ -120,8 +134,8 @@ pub fn run_frames(frames: &[Vec<u8>], width: usize, height: usize, fps: u32, cha
         .to_caps()
         .map_err(|err| err.to_string())?;
     src.set_caps(Some(&caps));
-    let sink =
-        pipeline.by_name("out").ok_or("no appsink")?.downcast::<gst_app::AppSink>().map_err(|_| "not an appsink")?;
+    let sink = pipeline.by_name("out").and_then(|e| e.downcast::<gst_app::AppSink>().ok());
+    setup(&pipeline);
     let bus = pipeline.bus().expect("pipeline has a bus");
     pipeline
         .set_state(gst::State::Playing)
@@ -148,39 +162,43 @@ pub fn run_frames(frames: &[Vec<u8>], width: usize, height: usize, fps: u32, cha
     let mut buffers = Vec::new();
     let mut messages = Vec::new();
     let mut outcome = Ok(());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
     loop {
-        if let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(20)) {
+        if let Some(sink) = &sink
+            && let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_mseconds(20))
+        {
             if let Some(buffer) = sample.buffer_owned() {
                 buffers.push(("out".to_string(), buffer));
             }
             continue;
         }
-        let mut done = false;
-        while let Some(msg) = bus.pop() {
-            match msg.view() {
-                gst::MessageView::Eos(_) => done = true,
-                gst::MessageView::Error(err) => {
-                    outcome = Err(format!("{} ({:?})", err.error(), err.debug()));
-                    done = true;
-                }
-                gst::MessageView::Element(element) => {
-                    if let Some(s) = element.structure() {
-                        messages.push(s.to_owned());
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(20)) else {
+            if std::time::Instant::now() > deadline {
+                outcome = Err("no EOS within 300 s".into());
+                break;
+            }
+            continue;
+        };
+        match msg.view() {
+            gst::MessageView::Eos(_) => {
+                // Drain what the sink still holds.
+                while let Some(sample) = sink.as_ref().and_then(|s| s.try_pull_sample(gst::ClockTime::ZERO)) {
+                    if let Some(buffer) = sample.buffer_owned() {
+                        buffers.push(("out".to_string(), buffer));
                     }
                 }
-                _ => {}
+                break;
             }
-        }
-        if done || sink.is_eos() {
-            // Collect the messages posted before EOS reached the bus.
-            while let Some(msg) = bus.pop() {
-                if let gst::MessageView::Element(element) = msg.view()
-                    && let Some(s) = element.structure()
-                {
+            gst::MessageView::Error(err) => {
+                outcome = Err(format!("{} ({:?})", err.error(), err.debug()));
+                break;
+            }
+            gst::MessageView::Element(element) => {
+                if let Some(s) = element.structure() {
                     messages.push(s.to_owned());
                 }
             }
-            break;
+            _ => {}
         }
     }
     let _ = pusher.join();
