@@ -58,6 +58,8 @@ fn every_challenge_type_passes_when_performed() {
     assert_eq!(messages(&run, "challenge-started").len(), 9);
     assert_eq!(messages(&run, "challenge-completed").len(), 9);
     assert_eq!(messages(&run, "pose-detected").len(), 9);
+    // With lvlandmarks in the chain the mesh's head pose rides along.
+    assert!(messages(&run, "pose-detected").iter().all(|m| m.has_field("yaw") && m.has_field("pitch")));
     assert!(messages(&run, "challenge-failed").is_empty());
     assert!(v.get::<f64>("surface-score").unwrap() >= 0.4);
     assert!(v.get::<bool>("antispoof-real").unwrap());

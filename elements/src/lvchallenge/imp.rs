@@ -16,7 +16,7 @@ use super::challenge::{ChallengeRng, ChallengeType, format_list, parse_list};
 use super::hud::{self, Canvas};
 use super::session::{Event, PoseSource, Session, SessionSettings, Verdict};
 use crate::element;
-use crate::meta::{ChallengeState, FaceMeta};
+use crate::meta::{ChallengeState, FaceMeta, HeadPose};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvchallenge", gst::DebugColorFlags::empty(), Some("Liveness active challenges"))
@@ -103,9 +103,18 @@ impl LvChallenge {
         events: &[Event],
         sequence: &[ChallengeType],
         last_progress: &mut Option<(usize, u32)>,
+        head_pose: Option<HeadPose>,
     ) {
         for event in events {
             let message = |name: &str| element::message_builder(&*self.obj(), name, buffer);
+            // lvlandmarks' head pose, where it runs, for applications that show it.
+            let with_pose = |builder: gst::structure::Builder| match head_pose {
+                Some(p) => builder
+                    .field("yaw", p.yaw_degrees as f64)
+                    .field("pitch", p.pitch_degrees as f64)
+                    .field("roll", p.roll_degrees as f64),
+                None => builder,
+            };
             let structure = match event {
                 Event::Calibrated { baseline } => message("calibrated")
                     .field("baseline-x", baseline.x as f64)
@@ -116,9 +125,10 @@ impl LvChallenge {
                     .field("index", *index as u32)
                     .field("total", *total as u32)
                     .build(),
-                Event::PoseDetected { challenge, index } => {
-                    message("pose-detected").field("challenge", challenge.name()).field("index", *index as u32).build()
-                }
+                Event::PoseDetected { challenge, index } => with_pose(
+                    message("pose-detected").field("challenge", challenge.name()).field("index", *index as u32),
+                )
+                .build(),
                 Event::Progress { challenge, index, progress } => {
                     // Post a change only, in whole percent.
                     let percent = (progress * 100.0).round() as u32;
@@ -126,11 +136,13 @@ impl LvChallenge {
                         continue;
                     }
                     *last_progress = Some((*index, percent));
-                    message("progress")
-                        .field("challenge", challenge.name())
-                        .field("index", *index as u32)
-                        .field("progress", *progress as f64)
-                        .build()
+                    with_pose(
+                        message("progress")
+                            .field("challenge", challenge.name())
+                            .field("index", *index as u32)
+                            .field("progress", *progress as f64),
+                    )
+                    .build()
                 }
                 Event::ChallengeCompleted { challenge, index } => message("challenge-completed")
                     .field("challenge", challenge.name())
@@ -477,8 +489,8 @@ impl ElementImpl for LvChallenge {
                 "Asks a random sequence of head movements (seed 002: turn_left, turn_right, look_up, look_down, nod_yes, \
                  shake_no; also blink, open_mouth, smile, move_closer) and decides from the FaceMeta of lvfacedetect, \
                  lvlandmarks, lvantispoof and lvsurfaceanalysis whether a live person performed them. Posts element \
-                 messages calibrated, challenge-started (challenge, index, total), pose-detected (first valid frame), \
-                 progress (0..1 of a hold), challenge-completed, challenge-failed (reason, retrying), penalty-added \
+                 messages calibrated, challenge-started (challenge, index, total), pose-detected (first valid frame; \
+                 with yaw, pitch, roll where lvlandmarks runs), progress (0..1 of a hold, likewise), challenge-completed, challenge-failed (reason, retrying), penalty-added \
                  (PENALTY STEP ADDED) and liveness-verdict (passed, liveness-score, passed-challenges, \
                  total-challenges, surface-score, antispoof-score, antispoof-real, failures, sequence, results); \
                  action signal reset starts a new session",
@@ -525,7 +537,7 @@ impl BaseTransformImpl for LvChallenge {
                 && !events.is_empty()
             {
                 let buffer = gst::Buffer::new();
-                self.post_events(&buffer, &events, &sequence, &mut last_progress);
+                self.post_events(&buffer, &events, &sequence, &mut last_progress, None);
             }
         }
         self.parent_sink_event(event)
@@ -564,7 +576,9 @@ impl BaseTransformImpl for LvChallenge {
         let info = state.info.clone();
         drop(state_guard);
 
-        self.post_events(buffer, &events, &sequence, &mut last_progress);
+        let followed =
+            faces.iter().enumerate().max_by(|a, b| a.1.bbox.area().total_cmp(&b.1.bbox.area())).map(|(i, _)| i);
+        self.post_events(buffer, &events, &sequence, &mut last_progress, followed.and_then(|i| faces[i].head_pose));
         if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             state.last_progress = last_progress;
         }

@@ -737,6 +737,27 @@ mod tests {
     }
 
     #[test]
+    fn smile_needs_a_rise_over_the_neutral_expression() {
+        use crate::meta::Mouth;
+        let with_smile = |smile: f32| {
+            let mut f = face(0.0, 0.5);
+            f.mouth = Some(Mouth { opened: 0.1, smile });
+            f
+        };
+        // A neutral face that smiles: passes after `expression_frames` frames.
+        let mut s = session(&[ChallengeType::Smile]);
+        play(&mut s, 0, 5, &with_smile(0.1));
+        assert!(verdict(&play(&mut s, 5, 4, &with_smile(0.9))).is_none());
+        assert!(verdict(&play(&mut s, 9, 1, &with_smile(0.9))).is_some_and(|v| v.passed));
+        // Someone who smiles from the start shows no change: no pass (seed 001's
+        // minEmotionChange).
+        let mut s = session(&[ChallengeType::Smile]);
+        play(&mut s, 0, 5, &with_smile(0.95));
+        play(&mut s, 5, 60, &with_smile(0.99));
+        assert!(s.verdict().is_none());
+    }
+
+    #[test]
     fn ending_the_stream_early_fails_the_session_once() {
         let mut s = session(&[ChallengeType::TurnLeft, ChallengeType::TurnRight]);
         play(&mut s, 0, 5, &face(0.0, 0.5));
