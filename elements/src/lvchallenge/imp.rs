@@ -201,7 +201,7 @@ type DoubleField = fn(&mut Settings) -> &mut f32;
 const DOUBLES: &[(&str, &str, f64, f64, DoubleField)] = &[
     (
         "turn-threshold",
-        "Nose offset from the neutral baseline, in eye distances, that counts as a turn (seed 002's rule; the seed's absolute 0.40 is not reached by real turns, see the README)",
+        "Nose offset from the neutral baseline, in eye distances, that counts as a turn (seed 002's rule read from the neutral baseline; 40-degree turns in rendered tests reach only 0.24-0.27, so the seed's 0.40 is not the default, see the README)",
         0.0,
         2.0,
         |s| &mut s.session.static_thresholds.turn,
