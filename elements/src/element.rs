@@ -6,7 +6,7 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 
 use crate::frame::FrameView;
-use crate::meta::Face;
+use crate::meta::{Face, FaceMeta};
 use crate::model;
 
 /// The raw formats the elements read in place.
@@ -83,6 +83,29 @@ where
         }
         Ok(Ok(result)) => Ok(result),
     }
+}
+
+/// A copy of the faces of the buffer's FaceMeta, or None when no lvfacedetect ran upstream.
+pub fn faces(buffer: &gst::BufferRef) -> Option<Vec<Face>> {
+    buffer.meta::<FaceMeta>().map(|meta| meta.faces().to_vec())
+}
+
+/// Puts `faces` back into the buffer's FaceMeta.
+pub fn store_faces(buffer: &mut gst::BufferRef, faces: Vec<Face>) {
+    if let Some(mut meta) = buffer.meta_mut::<FaceMeta>() {
+        *meta.faces_mut() = faces;
+    }
+}
+
+/// The negotiated video info, or the element error for a buffer that came before caps.
+pub fn negotiated<T: ElementImpl>(
+    imp: &T,
+    info: Option<&gst_video::VideoInfo>,
+) -> Result<gst_video::VideoInfo, gst::FlowError> {
+    info.cloned().ok_or_else(|| {
+        gst::element_imp_error!(imp, gst::CoreError::Negotiation, ["buffer before caps"]);
+        gst::FlowError::NotNegotiated
+    })
 }
 
 /// An element message `name` with the buffer's timestamp, stream time, running time and

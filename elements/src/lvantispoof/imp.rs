@@ -11,7 +11,7 @@ use gst_video::subclass::prelude::*;
 use super::scorer::{ANTISPOOF_FILE, Aggregation, Aggregator, LIVENESS_FILE, Scorer};
 use super::{AggregationMode, AntispoofModel};
 use crate::element;
-use crate::meta::{Antispoof, Face, FaceMeta};
+use crate::meta::{Antispoof, Face};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvantispoof", gst::DebugColorFlags::empty(), Some("Liveness CNN anti-spoofing"))
@@ -252,7 +252,7 @@ impl BaseTransformImpl for LvAntispoof {
     }
 
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let Some(mut faces) = buffer.meta::<FaceMeta>().map(|m| m.faces().to_vec()) else {
+        let Some(mut faces) = element::faces(buffer) else {
             gst::trace!(CAT, imp = self, "no FaceMeta: is lvfacedetect upstream?");
             return Ok(gst::FlowSuccess::Ok);
         };
@@ -261,10 +261,7 @@ impl BaseTransformImpl for LvAntispoof {
         let Some(state) = state_guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
-        let Some(info) = state.info.clone() else {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before caps"]);
-            return Err(gst::FlowError::NotNegotiated);
-        };
+        let info = element::negotiated(self, state.info.as_ref())?;
         let chosen = element::select_faces(&faces, settings.min_face_size, settings.max_faces);
         let scorer = &state.scorer;
         let scores = element::analyse_frame(self, buffer, &info, |view| {
@@ -293,9 +290,7 @@ impl BaseTransformImpl for LvAntispoof {
         if settings.post_messages {
             self.post_faces(buffer, &faces);
         }
-        if let Some(mut meta) = buffer.meta_mut::<FaceMeta>() {
-            *meta.faces_mut() = faces;
-        }
+        element::store_faces(buffer, faces);
         Ok(gst::FlowSuccess::Ok)
     }
 }

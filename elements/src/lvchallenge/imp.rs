@@ -544,7 +544,7 @@ impl BaseTransformImpl for LvChallenge {
     }
 
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let Some(faces) = buffer.meta::<FaceMeta>().map(|m| m.faces().to_vec()) else {
+        let Some(faces) = element::faces(buffer) else {
             gst::element_imp_error!(
                 self,
                 gst::CoreError::Negotiation,

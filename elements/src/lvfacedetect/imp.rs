@@ -276,10 +276,7 @@ impl BaseTransformImpl for LvFaceDetect {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["not started"]);
             return Err(gst::FlowError::Flushing);
         };
-        let Some(info) = state.info.clone() else {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before caps"]);
-            return Err(gst::FlowError::NotNegotiated);
-        };
+        let info = element::negotiated(self, state.info.as_ref())?;
 
         let detector_settings = settings.detector_settings();
         let detections: Vec<Detection> =

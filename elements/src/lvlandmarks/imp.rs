@@ -12,7 +12,7 @@ use gst_video::subclass::prelude::*;
 use super::analyzer::{Analyzer, AnalyzerSettings, EMOTION_FILE, FaceAnalysis, MESH_FILE};
 use super::mesh::DEFAULT_EYE_CLOSED_RATIO;
 use crate::element;
-use crate::meta::{Face, FaceMeta};
+use crate::meta::Face;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -238,7 +238,7 @@ impl BaseTransformImpl for LvLandmarks {
     }
 
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let Some(mut faces) = buffer.meta::<FaceMeta>().map(|m| m.faces().to_vec()) else {
+        let Some(mut faces) = element::faces(buffer) else {
             gst::trace!(CAT, imp = self, "no FaceMeta: is lvfacedetect upstream?");
             return Ok(gst::FlowSuccess::Ok);
         };
@@ -247,10 +247,7 @@ impl BaseTransformImpl for LvLandmarks {
         let Some(state) = state_guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
-        let Some(info) = state.info.clone() else {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before caps"]);
-            return Err(gst::FlowError::NotNegotiated);
-        };
+        let info = element::negotiated(self, state.info.as_ref())?;
         let run_mesh = state.frames_seen.is_multiple_of(settings.every_nth.max(1) as u64);
         state.frames_seen += 1;
         let chosen = element::select_faces(&faces, settings.min_face_size, settings.max_faces);
@@ -285,9 +282,7 @@ impl BaseTransformImpl for LvLandmarks {
         if settings.post_messages {
             self.post_faces(buffer, &faces);
         }
-        if let Some(mut meta) = buffer.meta_mut::<FaceMeta>() {
-            *meta.faces_mut() = faces;
-        }
+        element::store_faces(buffer, faces);
         Ok(gst::FlowSuccess::Ok)
     }
 }

@@ -17,7 +17,7 @@ use super::analysis::{
 use crate::crop::FaceCrop;
 use crate::element;
 use crate::frame::resample_luma;
-use crate::meta::{Face, FaceMeta, Surface};
+use crate::meta::{Face, Surface};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvsurfaceanalysis", gst::DebugColorFlags::empty(), Some("Liveness surface and quality"))
@@ -335,7 +335,7 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
     }
 
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let Some(mut faces) = buffer.meta::<FaceMeta>().map(|m| m.faces().to_vec()) else {
+        let Some(mut faces) = element::faces(buffer) else {
             gst::trace!(CAT, imp = self, "no FaceMeta: is lvfacedetect upstream?");
             return Ok(gst::FlowSuccess::Ok);
         };
@@ -344,10 +344,7 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
         let Some(state) = state_guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
-        let Some(info) = state.info.clone() else {
-            gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before caps"]);
-            return Err(gst::FlowError::NotNegotiated);
-        };
+        let info = element::negotiated(self, state.info.as_ref())?;
         let chosen = element::select_faces(&faces, settings.min_face_size, settings.max_faces);
         let results = element::analyse_frame(self, buffer, &info, |view| {
             let mut canvas = vec![0.0f32; SURFACE_CANVAS * SURFACE_CANVAS];
@@ -387,9 +384,7 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
         if settings.post_messages {
             self.post_faces(buffer, &faces);
         }
-        if let Some(mut meta) = buffer.meta_mut::<FaceMeta>() {
-            *meta.faces_mut() = faces;
-        }
+        element::store_faces(buffer, faces);
         Ok(gst::FlowSuccess::Ok)
     }
 }
