@@ -55,6 +55,23 @@ struct State {
     last_progress: Option<(usize, u32)>,
 }
 
+impl State {
+    /// Keeps a progress event only when the hold changed by a whole percent since the last one
+    /// posted, so a held pose does not post a message a frame.
+    fn drop_unchanged_progress(&mut self, events: Vec<Event>) -> Vec<Event> {
+        events
+            .into_iter()
+            .filter(|event| match event {
+                Event::Progress { index, progress, .. } => {
+                    let step = (*index, (progress * 100.0).round() as u32);
+                    self.last_progress.replace(step) != Some(step)
+                }
+                _ => true,
+            })
+            .collect()
+    }
+}
+
 #[derive(Default)]
 pub struct LvChallenge {
     settings: Mutex<Settings>,
@@ -102,7 +119,6 @@ impl LvChallenge {
         buffer: &gst::BufferRef,
         events: &[Event],
         sequence: &[ChallengeType],
-        last_progress: &mut Option<(usize, u32)>,
         head_pose: Option<HeadPose>,
     ) {
         for event in events {
@@ -129,21 +145,13 @@ impl LvChallenge {
                     message("pose-detected").field("challenge", challenge.name()).field("index", *index as u32),
                 )
                 .build(),
-                Event::Progress { challenge, index, progress } => {
-                    // Post a change only, in whole percent.
-                    let percent = (progress * 100.0).round() as u32;
-                    if *last_progress == Some((*index, percent)) {
-                        continue;
-                    }
-                    *last_progress = Some((*index, percent));
-                    with_pose(
-                        message("progress")
-                            .field("challenge", challenge.name())
-                            .field("index", *index as u32)
-                            .field("progress", *progress as f64),
-                    )
-                    .build()
-                }
+                Event::Progress { challenge, index, progress } => with_pose(
+                    message("progress")
+                        .field("challenge", challenge.name())
+                        .field("index", *index as u32)
+                        .field("progress", *progress as f64),
+                )
+                .build(),
                 Event::ChallengeCompleted { challenge, index } => message("challenge-completed")
                     .field("challenge", challenge.name())
                     .field("index", *index as u32)
@@ -529,15 +537,16 @@ impl BaseTransformImpl for LvChallenge {
     fn sink_event(&self, event: gst::Event) -> bool {
         if let gst::EventView::Eos(_) = event.view() {
             // A stream that ends mid-session still gets its (failed) verdict.
-            let ended =
-                self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut().map(|state| {
-                    (state.session.end("incomplete"), state.session.queue().to_vec(), state.last_progress)
-                });
-            if let Some((events, sequence, mut last_progress)) = ended
+            let ended = self
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_mut()
+                .map(|state| (state.session.end("incomplete"), state.session.queue().to_vec()));
+            if let Some((events, sequence)) = ended
                 && !events.is_empty()
             {
-                let buffer = gst::Buffer::new();
-                self.post_events(&buffer, &events, &sequence, &mut last_progress, None);
+                self.post_events(&gst::Buffer::new(), &events, &sequence, None);
             }
         }
         self.parent_sink_event(event)
@@ -568,24 +577,19 @@ impl BaseTransformImpl for LvChallenge {
             .unwrap_or(state.frames * FALLBACK_FRAME_NS);
         state.frames += 1;
         let events = state.session.observe(running_time, &faces);
+        let events = state.drop_unchanged_progress(events);
         let sequence = state.session.queue().to_vec();
-        let mut last_progress = state.last_progress;
         let current = state.session.current();
         let verdict = state.session.verdict().map(|v| v.passed);
         let passed = state.session.verdict().map(|v| v.passed_challenges).unwrap_or(0);
         let info = state.info.clone();
         drop(state_guard);
 
+        // The session follows the largest face: its head pose rides on the messages and the
+        // session state goes on its FaceMeta entry.
         let followed =
             faces.iter().enumerate().max_by(|a, b| a.1.bbox.area().total_cmp(&b.1.bbox.area())).map(|(i, _)| i);
-        self.post_events(buffer, &events, &sequence, &mut last_progress, followed.and_then(|i| faces[i].head_pose));
-        if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            state.last_progress = last_progress;
-        }
-
-        // The state goes on the face the session follows: the largest.
-        let followed =
-            faces.iter().enumerate().max_by(|a, b| a.1.bbox.area().total_cmp(&b.1.bbox.area())).map(|(i, _)| i);
+        self.post_events(buffer, &events, &sequence, followed.and_then(|i| faces[i].head_pose));
         if let (Some(i), Some(mut meta)) = (followed, buffer.meta_mut::<FaceMeta>()) {
             let (name, index, total, progress) =
                 current.map(|(c, i, t, p)| (c.name().to_string(), i as u32, t as u32, p)).unwrap_or_default();
@@ -648,6 +652,19 @@ impl VideoFilterImpl for LvChallenge {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_is_posted_only_when_it_changes() {
+        let session = new_session(&Settings { seed: 1, ..Settings::default() }).unwrap();
+        let mut state = State { session, info: None, frames: 0, last_progress: None };
+        let progress =
+            |index: usize, progress: f32| Event::Progress { challenge: ChallengeType::TurnLeft, index, progress };
+        assert_eq!(state.drop_unchanged_progress(vec![progress(0, 0.2)]).len(), 1);
+        assert!(state.drop_unchanged_progress(vec![progress(0, 0.2)]).is_empty());
+        assert_eq!(state.drop_unchanged_progress(vec![progress(0, 0.4), progress(1, 0.4)]).len(), 2);
+        let other = Event::PoseDetected { challenge: ChallengeType::TurnLeft, index: 1 };
+        assert_eq!(state.drop_unchanged_progress(vec![other, progress(1, 0.4)]).len(), 1);
+    }
 
     #[test]
     fn sessions_from_settings_and_clear_errors() {
