@@ -61,6 +61,15 @@ fn every_challenge_type_passes_when_performed() {
     // With lvlandmarks in the chain the mesh's head pose rides along.
     assert!(messages(&run, "pose-detected").iter().all(|m| m.has_field("yaw") && m.has_field("pitch")));
     assert!(messages(&run, "challenge-failed").is_empty());
+    // The FaceMeta carries the session as it goes: while the sixth challenge runs, five
+    // have passed.
+    let sixth = run
+        .buffers_of("out")
+        .iter()
+        .filter_map(|b| b.meta::<gstliveness::meta::FaceMeta>()?.faces().first()?.challenge.clone())
+        .find(|c| c.index == 5 && c.verdict.is_none())
+        .expect("a frame during the sixth challenge");
+    assert_eq!((sixth.challenge.as_str(), sixth.passed, sixth.total), ("shake_no", 5, 9));
     assert!(v.get::<f64>("surface-score").unwrap() >= 0.4);
     assert!(v.get::<bool>("antispoof-real").unwrap());
 }

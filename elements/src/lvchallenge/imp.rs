@@ -581,7 +581,7 @@ impl BaseTransformImpl for LvChallenge {
         let sequence = state.session.queue().to_vec();
         let current = state.session.current();
         let verdict = state.session.verdict().map(|v| v.passed);
-        let passed = state.session.verdict().map(|v| v.passed_challenges).unwrap_or(0);
+        let passed = state.session.passed_so_far();
         let info = state.info.clone();
         drop(state_guard);
 

@@ -244,6 +244,11 @@ impl Session {
         self.verdict.as_ref()
     }
 
+    /// Challenges passed so far.
+    pub fn passed_so_far(&self) -> u32 {
+        self.results.iter().filter(|r| r.passed).count() as u32
+    }
+
     pub fn is_calibrated(&self) -> bool {
         self.neutral.is_some()
     }
@@ -604,7 +609,9 @@ mod tests {
         let events = play(&mut s, 5, 14, &turned);
         assert!(events.iter().any(|e| matches!(e, Event::PoseDetected { .. })));
         assert!(verdict(&events).is_none());
+        assert_eq!(s.passed_so_far(), 0);
         let events = play(&mut s, 19, 1, &turned);
+        assert_eq!(s.passed_so_far(), 1);
         let v = verdict(&events).expect("the 15th frame completes it");
         assert!(v.passed && v.liveness_score == 1.0, "{v:?}");
     }
