@@ -10,6 +10,8 @@ packages=(
     # run and test
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     redis-server python3
+    # key pairs for the RS256 and ES256 token tests
+    openssl
     # the opencv facedetect element the benchmark compares against, and its cascade files
     gstreamer1.0-opencv opencv-data
 )

@@ -10,10 +10,12 @@ use gst::glib;
 
 pub mod crop;
 mod element;
+pub mod errors;
 pub mod frame;
 pub mod lvantispoof;
 pub mod lvchallenge;
 pub mod lvfacedetect;
+pub mod lvjwtsink;
 pub mod lvlandmarks;
 pub mod lvsurfaceanalysis;
 pub mod meta;
@@ -25,6 +27,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     lvantispoof::register(plugin)?;
     lvsurfaceanalysis::register(plugin)?;
     lvchallenge::register(plugin)?;
+    lvjwtsink::register(plugin)?;
     Ok(())
 }
 

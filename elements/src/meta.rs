@@ -161,6 +161,8 @@ pub struct ChallengeState {
     pub progress: f32,
     /// Challenges passed so far.
     pub passed: u32,
+    /// Time left for the running attempt, in ms of stream running time.
+    pub time_left_ms: Option<u64>,
     /// The verdict once the session ended.
     pub verdict: Option<bool>,
 }
@@ -211,6 +213,19 @@ impl Face {
         }
         face
     }
+}
+
+/// Faces at least this share of the largest face's width count as main faces (seed 000: a
+/// second main face in the frame ends a session; small faces in the background do not).
+pub const MAIN_FACE_RATIO: f32 = 0.5;
+
+/// Indices of the main faces among `faces` (at least `ratio` of the largest face's width),
+/// largest area first.
+pub fn main_faces(faces: &[Face], ratio: f32) -> Vec<usize> {
+    let largest = faces.iter().map(|f| f.bbox.width).fold(0.0f32, f32::max);
+    let mut main: Vec<usize> = (0..faces.len()).filter(|&i| faces[i].bbox.width >= largest * ratio).collect();
+    main.sort_by(|&a, &b| faces[b].bbox.area().total_cmp(&faces[a].bbox.area()));
+    main
 }
 
 /// Everything the meta holds: the size of the frame the coordinates refer to, and the faces.

@@ -169,6 +169,9 @@ impl LvChallenge {
                     .build(),
                 Event::Verdict(verdict) => {
                     let mut s = verdict_structure(verdict, sequence);
+                    // lvjwtsink and other elements downstream get the verdict in the stream,
+                    // ahead of the buffer that ended the session.
+                    let _ = self.obj().src_pad().push_event(gst::event::CustomDownstream::new(s.clone()));
                     let timing = message("liveness-verdict").build();
                     for (name, value) in timing.iter() {
                         s.set_value(name, value.clone());
@@ -500,8 +503,9 @@ impl ElementImpl for LvChallenge {
                  messages calibrated, challenge-started (challenge, index, total), pose-detected (first valid frame; \
                  with yaw, pitch, roll where lvlandmarks runs), progress (0..1 of a hold, likewise), challenge-completed, challenge-failed (reason, retrying), penalty-added \
                  (PENALTY STEP ADDED) and liveness-verdict (passed, liveness-score, passed-challenges, \
-                 total-challenges, surface-score, antispoof-score, antispoof-real, failures, sequence, results); \
-                 action signal reset starts a new session",
+                 total-challenges, surface-score, antispoof-score, antispoof-real, failures, sequence, results), \
+                 which also travels downstream as a custom serialized event ahead of the buffer that ended the \
+                 session (lvjwtsink reads it); action signal reset starts a new session",
                 "gst-liveness developers",
             )
         });
@@ -582,6 +586,7 @@ impl BaseTransformImpl for LvChallenge {
         let current = state.session.current();
         let verdict = state.session.verdict().map(|v| v.passed);
         let passed = state.session.passed_so_far();
+        let time_left_ms = state.session.time_left_ns(running_time).map(|ns| ns / 1_000_000);
         let info = state.info.clone();
         drop(state_guard);
 
@@ -594,7 +599,8 @@ impl BaseTransformImpl for LvChallenge {
             let (name, index, total, progress) =
                 current.map(|(c, i, t, p)| (c.name().to_string(), i as u32, t as u32, p)).unwrap_or_default();
             if let Some(face) = meta.faces_mut().get_mut(i) {
-                face.challenge = Some(ChallengeState { challenge: name, index, total, progress, passed, verdict });
+                face.challenge =
+                    Some(ChallengeState { challenge: name, index, total, progress, passed, verdict, time_left_ms });
             }
         }
         if settings.draw

@@ -103,7 +103,7 @@ impl Default for SessionSettings {
             smile_threshold: 0.7,
             smile_gain: 0.2,
             closer_factor: 1.25,
-            main_face_ratio: 0.5,
+            main_face_ratio: crate::meta::MAIN_FACE_RATIO,
             several_faces_frames: 2,
         }
     }
@@ -271,6 +271,18 @@ impl Session {
         Some((challenge, self.index, self.queue.len(), progress))
     }
 
+    /// Time left at `now_ns` for the running attempt: the attempt's own timeout or the rest of
+    /// the session's, whichever ends first. None before the first challenge and after the
+    /// verdict.
+    pub fn time_left_ns(&self, now_ns: u64) -> Option<u64> {
+        if self.verdict.is_some() {
+            return None;
+        }
+        let attempt_end = self.challenge_started_at? + self.settings.challenge_timeout_ns;
+        let session_end = self.started_at? + self.settings.total_timeout_ns;
+        Some(attempt_end.min(session_end).saturating_sub(now_ns))
+    }
+
     /// The pose the classifier sees in `face` (None before the baseline).
     pub fn pose_of(&self, face: &Face, gesture: bool) -> Option<Pose> {
         let neutral = self.neutral?;
@@ -313,9 +325,7 @@ impl Session {
             self.finish(Some("timeout"), &mut events);
             return events;
         }
-        let largest = faces.iter().map(|f| f.bbox.width).fold(0.0f32, f32::max);
-        let main: Vec<&Face> =
-            faces.iter().filter(|f| f.bbox.width >= largest * self.settings.main_face_ratio).collect();
+        let main = crate::meta::main_faces(faces, self.settings.main_face_ratio);
         if main.len() > 1 {
             self.several_faces_frames += 1;
             if self.several_faces_frames >= self.settings.several_faces_frames {
@@ -323,7 +333,7 @@ impl Session {
                 return events;
             }
         }
-        let Some(face) = main.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area())).copied() else {
+        let Some(face) = main.first().map(|&i| &faces[i]) else {
             let lost_since = self.last_face_at.unwrap_or(started);
             if self.challenge_started_at.is_some() && t.saturating_sub(lost_since) >= self.settings.face_lost_timeout_ns
             {
@@ -614,6 +624,24 @@ mod tests {
         assert_eq!(s.passed_so_far(), 1);
         let v = verdict(&events).expect("the 15th frame completes it");
         assert!(v.passed && v.liveness_score == 1.0, "{v:?}");
+    }
+
+    #[test]
+    fn time_left_counts_down_the_attempt_and_is_capped_by_the_session() {
+        let mut s = session(&[ChallengeType::TurnLeft]);
+        assert_eq!(s.time_left_ns(0), None);
+        let neutral = face(0.0, 0.5);
+        play(&mut s, 0, 5, &neutral);
+        let started = s.challenge_started_at.expect("the first challenge started");
+        assert_eq!(s.time_left_ns(started), Some(10_000_000_000));
+        assert_eq!(s.time_left_ns(started + 4_000_000_000), Some(6_000_000_000));
+        assert_eq!(s.time_left_ns(started + 11_000_000_000), Some(0));
+        // Late in the session the session's own end comes first.
+        s.challenge_started_at = Some(85_000_000_000);
+        assert_eq!(s.time_left_ns(86_000_000_000), Some(4_000_000_000));
+        play(&mut s, 5, 20, &face(0.45, 0.5));
+        assert!(s.verdict().is_some());
+        assert_eq!(s.time_left_ns(0), None);
     }
 
     #[test]

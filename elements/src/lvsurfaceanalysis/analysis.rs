@@ -299,8 +299,9 @@ impl Default for QualityThresholds {
     }
 }
 
-/// Seed 000's `details.quality`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Seed 000's `details.quality` (serialised with its camelCase names).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QualityResult {
     pub blur: f32,
     pub is_blurred: bool,

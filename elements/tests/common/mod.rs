@@ -42,6 +42,11 @@ impl Run {
 
 /// Runs `launch` to EOS. Every appsink in it must be named and have `sync=false`.
 pub fn run(launch: &str) -> Result<Run, String> {
+    run_with(launch, |_| {})
+}
+
+/// Like [`run`], with `setup` called on the pipeline before it starts (signal handlers).
+pub fn run_with(launch: &str, setup: impl FnOnce(&gst::Pipeline)) -> Result<Run, String> {
     init();
     let pipeline = gst::parse::launch(launch)
         .map_err(|err| err.to_string())?
@@ -65,6 +70,7 @@ pub fn run(launch: &str) -> Result<Run, String> {
             );
         }
     }
+    setup(&pipeline);
     let bus = pipeline.bus().expect("pipeline has a bus");
     let mut messages = Vec::new();
     let result = pipeline.set_state(gst::State::Playing);

@@ -1,0 +1,634 @@
+//! GStreamer glue of `lvjwtsink`: properties, the key and the age model at start, the
+//! per-frame checks and `frame-result` signal, the verdict from lvchallenge's downstream event
+//! or the end of stream, and the delivery of the token (message, signal, file).
+
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::prelude::*;
+
+use super::JwtAlgorithm;
+use super::age::{self, AgeCheck, GEAR_FILE};
+use super::bestshot::BestShot;
+use super::checks::{FrameCheck, FrameCheckSettings, check_frame};
+use super::session::{ChallengeVerdict, SinkSession, TokenContext};
+use super::token::{ChallengeOutcome, Challenges, KeySource, SECRET_ENV, Signer};
+use crate::element;
+use crate::errors::ErrorCode;
+use crate::meta::Face;
+use crate::model::SharedModel;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("lvjwtsink", gst::DebugColorFlags::empty(), Some("Liveness verdict token sink"))
+});
+
+const DEFAULT_EXPIRY_S: u32 = 300;
+const DEFAULT_BESTSHOT_SIZE: u32 = 256;
+const DEFAULT_JPEG_QUALITY: u32 = 90;
+const DEFAULT_THREADS: u32 = 1;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    algorithm: JwtAlgorithm,
+    key: Option<String>,
+    key_file: Option<PathBuf>,
+    key_id: Option<String>,
+    issuer: Option<String>,
+    expiry_s: u32,
+    session_id: Option<String>,
+    include_bestshot: bool,
+    bestshot_size: u32,
+    jpeg_quality: u32,
+    min_age: u32,
+    min_age_confidence: f64,
+    age_model_location: Option<PathBuf>,
+    threads: u32,
+    checks: FrameCheckSettings,
+    location: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            algorithm: JwtAlgorithm::Hs256,
+            key: None,
+            key_file: None,
+            key_id: None,
+            issuer: None,
+            expiry_s: DEFAULT_EXPIRY_S,
+            session_id: None,
+            include_bestshot: true,
+            bestshot_size: DEFAULT_BESTSHOT_SIZE,
+            jpeg_quality: DEFAULT_JPEG_QUALITY,
+            min_age: age::MIN_AGE_YEARS,
+            min_age_confidence: age::MIN_AGE_CONFIDENCE as f64,
+            age_model_location: None,
+            threads: DEFAULT_THREADS,
+            checks: FrameCheckSettings::default(),
+            location: None,
+        }
+    }
+}
+
+struct State {
+    signer: Signer,
+    gear: Option<Arc<SharedModel>>,
+    info: Option<gst_video::VideoInfo>,
+    session: SinkSession,
+    session_id: String,
+    /// The verdict of this session was handed out; frames are ignored until a new session.
+    finished: bool,
+}
+
+/// What one verdict hands out.
+struct Delivery {
+    token: String,
+    is_ok: bool,
+    errors: Vec<ErrorCode>,
+    session_id: String,
+    bestshot_pts: Option<u64>,
+    bestshot_score: Option<f32>,
+}
+
+#[derive(Default)]
+pub struct LvJwtSink {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for LvJwtSink {
+    const NAME: &'static str = "GstLvJwtSink";
+    type Type = super::LvJwtSink;
+    type ParentType = gst_base::BaseSink;
+}
+
+fn error_array(errors: &[ErrorCode]) -> gst::Array {
+    gst::Array::new(errors.iter().map(|e| u32::from(e.code())))
+}
+
+/// lvchallenge's `liveness-verdict` structure (see its documentation) read back.
+fn challenge_verdict(s: &gst::StructureRef) -> Option<ChallengeVerdict> {
+    let score = |name: &str| s.get::<f64>(name).ok().filter(|v| *v >= 0.0).map(|v| v as f32);
+    let results = s
+        .get::<gst::List>("results")
+        .ok()
+        .map(|list| {
+            list.iter()
+                .filter_map(|v| v.get::<gst::Structure>().ok())
+                .map(|r| ChallengeOutcome {
+                    challenge: r.get::<String>("challenge").unwrap_or_default(),
+                    passed: r.get("passed").unwrap_or(false),
+                    attempts: r.get("attempts").unwrap_or(0),
+                    penalty: r.get("penalty").unwrap_or(false),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let failures = s
+        .get::<gst::Array>("failures")
+        .ok()
+        .map(|a| a.iter().filter_map(|v| v.get::<String>().ok()).collect())
+        .unwrap_or_default();
+    let sequence = s.get::<String>("sequence").unwrap_or_default();
+    Some(ChallengeVerdict {
+        summary: Challenges {
+            passed: s.get("passed").ok()?,
+            liveness_score: score("liveness-score").unwrap_or(0.0),
+            passed_challenges: s.get("passed-challenges").unwrap_or(0),
+            total_challenges: s.get("total-challenges").unwrap_or(0),
+            sequence: sequence.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
+            results,
+            failures,
+        },
+        surface_score: score("surface-score"),
+        antispoof_score: score("antispoof-score"),
+    })
+}
+
+/// The per-frame result the `frame-result` signal carries.
+fn frame_result(buffer: &gst::BufferRef, faces: &[Face], check: &FrameCheck) -> gst::Structure {
+    let mut s = gst::Structure::builder("frame-result")
+        .field("timestamp", buffer.pts())
+        .field("is-ok", check.is_ok())
+        .field("errors", error_array(&check.errors))
+        .field("faces", faces.len() as u32)
+        .build();
+    let Some(face) = check.main_face.and_then(|i| faces.get(i)) else { return s };
+    s.set("x", face.bbox.x.round() as i32);
+    s.set("y", face.bbox.y.round() as i32);
+    s.set("width", face.bbox.width.round() as i32);
+    s.set("height", face.bbox.height.round() as i32);
+    s.set("score", face.score as f64);
+    if let Some(q) = face.quality {
+        for (name, value) in [
+            ("blur", q.blur),
+            ("light", q.light),
+            ("darkness", q.darkness),
+            ("illumination", q.illumination),
+            ("specularity", q.specularity),
+        ] {
+            s.set(name, value as f64);
+        }
+    }
+    if let Some(a) = face.antispoof {
+        s.set("antispoof-score", a.aggregated_score as f64);
+    }
+    if let Some(c) = &face.challenge {
+        s.set("challenge", c.challenge.as_str());
+        s.set("challenge-index", c.index);
+        s.set("challenge-total", c.total);
+        s.set("progress", c.progress as f64);
+        s.set("passed", c.passed);
+        s.set("time-left-ms", c.time_left_ms.map(|ms| ms as i64).unwrap_or(-1));
+    }
+    s
+}
+
+impl LvJwtSink {
+    /// Ends the session: age check, errors, token. Returns what to hand out.
+    fn finish(&self, state: &mut State, settings: &Settings) -> Result<Delivery, gst::ErrorMessage> {
+        let best = state.session.best.as_ref();
+        let age = match (&state.gear, best) {
+            (Some(gear), Some(best)) => {
+                let estimate = age::estimate(gear, &best.rgb, best.crop_size)
+                    .map_err(|err| gst::error_msg!(gst::LibraryError::Failed, ["age model: {}", err]))?;
+                Some(AgeCheck::new(estimate, settings.min_age, settings.min_age_confidence as f32))
+            }
+            _ => None,
+        };
+        if let Some(age) = &age {
+            gst::info!(
+                CAT,
+                imp = self,
+                "age {:.1} years, P(>= {}) = {:.2}",
+                age.estimate.years,
+                age.min_age,
+                age.confidence
+            );
+        }
+        let bestshot = match (settings.include_bestshot, best) {
+            (true, Some(best)) => {
+                let jpeg = best
+                    .jpeg(settings.jpeg_quality as u8)
+                    .map_err(|err| gst::error_msg!(gst::LibraryError::Encode, ["best shot JPEG: {}", err]))?;
+                Some(base64::engine::general_purpose::STANDARD.encode(jpeg))
+            }
+            _ => None,
+        };
+        let errors = state.session.errors(age.as_ref());
+        let now_s = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let context = TokenContext {
+            session_id: state.session_id.clone(),
+            issuer: settings.issuer.clone(),
+            now_s,
+            expiry_s: settings.expiry_s as u64,
+            bestshot,
+        };
+        let claims = state.session.claims(&errors, age.as_ref(), context);
+        let token = state
+            .signer
+            .sign(&claims)
+            .map_err(|err| gst::error_msg!(gst::LibraryError::Failed, ["signing the token: {}", err]))?;
+        let delivery = Delivery {
+            token,
+            is_ok: claims.is_ok,
+            errors,
+            session_id: state.session_id.clone(),
+            bestshot_pts: best.and_then(|b| b.pts_ns),
+            bestshot_score: best.map(|b| b.score.total()),
+        };
+        // Only the token keeps the best shot from here on.
+        state.session = SinkSession::default();
+        state.finished = true;
+        Ok(delivery)
+    }
+
+    /// Ends the session if one is open, then hands the token out. Called without the state lock.
+    fn finish_and_deliver(&self, verdict: Option<ChallengeVerdict>) -> bool {
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let result = {
+            let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(state) = guard.as_mut() else { return true };
+            if state.finished {
+                return true;
+            }
+            state.session.challenge = verdict.or(state.session.challenge.take());
+            self.finish(state, &settings)
+        };
+        match result {
+            Ok(delivery) => self.deliver(delivery, &settings),
+            Err(err) => {
+                self.post_error_message(err);
+                false
+            }
+        }
+    }
+
+    fn deliver(&self, d: Delivery, settings: &Settings) -> bool {
+        gst::info!(CAT, imp = self, "verdict: ok {}, errors {:?}", d.is_ok, d.errors);
+        let obj = self.obj();
+        let structure = gst::Structure::builder("liveness-token")
+            .field("token", &d.token)
+            .field("is-ok", d.is_ok)
+            .field("errors", error_array(&d.errors))
+            .field("session-id", &d.session_id)
+            .field("bestshot-pts", d.bestshot_pts.map(gst::ClockTime::from_nseconds))
+            .field("bestshot-score", d.bestshot_score.map(f64::from).unwrap_or(-1.0))
+            .build();
+        element::post(&*obj, structure);
+        obj.emit_by_name::<()>("verdict", &[&d.token, &d.is_ok, &error_array(&d.errors)]);
+        if let Some(path) = &settings.location
+            && let Err(err) = write_private(path, d.token.as_bytes())
+        {
+            gst::element_imp_error!(
+                self,
+                gst::ResourceError::OpenWrite,
+                ["cannot write the token to {}: {}", path.display(), err]
+            );
+            return false;
+        }
+        true
+    }
+}
+
+/// Writes `bytes` to `path`, readable by the owner only (the token holds a face image).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(bytes)
+}
+
+impl ObjectImpl for LvJwtSink {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            let d = Settings::default();
+            vec![
+                glib::ParamSpecEnum::builder_with_default("algorithm", d.algorithm)
+                    .nick("Algorithm")
+                    .blurb("Token signature: hs256 (secret from key, key-file or LIVENESS_JWT_SECRET), rs256 or es256 (PEM private key in key-file)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("key")
+                    .nick("HS256 secret")
+                    .blurb("Shared secret for hs256, at least 32 bytes; write-only. There is no default key: without key, key-file or LIVENESS_JWT_SECRET the element does not start")
+                    .write_only()
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("key-file")
+                    .nick("Key file")
+                    .blurb("File holding the hs256 secret (one trailing newline ignored) or the rs256/es256 private key in PEM")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("key-id")
+                    .nick("Key id")
+                    .blurb("`kid` of the token header, so verifiers can pick the key; none when unset")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("issuer")
+                    .nick("Issuer")
+                    .blurb("`iss` claim of the token; left out when unset")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("expiry")
+                    .nick("Expiry")
+                    .blurb("Seconds from issue (`iat`) to expiry (`exp`) of the token")
+                    .minimum(1)
+                    .maximum(31_536_000)
+                    .default_value(d.expiry_s)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("session-id")
+                    .nick("Session id")
+                    .blurb("`sub` claim of the token; when unset each session gets a random UUID")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("include-bestshot")
+                    .nick("Include best shot")
+                    .blurb("Put the best shot (base64 JPEG face crop) into the token's `bestshot` claim")
+                    .default_value(d.include_bestshot)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("bestshot-size")
+                    .nick("Best shot size")
+                    .blurb("Largest side of the best-shot crop in pixels (the face box enlarged 1.4x, at the face's own resolution up to this)")
+                    .minimum(32)
+                    .maximum(1024)
+                    .default_value(d.bestshot_size)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("jpeg-quality")
+                    .nick("JPEG quality")
+                    .blurb("JPEG quality of the best shot")
+                    .minimum(1)
+                    .maximum(100)
+                    .default_value(d.jpeg_quality)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("min-age")
+                    .nick("Minimum age")
+                    .blurb("Age in years the best shot must show (GEAR model, run once per session; seed 002: 18); 0 disables the age check")
+                    .maximum(150)
+                    .default_value(d.min_age)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecDouble::builder("min-age-confidence")
+                    .nick("Minimum age confidence")
+                    .blurb("Probability the age model must give to the person being at least min-age (seed 002: 0.70)")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(d.min_age_confidence)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("age-model-location")
+                    .nick("Age model location")
+                    .blurb("Path of gear.onnx; unset looks in LIVENESS_MODEL_DIR, the source tree's models/ and the installed model folder")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("threads")
+                    .nick("Threads")
+                    .blurb("ONNX Runtime intra-op threads of the age model session")
+                    .minimum(1)
+                    .maximum(64)
+                    .default_value(d.threads)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("min-face-size")
+                    .nick("Minimum face size")
+                    .blurb("Shorter side of the face box, in pixels, below which a frame reports face-too-small (error 3)")
+                    .maximum(16384)
+                    .default_value(d.checks.min_face_px)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("min-border-distance")
+                    .nick("Minimum border distance")
+                    .blurb("Least distance in pixels between the face box and the frame border; closer reports face-near-border (error 4) and the frame cannot be the best shot")
+                    .maximum(16384)
+                    .default_value(d.checks.min_border_px)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("location")
+                    .nick("Location")
+                    .blurb("Also write each token to this file (mode 0600). The token holds the best shot, a face image: this stores biometric data")
+                    .mutable_ready()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn signals() -> &'static [glib::subclass::Signal] {
+        static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
+            vec![
+                // verdict(token, is_ok, errors): once per session, from the streaming thread.
+                glib::subclass::Signal::builder("verdict")
+                    .param_types([String::static_type(), bool::static_type(), gst::Array::static_type()])
+                    .build(),
+                // frame-result(structure): every frame's checks, from the streaming thread.
+                glib::subclass::Signal::builder("frame-result").param_types([gst::Structure::static_type()]).build(),
+            ]
+        });
+        SIGNALS.as_ref()
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        // Frames are judged as they come; waiting for the clock only slows files down.
+        self.obj().set_sync(false);
+        // The best shot is the only frame the element keeps.
+        self.obj().set_enable_last_sample(false);
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        let text = || value.get::<Option<String>>().expect("type checked upstream").filter(|s| !s.is_empty());
+        match pspec.name() {
+            "algorithm" => settings.algorithm = value.get().expect("type checked upstream"),
+            "key" => settings.key = text(),
+            "key-file" => settings.key_file = text().map(PathBuf::from),
+            "key-id" => settings.key_id = text(),
+            "issuer" => settings.issuer = text(),
+            "expiry" => settings.expiry_s = value.get().expect("type checked upstream"),
+            "session-id" => settings.session_id = text(),
+            "include-bestshot" => settings.include_bestshot = value.get().expect("type checked upstream"),
+            "bestshot-size" => settings.bestshot_size = value.get().expect("type checked upstream"),
+            "jpeg-quality" => settings.jpeg_quality = value.get().expect("type checked upstream"),
+            "min-age" => settings.min_age = value.get().expect("type checked upstream"),
+            "min-age-confidence" => settings.min_age_confidence = value.get().expect("type checked upstream"),
+            "age-model-location" => settings.age_model_location = text().map(PathBuf::from),
+            "threads" => settings.threads = value.get().expect("type checked upstream"),
+            "min-face-size" => settings.checks.min_face_px = value.get().expect("type checked upstream"),
+            "min-border-distance" => settings.checks.min_border_px = value.get().expect("type checked upstream"),
+            "location" => settings.location = text().map(PathBuf::from),
+            name => unreachable!("unknown property {name}"),
+        }
+        // The secret itself is never logged.
+        if pspec.name() != "key" {
+            gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).to_value();
+        match pspec.name() {
+            "algorithm" => settings.algorithm.to_value(),
+            "key-file" => path(&settings.key_file),
+            "key-id" => settings.key_id.to_value(),
+            "issuer" => settings.issuer.to_value(),
+            "expiry" => settings.expiry_s.to_value(),
+            "session-id" => settings.session_id.to_value(),
+            "include-bestshot" => settings.include_bestshot.to_value(),
+            "bestshot-size" => settings.bestshot_size.to_value(),
+            "jpeg-quality" => settings.jpeg_quality.to_value(),
+            "min-age" => settings.min_age.to_value(),
+            "min-age-confidence" => settings.min_age_confidence.to_value(),
+            "age-model-location" => path(&settings.age_model_location),
+            "threads" => settings.threads.to_value(),
+            "min-face-size" => settings.checks.min_face_px.to_value(),
+            "min-border-distance" => settings.checks.min_border_px.to_value(),
+            "location" => path(&settings.location),
+            name => unreachable!("unknown property {name}"),
+        }
+    }
+}
+
+impl GstObjectImpl for LvJwtSink {}
+
+impl ElementImpl for LvJwtSink {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Liveness verdict token sink",
+                "Sink/Analyzer/Video",
+                "Checks every frame (one main face, size, border distance, quality, anti-spoofing, surface), keeps \
+                 the best shot (sharpest, best exposed, most frontal, largest face), runs the GEAR age check on it \
+                 once, and at the verdict of lvchallenge (or at end of stream without it) signs the seed 000 token \
+                 (JWT: details, errors, isOk, bestshot, iat, exp, jti, sub, challenges, surfaceScore, age). Posts \
+                 element message liveness-token (token, is-ok, errors, session-id, bestshot-pts, bestshot-score); \
+                 signals verdict (token, is_ok, errors) and frame-result (a frame-result structure: timestamp, \
+                 is-ok, errors, faces, x, y, width, height, score, quality values, antispoof-score, challenge, \
+                 challenge-index, challenge-total, progress, passed, time-left-ms)",
+                "gst-liveness developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new().format_list(element::FORMATS.iter().copied()).build();
+            vec![
+                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps)
+                    .expect("valid sink pad template"),
+            ]
+        });
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseSinkImpl for LvJwtSink {
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let source = KeySource {
+            key: settings.key.as_deref(),
+            key_file: settings.key_file.as_deref(),
+            env_secret: std::env::var(SECRET_ENV).ok().filter(|s| !s.is_empty()),
+            key_id: settings.key_id.as_deref(),
+        };
+        let signer = Signer::new(settings.algorithm.into(), &source)
+            .map_err(|err| gst::error_msg!(gst::LibraryError::Settings, ["{}", err]))?;
+        let gear = if settings.min_age > 0 {
+            Some(element::load_model(GEAR_FILE, settings.age_model_location.as_deref(), settings.threads as usize)?)
+        } else {
+            None
+        };
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(State {
+            signer,
+            gear,
+            info: None,
+            session: SinkSession::default(),
+            session_id: settings.session_id.clone().unwrap_or_else(super::token::random_uuid),
+            finished: false,
+        });
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+    }
+
+    fn set_caps(&self, caps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        let info = gst_video::VideoInfo::from_caps(caps)
+            .map_err(|_| gst::loggable_error!(CAT, "caps {} are not raw video", caps))?;
+        if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            state.info = Some(info);
+        }
+        Ok(())
+    }
+
+    fn event(&self, event: gst::Event) -> bool {
+        let delivered = match event.view() {
+            gst::EventView::CustomDownstream(custom) => {
+                match custom.structure().filter(|s| s.name() == "liveness-verdict").and_then(challenge_verdict) {
+                    Some(verdict) => self.finish_and_deliver(Some(verdict)),
+                    None => true,
+                }
+            }
+            // Without lvchallenge the stream's end is the session's end.
+            gst::EventView::Eos(_) => self.finish_and_deliver(None),
+            _ => true,
+        };
+        delivered && self.parent_event(event)
+    }
+
+    fn render(&self, buffer: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let Some(faces) = element::faces(buffer) else {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ["no FaceMeta on the buffer: put lvfacedetect (and the other lv elements) before lvjwtsink"]
+            );
+            return Err(gst::FlowError::Error);
+        };
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(state) = guard.as_mut() else { return Err(gst::FlowError::Flushing) };
+        let info = element::negotiated(self, state.info.as_ref())?;
+        let check = check_frame(&faces, info.width(), info.height(), &settings.checks);
+        let challenge = check.main_face.and_then(|i| faces[i].challenge.as_ref());
+        if state.finished {
+            // lvchallenge's `reset` starts a new session: its state shows no verdict again.
+            if challenge.is_some_and(|c| c.verdict.is_none()) {
+                state.finished = false;
+                state.session = SinkSession::default();
+                state.session_id = settings.session_id.clone().unwrap_or_else(super::token::random_uuid);
+            } else {
+                return Ok(gst::FlowSuccess::Ok);
+            }
+        }
+        state.session.observe(&faces, &check);
+        if let Some(score) = state.session.better_shot(&faces, &check)
+            && let Some(face) = check.main_face.map(|i| &faces[i])
+        {
+            let pts = buffer.pts().map(|t| t.nseconds());
+            let size = settings.bestshot_size as usize;
+            let shot = element::analyse_frame(self, buffer, &info, |frame| {
+                Ok::<_, std::convert::Infallible>(BestShot::capture(frame, face, score, size, pts))
+            })?;
+            gst::debug!(CAT, imp = self, "best shot at {:?}: {:?}", buffer.pts(), score);
+            state.session.best = Some(shot);
+        }
+        drop(guard);
+        self.obj().emit_by_name::<()>("frame-result", &[&frame_result(buffer, &faces, &check)]);
+        Ok(gst::FlowSuccess::Ok)
+    }
+}

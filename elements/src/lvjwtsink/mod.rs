@@ -1,0 +1,47 @@
+//! `lvjwtsink`: the end of a liveness chain. Checks every frame, keeps the best shot, runs the
+//! age check on it once, and hands out the signed verdict token of seed 000.
+
+use gst::glib;
+use gst::prelude::*;
+
+pub mod age;
+pub mod bestshot;
+pub mod checks;
+mod imp;
+pub mod session;
+pub mod token;
+
+glib::wrapper! {
+    pub struct LvJwtSink(ObjectSubclass<imp::LvJwtSink>) @extends gst_base::BaseSink, gst::Element, gst::Object;
+}
+
+/// Signing algorithm of the token (property `algorithm`).
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstLvJwtSinkAlgorithm")]
+pub enum JwtAlgorithm {
+    #[enum_value(
+        name = "HS256: HMAC-SHA256 with a shared secret (key, key-file or LIVENESS_JWT_SECRET)",
+        nick = "hs256"
+    )]
+    Hs256 = 0,
+    #[enum_value(name = "RS256: RSA PKCS#1 v1.5 with SHA-256, PEM private key in key-file", nick = "rs256")]
+    Rs256 = 1,
+    #[enum_value(name = "ES256: ECDSA P-256 with SHA-256, PEM (PKCS#8) private key in key-file", nick = "es256")]
+    Es256 = 2,
+}
+
+impl From<JwtAlgorithm> for token::Algorithm {
+    fn from(algorithm: JwtAlgorithm) -> Self {
+        match algorithm {
+            JwtAlgorithm::Hs256 => token::Algorithm::Hs256,
+            JwtAlgorithm::Rs256 => token::Algorithm::Rs256,
+            JwtAlgorithm::Es256 => token::Algorithm::Es256,
+        }
+    }
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    JwtAlgorithm::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    gst::Element::register(Some(plugin), "lvjwtsink", gst::Rank::NONE, LvJwtSink::static_type())
+}
