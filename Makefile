@@ -1,6 +1,7 @@
 # gst-liveness: set-up, build, test and demo on Debian 12.
 #   make test    install what is missing, build, run every test (cargo, meson, gst-inspect)
-#   make demo    install what is missing, build, run lvfacedetect on a real photo
+#   make demo    install what is missing, build, run the whole chain on a bundled clip and
+#                print the decoded verdict token (pass, then a random sequence that fails)
 #   make bench   print lvfacedetect vs opencv facedetect timings (release build)
 
 SHELL := /bin/bash

@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
-# `make demo`: a real gst-launch-1.0 pipeline (file -> decode -> lvfacedetect) on a public
-# domain photo, printing each face it reports on the bus.
+# `make demo`: the whole liveness chain in gst-launch-1.0 on a bundled clip of a real face
+# (tests/fixtures/demo-session.webm: the astronaut photo re-rendered turning left, looking up,
+# turning right), first asked that sequence (it passes and the decoded token is printed), then
+# a randomly drawn one (the recording does not fit it and the session fails).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 export GST_PLUGIN_PATH="$root/target/debug${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 
-photo="$root/tests/fixtures/astronaut.png"
-launch=(filesrc location="$photo" ! decodebin ! videoconvert ! video/x-raw,format=I420
-        ! imagefreeze num-buffers=5 ! lvfacedetect post-messages=true ! fakesink)
+# DEMO KEY: public, printed here, for this demo only. Real deployments set their own secret
+# (key-file or LIVENESS_JWT_SECRET) or an RS256/ES256 key pair; lvjwtsink has no default key.
+demo_key="DEMO-KEY-not-secret-do-not-use-in-production"
+clip="$root/tests/fixtures/demo-session.webm"
 
-echo "gst-launch-1.0 -m ${launch[*]}"
+run() {
+    local challenge_props="$1"
+    local launch=(filesrc location="$clip" ! decodebin ! videoconvert
+        ! lvfacedetect ! lvlandmarks ! lvantispoof ! lvsurfaceanalysis
+        ! lvchallenge "$challenge_props"
+        ! lvjwtsink key="$demo_key" session-id=demo-session)
+    echo "\$ gst-launch-1.0 -m ${launch[*]}"
+    echo
+    gst-launch-1.0 -m "${launch[@]}" | DEMO_KEY="$demo_key" README="$root/README.md" python3 "$root/scripts/show-token.py"
+}
+
+
+echo "=== 1. The clip asked the sequence it performs ==="
+run "sequence=turn_left,look_up,turn_right"
 echo
-gst-launch-1.0 -m "${launch[@]}" | python3 -c '
-import re, sys
-for line in sys.stdin:
-    if "(element): lvfacedetect," not in line:
-        continue
-    line = line.replace("\\", "")
-    ts = re.search(r"timestamp=\(guint64\)(\d+)", line)
-    print(f"frame at {int(ts.group(1)) / 1e9:.2f} s:" if ts else "frame:")
-    for face in re.finditer(r"face, track-id=\(guint64\)(\d+), x=\(int\)(-?\d+), y=\(int\)(-?\d+), width=\(int\)(\d+), height=\(int\)(\d+), score=\(double\)([\d.]+)", line):
-        track, x, y, w, h, score = face.groups()
-        print(f"  face {track}: box {w}x{h} at ({x}, {y}), score {float(score):.2f}")
-'
+echo "=== 2. The same clip replayed against a randomly drawn sequence ==="
+run "length=5"

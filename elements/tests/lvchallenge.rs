@@ -203,23 +203,12 @@ fn write_video(frames: &[Vec<u8>], width: usize, height: usize, path: &std::path
 
 /// Runs gst-launch-1.0 on the plugin in the build folder and returns the verdict line.
 fn gst_launch_verdict(video: &std::path::Path, challenge_props: &str) -> String {
-    let exe = std::env::current_exe().unwrap();
-    let build_dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf();
-    let registry = std::env::temp_dir().join(format!("gst-liveness-registry-e2e-{}.bin", std::process::id()));
     let launch = format!(
         "filesrc location={} ! decodebin ! videoconvert ! lvfacedetect ! lvlandmarks ! lvantispoof ! lvsurfaceanalysis ! lvchallenge {challenge_props} ! fakesink",
         video.display()
     );
-    let output = std::process::Command::new("gst-launch-1.0")
-        .arg("-m")
-        .args(launch.split_whitespace())
-        .env("GST_PLUGIN_PATH", &build_dir)
-        .env("GST_REGISTRY", &registry)
-        .output()
-        .expect("gst-launch-1.0 runs");
-    let _ = std::fs::remove_file(&registry);
-    let text = String::from_utf8_lossy(&output.stdout).replace('\\', "");
-    assert!(output.status.success(), "{launch}\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    let args: Vec<&str> = std::iter::once("-m").chain(launch.split_whitespace()).collect();
+    let text = common::gst_tool("gst-launch-1.0", &args, &[]).replace('\\', "");
     text.lines()
         .find(|l| l.contains("(element): liveness-verdict"))
         .unwrap_or_else(|| panic!("no verdict in\n{text}"))

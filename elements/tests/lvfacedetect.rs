@@ -241,21 +241,8 @@ fn properties_have_documented_defaults_and_ranges() {
 
 #[test]
 fn plugin_loads_from_the_build_folder_in_gst_inspect() {
-    // target/debug/deps/<test binary> -> target/debug
-    let exe = std::env::current_exe().unwrap();
-    let build_dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf();
-    assert!(build_dir.join("libgstliveness.so").exists(), "no libgstliveness.so in {}", build_dir.display());
-    let registry = std::env::temp_dir().join(format!("gst-liveness-registry-{}.bin", std::process::id()));
-    let output = std::process::Command::new("gst-inspect-1.0")
-        .arg("liveness")
-        .env("GST_PLUGIN_PATH", &build_dir)
-        .env("GST_REGISTRY", &registry)
-        .output()
-        .expect("gst-inspect-1.0 runs");
-    let _ = std::fs::remove_file(&registry);
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
-    for element in ["lvfacedetect", "lvlandmarks", "lvantispoof", "lvsurfaceanalysis"] {
+    let text = common::gst_tool("gst-inspect-1.0", &["liveness"], &[]);
+    for element in ["lvfacedetect", "lvlandmarks", "lvantispoof", "lvsurfaceanalysis", "lvchallenge", "lvjwtsink"] {
         assert!(text.contains(element), "{element} missing from\n{text}");
     }
     assert!(text.contains("Liveness face detector"), "{text}");

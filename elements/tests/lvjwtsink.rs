@@ -279,22 +279,10 @@ fn without_a_key_the_element_does_not_start_and_says_why() {
 #[test]
 fn the_secret_can_come_from_the_environment() {
     // gst-launch-1.0 on the plugin of the build folder, with only LIVENESS_JWT_SECRET set.
-    let exe = std::env::current_exe().unwrap();
-    let build_dir = exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf();
-    let registry = std::env::temp_dir().join(format!("gst-liveness-registry-jwt-{}.bin", std::process::id()));
     let launch =
         format!("{} ! lvfacedetect ! lvjwtsink min-age=0", still("astronaut.png", "video/x-raw,format=I420", 2));
-    let output = Command::new("gst-launch-1.0")
-        .arg("-m")
-        .args(launch.split_whitespace())
-        .env("GST_PLUGIN_PATH", &build_dir)
-        .env("GST_REGISTRY", &registry)
-        .env("LIVENESS_JWT_SECRET", KEY)
-        .output()
-        .expect("gst-launch-1.0 runs");
-    let _ = std::fs::remove_file(&registry);
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    let args: Vec<&str> = std::iter::once("-m").chain(launch.split_whitespace()).collect();
+    let text = common::gst_tool("gst-launch-1.0", &args, &[("LIVENESS_JWT_SECRET", KEY)]);
     let token = text
         .split("token=(string)")
         .nth(1)
@@ -477,4 +465,47 @@ fn location_writes_the_token_readable_by_the_owner_only() {
 fn the_readme_lists_the_error_code_table() {
     let table = gstliveness::errors::ErrorCode::markdown_table();
     assert!(readme().contains(&table), "README.md must hold the table exactly:\n{table}");
+}
+
+#[test]
+fn the_demo_passes_the_performed_sequence_and_fails_a_random_one() {
+    // scripts/demo.sh (`make demo`): gst-launch-1.0 on the bundled clip, the token decoded and
+    // its signature checked by scripts/show-token.py.
+    let text = common::gst_tool(common::fixture("../../scripts/demo.sh"), &[], &[]);
+    let (fixed, random) = text.split_once("=== 2.").expect("two runs");
+    assert!(fixed.contains("asked turn_left,look_up,turn_right: passed=true"), "{fixed}");
+    assert!(fixed.contains("signature valid") && fixed.contains("isOk: True, errors: none"), "{fixed}");
+    assert!(random.contains("passed=false") && random.contains("signature valid"), "{random}");
+    assert!(random.contains("isOk: False, errors: 13 (challenge-failed), 16 (session-ended)"), "{random}");
+}
+
+#[test]
+fn a_reset_session_gives_a_second_token_with_its_own_id() {
+    let model = render::load("astronaut.png");
+    let frames = model.render_all(&render::session(&["turn_left", "turn_left"]));
+    let tail = format!(
+        "videoconvert ! {CHAIN} ! lvchallenge name=challenge sequence=turn_left ! lvjwtsink name=jwt key={KEY} min-age=0"
+    );
+    // On the first verdict the application starts a new session.
+    let run = run_frames_with(&frames, model.width, model.height, 30, &tail, |pipeline| {
+        let challenge = pipeline.by_name("challenge").expect("lvchallenge");
+        let resets = std::sync::atomic::AtomicUsize::new(0);
+        pipeline.by_name("jwt").expect("lvjwtsink").connect("verdict", false, move |_| {
+            if resets.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                challenge.emit_by_name::<()>("reset", &[]);
+            }
+            None
+        });
+    })
+    .unwrap();
+    let tokens: Vec<Value> = run
+        .messages
+        .iter()
+        .filter(|m| m.name() == "liveness-token")
+        .map(|m| verify_hs256(&m.get::<String>("token").unwrap(), KEY).unwrap())
+        .collect();
+    assert_eq!(tokens.len(), 2, "one token per session");
+    assert!(tokens.iter().all(|t| t["isOk"] == true), "{tokens:?}");
+    assert_ne!(tokens[0]["sub"], tokens[1]["sub"]);
+    assert_ne!(tokens[0]["jti"], tokens[1]["jti"]);
 }

@@ -101,3 +101,20 @@ fn calibration_table() {
         println!("pitch {pitch:>5}: y {:+.3} (from neutral {:+.3})", o.1, o.1 - neutral.1);
     }
 }
+
+/// The sequence the bundled demo clip performs (`make demo`, README).
+pub const DEMO_SEQUENCE: [&str; 3] = ["turn_left", "look_up", "turn_right"];
+
+#[test]
+#[ignore = "writes the bundled demo clip: DEMO_CLIP=tests/fixtures/demo-session.webm cargo test --test render -- --ignored demo_clip"]
+fn demo_clip() {
+    let path = std::env::var("DEMO_CLIP").expect("DEMO_CLIP names the file to write");
+    let encoder = std::env::var("DEMO_CLIP_ENCODER").unwrap_or_else(|_| {
+        "vp8enc target-bitrate=1500000 keyframe-max-dist=60 deadline=0 cpu-used=0 ! webmmux".into()
+    });
+    let model = render::load("astronaut.png");
+    let frames = model.render_all(&render::session(&DEMO_SEQUENCE));
+    let tail = format!("videoconvert ! video/x-raw,format=I420 ! {encoder} ! filesink location={path}");
+    common::run_frames_with(&frames, model.width, model.height, 30, &tail, |_| {}).expect("the clip is written");
+    eprintln!("{} frames written to {path}", frames.len());
+}

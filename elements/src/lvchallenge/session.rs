@@ -530,12 +530,14 @@ impl Session {
     }
 
     fn finish(&mut self, ended_by: Option<&'static str>, events: &mut Vec<Event>) {
-        // Challenges never reached count as failed.
+        // The running challenge and those never reached count as failed; the running one
+        // with the attempts it had.
         for (index, &challenge) in self.queue.iter().enumerate().skip(self.results.len()) {
+            let running = index == self.index && self.challenge_started_at.is_some();
             self.results.push(ChallengeResult {
                 challenge,
                 passed: false,
-                attempts: 0,
+                attempts: if running { self.attempt_number + 1 } else { 0 },
                 penalty: self.penalty_index == Some(index),
             });
         }
@@ -794,11 +796,14 @@ mod tests {
 
     #[test]
     fn ending_the_stream_early_fails_the_session_once() {
-        let mut s = session(&[ChallengeType::TurnLeft, ChallengeType::TurnRight]);
+        let mut s = session(&[ChallengeType::TurnLeft, ChallengeType::TurnRight, ChallengeType::LookUp]);
         play(&mut s, 0, 5, &face(0.0, 0.5));
         play(&mut s, 5, 15, &face(0.5, 0.5));
         let v = verdict(&s.end("incomplete")).expect("a verdict");
-        assert_eq!((v.passed_challenges, v.total_challenges), (1, 2));
+        assert_eq!((v.passed_challenges, v.total_challenges), (1, 3));
+        // The running challenge had its first attempt; the last one was never asked.
+        let attempts: Vec<u32> = v.results.iter().map(|r| r.attempts).collect();
+        assert_eq!(attempts, vec![1, 1, 0]);
         assert!(!v.passed && v.failures.contains(&"incomplete"), "{v:?}");
         assert!(s.end("incomplete").is_empty());
     }

@@ -109,6 +109,40 @@ fn first_error(bus: &gst::Bus) -> Option<String> {
 
 pub mod render;
 
+/// Runs `program` (a GStreamer command-line tool, or a script calling one) with `args` and
+/// `envs` on the plugin of the build folder and a registry of its own, and returns its
+/// standard output; panics with both outputs when it fails.
+pub fn gst_tool(program: impl AsRef<std::ffi::OsStr>, args: &[&str], envs: &[(&str, &str)]) -> String {
+    // target/debug/deps/<test binary> -> target/debug
+    let exe = std::env::current_exe().expect("test binary path");
+    let build_dir = exe.parent().and_then(|deps| deps.parent()).expect("build folder").to_path_buf();
+    assert!(build_dir.join("libgstliveness.so").exists(), "no libgstliveness.so in {}", build_dir.display());
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let registry = std::env::temp_dir().join(format!(
+        "gst-liveness-registry-{}-{}.bin",
+        std::process::id(),
+        RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    let program = program.as_ref();
+    let output = std::process::Command::new(program)
+        .args(args)
+        .env("GST_PLUGIN_PATH", &build_dir)
+        .env("GST_REGISTRY", &registry)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap_or_else(|err| panic!("{} does not run: {err}", program.to_string_lossy()));
+    let _ = std::fs::remove_file(&registry);
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{} {}\n{text}\n{}",
+        program.to_string_lossy(),
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    text
+}
+
 /// Runs `appsrc ! {chain} ! appsink name=out` over RGB frames (`width` x `height`, packed) at
 /// `fps`, timestamped from 0, and returns what the sink received and the element messages.
 pub fn run_frames(frames: &[Vec<u8>], width: usize, height: usize, fps: u32, chain: &str) -> Result<Run, String> {
