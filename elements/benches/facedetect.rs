@@ -233,5 +233,35 @@ fn main() {
         });
         println!("surface analysis: luma canvas {luma:.3} ms, checks {surface:.3} ms, quality (96 px) {quality:.3} ms");
     }
+    // lvjwtsink's once-a-session work: the age model and the JPEG of a 256 px best shot.
+    {
+        use gstliveness::lvjwtsink::{age, bestshot};
+        use gstliveness::meta::{Face, Keypoints, Rect};
+        let (caps, buffer) = &i420[0];
+        let info = gst_video::VideoInfo::from_caps(caps).expect("raw video caps");
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).expect("frame maps");
+        let view = gstliveness::frame::FrameView::from_video_frame(&frame).expect("supported format");
+        let face = Face::new(1, Rect { x: 250.0, y: 120.0, width: 180.0, height: 180.0 }, 0.9, Keypoints::default());
+        let shot = bestshot::BestShot::capture(&view, &face, bestshot::ShotScore::of(&face), 256, None);
+        let path = gstliveness::model::locate(age::GEAR_FILE, None).expect("gear.onnx");
+        let gear = gstliveness::model::shared_session(&path, 1).expect("gear loads");
+        let _ = age::estimate(&gear, &shot.rgb, shot.crop_size);
+        let rounds = 20;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(age::estimate(&gear, &shot.rgb, shot.crop_size).expect("age"));
+        }
+        let age_ms = start.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
+        let start = Instant::now();
+        let mut bytes = 0;
+        for _ in 0..rounds {
+            bytes = std::hint::black_box(shot.jpeg(90).expect("jpeg")).len();
+        }
+        let jpeg_ms = start.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
+        println!(
+            "lvjwtsink at the verdict: GEAR age {age_ms:.1} ms, best shot JPEG ({0}x{0}, {bytes} bytes) {jpeg_ms:.2} ms",
+            shot.crop_size
+        );
+    }
     println!("peak resident memory of the whole run: {:.1} MiB", peak_rss_mib());
 }
