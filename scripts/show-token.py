@@ -18,7 +18,7 @@ def b64json(part):
 
 def main():
     readme = open(os.environ["README"], encoding="utf-8").read()
-    names = dict(re.findall(r"^\| (\d+) \| `([a-z-]+)` \|", readme, re.M))
+    names = dict(re.findall(r"^\| (\d+) \| `([a-z0-9-]+)` \|", readme, re.M))
     text = sys.stdin.read().replace("\\", "")
     verdict = re.search(r"liveness-verdict, passed=\(boolean\)(\w+).*?sequence=\(string\)\"?([a-z_,]+)", text)
     if verdict:

@@ -1,6 +1,43 @@
-//! `lpserver`: the web front of gst-liveness. It will speak LPProto over WebSocket and a REST
-//! API, feeding frames into pipelines built from the `liveness` plugin's elements.
+//! `lpserver`: see `lpserver --help`.
 
-fn main() {
-    println!("lpserver {}", env!("CARGO_PKG_VERSION"));
+fn main() -> std::process::ExitCode {
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+        println!("{}", lpserver::config::HELP);
+        return std::process::ExitCode::SUCCESS;
+    }
+    if let Some(arg) = std::env::args().nth(1) {
+        eprintln!("lpserver: unknown argument {arg:?}; configuration comes from the environment, see --help");
+        return std::process::ExitCode::from(2);
+    }
+    let config = match lpserver::config::Config::from_lookup(|name| std::env::var(name).ok()) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("lpserver: {err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("lpserver: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.address)
+            .await
+            .map_err(|err| format!("cannot listen on {}: {err}", config.address))?;
+        eprintln!("lpserver {} listening on {}", env!("CARGO_PKG_VERSION"), config.address);
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        lpserver::serve(config, listener, shutdown).await
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("lpserver: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

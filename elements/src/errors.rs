@@ -2,7 +2,7 @@
 //! the `errors` of its verdict token, and the answers of `lpserver` (STATS, ERROR, REST).
 //!
 //! Codes 1-99 are findings about the person in front of the camera (frame checks and session
-//! verdicts). Codes from 1000 up are reserved for transport and protocol errors of the server.
+//! verdicts). Codes from 1000 up are transport and protocol errors of the server.
 //! A code never changes its meaning; new findings get new numbers.
 
 /// One finding, with a stable number ([`ErrorCode::code`]), a name for logs and JSON
@@ -27,11 +27,26 @@ pub enum ErrorCode {
     AgeUncertain = 15,
     SessionEnded = 16,
     CheckMissing = 17,
+    Internal = 1000,
+    Malformed = 1001,
+    UnknownCommand = 1002,
+    NotConnected = 1003,
+    AlreadyConnected = 1004,
+    MissingHeader = 1005,
+    InvalidHeader = 1006,
+    UnsupportedVersion = 1007,
+    BadBase64 = 1008,
+    NotJpeg = 1009,
+    FrameTooLarge = 1010,
+    FrameSizeChanged = 1011,
+    FrameInFlight = 1012,
+    SessionTimeout = 1013,
+    SessionClosed = 1014,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 32] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -49,6 +64,21 @@ impl ErrorCode {
         ErrorCode::AgeUncertain,
         ErrorCode::SessionEnded,
         ErrorCode::CheckMissing,
+        ErrorCode::Internal,
+        ErrorCode::Malformed,
+        ErrorCode::UnknownCommand,
+        ErrorCode::NotConnected,
+        ErrorCode::AlreadyConnected,
+        ErrorCode::MissingHeader,
+        ErrorCode::InvalidHeader,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::BadBase64,
+        ErrorCode::NotJpeg,
+        ErrorCode::FrameTooLarge,
+        ErrorCode::FrameSizeChanged,
+        ErrorCode::FrameInFlight,
+        ErrorCode::SessionTimeout,
+        ErrorCode::SessionClosed,
     ];
 
     pub fn code(self) -> u16 {
@@ -78,6 +108,21 @@ impl ErrorCode {
             ErrorCode::AgeUncertain => "age-uncertain",
             ErrorCode::SessionEnded => "session-ended",
             ErrorCode::CheckMissing => "check-missing",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Malformed => "malformed",
+            ErrorCode::UnknownCommand => "unknown-command",
+            ErrorCode::NotConnected => "not-connected",
+            ErrorCode::AlreadyConnected => "already-connected",
+            ErrorCode::MissingHeader => "missing-header",
+            ErrorCode::InvalidHeader => "invalid-header",
+            ErrorCode::UnsupportedVersion => "unsupported-version",
+            ErrorCode::BadBase64 => "bad-base64",
+            ErrorCode::NotJpeg => "not-jpeg",
+            ErrorCode::FrameTooLarge => "frame-too-large",
+            ErrorCode::FrameSizeChanged => "frame-size-changed",
+            ErrorCode::FrameInFlight => "frame-in-flight",
+            ErrorCode::SessionTimeout => "session-timeout",
+            ErrorCode::SessionClosed => "session-closed",
         }
     }
 
@@ -114,6 +159,27 @@ impl ErrorCode {
             ErrorCode::CheckMissing => {
                 "A check the session requires did not run (lvsurfaceanalysis or lvantispoof missing from the pipeline)."
             }
+            ErrorCode::Internal => "The server failed to process the frame (pipeline error); the session ends.",
+            ErrorCode::Malformed => {
+                "The message is not LPProto: no command line, or a header line without `name:value`."
+            }
+            ErrorCode::UnknownCommand => "The command is not one the server accepts (CONNECT, FRAME).",
+            ErrorCode::NotConnected => "FRAME before CONNECT.",
+            ErrorCode::AlreadyConnected => "A second CONNECT on a connected session.",
+            ErrorCode::MissingHeader => "A required header is missing (named in the `header` header of the answer).",
+            ErrorCode::InvalidHeader => {
+                "A header has a value the server does not accept (named in the `header` header of the answer)."
+            }
+            ErrorCode::UnsupportedVersion => "The CONNECT `version` is not one the server speaks (1.0).",
+            ErrorCode::BadBase64 => "The FRAME body is not valid base64.",
+            ErrorCode::NotJpeg => "The frame is not a JPEG image the server can decode.",
+            ErrorCode::FrameTooLarge => "The frame is larger than `MAX_FRAME_BYTES`.",
+            ErrorCode::FrameSizeChanged => "The frame's width or height differs from the session's first frame.",
+            ErrorCode::FrameInFlight => {
+                "A FRAME arrived before the answer to the previous one (one FRAME in flight per session)."
+            }
+            ErrorCode::SessionTimeout => "No FRAME within the session's idle timeout; the session ends.",
+            ErrorCode::SessionClosed => "The session already has its verdict; connect again for a new one.",
         }
     }
 
@@ -153,9 +219,12 @@ mod tests {
 
     #[test]
     fn codes_are_unique_numbered_in_order_and_round_trip() {
-        for (i, code) in ErrorCode::ALL.iter().enumerate() {
-            assert_eq!(code.code() as usize, i + 1);
-            assert_eq!(ErrorCode::from_code(code.code()), Some(*code));
+        for pair in ErrorCode::ALL.windows(2) {
+            assert!(pair[0].code() < pair[1].code(), "{pair:?}");
+        }
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_code(code.code()), Some(code));
+            assert!(code.code() < 100 || code.code() >= 1000, "{code}");
         }
         let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.name()).collect();
         names.sort();

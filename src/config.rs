@@ -1,0 +1,161 @@
+//! Server configuration from the environment (and `--help`). There is no default signing key.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const HELP: &str = "\
+lpserver: LPProto WebSocket and REST server for the gst-liveness elements
+
+Usage: lpserver [--help]
+
+Configuration comes from the environment:
+  PORT                     TCP port (default 5003)
+  BIND_ADDRESS             address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  LIVENESS_JWT_SECRET      HS256 secret for the verdict tokens, at least 32 bytes
+  JWT_KEY_FILE             file with the HS256 secret, or the RS256/ES256 PEM private key
+  JWT_ALGORITHM            hs256 (default), rs256 or es256
+  JWT_ISSUER               `iss` claim of the tokens (default: none)
+  MAX_FRAME_BYTES          largest JPEG frame accepted, in bytes (default 2097152)
+  SESSION_IDLE_TIMEOUT_MS  a session without a FRAME for this long ends (default 30000)
+  CHALLENGE_TIMEOUT_MS     time for one attempt at a challenge (default 10000)
+  SESSION_TIMEOUT_MS       time for a whole challenge session (default 90000, seed 002)
+  CHALLENGES               challenge pool, comma-separated (default: the six head movements)
+  CHALLENGE_LENGTH         challenges per session (default 5)
+  CHALLENGE_SEQUENCE       a fixed sequence for every session: for tests and demos only,
+                           a recorded video can replay it
+  MIN_AGE                  minimum age of the best shot, 0 switches the age check off (default 18)
+  ANTISPOOF_THRESHOLD      aggregated anti-spoofing score counted as real (default 0.5)
+
+There is no default key: set LIVENESS_JWT_SECRET (for example `openssl rand -hex 32`) or
+JWT_KEY_FILE.";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub address: SocketAddr,
+    pub jwt_algorithm: String,
+    pub jwt_secret: Option<String>,
+    pub jwt_key_file: Option<PathBuf>,
+    pub jwt_issuer: Option<String>,
+    pub max_frame_bytes: usize,
+    pub idle_timeout: Duration,
+    pub challenge_timeout: Duration,
+    pub session_timeout: Duration,
+    pub challenges: Option<String>,
+    pub challenge_length: u32,
+    pub challenge_sequence: Option<String>,
+    pub min_age: u32,
+    pub antispoof_threshold: f64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error(
+        "no signing key for the verdict tokens: set LIVENESS_JWT_SECRET (at least 32 bytes, e.g. `export LIVENESS_JWT_SECRET=$(openssl rand -hex 32)`) or JWT_KEY_FILE; there is no default key"
+    )]
+    NoKey,
+    #[error("{name}={value:?} is not valid: {expected}")]
+    Invalid { name: &'static str, value: String, expected: &'static str },
+}
+
+impl Config {
+    /// Reads the configuration through `lookup` (the process environment in `main`).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        fn parse<T: std::str::FromStr>(
+            value: Option<String>,
+            name: &'static str,
+            default: T,
+            expected: &'static str,
+            valid: impl Fn(&T) -> bool,
+        ) -> Result<T, ConfigError> {
+            match value {
+                None => Ok(default),
+                Some(v) => v.trim().parse::<T>().ok().filter(|t| valid(t)).ok_or(ConfigError::Invalid {
+                    name,
+                    value: v,
+                    expected,
+                }),
+            }
+        }
+        let millis = |name: &'static str, default: u64| {
+            parse(get(name), name, default, "milliseconds, 100 or more", |v| *v >= 100).map(Duration::from_millis)
+        };
+        let port: u16 = parse(get("PORT"), "PORT", 5003, "a TCP port", |_| true)?;
+        let ip: IpAddr =
+            parse(get("BIND_ADDRESS"), "BIND_ADDRESS", IpAddr::from([127, 0, 0, 1]), "an IP address", |_| true)?;
+        let jwt_algorithm = get("JWT_ALGORITHM").unwrap_or_else(|| "hs256".into()).to_ascii_lowercase();
+        if !["hs256", "rs256", "es256"].contains(&jwt_algorithm.as_str()) {
+            return Err(ConfigError::Invalid {
+                name: "JWT_ALGORITHM",
+                value: jwt_algorithm,
+                expected: "hs256, rs256 or es256",
+            });
+        }
+        let jwt_secret = get("LIVENESS_JWT_SECRET");
+        let jwt_key_file = get("JWT_KEY_FILE").map(PathBuf::from);
+        if jwt_secret.is_none() && jwt_key_file.is_none() {
+            return Err(ConfigError::NoKey);
+        }
+        Ok(Config {
+            address: SocketAddr::new(ip, port),
+            jwt_algorithm,
+            jwt_secret,
+            jwt_key_file,
+            jwt_issuer: get("JWT_ISSUER"),
+            max_frame_bytes: parse(
+                get("MAX_FRAME_BYTES"),
+                "MAX_FRAME_BYTES",
+                2 * 1024 * 1024,
+                "bytes, 1024 or more",
+                |v| *v >= 1024,
+            )?,
+            idle_timeout: millis("SESSION_IDLE_TIMEOUT_MS", 30_000)?,
+            challenge_timeout: millis("CHALLENGE_TIMEOUT_MS", 10_000)?,
+            session_timeout: millis("SESSION_TIMEOUT_MS", 90_000)?,
+            challenges: get("CHALLENGES"),
+            challenge_length: parse(get("CHALLENGE_LENGTH"), "CHALLENGE_LENGTH", 5, "1 to 20", |v| {
+                (1..=20).contains(v)
+            })?,
+            challenge_sequence: get("CHALLENGE_SEQUENCE"),
+            min_age: parse(get("MIN_AGE"), "MIN_AGE", 18, "years, 0 to 150", |v| *v <= 150)?,
+            antispoof_threshold: parse(
+                get("ANTISPOOF_THRESHOLD"),
+                "ANTISPOOF_THRESHOLD",
+                0.5,
+                "a number from 0 to 1",
+                |v: &f64| (0.0..=1.0).contains(v),
+            )?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn there_is_no_default_key() {
+        let err = config(&[]).unwrap_err();
+        assert_eq!(err, ConfigError::NoKey);
+        assert!(err.to_string().contains("LIVENESS_JWT_SECRET"));
+    }
+
+    #[test]
+    fn defaults_and_bad_values() {
+        let c = config(&[("LIVENESS_JWT_SECRET", "x")]).unwrap();
+        assert_eq!(c.address, "127.0.0.1:5003".parse().unwrap());
+        assert_eq!((c.max_frame_bytes, c.idle_timeout, c.min_age), (2 * 1024 * 1024, Duration::from_secs(30), 18));
+        let err = config(&[("LIVENESS_JWT_SECRET", "x"), ("PORT", "http")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "PORT", .. }), "{err}");
+        let err = config(&[("LIVENESS_JWT_SECRET", "x"), ("ANTISPOOF_THRESHOLD", "1.5")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "ANTISPOOF_THRESHOLD", .. }), "{err}");
+        let err = config(&[("JWT_KEY_FILE", "/k"), ("JWT_ALGORITHM", "none")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "JWT_ALGORITHM", .. }), "{err}");
+    }
+}

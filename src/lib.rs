@@ -1,0 +1,57 @@
+//! `lpserver`: lets web clients use the gst-liveness elements. A WebSocket endpoint speaks
+//! LPProto (seed 000): each connection runs its own pipeline of the plugin's elements, fed
+//! through `appsrc`, and gets per-frame STATS and the signed verdict token of `lvjwtsink`.
+
+pub mod config;
+pub mod lpproto;
+pub mod session;
+pub mod ws;
+
+use std::sync::{Arc, Once};
+
+use warp::Filter;
+
+use crate::config::Config;
+
+/// Path of the LPProto WebSocket endpoint.
+pub const LPPROTO_PATH: &str = "lpproto";
+
+/// Initialises GStreamer and registers the liveness plugin from this binary (once).
+pub fn init_gstreamer() -> Result<(), String> {
+    static INIT: Once = Once::new();
+    let mut result = Ok(());
+    INIT.call_once(|| {
+        result = gst::init()
+            .map_err(|err| format!("GStreamer: {err}"))
+            .and_then(|_| gstliveness::plugin_register_static().map_err(|err| format!("liveness plugin: {err}")));
+    });
+    result
+}
+
+/// Every route of the server.
+pub fn routes(config: Arc<Config>) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+    let health = warp::path("health")
+        .and(warp::path::end())
+        .and(warp::get())
+        .map(|| warp::reply::json(&serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})));
+    let lpproto = warp::path(LPPROTO_PATH).and(warp::path::end()).and(warp::ws()).map(move |ws: warp::ws::Ws| {
+        let config = config.clone();
+        // Room for twice the largest frame in base64, so that an oversized frame gets its
+        // error code; beyond that the WebSocket layer closes the connection.
+        ws.max_message_size(config.max_frame_bytes * 8 / 3 + 65_536)
+            .on_upgrade(move |socket| ws::serve_connection(socket, config))
+    });
+    health.or(lpproto)
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    init_gstreamer()?;
+    let config = Arc::new(config);
+    warp::serve(routes(config)).incoming(listener).graceful(shutdown).run().await;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! One liveness session: a pipeline `appsrc ! lvfacedetect ! lvlandmarks ! lvantispoof !
+//! lvsurfaceanalysis ! lvchallenge ! lvjwtsink` fed with decoded frames, whose per-frame results
+//! and verdict come back through lvjwtsink's signals. Models are shared by every session of
+//! the process, so a new session costs no model load.
+
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use gstliveness::errors::ErrorCode;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::lpproto::ProtoError;
+
+/// What lvjwtsink (or the bus) says after a frame.
+#[derive(Debug, Clone)]
+pub enum SinkEvent {
+    Frame(gst::Structure),
+    Verdict { token: String, is_ok: bool, errors: Vec<u32> },
+    Failed(String),
+}
+
+/// How long a frame may take through the pipeline before the session fails.
+const FRAME_ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+/// Largest frame side accepted.
+pub const MAX_FRAME_SIDE: u32 = 4096;
+
+pub struct LivenessSession {
+    pub id: String,
+    pipeline: gst::Pipeline,
+    appsrc: gst_app::AppSrc,
+    events: mpsc::UnboundedReceiver<SinkEvent>,
+    started: Instant,
+    size: Option<(u32, u32)>,
+    pub frames: u64,
+}
+
+/// A decoded frame, RGB.
+pub struct DecodedFrame {
+    pub width: u32,
+    pub height: u32,
+    pub rgb: Vec<u8>,
+}
+
+/// Decodes a JPEG, refusing anything else and frames over `MAX_FRAME_SIDE`.
+pub fn decode_jpeg(bytes: &[u8]) -> Result<DecodedFrame, ProtoError> {
+    let not_jpeg = |detail: String| ProtoError::new(ErrorCode::NotJpeg, detail);
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return Err(not_jpeg("the frame does not start with a JPEG marker".into()));
+    }
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_FRAME_SIDE);
+    limits.max_image_height = Some(MAX_FRAME_SIDE);
+    reader.limits(limits);
+    let image = reader.decode().map_err(|err| not_jpeg(format!("JPEG: {err}")))?;
+    let rgb = image.to_rgb8();
+    Ok(DecodedFrame { width: rgb.width(), height: rgb.height(), rgb: rgb.into_raw() })
+}
+
+/// Settings of one session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    pub id: String,
+    /// Frames are a selfie view (mirrored).
+    pub mirrored: bool,
+}
+
+impl LivenessSession {
+    /// Builds and starts the pipeline. Blocking: call it off the async runtime.
+    pub fn start(config: &Config, options: &SessionOptions) -> Result<LivenessSession, String> {
+        let challenge = match (&config.challenge_sequence, &config.challenges) {
+            (Some(sequence), _) => format!("sequence={sequence}"),
+            (None, Some(pool)) => format!("challenges={pool} length={}", config.challenge_length),
+            (None, None) => format!("length={}", config.challenge_length),
+        };
+        let launch = format!(
+            "appsrc name=src format=time is-live=true max-bytes=0 ! lvfacedetect ! lvlandmarks \
+             ! lvantispoof threshold={} ! lvsurfaceanalysis ! lvchallenge name=challenge {challenge} mirrored={} \
+             challenge-timeout={} timeout={} ! lvjwtsink name=jwt min-age={}",
+            config.antispoof_threshold,
+            options.mirrored,
+            config.challenge_timeout.as_millis(),
+            config.session_timeout.as_millis(),
+            config.min_age
+        );
+        let pipeline = gst::parse::launch(&launch)
+            .map_err(|err| format!("pipeline: {err}"))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| "not a pipeline".to_string())?;
+        let jwt = pipeline.by_name("jwt").ok_or("no lvjwtsink")?;
+        jwt.set_property("session-id", &options.id);
+        jwt.set_property_from_str("algorithm", &config.jwt_algorithm);
+        if let Some(secret) = &config.jwt_secret {
+            jwt.set_property("key", secret);
+        }
+        if let Some(file) = &config.jwt_key_file {
+            jwt.set_property("key-file", file.display().to_string());
+        }
+        if let Some(issuer) = &config.jwt_issuer {
+            jwt.set_property("issuer", issuer);
+        }
+        let (sender, events) = mpsc::unbounded_channel();
+        let frames = sender.clone();
+        jwt.connect("frame-result", false, move |args| {
+            if let Ok(s) = args[1].get::<gst::Structure>() {
+                let _ = frames.send(SinkEvent::Frame(s));
+            }
+            None
+        });
+        let verdicts = sender.clone();
+        jwt.connect("verdict", false, move |args| {
+            let token = args[1].get::<String>().unwrap_or_default();
+            let is_ok = args[2].get::<bool>().unwrap_or(false);
+            let errors = args[3]
+                .get::<gst::Array>()
+                .map(|a| a.iter().filter_map(|v| v.get::<u32>().ok()).collect())
+                .unwrap_or_default();
+            let _ = verdicts.send(SinkEvent::Verdict { token, is_ok, errors });
+            None
+        });
+        let bus = pipeline.bus().ok_or("no bus")?;
+        bus.set_sync_handler(move |_, msg| {
+            if let gst::MessageView::Error(err) = msg.view() {
+                let _ = sender.send(SinkEvent::Failed(format!("{} ({:?})", err.error(), err.debug())));
+            }
+            gst::BusSyncReply::Drop
+        });
+        let appsrc = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).ok_or("no appsrc")?;
+        let mut session = LivenessSession {
+            id: options.id.clone(),
+            pipeline,
+            appsrc,
+            events,
+            started: Instant::now(),
+            size: None,
+            frames: 0,
+        };
+        if session.pipeline.set_state(gst::State::Playing).is_err() {
+            let reason = match session.events.try_recv() {
+                Ok(SinkEvent::Failed(reason)) => reason,
+                _ => "the pipeline did not start".into(),
+            };
+            session.stop();
+            return Err(reason);
+        }
+        Ok(session)
+    }
+
+    /// Pushes one frame; the answer comes from [`LivenessSession::answer`].
+    pub fn push(&mut self, frame: DecodedFrame) -> Result<(), ProtoError> {
+        match self.size {
+            Some(size) if size != (frame.width, frame.height) => {
+                return Err(ProtoError::new(
+                    ErrorCode::FrameSizeChanged,
+                    format!("{}x{} after {}x{}", frame.width, frame.height, size.0, size.1),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                let caps = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, frame.width, frame.height)
+                    .fps(gst::Fraction::new(0, 1))
+                    .build()
+                    .and_then(|info| info.to_caps())
+                    .map_err(|err| ProtoError::new(ErrorCode::Internal, format!("caps: {err}")))?;
+                self.appsrc.set_caps(Some(&caps));
+                self.size = Some((frame.width, frame.height));
+            }
+        }
+        let mut buffer = gst::Buffer::from_mut_slice(frame.rgb);
+        if let Some(buffer) = buffer.get_mut() {
+            // Stream time is the time since the session started: challenge timeouts run in it.
+            buffer.set_pts(gst::ClockTime::from_nseconds(self.started.elapsed().as_nanos() as u64));
+        }
+        self.frames += 1;
+        self.appsrc
+            .push_buffer(buffer)
+            .map(|_| ())
+            .map_err(|err| ProtoError::new(ErrorCode::Internal, format!("pipeline refused the frame: {err:?}")))
+    }
+
+    /// The next result: the frame's checks, or the verdict.
+    pub async fn answer(&mut self) -> SinkEvent {
+        match tokio::time::timeout(FRAME_ANSWER_TIMEOUT, self.events.recv()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => SinkEvent::Failed("the pipeline stopped".into()),
+            Err(_) => SinkEvent::Failed("no answer from the pipeline".into()),
+        }
+    }
+
+    /// Stops the pipeline. Blocking.
+    pub fn stop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+impl Drop for LivenessSession {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,292 @@
+//! lpserver's LPProto endpoint driven by a real WebSocket client: whole sessions on the
+//! bundled clip (success and failure), every protocol error, the one-frame-in-flight rule,
+//! heartbeats, the idle timeout and the socket closed after SUCCESS.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use gst::prelude::*;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use lpserver::config::Config;
+use lpserver::lpproto::Message;
+
+const KEY: &str = "lpserver-test-secret-0123456789abcdef";
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Starts a server on a free port with `vars` over the test defaults; returns its address and
+/// the sender that stops it.
+async fn start(vars: &[(&str, &str)]) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let mut all: Vec<(String, String)> =
+        vec![("LIVENESS_JWT_SECRET".into(), KEY.into()), ("MIN_AGE".into(), "0".into())];
+    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let config = Config::from_lookup(|name| all.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        .expect("test configuration");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(lpserver::serve(config, listener, async {
+        let _ = stopped.await;
+    }));
+    (address, stop)
+}
+
+async fn open(address: std::net::SocketAddr) -> Socket {
+    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/lpproto")).await.expect("connects");
+    socket
+}
+
+async fn send(socket: &mut Socket, message: &str) {
+    socket.send(WsMessage::Text(message.into())).await.expect("sends");
+}
+
+/// The next LPProto message, skipping heartbeats; None when the socket closed.
+async fn receive(socket: &mut Socket) -> Option<Message> {
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.expect("an answer within 60 s");
+        match next {
+            Some(Ok(WsMessage::Text(text))) => {
+                let message = Message::parse(&text).expect("the server speaks LPProto");
+                if message.command != "HEARTBEAT" {
+                    return Some(message);
+                }
+            }
+            Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return None,
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+async fn connect(socket: &mut Socket, extra: &str) -> Message {
+    send(socket, &format!("CONNECT\nversion:1.0\n{extra}\n")).await;
+    receive(socket).await.expect("an answer to CONNECT")
+}
+
+fn frame(jpeg: &[u8]) -> String {
+    use base64::Engine;
+    format!("FRAME\ncontent-type:image/x-jpeg-base64\n\n{}", base64::engine::general_purpose::STANDARD.encode(jpeg))
+}
+
+fn error_code(message: &Message) -> Option<u32> {
+    (message.command == "ERROR").then(|| message.header("error").and_then(|e| e.parse().ok())).flatten()
+}
+
+/// The frames of the bundled demo clip (turn left, look up, turn right), as JPEG.
+fn clip_jpegs() -> Vec<Vec<u8>> {
+    lpserver::init_gstreamer().unwrap();
+    let launch = format!(
+        "filesrc location={} ! decodebin ! videoconvert ! jpegenc quality=90 ! appsink name=out sync=false",
+        root().join("tests/fixtures/demo-session.webm").display()
+    );
+    let pipeline = gst::parse::launch(&launch).unwrap().downcast::<gst::Pipeline>().unwrap();
+    let sink = pipeline.by_name("out").unwrap().downcast::<gst_app::AppSink>().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut frames = Vec::new();
+    while let Ok(sample) = sink.pull_sample() {
+        frames.push(sample.buffer().unwrap().map_readable().unwrap().to_vec());
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert_eq!(frames.len(), 144);
+    frames
+}
+
+fn verify(token: &str) -> serde_json::Value {
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<serde_json::Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(KEY.as_bytes()),
+        &validation,
+    )
+    .expect("the token verifies with the server's key")
+    .claims
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_performed_session_gets_stats_then_success_and_the_socket_closes() {
+    let frames = clip_jpegs();
+    let (address, _stop) = start(&[("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right")]).await;
+    let mut socket = open(address).await;
+    let connected = connect(&mut socket, "session-id:demo-1\n").await;
+    assert_eq!(connected.command, "CONNECTED");
+    assert_eq!((connected.header("session-id"), connected.header("version")), (Some("demo-1"), Some("1.0")));
+    let mut stats = 0;
+    let mut challenges_seen = std::collections::BTreeSet::new();
+    let mut success = None;
+    for jpeg in &frames {
+        send(&mut socket, &frame(jpeg)).await;
+        let answer = receive(&mut socket).await.expect("an answer to every FRAME");
+        match answer.command.as_str() {
+            "STATS" => {
+                stats += 1;
+                assert_eq!(answer.header("content-type"), Some("application/json"));
+                let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+                assert!(body["isOk"].is_boolean() && body["errors"].is_array(), "{body}");
+                assert!(body["details"]["faceRect"]["width"].as_i64().unwrap() > 50, "{body}");
+                if let Some(name) = body["details"]["challenge"]["name"].as_str() {
+                    challenges_seen.insert(name.to_string());
+                    let left = body["details"]["challenge"]["timeLeftMs"].as_i64().unwrap();
+                    assert!(left > 0 && left <= 10_000, "{body}");
+                }
+            }
+            "SUCCESS" => {
+                success = Some(answer);
+                break;
+            }
+            other => panic!("unexpected {other}: {answer:?}"),
+        }
+    }
+    let success = success.expect("the performed sequence succeeds");
+    assert_eq!(success.header("content-type"), Some("application/jwt"));
+    let claims = verify(&success.body);
+    assert_eq!((claims["isOk"].as_bool(), claims["sub"].as_str()), (Some(true), Some("demo-1")));
+    assert_eq!(claims["challenges"]["sequence"], serde_json::json!(["turn_left", "look_up", "turn_right"]));
+    assert!(stats > 100, "{stats} STATS");
+    assert_eq!(challenges_seen.len(), 3, "{challenges_seen:?}");
+    // The server closes the socket after SUCCESS.
+    assert!(receive(&mut socket).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_not_performed_ends_with_an_error_and_a_failed_token() {
+    let frames = clip_jpegs();
+    let (address, _stop) =
+        start(&[("CHALLENGE_SEQUENCE", "look_down"), ("CHALLENGE_TIMEOUT_MS", "300"), ("CHALLENGE_LENGTH", "1")]).await;
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
+    // The neutral lead-in, again and again: the person never looks down.
+    let mut last = None;
+    for i in 0..2000 {
+        send(&mut socket, &frame(&frames[i % 12])).await;
+        let answer = receive(&mut socket).await.expect("an answer");
+        if answer.command != "STATS" {
+            last = Some(answer);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let last = last.expect("the session ends");
+    assert_eq!(error_code(&last), Some(13), "{last:?}");
+    assert_eq!(last.header("content-type"), Some("application/jwt"));
+    let claims = verify(&last.body);
+    assert_eq!(claims["isOk"], false);
+    assert!(claims["errors"].as_array().unwrap().contains(&serde_json::json!(13)), "{claims}");
+    assert!(receive(&mut socket).await.is_none(), "the socket closes after the verdict");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_protocol_error_has_its_code_and_the_session_survives() {
+    let frames = clip_jpegs();
+    let (address, _stop) = start(&[("MAX_FRAME_BYTES", "200000")]).await;
+    let mut socket = open(address).await;
+    let expect = async |socket: &mut Socket, text: &str, code: u32| {
+        send(socket, text).await;
+        let answer = receive(socket).await.expect("an answer");
+        assert_eq!(error_code(&answer), Some(code), "{text:.80}: {answer:?}");
+        answer
+    };
+    expect(&mut socket, &frame(&frames[0]), 1003).await; // FRAME before CONNECT
+    expect(&mut socket, "DANCE\n\n", 1002).await;
+    expect(&mut socket, "connect me\n", 1001).await;
+    expect(&mut socket, "CONNECT\nversion 1.0\n\n", 1001).await;
+    let missing = expect(&mut socket, "CONNECT\nheartbeat:1000\n\n", 1005).await;
+    assert_eq!(missing.header("header"), Some("version"));
+    expect(&mut socket, "CONNECT\nversion:2.0\n\n", 1007).await;
+    expect(&mut socket, "CONNECT\nversion:1.0\nheartbeat:often\n\n", 1006).await;
+    expect(&mut socket, "CONNECT\nversion:1.0\nsession-id:../../etc\n\n", 1006).await;
+    assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
+    expect(&mut socket, "CONNECT\nversion:1.0\n\n", 1004).await;
+    expect(&mut socket, "FRAME\n\n/9j/", 1005).await;
+    expect(&mut socket, "FRAME\ncontent-type:image/png\n\n/9j/", 1006).await;
+    expect(&mut socket, "FRAME\ncontent-type:image/x-jpeg-base64\n\n***", 1008).await;
+    expect(&mut socket, &frame(b"hello, not a jpeg"), 1009).await;
+    expect(&mut socket, &frame(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), 1009).await;
+    expect(&mut socket, &frame(&vec![0xFF; 250_000]), 1010).await;
+    // A good frame, then the same frame at another size.
+    send(&mut socket, &frame(&frames[0])).await;
+    assert_eq!(receive(&mut socket).await.unwrap().command, "STATS");
+    let small = {
+        let image =
+            image::load_from_memory(&frames[0]).unwrap().resize(256, 256, image::imageops::FilterType::Triangle);
+        let mut out = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    };
+    expect(&mut socket, &frame(&small), 1011).await;
+    // Two FRAMEs without waiting: the second is refused, the first answered.
+    send(&mut socket, &frame(&frames[1])).await;
+    send(&mut socket, &frame(&frames[2])).await;
+    let first = receive(&mut socket).await.unwrap();
+    let second = receive(&mut socket).await.unwrap();
+    let mut commands = [error_code(&first), error_code(&second)];
+    commands.sort();
+    assert_eq!(commands, [None, Some(1012)], "{first:?} {second:?}");
+    // A raw JPEG in a binary message is a FRAME too; the session is still there.
+    socket.send(WsMessage::Binary(frames[3].clone().into())).await.unwrap();
+    assert_eq!(receive(&mut socket).await.unwrap().command, "STATS");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn heartbeats_come_at_the_asked_period_and_idle_sessions_time_out() {
+    let (address, _stop) = start(&[("SESSION_IDLE_TIMEOUT_MS", "1500")]).await;
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "heartbeat:200\n").await.command, "CONNECTED");
+    let started = std::time::Instant::now();
+    let mut beats = Vec::new();
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("something within 10 s") {
+            Some(Ok(WsMessage::Text(text))) => {
+                let message = Message::parse(&text).unwrap();
+                if message.command == "HEARTBEAT" {
+                    beats.push(started.elapsed());
+                } else {
+                    break message;
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    // No FRAME: the session ends after its idle timeout, with heartbeats every 200 ms until then.
+    assert_eq!(error_code(&ended), Some(1013), "{ended:?}");
+    assert!((5..=9).contains(&beats.len()), "{} heartbeats in 1.5 s: {beats:?}", beats.len());
+    let gaps: Vec<f64> = beats.windows(2).map(|w| (w[1] - w[0]).as_secs_f64()).collect();
+    let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+    assert!((0.15..0.3).contains(&mean), "mean heartbeat gap {mean} s");
+    assert!(receive(&mut socket).await.is_none(), "the socket closes after the timeout");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_answers() {
+    let (address, _stop) = start(&[]).await;
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    write.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut response = String::new();
+    read.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"status\":\"ok\""), "{response}");
+}
+
+#[test]
+fn the_server_refuses_to_start_without_a_key_and_says_how_to_set_one() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lpserver"))
+        .env_remove("LIVENESS_JWT_SECRET")
+        .env_remove("JWT_KEY_FILE")
+        .output()
+        .expect("lpserver runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("LIVENESS_JWT_SECRET") && stderr.contains("no default key"), "{stderr}");
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_lpserver")).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    for variable in ["PORT", "LIVENESS_JWT_SECRET", "MAX_FRAME_BYTES", "SESSION_IDLE_TIMEOUT_MS", "CHALLENGES"] {
+        assert!(text.contains(variable), "--help does not mention {variable}");
+    }
+}
