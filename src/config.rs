@@ -26,6 +26,11 @@ Configuration comes from the environment:
                            a recorded video can replay it
   MIN_AGE                  minimum age of the best shot, 0 switches the age check off (default 18)
   ANTISPOOF_THRESHOLD      aggregated anti-spoofing score counted as real (default 0.5)
+  REDIS_URL                Redis for the attempt counters, shared by several servers
+                           (redis://host:6379 or unix:///path); unset keeps them in memory
+  POLICY_ATTEMPTS          failed sessions per round before a cooldown (default 3)
+  POLICY_COOLDOWN_MS       cooldown after a failed round (default 900000, 15 minutes)
+  POLICY_ROUNDS            rounds; failing the last is FINAL_FAILURE (default 3)
 
 There is no default key: set LIVENESS_JWT_SECRET (for example `openssl rand -hex 32`) or
 JWT_KEY_FILE.";
@@ -46,6 +51,8 @@ pub struct Config {
     pub challenge_sequence: Option<String>,
     pub min_age: u32,
     pub antispoof_threshold: f64,
+    pub redis_url: Option<String>,
+    pub policy: crate::policy::PolicySettings,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -126,6 +133,18 @@ impl Config {
                 "a number from 0 to 1",
                 |v: &f64| (0.0..=1.0).contains(v),
             )?,
+            redis_url: get("REDIS_URL"),
+            policy: crate::policy::PolicySettings {
+                attempts: parse(get("POLICY_ATTEMPTS"), "POLICY_ATTEMPTS", 3, "1 to 100", |v| (1..=100).contains(v))?,
+                cooldown_ms: parse(
+                    get("POLICY_COOLDOWN_MS"),
+                    "POLICY_COOLDOWN_MS",
+                    15 * 60 * 1000,
+                    "milliseconds",
+                    |_| true,
+                )?,
+                rounds: parse(get("POLICY_ROUNDS"), "POLICY_ROUNDS", 3, "1 to 100", |v| (1..=100).contains(v))?,
+            },
         })
     }
 }

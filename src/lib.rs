@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod lpproto;
+pub mod policy;
 pub mod session;
 pub mod ws;
 
@@ -12,6 +13,13 @@ use std::sync::{Arc, Once};
 use warp::Filter;
 
 use crate::config::Config;
+use crate::policy::PolicyStore;
+
+/// What every connection shares.
+pub struct App {
+    pub config: Config,
+    pub policy: PolicyStore,
+}
 
 /// Path of the LPProto WebSocket endpoint.
 pub const LPPROTO_PATH: &str = "lpproto";
@@ -29,18 +37,20 @@ pub fn init_gstreamer() -> Result<(), String> {
 }
 
 /// Every route of the server.
-pub fn routes(config: Arc<Config>) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
     let health = warp::path("health")
         .and(warp::path::end())
         .and(warp::get())
         .map(|| warp::reply::json(&serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})));
-    let lpproto = warp::path(LPPROTO_PATH).and(warp::path::end()).and(warp::ws()).map(move |ws: warp::ws::Ws| {
-        let config = config.clone();
-        // Room for twice the largest frame in base64, so that an oversized frame gets its
-        // error code; beyond that the WebSocket layer closes the connection.
-        ws.max_message_size(config.max_frame_bytes * 8 / 3 + 65_536)
-            .on_upgrade(move |socket| ws::serve_connection(socket, config))
-    });
+    let lpproto = warp::path(LPPROTO_PATH).and(warp::path::end()).and(warp::ws()).and(warp::addr::remote()).map(
+        move |ws: warp::ws::Ws, remote: Option<std::net::SocketAddr>| {
+            let app = app.clone();
+            // Room for twice the largest frame in base64, so that an oversized frame gets its
+            // error code; beyond that the WebSocket layer closes the connection.
+            ws.max_message_size(app.config.max_frame_bytes * 8 / 3 + 65_536)
+                .on_upgrade(move |socket| ws::serve_connection(socket, app, remote))
+        },
+    );
     health.or(lpproto)
 }
 
@@ -51,7 +61,11 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     init_gstreamer()?;
-    let config = Arc::new(config);
-    warp::serve(routes(config)).incoming(listener).graceful(shutdown).run().await;
+    let policy = match &config.redis_url {
+        Some(url) => PolicyStore::redis(url).await.map_err(|err| format!("REDIS_URL {url}: {err}"))?,
+        None => PolicyStore::memory(),
+    };
+    let app = Arc::new(App { config, policy });
+    warp::serve(routes(app)).incoming(listener).graceful(shutdown).run().await;
     Ok(())
 }

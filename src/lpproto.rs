@@ -22,15 +22,17 @@ pub struct ProtoError {
     pub code: ErrorCode,
     pub header: Option<String>,
     pub detail: String,
+    /// For `cooldown`: when to try again.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ProtoError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        ProtoError { code, header: None, detail: detail.into() }
+        ProtoError { code, header: None, detail: detail.into(), retry_after_ms: None }
     }
 
     pub fn header(code: ErrorCode, header: &str, detail: impl Into<String>) -> Self {
-        ProtoError { code, header: Some(header.to_string()), detail: detail.into() }
+        ProtoError { code, header: Some(header.to_string()), detail: detail.into(), retry_after_ms: None }
     }
 
     /// The ERROR message that answers it.
@@ -38,6 +40,9 @@ impl ProtoError {
         let mut message = Message::new("ERROR").with_header("error", &self.code.code().to_string());
         if let Some(header) = &self.header {
             message = message.with_header("header", header);
+        }
+        if let Some(ms) = self.retry_after_ms {
+            message = message.with_header("retry-after-ms", &ms.to_string());
         }
         message.with_header("reason", &self.detail.replace(['\r', '\n'], " "))
     }

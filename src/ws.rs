@@ -14,8 +14,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use warp::ws::{Message as WsMessage, WebSocket};
 
-use crate::config::Config;
+use crate::App;
 use crate::lpproto::{Message, ProtoError, VERSION};
+use crate::policy::Decision;
 use crate::session::{LivenessSession, SessionOptions, SinkEvent, decode_jpeg};
 
 /// Content type of a FRAME body (seed 000).
@@ -28,10 +29,12 @@ enum Outgoing {
     Close,
 }
 
-/// What a finished FRAME gives: the answer, whether the session is over, the session back.
+/// What a finished FRAME gives: the answer, whether the session is over (and its verdict),
+/// the session back.
 struct FrameDone {
     answer: Message,
     last: bool,
+    verdict: Option<bool>,
     session: Box<LivenessSession>,
 }
 
@@ -91,24 +94,26 @@ async fn process_frame(mut session: Box<LivenessSession>, jpeg: Vec<u8>) -> Fram
     let decoded = tokio::task::spawn_blocking(move || decode_jpeg(&jpeg)).await;
     let frame = match decoded {
         Ok(Ok(frame)) => frame,
-        Ok(Err(err)) => return FrameDone { answer: err.to_message(), last: false, session },
+        Ok(Err(err)) => return FrameDone { answer: err.to_message(), last: false, verdict: None, session },
         Err(err) => {
             let err = ProtoError::new(ErrorCode::Internal, format!("decoder: {err}"));
-            return FrameDone { answer: err.to_message(), last: false, session };
+            return FrameDone { answer: err.to_message(), last: false, verdict: None, session };
         }
     };
     if let Err(err) = session.push(frame) {
         let last = err.code == ErrorCode::Internal;
-        return FrameDone { answer: err.to_message(), last, session };
+        return FrameDone { answer: err.to_message(), last, verdict: None, session };
     }
     match session.answer().await {
         SinkEvent::Frame(result) => FrameDone {
             answer: Message::new("STATS").with_body("application/json", stats_body(&result).to_string()),
             last: false,
+            verdict: None,
             session,
         },
         SinkEvent::Verdict { token, is_ok: true, .. } => {
-            FrameDone { answer: Message::new("SUCCESS").with_body("application/jwt", token), last: true, session }
+            let answer = Message::new("SUCCESS").with_body("application/jwt", token);
+            FrameDone { answer, last: true, verdict: Some(true), session }
         }
         SinkEvent::Verdict { token, is_ok: false, errors } => {
             let first = errors.first().copied().unwrap_or(ErrorCode::ChallengeFailed.code() as u32);
@@ -117,11 +122,11 @@ async fn process_frame(mut session: Box<LivenessSession>, jpeg: Vec<u8>) -> Fram
                 .with_header("error", &first.to_string())
                 .with_header("errors", &list)
                 .with_body("application/jwt", token);
-            FrameDone { answer, last: true, session }
+            FrameDone { answer, last: true, verdict: Some(false), session }
         }
         SinkEvent::Failed(reason) => {
             let answer = ProtoError::new(ErrorCode::Internal, reason).to_message();
-            FrameDone { answer, last: true, session }
+            FrameDone { answer, last: true, verdict: None, session }
         }
     }
 }
@@ -156,7 +161,8 @@ fn check_size(jpeg: &[u8], max_bytes: usize) -> Result<(), ProtoError> {
 }
 
 /// Serves one WebSocket connection to its end.
-pub async fn serve_connection(socket: WebSocket, config: Arc<Config>) {
+pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<std::net::SocketAddr>) {
+    let config = &app.config;
     let (mut sink, mut stream) = socket.split();
     let (out, mut outgoing) = mpsc::unbounded_channel::<Outgoing>();
     let writer = tokio::spawn(async move {
@@ -179,6 +185,8 @@ pub async fn serve_connection(socket: WebSocket, config: Arc<Config>) {
     };
 
     let mut session: Option<Box<LivenessSession>> = None;
+    // Whose attempts the session counts (seed 002's policy).
+    let mut user_key = String::new();
     let mut connected = false;
     let mut heartbeat: Option<JoinHandle<()>> = None;
     let mut in_flight: Option<JoinHandle<FrameDone>> = None;
@@ -208,8 +216,9 @@ pub async fn serve_connection(socket: WebSocket, config: Arc<Config>) {
                             send(ProtoError::new(ErrorCode::AlreadyConnected, "this session is connected").to_message());
                             continue;
                         }
-                        match connect(&message, &config).await {
-                            Ok((started, period)) => {
+                        match connect(&message, &app, remote).await {
+                            Ok((started, period, key)) => {
+                                user_key = key;
                                 send(Message::new("CONNECTED").with_header("session-id", &started.id).with_header("version", VERSION));
                                 if let Some(period) = period {
                                     let beat = out.clone();
@@ -263,8 +272,17 @@ pub async fn serve_connection(socket: WebSocket, config: Arc<Config>) {
                 in_flight = None;
                 idle_deadline = Instant::now() + config.idle_timeout;
                 match done {
-                    Ok(FrameDone { answer, last, session: s }) => {
+                    Ok(FrameDone { answer, last, verdict, session: s }) => {
                         send(answer);
+                        let now = now_ms();
+                        let recorded = match verdict {
+                            Some(true) => app.policy.succeed(&user_key).await.map(|_| ()),
+                            Some(false) => app.policy.fail(&user_key, now, &config.policy).await.map(|_| ()),
+                            None => Ok(()),
+                        };
+                        if let Err(err) = recorded {
+                            eprintln!("lpserver: attempts of session {} not recorded: {err}", s.id);
+                        }
                         if last {
                             close_session(Some(s)).await;
                             let _ = out.send(Outgoing::Close);
@@ -306,8 +324,19 @@ async fn close_session(session: Option<Box<LivenessSession>>) {
     }
 }
 
-/// Checks CONNECT's headers and starts the session: (session, heartbeat period).
-async fn connect(message: &Message, config: &Arc<Config>) -> Result<(LivenessSession, Option<Duration>), ProtoError> {
+/// Milliseconds since 1970.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Checks CONNECT's headers and the user's attempts, and starts the session: (session,
+/// heartbeat period, user key). The user key is the `user-id` header, else the client's
+/// address.
+async fn connect(
+    message: &Message,
+    app: &Arc<App>,
+    remote: Option<std::net::SocketAddr>,
+) -> Result<(LivenessSession, Option<Duration>, String), ProtoError> {
     let version = message.require("version")?;
     if version != VERSION {
         return Err(ProtoError::header(
@@ -343,13 +372,34 @@ async fn connect(message: &Message, config: &Arc<Config>) -> Result<(LivenessSes
             return Err(ProtoError::header(ErrorCode::InvalidHeader, "mirrored", "mirrored is true or false"));
         }
     };
+    let user_key = match message.header("user-id") {
+        Some(user) if !user.is_empty() && user.len() <= 128 => format!("user:{user}"),
+        Some(_) => return Err(ProtoError::header(ErrorCode::InvalidHeader, "user-id", "user-id holds 1 to 128 bytes")),
+        None => format!("address:{}", remote.map(|r| r.ip().to_string()).unwrap_or_default()),
+    };
+    let decision = app
+        .policy
+        .decide(&user_key, now_ms(), &app.config.policy)
+        .await
+        .map_err(|err| ProtoError::new(ErrorCode::Internal, format!("attempt counters unavailable: {err}")))?;
+    match decision {
+        Decision::Allowed { .. } => {}
+        Decision::Cooldown { until_ms } => {
+            let mut err = ProtoError::new(ErrorCode::Cooldown, "too many failed sessions: wait for the cooldown");
+            err.retry_after_ms = Some(until_ms.saturating_sub(now_ms()));
+            return Err(err);
+        }
+        Decision::FinalFailure => {
+            return Err(ProtoError::new(ErrorCode::FinalFailure, "FINAL_FAILURE is recorded for this user"));
+        }
+    }
     let options = SessionOptions { id, mirrored };
-    let config = config.clone();
-    tokio::task::spawn_blocking(move || LivenessSession::start(&config, &options))
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || LivenessSession::start(&app.config, &options))
         .await
         .map_err(|err| ProtoError::new(ErrorCode::Internal, err.to_string()))?
         .map_err(|err| ProtoError::new(ErrorCode::Internal, err))
-        .map(|session| (session, period))
+        .map(|session| (session, period, user_key))
 }
 
 #[cfg(test)]

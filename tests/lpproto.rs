@@ -2,6 +2,8 @@
 //! bundled clip (success and failure), every protocol error, the one-frame-in-flight rule,
 //! heartbeats, the idle timeout and the socket closed after SUCCESS.
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -153,25 +155,31 @@ async fn a_performed_session_gets_stats_then_success_and_the_socket_closes() {
     assert!(receive(&mut socket).await.is_none());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_session_not_performed_ends_with_an_error_and_a_failed_token() {
-    let frames = clip_jpegs();
-    let (address, _stop) =
-        start(&[("CHALLENGE_SEQUENCE", "look_down"), ("CHALLENGE_TIMEOUT_MS", "300"), ("CHALLENGE_LENGTH", "1")]).await;
-    let mut socket = open(address).await;
-    assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
-    // The neutral lead-in, again and again: the person never looks down.
-    let mut last = None;
+/// Server settings under which a session fails within about a second: it asks to look down,
+/// 300 ms an attempt.
+const QUICK_FAILURE: [(&str, &str); 2] = [("CHALLENGE_SEQUENCE", "look_down"), ("CHALLENGE_TIMEOUT_MS", "300")];
+
+/// Sends the clip's neutral lead-in again and again (the person never looks down) until the
+/// session ends; returns its last answer.
+async fn fail_session(socket: &mut Socket, frames: &[Vec<u8>]) -> Message {
     for i in 0..2000 {
-        send(&mut socket, &frame(&frames[i % 12])).await;
-        let answer = receive(&mut socket).await.expect("an answer");
+        send(socket, &frame(&frames[i % 12])).await;
+        let answer = receive(socket).await.expect("an answer");
         if answer.command != "STATS" {
-            last = Some(answer);
-            break;
+            return answer;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let last = last.expect("the session ends");
+    panic!("the session did not end");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_not_performed_ends_with_an_error_and_a_failed_token() {
+    let frames = clip_jpegs();
+    let (address, _stop) = start(&QUICK_FAILURE).await;
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
+    let last = fail_session(&mut socket, &frames).await;
     assert_eq!(error_code(&last), Some(13), "{last:?}");
     assert_eq!(last.header("content-type"), Some("application/jwt"));
     let claims = verify(&last.body);
@@ -289,4 +297,73 @@ fn the_server_refuses_to_start_without_a_key_and_says_how_to_set_one() {
     for variable in ["PORT", "LIVENESS_JWT_SECRET", "MAX_FRAME_BYTES", "SESSION_IDLE_TIMEOUT_MS", "CHALLENGES"] {
         assert!(text.contains(variable), "--help does not mention {variable}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_sessions_cool_down_the_user_on_every_server_then_end_in_final_failure() {
+    let frames = clip_jpegs();
+    let (_redis, url) = common::RedisServer::start();
+    let policy =
+        [("REDIS_URL", url.as_str()), ("POLICY_ATTEMPTS", "1"), ("POLICY_COOLDOWN_MS", "1500"), ("POLICY_ROUNDS", "2")];
+    let vars: Vec<(&str, &str)> = QUICK_FAILURE.iter().chain(policy.iter()).copied().collect();
+    // Two servers sharing one Redis.
+    let (first, _stop1) = start(&vars).await;
+    let (second, _stop2) = start(&vars).await;
+    let mut socket = open(first).await;
+    assert_eq!(connect(&mut socket, "user-id:eve\n").await.command, "CONNECTED");
+    assert_eq!(error_code(&fail_session(&mut socket, &frames).await), Some(13));
+    // The other server refuses eve for the cooldown, but not someone else.
+    let mut socket = open(second).await;
+    let refused = connect(&mut socket, "user-id:eve\n").await;
+    assert_eq!(error_code(&refused), Some(1015), "{refused:?}");
+    let wait: u64 = refused.header("retry-after-ms").unwrap().parse().unwrap();
+    assert!(wait > 0 && wait <= 1500, "{wait}");
+    assert_eq!(connect(&mut socket, "user-id:frank\n").await.command, "CONNECTED");
+    // After the cooldown: a second failed round is final.
+    tokio::time::sleep(Duration::from_millis(wait + 100)).await;
+    let mut socket = open(second).await;
+    assert_eq!(connect(&mut socket, "user-id:eve\n").await.command, "CONNECTED");
+    assert_eq!(error_code(&fail_session(&mut socket, &frames).await), Some(13));
+    let mut socket = open(first).await;
+    assert_eq!(error_code(&connect(&mut socket, "user-id:eve\n").await), Some(1016));
+    let store = lpserver::policy::PolicyStore::redis(&url).await.unwrap();
+    let record = store.final_failure("user:eve").await.unwrap().expect("a FINAL_FAILURE record in Redis");
+    assert_eq!((record.status.as_str(), record.strikes), ("FINAL_FAILURE", 2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_success_clears_the_failures() {
+    let frames = clip_jpegs();
+    // Two servers on one Redis: one where sessions fail quickly, one asking what the clip does.
+    let (_redis, url) = common::RedisServer::start();
+    let policy = [("REDIS_URL", url.as_str()), ("POLICY_ATTEMPTS", "2")];
+    let quick: Vec<(&str, &str)> = QUICK_FAILURE.iter().chain(policy.iter()).copied().collect();
+    let (failing, _stop1) = start(&quick).await;
+    let (address, _stop2) = start(&[policy[0], policy[1], ("CHALLENGE_SEQUENCE", "turn_left")]).await;
+    // A failure: only the neutral lead-in.
+    let mut socket = open(failing).await;
+    assert_eq!(connect(&mut socket, "user-id:grace\n").await.command, "CONNECTED");
+    assert_eq!(error_code(&fail_session(&mut socket, &frames).await), Some(13));
+    // A success: the clip turns left first.
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "user-id:grace\n").await.command, "CONNECTED");
+    let mut last = None;
+    for jpeg in &frames {
+        send(&mut socket, &frame(jpeg)).await;
+        let answer = receive(&mut socket).await.unwrap();
+        if answer.command != "STATS" {
+            last = Some(answer);
+            break;
+        }
+    }
+    assert_eq!(last.map(|m| m.command), Some("SUCCESS".to_string()));
+    // After the success one failure is not yet a cooldown; a second one is.
+    let mut socket = open(failing).await;
+    assert_eq!(connect(&mut socket, "user-id:grace\n").await.command, "CONNECTED");
+    assert_eq!(error_code(&fail_session(&mut socket, &frames).await), Some(13));
+    let mut socket = open(failing).await;
+    assert_eq!(connect(&mut socket, "user-id:grace\n").await.command, "CONNECTED");
+    assert_eq!(error_code(&fail_session(&mut socket, &frames).await), Some(13));
+    let mut socket = open(failing).await;
+    assert_eq!(error_code(&connect(&mut socket, "user-id:grace\n").await), Some(1015));
 }

@@ -42,11 +42,13 @@ pub enum ErrorCode {
     FrameInFlight = 1012,
     SessionTimeout = 1013,
     SessionClosed = 1014,
+    Cooldown = 1015,
+    FinalFailure = 1016,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 32] = [
+    pub const ALL: [ErrorCode; 34] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -79,6 +81,8 @@ impl ErrorCode {
         ErrorCode::FrameInFlight,
         ErrorCode::SessionTimeout,
         ErrorCode::SessionClosed,
+        ErrorCode::Cooldown,
+        ErrorCode::FinalFailure,
     ];
 
     pub fn code(self) -> u16 {
@@ -123,6 +127,8 @@ impl ErrorCode {
             ErrorCode::FrameInFlight => "frame-in-flight",
             ErrorCode::SessionTimeout => "session-timeout",
             ErrorCode::SessionClosed => "session-closed",
+            ErrorCode::Cooldown => "cooldown",
+            ErrorCode::FinalFailure => "final-failure",
         }
     }
 
@@ -180,6 +186,10 @@ impl ErrorCode {
             }
             ErrorCode::SessionTimeout => "No FRAME within the session's idle timeout; the session ends.",
             ErrorCode::SessionClosed => "The session already has its verdict; connect again for a new one.",
+            ErrorCode::Cooldown => {
+                "This user failed 3 sessions in a row: try again after the cooldown (`retry-after-ms`, seed 002: 15 minutes)."
+            }
+            ErrorCode::FinalFailure => "This user failed 9 sessions (3 cooldown rounds): FINAL_FAILURE is recorded.",
         }
     }
 
