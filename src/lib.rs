@@ -54,6 +54,24 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
     health.or(lpproto)
 }
 
+/// Fails unless the configured key can sign tokens: a bad key stops the server at start, not
+/// every session later.
+pub fn check_signing_key(config: &Config) -> Result<(), String> {
+    use gstliveness::lvjwtsink::token::{Algorithm, KeySource, Signer};
+    let algorithm = match config.jwt_algorithm.as_str() {
+        "rs256" => Algorithm::Rs256,
+        "es256" => Algorithm::Es256,
+        _ => Algorithm::Hs256,
+    };
+    let source = KeySource {
+        key: config.jwt_secret.as_deref(),
+        key_file: config.jwt_key_file.as_deref(),
+        env_secret: None,
+        key_id: None,
+    };
+    Signer::new(algorithm, &source).map(|_| ()).map_err(|err| format!("signing key: {err}"))
+}
+
 /// Serves until `shutdown` completes.
 pub async fn serve(
     config: Config,
@@ -61,6 +79,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     init_gstreamer()?;
+    check_signing_key(&config)?;
     let policy = match &config.redis_url {
         Some(url) => PolicyStore::redis(url).await.map_err(|err| format!("REDIS_URL {url}: {err}"))?,
         None => PolicyStore::memory(),

@@ -23,6 +23,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Err(err) = lpserver::check_signing_key(&config) {
+        eprintln!("lpserver: {err}");
+        return std::process::ExitCode::from(2);
+    }
     let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.address)
             .await

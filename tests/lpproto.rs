@@ -292,6 +292,15 @@ fn the_server_refuses_to_start_without_a_key_and_says_how_to_set_one() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("LIVENESS_JWT_SECRET") && stderr.contains("no default key"), "{stderr}");
+    // A secret too short to be safe stops it too, before it listens.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lpserver"))
+        .env("LIVENESS_JWT_SECRET", "short")
+        .env_remove("JWT_KEY_FILE")
+        .env("PORT", "0")
+        .output()
+        .expect("lpserver runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("at least 32"), "{stderr}");
     let help = std::process::Command::new(env!("CARGO_BIN_EXE_lpserver")).arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&help.stdout);
     for variable in ["PORT", "LIVENESS_JWT_SECRET", "MAX_FRAME_BYTES", "SESSION_IDLE_TIMEOUT_MS", "CHALLENGES"] {
