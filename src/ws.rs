@@ -273,7 +273,8 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
                 idle_deadline = Instant::now() + config.idle_timeout;
                 match done {
                     Ok(FrameDone { answer, last, verdict, session: s }) => {
-                        send(answer);
+                        // The strike is written before the client hears the verdict, so that
+                        // its next CONNECT, on any server, already sees it.
                         let now = now_ms();
                         let recorded = match verdict {
                             Some(true) => app.policy.succeed(&user_key).await.map(|_| ()),
@@ -283,6 +284,7 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
                         if let Err(err) = recorded {
                             eprintln!("lpserver: attempts of session {} not recorded: {err}", s.id);
                         }
+                        send(answer);
                         if last {
                             close_session(Some(s)).await;
                             let _ = out.send(Outgoing::Close);
