@@ -4,6 +4,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use gstliveness::lvjwtsink::token::Algorithm;
+
 pub const HELP: &str = "\
 lpserver: LPProto WebSocket and REST server for the gst-liveness elements
 
@@ -38,7 +40,7 @@ JWT_KEY_FILE.";
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub address: SocketAddr,
-    pub jwt_algorithm: String,
+    pub jwt_algorithm: Algorithm,
     pub jwt_secret: Option<String>,
     pub jwt_key_file: Option<PathBuf>,
     pub jwt_issuer: Option<String>,
@@ -91,14 +93,14 @@ impl Config {
         let port: u16 = parse(get("PORT"), "PORT", 5003, "a TCP port", |_| true)?;
         let ip: IpAddr =
             parse(get("BIND_ADDRESS"), "BIND_ADDRESS", IpAddr::from([127, 0, 0, 1]), "an IP address", |_| true)?;
-        let jwt_algorithm = get("JWT_ALGORITHM").unwrap_or_else(|| "hs256".into()).to_ascii_lowercase();
-        if !["hs256", "rs256", "es256"].contains(&jwt_algorithm.as_str()) {
-            return Err(ConfigError::Invalid {
+        let jwt_algorithm = match get("JWT_ALGORITHM") {
+            None => Algorithm::Hs256,
+            Some(value) => Algorithm::from_nick(value.trim()).ok_or(ConfigError::Invalid {
                 name: "JWT_ALGORITHM",
-                value: jwt_algorithm,
+                value,
                 expected: "hs256, rs256 or es256",
-            });
-        }
+            })?,
+        };
         let jwt_secret = get("LIVENESS_JWT_SECRET");
         let jwt_key_file = get("JWT_KEY_FILE").map(PathBuf::from);
         if jwt_secret.is_none() && jwt_key_file.is_none() {

@@ -54,37 +54,43 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
     health.or(lpproto)
 }
 
-/// Fails unless the configured key can sign tokens: a bad key stops the server at start, not
-/// every session later.
-pub fn check_signing_key(config: &Config) -> Result<(), String> {
-    use gstliveness::lvjwtsink::token::{Algorithm, KeySource, Signer};
-    let algorithm = match config.jwt_algorithm.as_str() {
-        "rs256" => Algorithm::Rs256,
-        "es256" => Algorithm::Es256,
-        _ => Algorithm::Hs256,
-    };
-    let source = KeySource {
-        key: config.jwt_secret.as_deref(),
-        key_file: config.jwt_key_file.as_deref(),
-        env_secret: None,
-        key_id: None,
-    };
-    Signer::new(algorithm, &source).map(|_| ()).map_err(|err| format!("signing key: {err}"))
+impl App {
+    /// Everything the server needs before it listens: GStreamer and the plugin, a key that can
+    /// sign tokens (a bad key stops the server at start, not every session later), and the
+    /// attempt counters' store.
+    pub async fn new(config: Config) -> Result<App, String> {
+        use gstliveness::lvjwtsink::token::{KeySource, Signer};
+        init_gstreamer()?;
+        let source = KeySource {
+            key: config.jwt_secret.as_deref(),
+            key_file: config.jwt_key_file.as_deref(),
+            env_secret: None,
+            key_id: None,
+        };
+        Signer::new(config.jwt_algorithm, &source).map_err(|err| format!("signing key: {err}"))?;
+        let policy = match &config.redis_url {
+            Some(url) => PolicyStore::redis(url).await.map_err(|err| format!("REDIS_URL {url}: {err}"))?,
+            None => PolicyStore::memory(),
+        };
+        Ok(App { config, policy })
+    }
 }
 
-/// Serves until `shutdown` completes.
+/// Serves `app` until `shutdown` completes.
+pub async fn serve_app(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    warp::serve(routes(Arc::new(app))).incoming(listener).graceful(shutdown).run().await;
+}
+
+/// Prepares the server for `config` and serves until `shutdown` completes.
 pub async fn serve(
     config: Config,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    init_gstreamer()?;
-    check_signing_key(&config)?;
-    let policy = match &config.redis_url {
-        Some(url) => PolicyStore::redis(url).await.map_err(|err| format!("REDIS_URL {url}: {err}"))?,
-        None => PolicyStore::memory(),
-    };
-    let app = Arc::new(App { config, policy });
-    warp::serve(routes(app)).incoming(listener).graceful(shutdown).run().await;
+    serve_app(App::new(config).await?, listener, shutdown).await;
     Ok(())
 }

@@ -23,19 +23,24 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    if let Err(err) = lpserver::check_signing_key(&config) {
-        eprintln!("lpserver: {err}");
-        return std::process::ExitCode::from(2);
-    }
+    // Key, GStreamer and the attempts store are checked before the port is opened.
+    let app = match runtime.block_on(lpserver::App::new(config)) {
+        Ok(app) => app,
+        Err(err) => {
+            eprintln!("lpserver: {err}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let result = runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.address)
-            .await
-            .map_err(|err| format!("cannot listen on {}: {err}", config.address))?;
-        eprintln!("lpserver {} listening on {}", env!("CARGO_PKG_VERSION"), config.address);
+        let address = app.config.address;
+        let listener =
+            tokio::net::TcpListener::bind(address).await.map_err(|err| format!("cannot listen on {address}: {err}"))?;
+        eprintln!("lpserver {} listening on {address}", env!("CARGO_PKG_VERSION"));
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        lpserver::serve(config, listener, shutdown).await
+        lpserver::serve_app(app, listener, shutdown).await;
+        Ok::<(), String>(())
     });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

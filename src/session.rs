@@ -20,6 +20,11 @@ pub enum SinkEvent {
     Failed(String),
 }
 
+/// The error codes of lvjwtsink's `errors` arrays (signal argument, frame-result field).
+pub fn error_codes(array: Option<gst::Array>) -> Vec<u32> {
+    array.map(|a| a.iter().filter_map(|v| v.get::<u32>().ok()).collect()).unwrap_or_default()
+}
+
 /// How long a frame may take through the pipeline before the session fails.
 const FRAME_ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 /// Largest frame side accepted.
@@ -90,7 +95,7 @@ impl LivenessSession {
             .map_err(|_| "not a pipeline".to_string())?;
         let jwt = pipeline.by_name("jwt").ok_or("no lvjwtsink")?;
         jwt.set_property("session-id", &options.id);
-        jwt.set_property_from_str("algorithm", &config.jwt_algorithm);
+        jwt.set_property_from_str("algorithm", config.jwt_algorithm.nick());
         if let Some(secret) = &config.jwt_secret {
             jwt.set_property("key", secret);
         }
@@ -112,10 +117,7 @@ impl LivenessSession {
         jwt.connect("verdict", false, move |args| {
             let token = args[1].get::<String>().unwrap_or_default();
             let is_ok = args[2].get::<bool>().unwrap_or(false);
-            let errors = args[3]
-                .get::<gst::Array>()
-                .map(|a| a.iter().filter_map(|v| v.get::<u32>().ok()).collect())
-                .unwrap_or_default();
+            let errors = error_codes(args[3].get::<gst::Array>().ok());
             let _ = verdicts.send(SinkEvent::Verdict { token, is_ok, errors });
             None
         });

@@ -17,7 +17,7 @@ use warp::ws::{Message as WsMessage, WebSocket};
 use crate::App;
 use crate::lpproto::{Message, ProtoError, VERSION};
 use crate::policy::Decision;
-use crate::session::{LivenessSession, SessionOptions, SinkEvent, decode_jpeg};
+use crate::session::{LivenessSession, SessionOptions, SinkEvent, decode_jpeg, error_codes};
 
 /// Content type of a FRAME body (seed 000).
 pub const FRAME_CONTENT_TYPE: &str = "image/x-jpeg-base64";
@@ -45,10 +45,7 @@ fn valid_session_id(id: &str) -> bool {
 
 /// STATS `details` and `isOk`/`errors` from lvjwtsink's `frame-result`.
 pub fn stats_body(result: &gst::StructureRef) -> Value {
-    let errors: Vec<u32> = result
-        .get::<gst::Array>("errors")
-        .map(|a| a.iter().filter_map(|v| v.get::<u32>().ok()).collect())
-        .unwrap_or_default();
+    let errors = error_codes(result.get::<gst::Array>("errors").ok());
     let int = |name: &str| result.get::<i32>(name).ok();
     let num = |name: &str| result.get::<f64>(name).ok();
     let face = match (int("x"), int("y"), int("width"), int("height")) {
@@ -144,7 +141,7 @@ fn frame_jpeg(message: &Message, max_bytes: usize) -> Result<Vec<u8>, ProtoError
     let body = message.body.trim();
     // Base64 grows 4/3: refuse before decoding what cannot fit.
     if body.len() / 4 * 3 > max_bytes + 3 {
-        return Err(ProtoError::new(ErrorCode::FrameTooLarge, format!("frames are limited to {max_bytes} bytes")));
+        return Err(too_large(max_bytes));
     }
     let jpeg = base64::engine::general_purpose::STANDARD
         .decode(body)
@@ -153,9 +150,13 @@ fn frame_jpeg(message: &Message, max_bytes: usize) -> Result<Vec<u8>, ProtoError
     Ok(jpeg)
 }
 
+fn too_large(max_bytes: usize) -> ProtoError {
+    ProtoError::new(ErrorCode::FrameTooLarge, format!("frames are limited to {max_bytes} bytes"))
+}
+
 fn check_size(jpeg: &[u8], max_bytes: usize) -> Result<(), ProtoError> {
     if jpeg.len() > max_bytes {
-        return Err(ProtoError::new(ErrorCode::FrameTooLarge, format!("frames are limited to {max_bytes} bytes")));
+        return Err(too_large(max_bytes));
     }
     Ok(())
 }

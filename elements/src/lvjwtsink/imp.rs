@@ -192,6 +192,12 @@ fn frame_result(buffer: &gst::BufferRef, faces: &[Face], check: &FrameCheck) -> 
 }
 
 impl LvJwtSink {
+    /// The `session-id` property, or a random UUID for each session when it is unset.
+    fn new_session_id(&self) -> String {
+        let configured = self.settings.lock().unwrap_or_else(|p| p.into_inner()).session_id.clone();
+        configured.unwrap_or_else(super::token::random_uuid)
+    }
+
     /// Ends the session: age check, errors, token. Returns what to hand out.
     fn finish(&self, state: &mut State, settings: &Settings) -> Result<Delivery, gst::ErrorMessage> {
         let best = state.session.best.as_ref();
@@ -555,7 +561,7 @@ impl BaseSinkImpl for LvJwtSink {
             gear,
             info: None,
             session: SinkSession::default(),
-            session_id: settings.session_id.clone().unwrap_or_else(super::token::random_uuid),
+            session_id: self.new_session_id(),
             finished: false,
         });
         Ok(())
@@ -599,18 +605,22 @@ impl BaseSinkImpl for LvJwtSink {
             );
             return Err(gst::FlowError::Error);
         };
-        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        // Only the two settings a frame needs: the strings of the others are not copied a frame.
+        let (checks, bestshot_size) = {
+            let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+            (settings.checks, settings.bestshot_size as usize)
+        };
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = guard.as_mut() else { return Err(gst::FlowError::Flushing) };
         let info = element::negotiated(self, state.info.as_ref())?;
-        let check = check_frame(&faces, info.width(), info.height(), &settings.checks);
+        let check = check_frame(&faces, info.width(), info.height(), &checks);
         let challenge = check.main_face.and_then(|i| faces[i].challenge.as_ref());
         if state.finished {
             // lvchallenge's `reset` starts a new session: its state shows no verdict again.
             if challenge.is_some_and(|c| c.verdict.is_none()) {
                 state.finished = false;
                 state.session = SinkSession::default();
-                state.session_id = settings.session_id.clone().unwrap_or_else(super::token::random_uuid);
+                state.session_id = self.new_session_id();
             } else {
                 return Ok(gst::FlowSuccess::Ok);
             }
@@ -620,9 +630,8 @@ impl BaseSinkImpl for LvJwtSink {
             && let Some(face) = check.main_face.map(|i| &faces[i])
         {
             let pts = buffer.pts().map(|t| t.nseconds());
-            let size = settings.bestshot_size as usize;
             let shot = element::analyse_frame(self, buffer, &info, |frame| {
-                Ok::<_, std::convert::Infallible>(BestShot::capture(frame, face, score, size, pts))
+                Ok::<_, std::convert::Infallible>(BestShot::capture(frame, face, score, bestshot_size, pts))
             })?;
             gst::debug!(CAT, imp = self, "best shot at {:?}: {:?}", buffer.pts(), score);
             state.session.best = Some(shot);

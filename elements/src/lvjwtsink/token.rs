@@ -29,6 +29,20 @@ impl Algorithm {
         }
     }
 
+    /// The lower-case name lvjwtsink's `algorithm` property and lpserver's JWT_ALGORITHM take.
+    pub fn nick(self) -> &'static str {
+        match self {
+            Algorithm::Hs256 => "hs256",
+            Algorithm::Rs256 => "rs256",
+            Algorithm::Es256 => "es256",
+        }
+    }
+
+    /// The algorithm of `nick` (case-insensitive).
+    pub fn from_nick(nick: &str) -> Option<Algorithm> {
+        [Algorithm::Hs256, Algorithm::Rs256, Algorithm::Es256].into_iter().find(|a| a.nick().eq_ignore_ascii_case(nick))
+    }
+
     fn jwt(self) -> jsonwebtoken::Algorithm {
         match self {
             Algorithm::Hs256 => jsonwebtoken::Algorithm::HS256,
