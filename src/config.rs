@@ -18,7 +18,9 @@ Configuration comes from the environment:
   JWT_KEY_FILE             file with the HS256 secret, or the RS256/ES256 PEM private key
   JWT_ALGORITHM            hs256 (default), rs256 or es256
   JWT_ISSUER               `iss` claim of the tokens (default: none)
-  MAX_FRAME_BYTES          largest JPEG frame accepted, in bytes (default 2097152)
+  MAX_FRAME_BYTES          largest JPEG frame (LPProto) or image (REST) accepted, in bytes
+                           (default 2097152)
+  MAX_BODY_BYTES           largest REST request body, in bytes (default 16777216)
   SESSION_IDLE_TIMEOUT_MS  a session without a FRAME for this long ends (default 30000)
   CHALLENGE_TIMEOUT_MS     time for one attempt at a challenge (default 10000)
   SESSION_TIMEOUT_MS       time for a whole challenge session (default 90000, seed 002)
@@ -45,6 +47,7 @@ pub struct Config {
     pub jwt_key_file: Option<PathBuf>,
     pub jwt_issuer: Option<String>,
     pub max_frame_bytes: usize,
+    pub max_body_bytes: usize,
     pub idle_timeout: Duration,
     pub challenge_timeout: Duration,
     pub session_timeout: Duration,
@@ -116,6 +119,13 @@ impl Config {
                 get("MAX_FRAME_BYTES"),
                 "MAX_FRAME_BYTES",
                 2 * 1024 * 1024,
+                "bytes, 1024 or more",
+                |v| *v >= 1024,
+            )?,
+            max_body_bytes: parse(
+                get("MAX_BODY_BYTES"),
+                "MAX_BODY_BYTES",
+                16 * 1024 * 1024,
                 "bytes, 1024 or more",
                 |v| *v >= 1024,
             )?,

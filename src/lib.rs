@@ -1,11 +1,16 @@
 //! `lpserver`: lets web clients use the gst-liveness elements. A WebSocket endpoint speaks
 //! LPProto (seed 000): each connection runs its own pipeline of the plugin's elements, fed
 //! through `appsrc`, and gets per-frame STATS and the signed verdict token of `lvjwtsink`.
+//! A REST API ([`rest`], seed 001) answers single checks on posted images, and `/` serves a
+//! browser client that speaks LPProto.
 
+pub mod analysis;
 pub mod config;
 pub mod lpproto;
 pub mod policy;
+pub mod rest;
 pub mod session;
+pub mod web;
 pub mod ws;
 
 use std::sync::{Arc, Once};
@@ -37,21 +42,26 @@ pub fn init_gstreamer() -> Result<(), String> {
 }
 
 /// Every route of the server.
-pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     let health = warp::path("health")
         .and(warp::path::end())
         .and(warp::get())
         .map(|| warp::reply::json(&serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})));
+    let ws_app = app.clone();
     let lpproto = warp::path(LPPROTO_PATH).and(warp::path::end()).and(warp::ws()).and(warp::addr::remote()).map(
         move |ws: warp::ws::Ws, remote: Option<std::net::SocketAddr>| {
-            let app = app.clone();
+            let app = ws_app.clone();
             // Room for twice the largest frame in base64, so that an oversized frame gets its
             // error code; beyond that the WebSocket layer closes the connection.
             ws.max_message_size(app.config.max_frame_bytes * 8 / 3 + 65_536)
                 .on_upgrade(move |socket| ws::serve_connection(socket, app, remote))
         },
     );
-    health.or(lpproto)
+    let page = warp::get().and(warp::path::end()).map(|| warp::reply::html(web::INDEX_HTML));
+    let assets = warp::get()
+        .and(warp::path!("static" / String))
+        .and_then(|name: String| async move { web::asset(&name).ok_or_else(warp::reject::not_found) });
+    health.or(lpproto).or(page).or(assets).or(rest::routes(app)).recover(rest::recover)
 }
 
 impl App {

@@ -36,11 +36,12 @@ pub struct LivenessSession {
     appsrc: gst_app::AppSrc,
     events: mpsc::UnboundedReceiver<SinkEvent>,
     started: Instant,
-    size: Option<(u32, u32)>,
+    info: Option<gst_video::VideoInfo>,
     pub frames: u64,
 }
 
 /// A decoded frame, RGB.
+#[derive(Debug, Clone)]
 pub struct DecodedFrame {
     pub width: u32,
     pub height: u32,
@@ -53,14 +54,52 @@ pub fn decode_jpeg(bytes: &[u8]) -> Result<DecodedFrame, ProtoError> {
     if !bytes.starts_with(&[0xFF, 0xD8]) {
         return Err(not_jpeg("the frame does not start with a JPEG marker".into()));
     }
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg);
+    decode(bytes, image::ImageFormat::Jpeg).map_err(|err| not_jpeg(format!("JPEG: {err}")))
+}
+
+/// Decodes a JPEG or PNG still (the REST API's images), refusing images over
+/// `MAX_FRAME_SIDE`.
+pub fn decode_still(bytes: &[u8]) -> Result<DecodedFrame, String> {
+    let format = if bytes.starts_with(&[0xFF, 0xD8]) {
+        image::ImageFormat::Jpeg
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        image::ImageFormat::Png
+    } else {
+        return Err("neither a JPEG nor a PNG".into());
+    };
+    decode(bytes, format).map_err(|err| format!("{format:?}: {err}"))
+}
+
+fn decode(bytes: &[u8], format: image::ImageFormat) -> Result<DecodedFrame, image::ImageError> {
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_FRAME_SIDE);
     limits.max_image_height = Some(MAX_FRAME_SIDE);
     reader.limits(limits);
-    let image = reader.decode().map_err(|err| not_jpeg(format!("JPEG: {err}")))?;
-    let rgb = image.to_rgb8();
+    let rgb = reader.decode()?.to_rgb8();
     Ok(DecodedFrame { width: rgb.width(), height: rgb.height(), rgb: rgb.into_raw() })
+}
+
+impl DecodedFrame {
+    /// The caps of frames of this size, RGB.
+    pub fn video_info(&self, fps: gst::Fraction) -> Result<gst_video::VideoInfo, gst::glib::BoolError> {
+        gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, self.width, self.height).fps(fps).build()
+    }
+
+    /// The frame as a buffer laid out as `info` says: GStreamer pads each RGB row to a
+    /// multiple of 4 bytes, so frames of odd widths need their rows copied apart.
+    pub fn into_buffer(self, info: &gst_video::VideoInfo) -> gst::Buffer {
+        let row = self.width as usize * 3;
+        let stride = info.stride()[0] as usize;
+        if stride == row {
+            return gst::Buffer::from_mut_slice(self.rgb);
+        }
+        let mut data = vec![0u8; stride * self.height as usize];
+        for (out, row_in) in data.chunks_exact_mut(stride).zip(self.rgb.chunks_exact(row)) {
+            out[..row].copy_from_slice(row_in);
+        }
+        gst::Buffer::from_mut_slice(data)
+    }
 }
 
 /// Settings of one session.
@@ -135,7 +174,7 @@ impl LivenessSession {
             appsrc,
             events,
             started: Instant::now(),
-            size: None,
+            info: None,
             frames: 0,
         };
         if session.pipeline.set_state(gst::State::Playing).is_err() {
@@ -151,25 +190,23 @@ impl LivenessSession {
 
     /// Pushes one frame; the answer comes from [`LivenessSession::answer`].
     pub fn push(&mut self, frame: DecodedFrame) -> Result<(), ProtoError> {
-        match self.size {
-            Some(size) if size != (frame.width, frame.height) => {
+        let info = match &self.info {
+            Some(info) if (info.width(), info.height()) != (frame.width, frame.height) => {
                 return Err(ProtoError::new(
                     ErrorCode::FrameSizeChanged,
-                    format!("{}x{} after {}x{}", frame.width, frame.height, size.0, size.1),
+                    format!("{}x{} after {}x{}", frame.width, frame.height, info.width(), info.height()),
                 ));
             }
-            Some(_) => {}
+            Some(info) => info.clone(),
             None => {
-                let caps = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, frame.width, frame.height)
-                    .fps(gst::Fraction::new(0, 1))
-                    .build()
-                    .and_then(|info| info.to_caps())
-                    .map_err(|err| ProtoError::new(ErrorCode::Internal, format!("caps: {err}")))?;
-                self.appsrc.set_caps(Some(&caps));
-                self.size = Some((frame.width, frame.height));
+                let internal = |err: gst::glib::BoolError| ProtoError::new(ErrorCode::Internal, format!("caps: {err}"));
+                let info = frame.video_info(gst::Fraction::new(0, 1)).map_err(internal)?;
+                self.appsrc.set_caps(Some(&info.to_caps().map_err(internal)?));
+                self.info = Some(info.clone());
+                info
             }
-        }
-        let mut buffer = gst::Buffer::from_mut_slice(frame.rgb);
+        };
+        let mut buffer = frame.into_buffer(&info);
         if let Some(buffer) = buffer.get_mut() {
             // Stream time is the time since the session started: challenge timeouts run in it.
             buffer.set_pts(gst::ClockTime::from_nseconds(self.started.elapsed().as_nanos() as u64));

@@ -4,40 +4,16 @@
 
 mod common;
 
-use std::path::PathBuf;
+use common::{clip_jpegs, start, verify};
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use gst::prelude::*;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use lpserver::config::Config;
 use lpserver::lpproto::Message;
 
-const KEY: &str = "lpserver-test-secret-0123456789abcdef";
-
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Starts a server on a free port with `vars` over the test defaults; returns its address and
-/// the sender that stops it.
-async fn start(vars: &[(&str, &str)]) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let mut all: Vec<(String, String)> =
-        vec![("LIVENESS_JWT_SECRET".into(), KEY.into()), ("MIN_AGE".into(), "0".into())];
-    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let config = Config::from_lookup(|name| all.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-        .expect("test configuration");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(lpserver::serve(config, listener, async {
-        let _ = stopped.await;
-    }));
-    (address, stop)
-}
 
 async fn open(address: std::net::SocketAddr) -> Socket {
     let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/lpproto")).await.expect("connects");
@@ -77,37 +53,6 @@ fn frame(jpeg: &[u8]) -> String {
 
 fn error_code(message: &Message) -> Option<u32> {
     (message.command == "ERROR").then(|| message.header("error").and_then(|e| e.parse().ok())).flatten()
-}
-
-/// The frames of the bundled demo clip (turn left, look up, turn right), as JPEG.
-fn clip_jpegs() -> Vec<Vec<u8>> {
-    lpserver::init_gstreamer().unwrap();
-    let launch = format!(
-        "filesrc location={} ! decodebin ! videoconvert ! jpegenc quality=90 ! appsink name=out sync=false",
-        root().join("tests/fixtures/demo-session.webm").display()
-    );
-    let pipeline = gst::parse::launch(&launch).unwrap().downcast::<gst::Pipeline>().unwrap();
-    let sink = pipeline.by_name("out").unwrap().downcast::<gst_app::AppSink>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let mut frames = Vec::new();
-    while let Ok(sample) = sink.pull_sample() {
-        frames.push(sample.buffer().unwrap().map_readable().unwrap().to_vec());
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    assert_eq!(frames.len(), 144);
-    frames
-}
-
-fn verify(token: &str) -> serde_json::Value {
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
-    validation.required_spec_claims.clear();
-    jsonwebtoken::decode::<serde_json::Value>(
-        token,
-        &jsonwebtoken::DecodingKey::from_secret(KEY.as_bytes()),
-        &validation,
-    )
-    .expect("the token verifies with the server's key")
-    .claims
 }
 
 #[tokio::test(flavor = "multi_thread")]

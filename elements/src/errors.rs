@@ -44,11 +44,18 @@ pub enum ErrorCode {
     SessionClosed = 1014,
     Cooldown = 1015,
     FinalFailure = 1016,
+    InvalidJson = 1017,
+    MissingField = 1018,
+    InvalidField = 1019,
+    BodyTooLarge = 1020,
+    BadImage = 1021,
+    UnknownEndpoint = 1022,
+    Busy = 1023,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 34] = [
+    pub const ALL: [ErrorCode; 41] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -83,6 +90,13 @@ impl ErrorCode {
         ErrorCode::SessionClosed,
         ErrorCode::Cooldown,
         ErrorCode::FinalFailure,
+        ErrorCode::InvalidJson,
+        ErrorCode::MissingField,
+        ErrorCode::InvalidField,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::BadImage,
+        ErrorCode::UnknownEndpoint,
+        ErrorCode::Busy,
     ];
 
     pub fn code(self) -> u16 {
@@ -129,6 +143,13 @@ impl ErrorCode {
             ErrorCode::SessionClosed => "session-closed",
             ErrorCode::Cooldown => "cooldown",
             ErrorCode::FinalFailure => "final-failure",
+            ErrorCode::InvalidJson => "invalid-json",
+            ErrorCode::MissingField => "missing-field",
+            ErrorCode::InvalidField => "invalid-field",
+            ErrorCode::BodyTooLarge => "body-too-large",
+            ErrorCode::BadImage => "bad-image",
+            ErrorCode::UnknownEndpoint => "unknown-endpoint",
+            ErrorCode::Busy => "busy",
         }
     }
 
@@ -177,10 +198,12 @@ impl ErrorCode {
                 "A header has a value the server does not accept (named in the `header` header of the answer)."
             }
             ErrorCode::UnsupportedVersion => "The CONNECT `version` is not one the server speaks (1.0).",
-            ErrorCode::BadBase64 => "The FRAME body is not valid base64.",
+            ErrorCode::BadBase64 => "The FRAME body, or an image field of a REST request, is not valid base64.",
             ErrorCode::NotJpeg => "The frame is not a JPEG image the server can decode.",
             ErrorCode::FrameTooLarge => "The frame is larger than `MAX_FRAME_BYTES`.",
-            ErrorCode::FrameSizeChanged => "The frame's width or height differs from the session's first frame.",
+            ErrorCode::FrameSizeChanged => {
+                "The frame's width or height differs from the session's first frame (or from the first frame of a REST request's `frames`)."
+            }
             ErrorCode::FrameInFlight => {
                 "A FRAME arrived before the answer to the previous one (one FRAME in flight per session)."
             }
@@ -190,6 +213,17 @@ impl ErrorCode {
                 "This user failed 3 sessions in a row: try again after the cooldown (`retry-after-ms`, seed 002: 15 minutes)."
             }
             ErrorCode::FinalFailure => "This user failed 9 sessions (3 cooldown rounds): FINAL_FAILURE is recorded.",
+            ErrorCode::InvalidJson => "The REST request body is not a JSON object.",
+            ErrorCode::MissingField => "A required field of the REST request is missing (named in `field`).",
+            ErrorCode::InvalidField => {
+                "A field of the REST request has the wrong type or a value out of range (named in `field`)."
+            }
+            ErrorCode::BodyTooLarge => "The REST request body is larger than `MAX_BODY_BYTES`.",
+            ErrorCode::BadImage => {
+                "An image of the REST request is not a JPEG or PNG the server can decode, is larger than 4096 pixels a side or than `MAX_FRAME_BYTES` (named in `field`)."
+            }
+            ErrorCode::UnknownEndpoint => "No REST endpoint has this path and method.",
+            ErrorCode::Busy => "Every analysis slot of the server is taken: retry after `retry_after_ms`.",
         }
     }
 

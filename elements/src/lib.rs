@@ -10,6 +10,7 @@ use gst::glib;
 
 pub mod crop;
 mod element;
+pub mod embedding;
 pub mod errors;
 pub mod frame;
 pub mod lvantispoof;

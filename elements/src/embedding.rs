@@ -1,0 +1,111 @@
+//! Face embeddings for face matching: the 1024-value descriptor of the `faceres` model of
+//! @vladmandic/human (HSE-FaceRes), compared by cosine similarity.
+//!
+//! The model takes the face crop as its source prepares it: the detector box enlarged 1.4x
+//! about its centre, made square and turned upright along the eye line, resized to 224x224,
+//! RGB **in [0, 255]** (unlike the other face models). The descriptor is the model's
+//! `global_pooling/Mean` output.
+//!
+//! Embeddings are computed in memory and never stored: callers keep them only for the length
+//! of one comparison.
+
+use std::sync::Arc;
+
+use crate::crop::{FACE_CROP_ENLARGE, FaceCrop};
+use crate::frame::{FrameView, resample_rgb};
+use crate::meta::Face;
+use crate::model::{ModelError, SharedModel, output};
+
+pub const FACERES_FILE: &str = "faceres.onnx";
+const FACERES_INPUT: usize = 224;
+const FACERES_DESCRIPTOR: &str = "global_pooling/Mean";
+/// Length of a descriptor.
+pub const EMBEDDING_LEN: usize = 1024;
+
+/// Cosine similarity at or above which two faces count as the same person.
+///
+/// Measured on the registry photos the tests use (`tests/fixtures/README.md`): three photos of
+/// one person taken years apart, in different light and pose, score 0.63-0.71 against each
+/// other; pairs of different people 0.32-0.53. 0.58 lies between the two groups. Five
+/// photos are a small sample: calibrate on pairs from your own cameras and documents before
+/// relying on it.
+pub const SAME_PERSON_SIMILARITY: f32 = 0.58;
+
+/// One face's descriptor, L2-normalised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedding(Vec<f32>);
+
+impl Embedding {
+    /// From a raw descriptor; None when it is empty, not finite or all zero.
+    pub fn new(values: &[f32]) -> Option<Embedding> {
+        let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if values.is_empty() || !norm.is_finite() || norm <= f32::EPSILON {
+            return None;
+        }
+        Some(Embedding(values.iter().map(|v| v / norm).collect()))
+    }
+
+    /// Cosine similarity, -1..1 (1 the same direction); 0 when the lengths differ.
+    pub fn similarity(&self, other: &Embedding) -> f32 {
+        if self.0.len() != other.0.len() {
+            return 0.0;
+        }
+        self.0.iter().zip(&other.0).map(|(a, b)| a * b).sum::<f32>().clamp(-1.0, 1.0)
+    }
+
+    pub fn values(&self) -> &[f32] {
+        &self.0
+    }
+}
+
+/// Runs `faceres.onnx` on faces.
+pub struct Embedder {
+    model: Arc<SharedModel>,
+}
+
+impl Embedder {
+    pub fn new(model: Arc<SharedModel>) -> Embedder {
+        Embedder { model }
+    }
+
+    /// Loads (or reuses) the model found by [`crate::model::locate`], on one thread.
+    pub fn load() -> Result<Embedder, ModelError> {
+        let path = crate::model::locate(FACERES_FILE, None)?;
+        Ok(Embedder::new(crate::model::shared_session(&path, 1)?))
+    }
+
+    /// The descriptor of `face` in `frame`.
+    pub fn embed(&self, frame: &FrameView, face: &Face) -> Result<Embedding, ModelError> {
+        let crop = FaceCrop::upright(face, FACE_CROP_ENLARGE, FACERES_INPUT);
+        let mut input = vec![0.0; FACERES_INPUT * FACERES_INPUT * 3];
+        resample_rgb(frame, &crop.to_frame, FACERES_INPUT, FACERES_INPUT, &mut input, |v| v);
+        let outputs = self.model.run(&input, &[1, FACERES_INPUT, FACERES_INPUT, 3])?;
+        let descriptor = output(&outputs, FACERES_DESCRIPTOR, FACERES_FILE)?;
+        if descriptor.data.len() != EMBEDDING_LEN {
+            return Err(ModelError::Output {
+                model: FACERES_FILE.into(),
+                reason: format!("descriptor of {} values, {EMBEDDING_LEN} expected", descriptor.data.len()),
+            });
+        }
+        Embedding::new(&descriptor.data)
+            .ok_or_else(|| ModelError::Output { model: FACERES_FILE.into(), reason: "empty descriptor".into() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similarity_is_cosine_of_normalised_vectors() {
+        let a = Embedding::new(&[3.0, 4.0]).unwrap();
+        let b = Embedding::new(&[6.0, 8.0]).unwrap();
+        let c = Embedding::new(&[-4.0, 3.0]).unwrap();
+        assert!((a.similarity(&b) - 1.0).abs() < 1e-6);
+        assert!(a.similarity(&c).abs() < 1e-6);
+        assert_eq!(a.similarity(&Embedding::new(&[1.0, 2.0, 3.0]).unwrap()), 0.0);
+        assert_eq!(Embedding::new(&[0.0, 0.0]), None);
+        assert_eq!(Embedding::new(&[f32::NAN, 1.0]), None);
+        assert_eq!(Embedding::new(&[]), None);
+    }
+}

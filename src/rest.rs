@@ -1,0 +1,665 @@
+//! The REST API of seed 001: single-request checks on posted base64 images, answered with
+//! JSON in the seed's shapes (camelCase requests, snake_case answers).
+//!
+//! Every endpoint runs the plugin's own elements on the images ([`crate::analysis`]: one
+//! short pipeline per request, models shared) and reads their FaceMeta results; face matching
+//! adds the `faceres` embedding ([`gstliveness::embedding`]) on the face the detector found.
+//! `processing_time_ms` is the time from the request body's arrival to the answer, measured.
+//! Images are decoded in memory, never written anywhere, and embeddings are dropped with the
+//! request (seed 001 "Privacy Guarantees").
+//!
+//! Errors are JSON with the shared error-code table: `{"error": name, "code": n, "detail":
+//! text, "field": name?}`, status 400 (bad JSON, field or image), 404/405 (unknown endpoint),
+//! 413 (body over `MAX_BODY_BYTES`), 503 (every analysis slot busy) or 500.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use gstliveness::embedding::{Embedder, Embedding, SAME_PERSON_SIMILARITY};
+use gstliveness::errors::ErrorCode;
+use gstliveness::lvchallenge::challenge::ChallengeType;
+use gstliveness::lvjwtsink::checks::{FrameCheck, FrameCheckSettings, check_frame};
+use gstliveness::meta::Face;
+use serde_json::{Map, Value, json};
+use warp::http::StatusCode;
+use warp::{Filter, Reply};
+
+use crate::App;
+use crate::analysis::{self, AnalyzedFrame};
+use crate::session::{DecodedFrame, decode_still};
+
+/// Most frames one request may carry (`/blink-check`, `/passive-monitor`).
+pub const MAX_REQUEST_FRAMES: usize = 64;
+/// How long a request waits for a free analysis slot before it gets `busy`.
+const SLOT_WAIT: Duration = Duration::from_secs(10);
+/// lvchallenge's defaults the two-image challenge check replays (baseline frames, hold).
+const BASELINE_FRAMES: usize = 5;
+const HOLD_FRAMES: usize = 15;
+const EXPRESSION_FRAMES: usize = 5;
+/// Default smile probability of `/smile-check` (lvchallenge `smile-threshold`).
+const SMILE_THRESHOLD: f64 = 0.7;
+/// Default rise of the smile probability, in percent, of `/challenge/validate` (seed 001).
+const MIN_EMOTION_CHANGE: f64 = 20.0;
+/// A blink: the mean eye aspect ratio drops below this share of the open-eye ratio (the
+/// frames' highest), as lvchallenge's `blink-ratio`.
+const BLINK_RATIO: f32 = 0.90;
+
+/// The endpoints, by path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Detect,
+    Liveness,
+    Antispoof,
+    FaceMatch,
+    Verify,
+    ChallengeValidate,
+    SmileCheck,
+    BlinkCheck,
+    PassiveMonitor,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 9] = [
+        Endpoint::Detect,
+        Endpoint::Liveness,
+        Endpoint::Antispoof,
+        Endpoint::FaceMatch,
+        Endpoint::Verify,
+        Endpoint::ChallengeValidate,
+        Endpoint::SmileCheck,
+        Endpoint::BlinkCheck,
+        Endpoint::PassiveMonitor,
+    ];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Detect => "detect",
+            Endpoint::Liveness => "liveness",
+            Endpoint::Antispoof => "antispoof",
+            Endpoint::FaceMatch => "face-match",
+            Endpoint::Verify => "verify",
+            Endpoint::ChallengeValidate => "challenge/validate",
+            Endpoint::SmileCheck => "smile-check",
+            Endpoint::BlinkCheck => "blink-check",
+            Endpoint::PassiveMonitor => "passive-monitor",
+        }
+    }
+
+    fn from_path(path: &str) -> Option<Endpoint> {
+        let path = path.trim_matches('/');
+        Endpoint::ALL.into_iter().find(|e| e.path() == path)
+    }
+}
+
+/// A refused request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestError {
+    pub code: ErrorCode,
+    pub detail: String,
+    pub field: Option<String>,
+}
+
+impl RestError {
+    fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        RestError { code, detail: detail.into(), field: None }
+    }
+
+    fn field(code: ErrorCode, field: &str, detail: impl Into<String>) -> Self {
+        RestError { code, detail: detail.into(), field: Some(field.to_string()) }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self.code {
+            ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnknownEndpoint => StatusCode::NOT_FOUND,
+            ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn body(&self) -> Value {
+        let mut body = json!({"error": self.code.name(), "code": self.code.code(), "detail": self.detail});
+        if let Some(field) = &self.field {
+            body["field"] = json!(field);
+        }
+        if self.code == ErrorCode::Busy {
+            body["retry_after_ms"] = json!(1000);
+        }
+        body
+    }
+}
+
+/// A JSON error answer.
+pub fn error_reply(error: &RestError, status: Option<StatusCode>) -> warp::reply::Response {
+    warp::reply::with_status(warp::reply::json(&error.body()), status.unwrap_or_else(|| error.status())).into_response()
+}
+
+/// `POST /<endpoint>` for every endpoint; other methods and paths fall through to
+/// [`recover`].
+pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
+    let slots = Arc::new(tokio::sync::Semaphore::new(analysis_slots()));
+    warp::post()
+        .and(warp::path::full())
+        .map(|path: warp::path::FullPath| Endpoint::from_path(path.as_str()))
+        .and(warp::body::content_length_limit(app.config.max_body_bytes as u64))
+        .and(warp::body::bytes())
+        .then(move |endpoint: Option<Endpoint>, body: bytes::Bytes| {
+            let app = app.clone();
+            let slots = slots.clone();
+            async move {
+                let started = Instant::now();
+                // Every POST lands here (no other route takes one): an unknown path is a 404,
+                // not the 405 warp would give for the GET routes' paths.
+                let Some(endpoint) = endpoint else {
+                    return error_reply(&RestError::new(ErrorCode::UnknownEndpoint, "no endpoint has this path"), None);
+                };
+                let permit = match tokio::time::timeout(SLOT_WAIT, slots.acquire_owned()).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => {
+                        return error_reply(&RestError::new(ErrorCode::Busy, "every analysis slot is busy"), None);
+                    }
+                };
+                let answer = tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    let request = parse_body(&body)?;
+                    handle(&app, endpoint, &request, started)
+                })
+                .await
+                .unwrap_or_else(|err| Err(RestError::new(ErrorCode::Internal, format!("request task: {err}"))));
+                match answer {
+                    Ok(value) => warp::reply::with_status(warp::reply::json(&value), StatusCode::OK).into_response(),
+                    Err(error) => error_reply(&error, None),
+                }
+            }
+        })
+}
+
+/// Analyses run at once: one a core (each ONNX Runtime session runs on one thread).
+fn analysis_slots() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
+/// Turns warp's rejections into the JSON errors of the table.
+pub async fn recover(rejection: warp::Rejection) -> Result<warp::reply::Response, std::convert::Infallible> {
+    let (error, status) = if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        (RestError::new(ErrorCode::BodyTooLarge, "the request body is larger than MAX_BODY_BYTES"), None)
+    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
+        (
+            RestError::new(ErrorCode::InvalidJson, "a Content-Length header is required"),
+            Some(StatusCode::LENGTH_REQUIRED),
+        )
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (
+            RestError::new(ErrorCode::UnknownEndpoint, "no endpoint has this path and method"),
+            Some(StatusCode::METHOD_NOT_ALLOWED),
+        )
+    } else if rejection.is_not_found() {
+        (RestError::new(ErrorCode::UnknownEndpoint, "no endpoint has this path"), None)
+    } else {
+        (RestError::new(ErrorCode::InvalidJson, format!("request refused: {rejection:?}")), None)
+    };
+    Ok(error_reply(&error, status))
+}
+
+fn parse_body(body: &[u8]) -> Result<Map<String, Value>, RestError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(RestError::new(ErrorCode::InvalidJson, "the body must be a JSON object")),
+        Err(err) => Err(RestError::new(ErrorCode::InvalidJson, format!("the body is not JSON: {err}"))),
+    }
+}
+
+/// The fields of one request.
+struct Request<'a> {
+    map: &'a Map<String, Value>,
+    max_image_bytes: usize,
+}
+
+impl Request<'_> {
+    fn string(&self, field: &str) -> Result<&str, RestError> {
+        match self.map.get(field) {
+            None | Some(Value::Null) => {
+                Err(RestError::field(ErrorCode::MissingField, field, format!("{field} is required")))
+            }
+            Some(Value::String(s)) => Ok(s),
+            Some(_) => Err(RestError::field(ErrorCode::InvalidField, field, format!("{field} must be a string"))),
+        }
+    }
+
+    /// An optional number within `range`.
+    fn number(&self, field: &str, default: f64, range: std::ops::RangeInclusive<f64>) -> Result<f64, RestError> {
+        match self.map.get(field) {
+            None | Some(Value::Null) => Ok(default),
+            Some(value) => value.as_f64().filter(|v| range.contains(v)).ok_or_else(|| {
+                RestError::field(
+                    ErrorCode::InvalidField,
+                    field,
+                    format!("{field} must be a number from {} to {}", range.start(), range.end()),
+                )
+            }),
+        }
+    }
+
+    fn image(&self, field: &str) -> Result<DecodedFrame, RestError> {
+        decode_image(self.string(field)?, field, self.max_image_bytes)
+    }
+
+    /// `frames` (an array of images), or a single `image`.
+    fn frames(&self) -> Result<Vec<DecodedFrame>, RestError> {
+        let list = match self.map.get("frames") {
+            None | Some(Value::Null) => return Ok(vec![self.image("image")?]),
+            Some(Value::Array(list)) => list,
+            Some(_) => {
+                return Err(RestError::field(ErrorCode::InvalidField, "frames", "frames must be an array of images"));
+            }
+        };
+        if list.is_empty() || list.len() > MAX_REQUEST_FRAMES {
+            return Err(RestError::field(
+                ErrorCode::InvalidField,
+                "frames",
+                format!("frames must hold 1 to {MAX_REQUEST_FRAMES} images"),
+            ));
+        }
+        let mut frames: Vec<DecodedFrame> = Vec::with_capacity(list.len());
+        for (index, item) in list.iter().enumerate() {
+            let field = format!("frames[{index}]");
+            let Value::String(text) = item else {
+                return Err(RestError::field(ErrorCode::InvalidField, &field, "each frame must be a base64 string"));
+            };
+            let frame = decode_image(text, &field, self.max_image_bytes)?;
+            if let Some(first) = frames.first()
+                && (first.width, first.height) != (frame.width, frame.height)
+            {
+                return Err(RestError::field(
+                    ErrorCode::FrameSizeChanged,
+                    &field,
+                    format!("{}x{} after {}x{}", frame.width, frame.height, first.width, first.height),
+                ));
+            }
+            frames.push(frame);
+        }
+        Ok(frames)
+    }
+}
+
+/// Decodes a base64 image (a `data:image/...;base64,` prefix is accepted).
+fn decode_image(text: &str, field: &str, max_bytes: usize) -> Result<DecodedFrame, RestError> {
+    let text = text.trim();
+    let text = match text.strip_prefix("data:") {
+        Some(rest) => rest.split_once(',').map(|(_, data)| data).unwrap_or(""),
+        None => text,
+    };
+    if text.len() / 4 * 3 > max_bytes + 3 {
+        return Err(RestError::field(ErrorCode::BadImage, field, format!("images are limited to {max_bytes} bytes")));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|err| RestError::field(ErrorCode::BadBase64, field, format!("{field}: {err}")))?;
+    if bytes.len() > max_bytes {
+        return Err(RestError::field(ErrorCode::BadImage, field, format!("images are limited to {max_bytes} bytes")));
+    }
+    decode_still(&bytes).map_err(|err| RestError::field(ErrorCode::BadImage, field, format!("{field}: {err}")))
+}
+
+fn internal(err: impl std::fmt::Display) -> RestError {
+    RestError::new(ErrorCode::Internal, err.to_string())
+}
+
+fn run(frames: Vec<DecodedFrame>, elements: &str) -> Result<analysis::Analysis, RestError> {
+    analysis::run(frames, elements).map_err(internal)
+}
+
+fn run_one(frame: DecodedFrame, elements: &str) -> Result<AnalyzedFrame, RestError> {
+    run(vec![frame], elements)?.frames.pop().ok_or_else(|| internal("no frame came out of the pipeline"))
+}
+
+/// The face checks of one frame (lvjwtsink's per-frame checks) and its main face.
+fn checked(frame: &AnalyzedFrame) -> (FrameCheck, Option<&Face>) {
+    let check = check_frame(&frame.faces, frame.width, frame.height, &FrameCheckSettings::default());
+    let face = check.main_face.and_then(|i| frame.faces.get(i));
+    (check, face)
+}
+
+fn codes(check: &FrameCheck) -> Vec<u16> {
+    check.errors.iter().map(|c| c.code()).collect()
+}
+
+fn bounding_box(face: &Face) -> Value {
+    let b = face.bbox;
+    json!({"x": b.x.round() as i64, "y": b.y.round() as i64, "width": b.width.round() as i64, "height": b.height.round() as i64})
+}
+
+fn round(value: f32, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (value as f64 * scale).round() / scale
+}
+
+fn elapsed_ms(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 1e5).round() / 100.0
+}
+
+fn embed(embedder: &Embedder, frame: &AnalyzedFrame, face: Option<&Face>) -> Result<Option<Embedding>, RestError> {
+    match face {
+        Some(face) => Ok(Some(embedder.embed(&frame.view().map_err(internal)?, face).map_err(internal)?)),
+        None => Ok(None),
+    }
+}
+
+/// Cosine similarity of two optional embeddings, floored at 0 (seed 001's `confidence`).
+fn match_confidence(a: &Option<Embedding>, b: &Option<Embedding>) -> f32 {
+    match (a, b) {
+        (Some(a), Some(b)) => a.similarity(b).max(0.0),
+        _ => 0.0,
+    }
+}
+
+const DETECT: &str = "lvfacedetect";
+const LANDMARKS: &str = "lvfacedetect ! lvlandmarks";
+
+fn liveness_chain(threshold: f64) -> String {
+    format!("lvfacedetect ! lvlandmarks ! lvantispoof threshold={threshold} ! lvsurfaceanalysis")
+}
+
+/// The liveness findings of one selfie.
+fn liveness(frame: &AnalyzedFrame, threshold: f64) -> (bool, Value) {
+    let (check, face) = checked(frame);
+    let antispoof = face.and_then(|f| f.antispoof);
+    let surface = face.and_then(|f| f.surface);
+    let is_real = face.is_some()
+        && !check.errors.contains(&ErrorCode::SeveralFaces)
+        && antispoof.is_some_and(|a| a.aggregated_score as f64 >= threshold)
+        && surface.is_some_and(|s| s.frame.is_real);
+    let body = json!({
+        "is_real": is_real,
+        "antispoof_score": antispoof.map(|a| round(a.aggregated_score, 4)),
+        "antispoof_threshold": threshold,
+        "face_count": frame.faces.len(),
+        "bounding_box": face.map(bounding_box),
+        "surface": surface.map(|s| json!({
+            "is_real": s.frame.is_real,
+            "confidence": round(s.frame.confidence, 4),
+            "moire_detected": s.frame.moire_detected,
+            "reflectance": s.frame.reflectance.as_str(),
+            "skin_complexity": round(s.frame.skin_complexity, 4),
+            "frequency_score": round(s.frame.frequency_score, 4),
+        })),
+        "quality": face.and_then(|f| f.quality).map(|q| serde_json::to_value(q).unwrap_or(Value::Null)),
+        "errors": codes(&check),
+    });
+    (is_real, body)
+}
+
+/// What the face shows, for the challenge check.
+fn measures(face: Option<&Face>) -> Value {
+    let Some(face) = face else { return Value::Null };
+    json!({
+        "yaw": face.head_pose.map(|p| round(p.yaw_degrees, 2)),
+        "pitch": face.head_pose.map(|p| round(p.pitch_degrees, 2)),
+        "smile": face.mouth.map(|m| round(m.smile * 100.0, 2)),
+        "mouth_opened": face.mouth.map(|m| round(m.opened, 4)),
+        "eye_aspect_ratio": face.eyes.map(|e| round((e.right_eye_aspect_ratio + e.left_eye_aspect_ratio) / 2.0, 4)),
+        "face_width": round(face.bbox.width, 1),
+    })
+}
+
+fn eye_ratio(face: &Face) -> Option<f32> {
+    face.eyes.map(|e| (e.right_eye_aspect_ratio + e.left_eye_aspect_ratio) / 2.0)
+}
+
+/// Runs one endpoint (blocking).
+fn handle(app: &App, endpoint: Endpoint, map: &Map<String, Value>, started: Instant) -> Result<Value, RestError> {
+    let request = Request { map, max_image_bytes: app.config.max_frame_bytes };
+    let mut body = match endpoint {
+        Endpoint::Detect => {
+            let frame = run_one(request.image("image")?, DETECT)?;
+            let faces: Vec<Value> = frame
+                .faces
+                .iter()
+                .map(|f| {
+                    let mut b = bounding_box(f);
+                    b["confidence"] = json!(round(f.score, 4));
+                    b
+                })
+                .collect();
+            json!({"face_count": faces.len(), "faces": faces})
+        }
+        Endpoint::Liveness => {
+            let threshold = request.number("antispoofThreshold", app.config.antispoof_threshold, 0.0..=1.0)?;
+            let frame = run_one(request.image("image")?, &liveness_chain(threshold))?;
+            liveness(&frame, threshold).1
+        }
+        Endpoint::Antispoof => {
+            let threshold = request.number("threshold", app.config.antispoof_threshold, 0.0..=1.0)?;
+            let frame = run_one(request.image("image")?, &format!("lvfacedetect ! lvantispoof threshold={threshold}"))?;
+            let (_, face) = checked(&frame);
+            let score = face.and_then(|f| f.antispoof).map(|a| a.aggregated_score);
+            json!({
+                "is_real": score.is_some_and(|s| s as f64 >= threshold),
+                "antispoof_score": score.map(|s| round(s, 4)),
+                "threshold": threshold,
+                "face_count": frame.faces.len(),
+                "bounding_box": face.map(bounding_box),
+            })
+        }
+        Endpoint::FaceMatch => {
+            let min = request.number("minConfidence", SAME_PERSON_SIMILARITY as f64, 0.0..=1.0)?;
+            let (id, selfie) = (request.image("idImage")?, request.image("selfieImage")?);
+            let embedder = Embedder::load().map_err(internal)?;
+            let id = run_one(id, DETECT)?;
+            let selfie = run_one(selfie, DETECT)?;
+            let id_embedding = embed(&embedder, &id, checked(&id).1)?;
+            let selfie_embedding = embed(&embedder, &selfie, checked(&selfie).1)?;
+            let confidence = match_confidence(&id_embedding, &selfie_embedding);
+            json!({
+                "matched": id_embedding.is_some() && selfie_embedding.is_some() && confidence as f64 >= min,
+                "confidence": round(confidence, 4),
+                "threshold": min,
+                "id_face_extracted": id_embedding.is_some(),
+                "selfie_face_extracted": selfie_embedding.is_some(),
+            })
+        }
+        Endpoint::Verify => {
+            let threshold = request.number("antispoofThreshold", app.config.antispoof_threshold, 0.0..=1.0)?;
+            let min = request.number("minFaceMatchConfidence", SAME_PERSON_SIMILARITY as f64, 0.0..=1.0)?;
+            let (id, selfie) = (request.image("idImage")?, request.image("selfieImage")?);
+            let embedder = Embedder::load().map_err(internal)?;
+            let id = run_one(id, DETECT)?;
+            let selfie = run_one(selfie, &liveness_chain(threshold))?;
+            let (is_live, live) = liveness(&selfie, threshold);
+            let id_embedding = embed(&embedder, &id, checked(&id).1)?;
+            let selfie_embedding = embed(&embedder, &selfie, checked(&selfie).1)?;
+            let confidence = match_confidence(&id_embedding, &selfie_embedding);
+            let faces_match = id_embedding.is_some() && selfie_embedding.is_some() && confidence as f64 >= min;
+            json!({
+                "verified": is_live && faces_match,
+                "is_live": is_live,
+                "antispoof_score": live["antispoof_score"],
+                "faces_match": faces_match,
+                "face_match_confidence": round(confidence, 4),
+                "id_face_extracted": id_embedding.is_some(),
+                "errors": live["errors"],
+            })
+        }
+        Endpoint::ChallengeValidate => challenge_validate(&request)?,
+        Endpoint::SmileCheck => {
+            let threshold = request.number("threshold", SMILE_THRESHOLD, 0.0..=1.0)?;
+            let frame = run_one(request.image("image")?, LANDMARKS)?;
+            let (_, face) = checked(&frame);
+            // Decided on the score as reported, so the answer never contradicts itself.
+            let smile = face.and_then(|f| f.mouth).map(|m| round(m.smile, 4));
+            json!({
+                "is_smiling": smile.is_some_and(|s| s >= threshold),
+                "smile_score": smile,
+                "threshold": threshold,
+                "face_count": frame.faces.len(),
+                "bounding_box": face.map(bounding_box),
+            })
+        }
+        Endpoint::BlinkCheck => {
+            let frames = run(request.frames()?, LANDMARKS)?.frames;
+            let ratios: Vec<Option<f32>> = frames.iter().map(|f| checked(f).1.and_then(eye_ratio)).collect();
+            let open = ratios.iter().flatten().copied().fold(f32::NAN, f32::max);
+            let closed: Vec<Option<bool>> = frames
+                .iter()
+                .zip(&ratios)
+                .map(|(f, r)| {
+                    let face = checked(f).1?;
+                    let r = (*r)?;
+                    Some(face.eyes.is_some_and(|e| e.closed) || r < BLINK_RATIO * open)
+                })
+                .collect();
+            // A blink: eyes seen open, then closed, then open again.
+            let (mut blinks, mut was_open, mut in_blink) = (0, false, false);
+            for state in closed.iter().flatten() {
+                match (*state, was_open, in_blink) {
+                    (true, true, false) => in_blink = true,
+                    (false, _, true) => {
+                        blinks += 1;
+                        in_blink = false;
+                    }
+                    (false, _, false) => was_open = true,
+                    _ => {}
+                }
+            }
+            json!({
+                "blink_detected": blinks > 0,
+                "blink_count": blinks,
+                "eyes_closed": closed,
+                "ear_values": ratios.iter().map(|r| r.map(|r| round(r, 4))).collect::<Vec<_>>(),
+                "frames_analyzed": frames.len(),
+            })
+        }
+        Endpoint::PassiveMonitor => {
+            let threshold = request.number("antispoofThreshold", app.config.antispoof_threshold, 0.0..=1.0)?;
+            let frames = run(request.frames()?, &liveness_chain(threshold))?.frames;
+            let faces: Vec<&Face> = frames.iter().filter_map(|f| checked(f).1).collect();
+            let last = faces.last().copied();
+            let antispoof = last.and_then(|f| f.antispoof);
+            let surface = last.and_then(|f| f.surface);
+            let poses: Vec<_> = faces.iter().filter_map(|f| f.head_pose).collect();
+            let span = |get: fn(&gstliveness::meta::HeadPose) -> f32| {
+                let values = poses.iter().map(get);
+                values.clone().fold(f32::NEG_INFINITY, f32::max) - values.fold(f32::INFINITY, f32::min)
+            };
+            let mut errors: Vec<u16> = frames.iter().flat_map(|f| codes(&checked(f).0)).collect();
+            errors.sort_unstable();
+            errors.dedup();
+            let face_share = faces.len() as f32 / frames.len().max(1) as f32;
+            let is_live =
+                face_share >= 0.8 && antispoof.is_some_and(|a| a.is_real) && surface.is_some_and(|s| s.session_ok);
+            json!({
+                "is_live": is_live,
+                "frames_analyzed": frames.len(),
+                "face_frames": faces.len(),
+                "antispoof_score": antispoof.map(|a| round(a.aggregated_score, 4)),
+                "antispoof_frames": antispoof.map(|a| a.frames),
+                "surface_score": surface.map(|s| round(s.session_score, 4)),
+                "yaw_range": (!poses.is_empty()).then(|| round(span(|p| p.yaw_degrees), 2)),
+                "pitch_range": (!poses.is_empty()).then(|| round(span(|p| p.pitch_degrees), 2)),
+                "errors": errors,
+            })
+        }
+    };
+    body["processing_time_ms"] = json!(elapsed_ms(started));
+    Ok(body)
+}
+
+/// `/challenge/validate`: lvchallenge itself judges the movement. The baseline image is
+/// shown for the neutral baseline's frames, then the challenge image for as long as the
+/// challenge must be held (a blink: closed once, then open again), at 10 frames a second.
+fn challenge_validate(request: &Request) -> Result<Value, RestError> {
+    let name = request.string("challengeType")?;
+    let challenge = ChallengeType::from_name(name).ok_or_else(|| {
+        RestError::field(ErrorCode::InvalidField, "challengeType", format!("unknown challenge {name:?}"))
+    })?;
+    if matches!(challenge, ChallengeType::NodYes | ChallengeType::ShakeNo) {
+        return Err(RestError::field(
+            ErrorCode::InvalidField,
+            "challengeType",
+            "nod_yes and shake_no are movements: two still images cannot show them",
+        ));
+    }
+    let change = request.number("minEmotionChange", MIN_EMOTION_CHANGE, 0.0..=100.0)?;
+    let baseline = request.image("baselineImage")?;
+    let shown = request.image("challengeImage")?;
+    if (baseline.width, baseline.height) != (shown.width, shown.height) {
+        return Err(RestError::field(
+            ErrorCode::FrameSizeChanged,
+            "challengeImage",
+            format!("{}x{} after {}x{}", shown.width, shown.height, baseline.width, baseline.height),
+        ));
+    }
+    let mut frames: Vec<DecodedFrame> = (0..BASELINE_FRAMES).map(|_| baseline.clone()).collect();
+    match challenge {
+        ChallengeType::Blink => {
+            frames.push(shown.clone());
+            frames.push(baseline.clone());
+        }
+        c if c.is_static_pose() => frames.extend((0..HOLD_FRAMES).map(|_| shown.clone())),
+        _ => frames.extend((0..EXPRESSION_FRAMES).map(|_| shown.clone())),
+    }
+    let elements = format!(
+        "lvfacedetect ! lvlandmarks ! lvchallenge sequence={} retries=0 require-surface=false \
+         require-antispoof=false baseline-frames={BASELINE_FRAMES} hold-frames={HOLD_FRAMES} \
+         expression-frames={EXPRESSION_FRAMES} smile-gain={}",
+        challenge.name(),
+        change / 100.0
+    );
+    let analysis = run(frames, &elements)?;
+    let named = |name: &str| analysis.messages.iter().any(|m| m.name() == name);
+    let first = analysis.frames.first().and_then(|f| checked(f).1);
+    let last = analysis.frames.get(BASELINE_FRAMES).and_then(|f| checked(f).1);
+    let smile_change = match (first.and_then(|f| f.mouth), last.and_then(|f| f.mouth)) {
+        (Some(a), Some(b)) => Some(round((b.smile - a.smile) * 100.0, 2)),
+        _ => None,
+    };
+    Ok(json!({
+        "passed": named("challenge-completed"),
+        "challenge_type": challenge.name(),
+        "baseline_calibrated": named("calibrated"),
+        "baseline": measures(first),
+        "challenge": measures(last),
+        "emotion_change": smile_change,
+        "min_emotion_change": change,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_round_trip_their_paths() {
+        for endpoint in Endpoint::ALL {
+            assert_eq!(Endpoint::from_path(&format!("/{}", endpoint.path())), Some(endpoint));
+        }
+        assert_eq!(Endpoint::from_path("/health"), None);
+        assert_eq!(Endpoint::from_path("/challenge"), None);
+    }
+
+    #[test]
+    fn images_decode_with_clear_errors() {
+        let err = decode_image("not base64!", "image", 1000).unwrap_err();
+        assert_eq!((err.code, err.field.as_deref()), (ErrorCode::BadBase64, Some("image")));
+        let err = decode_image("aGVsbG8=", "image", 1000).unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadImage);
+        let err = decode_image(&"A".repeat(4000), "idImage", 1000).unwrap_err();
+        assert_eq!((err.code, err.field.as_deref()), (ErrorCode::BadImage, Some("idImage")));
+        let err = decode_image("data:image/png;base64,aGVsbG8=", "image", 1000).unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadImage, "{err:?}");
+    }
+
+    #[test]
+    fn fields_are_checked() {
+        let map = parse_body(br#"{"image": 5, "threshold": 2}"#).unwrap();
+        let request = Request { map: &map, max_image_bytes: 1000 };
+        assert_eq!(request.string("image").unwrap_err().code, ErrorCode::InvalidField);
+        assert_eq!(request.string("other").unwrap_err().code, ErrorCode::MissingField);
+        assert_eq!(request.number("threshold", 0.5, 0.0..=1.0).unwrap_err().code, ErrorCode::InvalidField);
+        assert_eq!(request.number("absent", 0.5, 0.0..=1.0).unwrap(), 0.5);
+        assert_eq!(parse_body(b"[1]").unwrap_err().code, ErrorCode::InvalidJson);
+        assert_eq!(parse_body(b"{").unwrap_err().code, ErrorCode::InvalidJson);
+    }
+}

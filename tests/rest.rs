@@ -1,0 +1,258 @@
+//! The REST API of seed 001 over real HTTP: every endpoint on real photos (the astronaut and
+//! its renders, the demo clip, the face-matching photos of `scripts/fetch-fixtures.sh`), and
+//! every kind of bad input answered with its code from the error table.
+
+mod common;
+
+use std::path::PathBuf;
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use common::{clip_jpegs, post_json, root, start};
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn fixture(name: &str) -> String {
+    b64(&std::fs::read(root().join("tests/fixtures").join(name)).unwrap_or_else(|err| panic!("{name}: {err}")))
+}
+
+/// A photo of `scripts/fetch-fixtures.sh` (run by `make test`).
+fn photo(name: &str) -> String {
+    let path: PathBuf = root().join(".cache/fixtures/face_recognition").join(name);
+    b64(&std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}: run scripts/fetch-fixtures.sh", path.display())))
+}
+
+fn number(value: &Value, field: &str) -> f64 {
+    value[field].as_f64().unwrap_or_else(|| panic!("{field} is a number in {value}"))
+}
+
+fn assert_timed(value: &Value) {
+    let ms = number(value, "processing_time_ms");
+    assert!(ms > 0.0 && ms < 120_000.0, "{value}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detect_finds_the_one_face_and_none_in_a_face_free_photo() {
+    let (address, _stop) = start(&[]).await;
+    let (status, v) = post_json(address, "/detect", &json!({"image": fixture("astronaut.png")})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["face_count"], 1, "{v}");
+    let face = &v["faces"][0];
+    // The astronaut's face lies in the upper left quarter of the 512x512 photo.
+    let (x, y, w) = (number(face, "x"), number(face, "y"), number(face, "width"));
+    assert!((120.0..260.0).contains(&x) && (30.0..160.0).contains(&y) && (70.0..140.0).contains(&w), "{v}");
+    assert!(number(face, "confidence") > 0.7, "{v}");
+    assert_timed(&v);
+    let (status, v) = post_json(address, "/detect", &json!({"image": fixture("coffee.png")})).await;
+    assert_eq!((status, v["face_count"].as_u64()), (200, Some(0)), "{v}");
+    assert_eq!(v["faces"], json!([]));
+    // A data URL and a JPEG work too.
+    let jpeg = format!("data:image/jpeg;base64,{}", photo("obama.jpg"));
+    let (status, v) = post_json(address, "/detect", &json!({"image": jpeg})).await;
+    assert_eq!((status, v["face_count"].as_u64()), (200, Some(1)), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn liveness_and_antispoof_report_the_models_scores() {
+    let (address, _stop) = start(&[]).await;
+    let image = fixture("astronaut.png");
+    let (status, v) = post_json(address, "/liveness", &json!({"image": image})).await;
+    assert_eq!(status, 200, "{v}");
+    let score = number(&v, "antispoof_score");
+    assert!((0.0..=1.0).contains(&score), "{v}");
+    assert_eq!(v["face_count"], 1);
+    assert_eq!(v["is_real"], json!(score >= 0.5 && v["surface"]["is_real"] == json!(true)), "{v}");
+    assert!(v["bounding_box"]["width"].as_i64().unwrap() > 50, "{v}");
+    assert!(v["quality"]["blur"].is_number() && v["surface"]["reflectance"].is_string(), "{v}");
+    assert_timed(&v);
+    // The same photo against a threshold above its score is not real, with the spoof code.
+    let (_, strict) = post_json(address, "/liveness", &json!({"image": image, "antispoofThreshold": 0.99})).await;
+    assert_eq!(strict["is_real"], false, "{strict}");
+    assert_eq!(strict["errors"], json!([10]), "{strict}");
+    let (status, a) = post_json(address, "/antispoof", &json!({"image": image})).await;
+    assert_eq!(status, 200, "{a}");
+    assert!((number(&a, "antispoof_score") - score).abs() < 0.2, "one model pair, same crop: {a} vs {v}");
+    assert_eq!(a["is_real"], json!(number(&a, "antispoof_score") >= 0.5));
+    let (_, none) = post_json(address, "/liveness", &json!({"image": fixture("coffee.png")})).await;
+    assert_eq!((none["is_real"].as_bool(), none["errors"].clone()), (Some(false), json!([1])), "{none}");
+    assert!(none["antispoof_score"].is_null() && none["bounding_box"].is_null(), "{none}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn face_match_and_verify_tell_people_apart() {
+    let (address, _stop) = start(&[]).await;
+    let (obama, obama2, biden) = (photo("obama.jpg"), photo("obama2.jpg"), photo("biden.jpg"));
+    let (status, same) = post_json(address, "/face-match", &json!({"idImage": obama, "selfieImage": obama2})).await;
+    assert_eq!(status, 200, "{same}");
+    assert_eq!((same["matched"].as_bool(), same["id_face_extracted"].as_bool()), (Some(true), Some(true)), "{same}");
+    assert_timed(&same);
+    let (_, other) = post_json(address, "/face-match", &json!({"idImage": obama, "selfieImage": biden})).await;
+    assert_eq!(other["matched"], false, "{other}");
+    assert!(number(&same, "confidence") > number(&other, "confidence") + 0.05, "{same} {other}");
+    // The caller's threshold decides.
+    let (_, lenient) =
+        post_json(address, "/face-match", &json!({"idImage": obama, "selfieImage": biden, "minConfidence": 0.1})).await;
+    assert_eq!(lenient["matched"], true, "{lenient}");
+    let (_, no_face) =
+        post_json(address, "/face-match", &json!({"idImage": fixture("coffee.png"), "selfieImage": obama})).await;
+    assert_eq!((no_face["matched"].as_bool(), no_face["id_face_extracted"].as_bool()), (Some(false), Some(false)));
+
+    let (status, v) = post_json(address, "/verify", &json!({"idImage": obama2, "selfieImage": obama})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["faces_match"], true, "{v}");
+    assert_eq!(v["verified"], json!(v["is_live"] == json!(true)), "{v}");
+    assert!(number(&v, "antispoof_score") > 0.0, "{v}");
+    assert_timed(&v);
+    let (_, v) = post_json(address, "/verify", &json!({"idImage": biden, "selfieImage": obama})).await;
+    assert_eq!((v["faces_match"].as_bool(), v["verified"].as_bool()), (Some(false), Some(false)), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenge_validate_runs_lvchallenge_on_the_two_images() {
+    let (address, _stop) = start(&[]).await;
+    let frames = clip_jpegs();
+    // Frame 32 of the demo clip holds a 25-degree turn to the left, frame 0 is neutral.
+    let (neutral, turned) = (b64(&frames[0]), b64(&frames[32]));
+    let check = |baseline: &str, shown: &str, challenge: &str| json!({"baselineImage": baseline, "challengeImage": shown, "challengeType": challenge});
+    let (status, v) = post_json(address, "/challenge/validate", &check(&neutral, &turned, "turn_left")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!((v["passed"].as_bool(), v["baseline_calibrated"].as_bool()), (Some(true), Some(true)), "{v}");
+    assert!(number(&v["challenge"], "yaw") - number(&v["baseline"], "yaw") > 15.0, "{v}");
+    assert_timed(&v);
+    for (shown, challenge) in [(&turned, "turn_right"), (&neutral, "turn_left"), (&turned, "look_up")] {
+        let (_, v) = post_json(address, "/challenge/validate", &check(&neutral, shown, challenge)).await;
+        assert_eq!(v["passed"], false, "{challenge}: {v}");
+    }
+    let astronaut = fixture("astronaut.png");
+    let (_, v) = post_json(
+        address,
+        "/challenge/validate",
+        &check(&astronaut, &fixture("astronaut-mouth-open.png"), "open_mouth"),
+    )
+    .await;
+    assert_eq!(v["passed"], true, "{v}");
+    assert!(number(&v["challenge"], "mouth_opened") > number(&v["baseline"], "mouth_opened"), "{v}");
+    let (_, v) =
+        post_json(address, "/challenge/validate", &check(&astronaut, &fixture("astronaut-eyes-closed.png"), "blink"))
+            .await;
+    assert_eq!(v["passed"], true, "{v}");
+    let (_, v) = post_json(address, "/challenge/validate", &check(&astronaut, &astronaut, "smile")).await;
+    assert_eq!(v["passed"], false, "no change is no smile: {v}");
+    assert!(number(&v, "emotion_change").abs() < 1.0, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smile_blink_and_passive_monitor() {
+    let (address, _stop) = start(&[]).await;
+    let (open, closed) = (fixture("astronaut.png"), fixture("astronaut-eyes-closed.png"));
+    for threshold in [0.3, 0.999_999] {
+        let (status, v) = post_json(address, "/smile-check", &json!({"image": open, "threshold": threshold})).await;
+        assert_eq!(status, 200, "{v}");
+        let score = number(&v, "smile_score");
+        assert!((0.0..=1.0).contains(&score), "{v}");
+        assert_eq!(v["is_smiling"], json!(score >= threshold), "{v}");
+    }
+    let (_, v) = post_json(address, "/smile-check", &json!({"image": fixture("coffee.png")})).await;
+    assert_eq!((v["is_smiling"].as_bool(), v["face_count"].as_u64()), (Some(false), Some(0)), "{v}");
+
+    let blink = json!({"frames": [open, open, closed, closed, open]});
+    let (status, v) = post_json(address, "/blink-check", &blink).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!((v["blink_count"].as_u64(), v["blink_detected"].as_bool()), (Some(1), Some(true)), "{v}");
+    assert_eq!(v["eyes_closed"], json!([false, false, true, true, false]), "{v}");
+    assert_timed(&v);
+    let (_, v) = post_json(address, "/blink-check", &json!({"frames": [open, open, open]})).await;
+    assert_eq!(v["blink_count"], 0, "{v}");
+    // Closed eyes that never open again are no blink.
+    let (_, v) = post_json(address, "/blink-check", &json!({"frames": [open, closed]})).await;
+    assert_eq!(v["blink_count"], 0, "{v}");
+
+    let frames: Vec<String> = clip_jpegs().iter().take(40).step_by(2).map(|f| b64(f)).collect();
+    let (status, v) = post_json(address, "/passive-monitor", &json!({"frames": frames})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!((v["frames_analyzed"].as_u64(), v["face_frames"].as_u64()), (Some(20), Some(20)), "{v}");
+    assert_eq!(v["antispoof_frames"], 10, "aggregated over lvantispoof's window of 10 frames: {v}");
+    assert!(number(&v, "yaw_range") > 15.0, "the clip turns left in its first 40 frames: {v}");
+    assert!((0.0..=1.0).contains(&number(&v, "surface_score")), "{v}");
+    assert!(v["is_live"].is_boolean(), "{v}");
+    assert_timed(&v);
+}
+
+type BadCase<'a> = (&'a str, Vec<u8>, u16, u16, Option<&'a str>);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_their_codes_and_the_server_carries_on() {
+    let (address, _stop) = start(&[("MAX_BODY_BYTES", "600000"), ("MAX_FRAME_BYTES", "300000")]).await;
+    let image = fixture("astronaut-eyes-closed.png"); // 420 KB: over MAX_FRAME_BYTES
+    let jpeg = b64(&clip_jpegs()[0]); // about 30 KB
+    let empty = String::new();
+    // (path, body, status, code, field)
+    let cases: Vec<BadCase> = vec![
+        ("/detect", b"{not json".to_vec(), 400, 1017, None),
+        ("/detect", b"[1, 2]".to_vec(), 400, 1017, None),
+        ("/detect", b"{}".to_vec(), 400, 1018, Some("image")),
+        ("/detect", br#"{"image": 42}"#.to_vec(), 400, 1019, Some("image")),
+        ("/detect", br#"{"image": "%%% not base64"}"#.to_vec(), 400, 1008, Some("image")),
+        ("/detect", br#"{"image": "aGVsbG8gd29ybGQ="}"#.to_vec(), 400, 1021, Some("image")),
+        ("/detect", json!({"image": empty}).to_string().into_bytes(), 400, 1021, Some("image")),
+        (
+            "/liveness",
+            json!({"image": jpeg, "antispoofThreshold": 3}).to_string().into_bytes(),
+            400,
+            1019,
+            Some("antispoofThreshold"),
+        ),
+        ("/face-match", json!({"idImage": jpeg}).to_string().into_bytes(), 400, 1018, Some("selfieImage")),
+        (
+            "/face-match",
+            json!({"idImage": image[..200_000].to_string(), "selfieImage": jpeg}).to_string().into_bytes(),
+            400,
+            1021,
+            Some("idImage"),
+        ),
+        (
+            "/challenge/validate",
+            json!({"baselineImage": jpeg, "challengeImage": jpeg, "challengeType": "fly"}).to_string().into_bytes(),
+            400,
+            1019,
+            Some("challengeType"),
+        ),
+        (
+            "/challenge/validate",
+            json!({"baselineImage": jpeg, "challengeImage": jpeg, "challengeType": "nod_yes"}).to_string().into_bytes(),
+            400,
+            1019,
+            Some("challengeType"),
+        ),
+        ("/blink-check", json!({"frames": []}).to_string().into_bytes(), 400, 1019, Some("frames")),
+        ("/blink-check", json!({"frames": [jpeg, 7]}).to_string().into_bytes(), 400, 1019, Some("frames[1]")),
+        ("/blink-check", json!({"frames": vec![jpeg.clone(); 65]}).to_string().into_bytes(), 413, 1020, None),
+        ("/nothing-here", b"{}".to_vec(), 404, 1022, None),
+        ("/detect", vec![b' '; 700_000], 413, 1020, None),
+    ];
+    for (path, body, status, code, field) in cases {
+        let (got, bytes) = common::http(address, "POST", path, &body).await;
+        let v: Value =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("{path}: {}", String::from_utf8_lossy(&bytes)));
+        assert_eq!(
+            (got, v["code"].as_u64()),
+            (status, Some(code as u64)),
+            "{path} {}: {v}",
+            String::from_utf8_lossy(&body[..body.len().min(80)])
+        );
+        assert!(v["error"].is_string() && v["detail"].is_string(), "{v}");
+        assert_eq!(v["field"].as_str(), field, "{v}");
+    }
+    // Frames of two sizes in one request.
+    let (status, v) = post_json(address, "/blink-check", &json!({"frames": [jpeg, photo("obama.jpg")]})).await;
+    assert_eq!((status, v["code"].as_u64(), v["field"].as_str()), (400, Some(1011), Some("frames[1]")), "{v}");
+    let (status, bytes) = common::http(address, "GET", "/detect", b"").await;
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!((status, v["code"].as_u64()), (405, Some(1022)), "{v}");
+    // After all that the server still answers.
+    let (status, v) = post_json(address, "/detect", &json!({"image": jpeg})).await;
+    assert_eq!((status, v["face_count"].as_u64()), (200, Some(1)), "{v}");
+}
