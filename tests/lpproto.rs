@@ -321,3 +321,29 @@ async fn a_success_clears_the_failures() {
     let mut socket = open(failing).await;
     assert_eq!(error_code(&connect(&mut socket, "user-id:grace\n").await), Some(1015));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_tool_reports_round_trips_of_concurrent_sessions() {
+    let (address, _stop) = start(&[("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right")]).await;
+    let lpload = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_lpload")).args(args).output()
+        })
+    };
+    let args = ["--sessions", "2", "--frames", "12", "--fps", "20", "--ramp-ms", "0", "--url"];
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    args.push(format!("ws://{address}/lpproto"));
+    let output = lpload(args).await.unwrap().expect("lpload runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(text.contains("frames answered  24\n"), "{text}");
+    assert!(text.contains("sessions: 2 frames ran out"), "{text}");
+    let p50: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("round trip ms    p50 "))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("a p50 figure: {text}"));
+    assert!(p50 > 0.0, "{text}");
+    let bad = lpload(vec!["--sessions".into(), "zero".into()]).await.unwrap().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

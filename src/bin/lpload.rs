@@ -1,0 +1,267 @@
+//! `lpload`: load for an lpserver. Runs N concurrent LPProto sessions, each replaying the
+//! frames of a clip at a fixed rate (one FRAME in flight, as the protocol allows), and prints
+//! the FRAME round trip (p50, p90, p99, max), the frames answered per second and how the
+//! sessions ended.
+//!
+//!   lpload --sessions 50 --fps 10 --url ws://127.0.0.1:5003/lpproto
+//!
+//! The server must run with the clip's challenge sequence for sessions to pass
+//! (`CHALLENGE_SEQUENCE=turn_left,look_up,turn_right` for the bundled demo clip); the round
+//! trips are measured either way.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use gst::prelude::*;
+use lpserver::lpproto::Message;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+const HELP: &str = "\
+lpload: concurrent LPProto sessions against an lpserver
+
+Usage: lpload [--url URL] [--sessions N] [--fps F] [--clip FILE] [--frames M] [--ramp-ms MS]
+
+  --url       LPProto endpoint (default ws://127.0.0.1:5003/lpproto)
+  --sessions  concurrent sessions (default 10)
+  --fps       frames a second each session sends (default 10)
+  --clip      video to replay, any file GStreamer decodes
+              (default tests/fixtures/demo-session.webm)
+  --frames    frames per session, the clip looping (default: the clip's length)
+  --ramp-ms   spread the session starts over this long (default 1000)";
+
+struct Options {
+    url: String,
+    sessions: usize,
+    fps: f64,
+    clip: PathBuf,
+    frames: Option<usize>,
+    ramp: Duration,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        url: "ws://127.0.0.1:5003/lpproto".into(),
+        sessions: 10,
+        fps: 10.0,
+        clip: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-session.webm"),
+        frames: None,
+        ramp: Duration::from_millis(1000),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--help" || arg == "-h" {
+            println!("{HELP}");
+            std::process::exit(0);
+        }
+        let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+        let number = |what: &str| value.parse::<f64>().ok().filter(|v| *v > 0.0).ok_or(format!("{arg}: {what}"));
+        match arg.as_str() {
+            "--url" => options.url = value.clone(),
+            "--sessions" => options.sessions = number("a positive number")? as usize,
+            "--fps" => options.fps = number("a positive number")?,
+            "--clip" => options.clip = PathBuf::from(&value),
+            "--frames" => options.frames = Some(number("a positive number")? as usize),
+            "--ramp-ms" => options.ramp = Duration::from_millis(value.parse().map_err(|_| "--ramp-ms: milliseconds")?),
+            _ => return Err(format!("unknown option {arg}\n\n{HELP}")),
+        }
+    }
+    Ok(options)
+}
+
+/// The clip's frames as base64 JPEG (what a browser sends).
+fn clip_frames(clip: &Path) -> Result<Vec<String>, String> {
+    gst::init().map_err(|err| err.to_string())?;
+    let launch = format!(
+        "filesrc location=\"{}\" ! decodebin ! videoconvert ! jpegenc quality=85 ! appsink name=out sync=false",
+        clip.display()
+    );
+    let pipeline = gst::parse::launch(&launch)
+        .map_err(|err| err.to_string())?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| "not a pipeline")?;
+    let sink = pipeline.by_name("out").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).ok_or("no appsink")?;
+    pipeline.set_state(gst::State::Playing).map_err(|_| format!("cannot play {}", clip.display()))?;
+    let mut frames = Vec::new();
+    while let Ok(sample) = sink.pull_sample() {
+        if let Some(buffer) = sample.buffer().and_then(|b| b.map_readable().ok()) {
+            frames.push(base64::engine::general_purpose::STANDARD.encode(buffer.as_slice()));
+        }
+    }
+    let _ = pipeline.set_state(gst::State::Null);
+    if frames.is_empty() {
+        return Err(format!("no frames decoded from {}", clip.display()));
+    }
+    Ok(frames)
+}
+
+#[derive(Default)]
+struct SessionReport {
+    round_trips: Vec<Duration>,
+    outcome: String,
+    late: u64,
+}
+
+async fn run_session(
+    url: String,
+    frames: std::sync::Arc<Vec<String>>,
+    count: usize,
+    period: Duration,
+) -> SessionReport {
+    let mut report = SessionReport::default();
+    let (mut socket, _) = match tokio_tungstenite::connect_async(url.as_str()).await {
+        Ok(socket) => socket,
+        Err(err) => {
+            report.outcome = format!("connect failed: {err}");
+            return report;
+        }
+    };
+    if socket.send(WsMessage::Text("CONNECT\nversion:1.0\n\n".into())).await.is_err() {
+        report.outcome = "CONNECT not sent".into();
+        return report;
+    }
+    match receive(&mut socket).await {
+        Some(m) if m.command == "CONNECTED" => {}
+        other => {
+            report.outcome = format!("CONNECT refused: {:?}", other.map(|m| m.command));
+            return report;
+        }
+    }
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for index in 0..count {
+        tick.tick().await;
+        let frame = &frames[index % frames.len()];
+        let sent = Instant::now();
+        let text = format!("FRAME\ncontent-type:image/x-jpeg-base64\n\n{frame}");
+        if socket.send(WsMessage::Text(text.into())).await.is_err() {
+            report.outcome = "socket closed".into();
+            return report;
+        }
+        let answer = receive(&mut socket).await;
+        let round_trip = sent.elapsed();
+        report.round_trips.push(round_trip);
+        if round_trip > period {
+            report.late += 1;
+        }
+        match answer {
+            Some(m) if m.command == "STATS" => {}
+            Some(m) if m.command == "SUCCESS" => {
+                report.outcome = "SUCCESS".into();
+                return report;
+            }
+            Some(m) if m.command == "ERROR" => {
+                let code = m.header("error").unwrap_or("?").to_string();
+                if !m.body.is_empty() || m.header("errors").is_some() {
+                    report.outcome = format!("failed verdict ({code})");
+                    return report;
+                }
+            }
+            Some(m) => {
+                report.outcome = format!("unexpected {}", m.command);
+                return report;
+            }
+            None => {
+                report.outcome = "socket closed".into();
+                return report;
+            }
+        }
+    }
+    let _ = socket.close(None).await;
+    report.outcome = "frames ran out".into();
+    report
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next LPProto message that is not a heartbeat; None when the socket closed.
+async fn receive(socket: &mut Socket) -> Option<Message> {
+    loop {
+        match socket.next().await? {
+            Ok(WsMessage::Text(text)) => match Message::parse(&text) {
+                Ok(m) if m.command == "HEARTBEAT" => continue,
+                Ok(m) => return Some(m),
+                Err(_) => return None,
+            },
+            Ok(WsMessage::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    let options = match options() {
+        Ok(options) => options,
+        Err(err) => {
+            eprintln!("lpload: {err}");
+            std::process::exit(2);
+        }
+    };
+    let frames = match clip_frames(&options.clip) {
+        Ok(frames) => std::sync::Arc::new(frames),
+        Err(err) => {
+            eprintln!("lpload: {err}");
+            std::process::exit(2);
+        }
+    };
+    let count = options.frames.unwrap_or(frames.len());
+    let period = Duration::from_secs_f64(1.0 / options.fps);
+    println!(
+        "lpload: {} sessions x {count} frames at {} fps against {} ({} clip frames)",
+        options.sessions,
+        options.fps,
+        options.url,
+        frames.len()
+    );
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for n in 0..options.sessions {
+        let delay = options.ramp.mul_f64(n as f64 / options.sessions.max(1) as f64);
+        let (url, frames) = (options.url.clone(), frames.clone());
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            run_session(url, frames, count, period).await
+        }));
+    }
+    let mut round_trips = Vec::new();
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    let mut late = 0;
+    for task in tasks {
+        let report = task
+            .await
+            .unwrap_or_else(|err| SessionReport { outcome: format!("task failed: {err}"), ..Default::default() });
+        round_trips.extend(report.round_trips);
+        late += report.late;
+        *outcomes.entry(report.outcome).or_default() += 1;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    round_trips.sort();
+    println!("frames answered  {}", round_trips.len());
+    println!("wall time        {wall:.1} s");
+    println!(
+        "frames/s         {:.1} (asked {:.1})",
+        round_trips.len() as f64 / wall,
+        options.sessions as f64 * options.fps
+    );
+    println!(
+        "round trip ms    p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
+        percentile(&round_trips, 0.50),
+        percentile(&round_trips, 0.90),
+        percentile(&round_trips, 0.99),
+        percentile(&round_trips, 1.0)
+    );
+    println!("answers later than the frame period: {late}");
+    for (outcome, n) in outcomes {
+        println!("sessions: {n} {outcome}");
+    }
+}
