@@ -347,12 +347,25 @@ fn embed(embedder: &Embedder, frame: &AnalyzedFrame, face: Option<&Face>) -> Res
     }
 }
 
-/// Cosine similarity of two optional embeddings, floored at 0 (seed 001's `confidence`).
-fn match_confidence(a: &Option<Embedding>, b: &Option<Embedding>) -> f32 {
-    match (a, b) {
+/// The comparison of the main faces of an ID image and a selfie.
+struct FaceMatch {
+    /// Cosine similarity, floored at 0 (seed 001's `confidence`).
+    confidence: f32,
+    matched: bool,
+    id_face: bool,
+    selfie_face: bool,
+}
+
+fn match_faces(id: &AnalyzedFrame, selfie: &AnalyzedFrame, min: f64) -> Result<FaceMatch, RestError> {
+    let embedder = Embedder::load().map_err(internal)?;
+    let id_embedding = embed(&embedder, id, checked(id).1)?;
+    let selfie_embedding = embed(&embedder, selfie, checked(selfie).1)?;
+    let confidence = match (&id_embedding, &selfie_embedding) {
         (Some(a), Some(b)) => a.similarity(b).max(0.0),
         _ => 0.0,
-    }
+    };
+    let (id_face, selfie_face) = (id_embedding.is_some(), selfie_embedding.is_some());
+    Ok(FaceMatch { confidence, matched: id_face && selfie_face && confidence as f64 >= min, id_face, selfie_face })
 }
 
 const DETECT: &str = "lvfacedetect";
@@ -399,13 +412,13 @@ fn measures(face: Option<&Face>) -> Value {
         "pitch": face.head_pose.map(|p| round(p.pitch_degrees, 2)),
         "smile": face.mouth.map(|m| round(m.smile * 100.0, 2)),
         "mouth_opened": face.mouth.map(|m| round(m.opened, 4)),
-        "eye_aspect_ratio": face.eyes.map(|e| round((e.right_eye_aspect_ratio + e.left_eye_aspect_ratio) / 2.0, 4)),
+        "eye_aspect_ratio": face.eyes.map(|e| round(e.mean_aspect_ratio(), 4)),
         "face_width": round(face.bbox.width, 1),
     })
 }
 
 fn eye_ratio(face: &Face) -> Option<f32> {
-    face.eyes.map(|e| (e.right_eye_aspect_ratio + e.left_eye_aspect_ratio) / 2.0)
+    face.eyes.map(|e| e.mean_aspect_ratio())
 }
 
 /// Runs one endpoint (blocking).
@@ -446,39 +459,29 @@ fn handle(app: &App, endpoint: Endpoint, map: &Map<String, Value>, started: Inst
         Endpoint::FaceMatch => {
             let min = request.number("minConfidence", SAME_PERSON_SIMILARITY as f64, 0.0..=1.0)?;
             let (id, selfie) = (request.image("idImage")?, request.image("selfieImage")?);
-            let embedder = Embedder::load().map_err(internal)?;
-            let id = run_one(id, DETECT)?;
-            let selfie = run_one(selfie, DETECT)?;
-            let id_embedding = embed(&embedder, &id, checked(&id).1)?;
-            let selfie_embedding = embed(&embedder, &selfie, checked(&selfie).1)?;
-            let confidence = match_confidence(&id_embedding, &selfie_embedding);
+            let m = match_faces(&run_one(id, DETECT)?, &run_one(selfie, DETECT)?, min)?;
             json!({
-                "matched": id_embedding.is_some() && selfie_embedding.is_some() && confidence as f64 >= min,
-                "confidence": round(confidence, 4),
+                "matched": m.matched,
+                "confidence": round(m.confidence, 4),
                 "threshold": min,
-                "id_face_extracted": id_embedding.is_some(),
-                "selfie_face_extracted": selfie_embedding.is_some(),
+                "id_face_extracted": m.id_face,
+                "selfie_face_extracted": m.selfie_face,
             })
         }
         Endpoint::Verify => {
             let threshold = request.number("antispoofThreshold", app.config.antispoof_threshold, 0.0..=1.0)?;
             let min = request.number("minFaceMatchConfidence", SAME_PERSON_SIMILARITY as f64, 0.0..=1.0)?;
             let (id, selfie) = (request.image("idImage")?, request.image("selfieImage")?);
-            let embedder = Embedder::load().map_err(internal)?;
-            let id = run_one(id, DETECT)?;
             let selfie = run_one(selfie, &liveness_chain(threshold))?;
             let (is_live, live) = liveness(&selfie, threshold);
-            let id_embedding = embed(&embedder, &id, checked(&id).1)?;
-            let selfie_embedding = embed(&embedder, &selfie, checked(&selfie).1)?;
-            let confidence = match_confidence(&id_embedding, &selfie_embedding);
-            let faces_match = id_embedding.is_some() && selfie_embedding.is_some() && confidence as f64 >= min;
+            let m = match_faces(&run_one(id, DETECT)?, &selfie, min)?;
             json!({
-                "verified": is_live && faces_match,
+                "verified": is_live && m.matched,
                 "is_live": is_live,
                 "antispoof_score": live["antispoof_score"],
-                "faces_match": faces_match,
-                "face_match_confidence": round(confidence, 4),
-                "id_face_extracted": id_embedding.is_some(),
+                "faces_match": m.matched,
+                "face_match_confidence": round(m.confidence, 4),
+                "id_face_extracted": m.id_face,
                 "errors": live["errors"],
             })
         }

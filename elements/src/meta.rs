@@ -116,6 +116,13 @@ pub struct Eyes {
     pub closed: bool,
 }
 
+impl Eyes {
+    /// The mean of the two eyes' aspect ratios.
+    pub fn mean_aspect_ratio(&self) -> f32 {
+        (self.right_eye_aspect_ratio + self.left_eye_aspect_ratio) / 2.0
+    }
+}
+
 /// Mouth state from the mesh and the emotion model.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Mouth {

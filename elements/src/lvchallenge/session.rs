@@ -380,7 +380,7 @@ impl Session {
         if let Some(baseline) = self.baseline.add_checked(offsets, self.settings.baseline_frames, limit, frontal) {
             self.neutral = Some(Neutral {
                 offsets: baseline,
-                eye_ratio: face.eyes.map(|e| (e.right_eye_aspect_ratio + e.left_eye_aspect_ratio) / 2.0),
+                eye_ratio: face.eyes.map(|e| e.mean_aspect_ratio()),
                 mouth_opened: face.mouth.map(|m| m.opened),
                 smile: face.mouth.map(|m| m.smile),
             });
@@ -441,7 +441,7 @@ impl Session {
                 (pose != Pose::Center && vertical == (challenge == ChallengeType::NodYes), done)
             }
             ChallengeType::Blink => {
-                let ratio = face.eyes.map(|e| (e.right_eye_aspect_ratio + e.left_eye_aspect_ratio) / 2.0);
+                let ratio = face.eyes.map(|e| e.mean_aspect_ratio());
                 let closed = match (ratio, neutral.eye_ratio, face.eyes) {
                     (Some(r), Some(base), Some(eyes)) => r < s.blink_ratio * base || eyes.closed,
                     _ => false,
