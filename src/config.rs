@@ -30,11 +30,18 @@ Configuration comes from the environment:
                            a recorded video can replay it
   MIN_AGE                  minimum age of the best shot, 0 switches the age check off (default 18)
   ANTISPOOF_THRESHOLD      aggregated anti-spoofing score counted as real (default 0.5)
-  REDIS_URL                Redis for the attempt counters, shared by several servers
-                           (redis://host:6379 or unix:///path); unset keeps them in memory
+  REDIS_URL                Redis for the attempt counters (shared by several servers) and the
+                           stored sessions (redis://host:6379 or unix:///path); unset keeps
+                           the counters in memory and stores no session
   POLICY_ATTEMPTS          failed sessions per round before a cooldown (default 3)
   POLICY_COOLDOWN_MS       cooldown after a failed round (default 900000, 15 minutes)
   POLICY_ROUNDS            rounds; failing the last is FINAL_FAILURE (default 3)
+  STORE_FRAMES             1 stores every LPProto session's frames and results in REDIS_URL
+                           (lvvideoglue) for review; they hold face images (default 0: nothing
+                           is stored)
+  STORE_TTL_S              seconds a stored session is kept after its last frame (default 3600)
+  ADMIN_TOKEN              bearer token of GET /sessions/{id}/video and DELETE /sessions/{id},
+                           at least 16 characters; unset refuses both
 
 There is no default key: set LIVENESS_JWT_SECRET (for example `openssl rand -hex 32`) or
 JWT_KEY_FILE.";
@@ -57,6 +64,10 @@ pub struct Config {
     pub min_age: u32,
     pub antispoof_threshold: f64,
     pub redis_url: Option<String>,
+    /// LPProto sessions tee into lvvideoglue (needs `redis_url`).
+    pub store_frames: bool,
+    pub store_ttl_s: u32,
+    pub admin_token: Option<String>,
     pub policy: crate::policy::PolicySettings,
 }
 
@@ -109,6 +120,28 @@ impl Config {
         if jwt_secret.is_none() && jwt_key_file.is_none() {
             return Err(ConfigError::NoKey);
         }
+        let redis_url = get("REDIS_URL");
+        let store_frames = match get("STORE_FRAMES").as_deref().map(str::trim) {
+            None | Some("0") => false,
+            Some("1") if redis_url.is_some() => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "STORE_FRAMES",
+                    value: other.to_string(),
+                    expected: "0 or 1, and 1 needs REDIS_URL",
+                });
+            }
+        };
+        let admin_token = get("ADMIN_TOKEN");
+        if let Some(token) = &admin_token
+            && token.len() < 16
+        {
+            return Err(ConfigError::Invalid {
+                name: "ADMIN_TOKEN",
+                value: "(hidden)".into(),
+                expected: "at least 16 characters",
+            });
+        }
         Ok(Config {
             address: SocketAddr::new(ip, port),
             jwt_algorithm,
@@ -145,7 +178,12 @@ impl Config {
                 "a number from 0 to 1",
                 |v: &f64| (0.0..=1.0).contains(v),
             )?,
-            redis_url: get("REDIS_URL"),
+            redis_url,
+            store_frames,
+            store_ttl_s: parse(get("STORE_TTL_S"), "STORE_TTL_S", 3600, "seconds, 1 to 31536000", |v| {
+                (1..=31_536_000).contains(v)
+            })?,
+            admin_token,
             policy: crate::policy::PolicySettings {
                 attempts: parse(get("POLICY_ATTEMPTS"), "POLICY_ATTEMPTS", 3, "1 to 100", |v| (1..=100).contains(v))?,
                 cooldown_ms: parse(
@@ -188,5 +226,19 @@ mod tests {
         assert!(matches!(err, ConfigError::Invalid { name: "ANTISPOOF_THRESHOLD", .. }), "{err}");
         let err = config(&[("JWT_KEY_FILE", "/k"), ("JWT_ALGORITHM", "none")]).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { name: "JWT_ALGORITHM", .. }), "{err}");
+    }
+
+    #[test]
+    fn frame_storage_needs_redis_and_admin_tokens_are_long() {
+        let key = ("LIVENESS_JWT_SECRET", "x");
+        assert!(!config(&[key]).unwrap().store_frames);
+        let err = config(&[key, ("STORE_FRAMES", "1")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "STORE_FRAMES", .. }), "{err}");
+        let c = config(&[key, ("STORE_FRAMES", "1"), ("REDIS_URL", "redis://127.0.0.1")]).unwrap();
+        assert!(c.store_frames);
+        assert_eq!(c.store_ttl_s, 3600);
+        let err = config(&[key, ("ADMIN_TOKEN", "short")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "ADMIN_TOKEN", .. }), "{err}");
+        assert!(!err.to_string().contains("short"), "the token is not echoed: {err}");
     }
 }

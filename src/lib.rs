@@ -10,6 +10,7 @@ pub mod lpproto;
 pub mod policy;
 pub mod rest;
 pub mod session;
+pub mod sessions;
 pub mod web;
 pub mod ws;
 
@@ -61,7 +62,13 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
     let assets = warp::get()
         .and(warp::path!("static" / String))
         .and_then(|name: String| async move { web::asset(&name).ok_or_else(warp::reject::not_found) });
-    health.or(lpproto).or(page).or(assets).or(rest::routes(app)).recover(rest::recover)
+    health
+        .or(lpproto)
+        .or(page)
+        .or(assets)
+        .or(sessions::routes(app.clone()))
+        .or(rest::routes(app))
+        .recover(rest::recover)
 }
 
 impl App {

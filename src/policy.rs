@@ -95,8 +95,7 @@ pub enum PolicyStore {
 
 /// Redis keys hold the user key hex-encoded: no character of it can reach another key.
 fn redis_key(kind: &str, key: &str) -> String {
-    let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
-    format!("lpserver:{kind}:{hex}")
+    gstliveness::lvvideoglue::store::hex_key(&format!("lpserver:{kind}"), key)
 }
 
 /// Counters expire this long after the last change (a FINAL_FAILURE record never does).

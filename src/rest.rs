@@ -10,7 +10,8 @@
 //!
 //! Errors are JSON with the shared error-code table: `{"error": name, "code": n, "detail":
 //! text, "field": name?}`, status 400 (bad JSON, field or image), 404/405 (unknown endpoint),
-//! 413 (body over `MAX_BODY_BYTES`), 503 (every analysis slot busy) or 500.
+//! 413 (body over `MAX_BODY_BYTES`), 503 (every analysis slot busy) or 500. The stored-session
+//! endpoints ([`crate::sessions`]) answer the same shape.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -101,11 +102,11 @@ pub struct RestError {
 }
 
 impl RestError {
-    fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         RestError { code, detail: detail.into(), field: None }
     }
 
-    fn field(code: ErrorCode, field: &str, detail: impl Into<String>) -> Self {
+    pub(crate) fn field(code: ErrorCode, field: &str, detail: impl Into<String>) -> Self {
         RestError { code, detail: detail.into(), field: Some(field.to_string()) }
     }
 
@@ -113,7 +114,10 @@ impl RestError {
         match self.code {
             ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnknownEndpoint => StatusCode::NOT_FOUND,
-            ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Busy | ErrorCode::StorageFailed => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::SessionNotStored => StatusCode::NOT_FOUND,
+            ErrorCode::StorageDisabled => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }

@@ -1,7 +1,8 @@
 //! One liveness session: a pipeline `appsrc ! lvfacedetect ! lvlandmarks ! lvantispoof !
 //! lvsurfaceanalysis ! lvchallenge ! lvjwtsink` fed with decoded frames, whose per-frame results
 //! and verdict come back through lvjwtsink's signals. Models are shared by every session of
-//! the process, so a new session costs no model load.
+//! the process, so a new session costs no model load. With `STORE_FRAMES=1` the chain also
+//! tees into `lvvideoglue`, which keeps the session's frames and results in Redis.
 
 use std::time::{Duration, Instant};
 
@@ -38,7 +39,13 @@ pub struct LivenessSession {
     started: Instant,
     info: Option<gst_video::VideoInfo>,
     pub frames: u64,
+    /// With frame storage: where the end of stream is announced, so that `stop` lets
+    /// lvvideoglue write the last frames and the summary first.
+    eos: Option<std::sync::mpsc::Receiver<()>>,
 }
+
+/// How long `stop` waits for lvvideoglue to finish writing.
+const STORE_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A decoded frame, RGB.
 #[derive(Debug, Clone)]
@@ -118,10 +125,17 @@ impl LivenessSession {
             (None, Some(pool)) => format!("challenges={pool} length={}", config.challenge_length),
             (None, None) => format!("length={}", config.challenge_length),
         };
+        // With STORE_FRAMES, a tee hands every analysed frame (and the verdict) to
+        // lvvideoglue through a queue, so that Redis never holds up the answers.
+        let store = if config.store_frames && config.redis_url.is_some() {
+            " ! tee name=t t. ! queue max-size-buffers=300 max-size-bytes=0 max-size-time=0 ! lvvideoglue name=glue t."
+        } else {
+            ""
+        };
         let launch = format!(
             "appsrc name=src format=time is-live=true max-bytes=0 ! lvfacedetect ! lvlandmarks \
              ! lvantispoof threshold={} ! lvsurfaceanalysis ! lvchallenge name=challenge {challenge} mirrored={} \
-             challenge-timeout={} timeout={} ! lvjwtsink name=jwt min-age={}",
+             challenge-timeout={} timeout={}{store} ! lvjwtsink name=jwt min-age={}",
             config.antispoof_threshold,
             options.mirrored,
             config.challenge_timeout.as_millis(),
@@ -132,6 +146,11 @@ impl LivenessSession {
             .map_err(|err| format!("pipeline: {err}"))?
             .downcast::<gst::Pipeline>()
             .map_err(|_| "not a pipeline".to_string())?;
+        if let (Some(glue), Some(url)) = (pipeline.by_name("glue"), &config.redis_url) {
+            glue.set_property("redis-url", url);
+            glue.set_property("session-id", &options.id);
+            glue.set_property("ttl", config.store_ttl_s);
+        }
         let jwt = pipeline.by_name("jwt").ok_or("no lvjwtsink")?;
         jwt.set_property("session-id", &options.id);
         jwt.set_property_from_str("algorithm", config.jwt_algorithm.nick());
@@ -161,9 +180,17 @@ impl LivenessSession {
             None
         });
         let bus = pipeline.bus().ok_or("no bus")?;
+        let (eos_sender, eos) = std::sync::mpsc::channel();
+        let eos_sender = std::sync::Mutex::new(eos_sender);
         bus.set_sync_handler(move |_, msg| {
-            if let gst::MessageView::Error(err) = msg.view() {
-                let _ = sender.send(SinkEvent::Failed(format!("{} ({:?})", err.error(), err.debug())));
+            match msg.view() {
+                gst::MessageView::Error(err) => {
+                    let _ = sender.send(SinkEvent::Failed(format!("{} ({:?})", err.error(), err.debug())));
+                }
+                gst::MessageView::Eos(_) => {
+                    let _ = eos_sender.lock().map(|s| s.send(()));
+                }
+                _ => {}
             }
             gst::BusSyncReply::Drop
         });
@@ -176,6 +203,7 @@ impl LivenessSession {
             started: Instant::now(),
             info: None,
             frames: 0,
+            eos: (!store.is_empty()).then_some(eos),
         };
         if session.pipeline.set_state(gst::State::Playing).is_err() {
             let reason = match session.events.try_recv() {
@@ -227,8 +255,14 @@ impl LivenessSession {
         }
     }
 
-    /// Stops the pipeline. Blocking.
+    /// Stops the pipeline; with frame storage, after the stored frames and summary are
+    /// written (at most `STORE_DRAIN_TIMEOUT`). Blocking.
     pub fn stop(&mut self) {
+        if let Some(eos) = self.eos.take()
+            && self.appsrc.end_of_stream().is_ok()
+        {
+            let _ = eos.recv_timeout(STORE_DRAIN_TIMEOUT);
+        }
         let _ = self.pipeline.set_state(gst::State::Null);
     }
 }

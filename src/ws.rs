@@ -39,7 +39,7 @@ struct FrameDone {
 }
 
 /// A client-chosen session id: letters, digits, `-` and `_`, at most 64.
-fn valid_session_id(id: &str) -> bool {
+pub(crate) fn valid_session_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 

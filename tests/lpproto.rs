@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{clip_jpegs, start, verify};
+use common::{Socket, clip_jpegs, connect, frame, open, receive, send, start, verify};
 
 use std::time::Duration;
 
@@ -12,44 +12,6 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use lpserver::lpproto::Message;
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn open(address: std::net::SocketAddr) -> Socket {
-    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/lpproto")).await.expect("connects");
-    socket
-}
-
-async fn send(socket: &mut Socket, message: &str) {
-    socket.send(WsMessage::Text(message.into())).await.expect("sends");
-}
-
-/// The next LPProto message, skipping heartbeats; None when the socket closed.
-async fn receive(socket: &mut Socket) -> Option<Message> {
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.expect("an answer within 60 s");
-        match next {
-            Some(Ok(WsMessage::Text(text))) => {
-                let message = Message::parse(&text).expect("the server speaks LPProto");
-                if message.command != "HEARTBEAT" {
-                    return Some(message);
-                }
-            }
-            Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return None,
-            Some(Ok(_)) => {}
-        }
-    }
-}
-
-async fn connect(socket: &mut Socket, extra: &str) -> Message {
-    send(socket, &format!("CONNECT\nversion:1.0\n{extra}\n")).await;
-    receive(socket).await.expect("an answer to CONNECT")
-}
-
-fn frame(jpeg: &[u8]) -> String {
-    use base64::Engine;
-    format!("FRAME\ncontent-type:image/x-jpeg-base64\n\n{}", base64::engine::general_purpose::STANDARD.encode(jpeg))
-}
 
 fn error_code(message: &Message) -> Option<u32> {
     (message.command == "ERROR").then(|| message.header("error").and_then(|e| e.parse().ok())).flatten()

@@ -51,11 +51,15 @@ pub enum ErrorCode {
     BadImage = 1021,
     UnknownEndpoint = 1022,
     Busy = 1023,
+    Unauthorized = 1024,
+    SessionNotStored = 1025,
+    StorageDisabled = 1026,
+    StorageFailed = 1027,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 41] = [
+    pub const ALL: [ErrorCode; 45] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -97,6 +101,10 @@ impl ErrorCode {
         ErrorCode::BadImage,
         ErrorCode::UnknownEndpoint,
         ErrorCode::Busy,
+        ErrorCode::Unauthorized,
+        ErrorCode::SessionNotStored,
+        ErrorCode::StorageDisabled,
+        ErrorCode::StorageFailed,
     ];
 
     pub fn code(self) -> u16 {
@@ -150,6 +158,10 @@ impl ErrorCode {
             ErrorCode::BadImage => "bad-image",
             ErrorCode::UnknownEndpoint => "unknown-endpoint",
             ErrorCode::Busy => "busy",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::SessionNotStored => "session-not-stored",
+            ErrorCode::StorageDisabled => "storage-disabled",
+            ErrorCode::StorageFailed => "storage-failed",
         }
     }
 
@@ -224,6 +236,14 @@ impl ErrorCode {
             }
             ErrorCode::UnknownEndpoint => "No REST endpoint has this path and method.",
             ErrorCode::Busy => "Every analysis slot of the server is taken: retry after `retry_after_ms`.",
+            ErrorCode::Unauthorized => {
+                "The session endpoints need `Authorization: Bearer <ADMIN_TOKEN>`; the token is missing or wrong, or ADMIN_TOKEN is not set."
+            }
+            ErrorCode::SessionNotStored => {
+                "No stored session has this id (frames were not stored, or it expired or was deleted)."
+            }
+            ErrorCode::StorageDisabled => "The server has no session store: REDIS_URL is not set.",
+            ErrorCode::StorageFailed => "Redis or the pipeline that glues the video failed (named in `detail`).",
         }
     }
 

@@ -19,6 +19,7 @@ pub mod lvfacedetect;
 pub mod lvjwtsink;
 pub mod lvlandmarks;
 pub mod lvsurfaceanalysis;
+pub mod lvvideoglue;
 pub mod meta;
 pub mod model;
 
@@ -29,6 +30,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     lvsurfaceanalysis::register(plugin)?;
     lvchallenge::register(plugin)?;
     lvjwtsink::register(plugin)?;
+    lvvideoglue::register(plugin)?;
     Ok(())
 }
 

@@ -11,14 +11,14 @@ use std::{fmt, mem, ptr};
 use gst::prelude::*;
 
 /// A point in frame pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Point {
     pub x: f32,
     pub y: f32,
 }
 
 /// An axis-aligned rectangle in frame pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Rect {
     pub x: f32,
     pub y: f32,
@@ -62,7 +62,7 @@ impl Rect {
 
 /// The six BlazeFace keypoints, named from the person's point of view: `right_eye` is the
 /// person's right eye, which is on the image's left in an unmirrored (operator view) frame.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Keypoints {
     pub right_eye: Point,
     pub left_eye: Point,
@@ -88,7 +88,7 @@ impl Keypoints {
 }
 
 /// The 468-point face mesh of `lvlandmarks`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Landmarks {
     /// MediaPipe face mesh points in frame pixels; z is depth in pixels of the same scale,
     /// smaller is closer to the camera, relative to the face.
@@ -100,7 +100,7 @@ pub struct Landmarks {
 /// Head pose in degrees, from the person's point of view (see `lvlandmarks`): yaw positive
 /// when the person turns to their left, pitch positive when they look up, roll positive when
 /// the head leans so that their left eye is lower in the image.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct HeadPose {
     pub yaw_degrees: f32,
     pub pitch_degrees: f32,
@@ -108,7 +108,7 @@ pub struct HeadPose {
 }
 
 /// Eye openness from the mesh: the eye aspect ratio (EAR) of each eye.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Eyes {
     pub right_eye_aspect_ratio: f32,
     pub left_eye_aspect_ratio: f32,
@@ -124,7 +124,7 @@ impl Eyes {
 }
 
 /// Mouth state from the mesh and the emotion model.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Mouth {
     /// Inner lip gap over mouth width, 0 closed, about 0.3 and more wide open.
     pub opened: f32,
@@ -133,7 +133,7 @@ pub struct Mouth {
 }
 
 /// Presentation-attack scores of `lvantispoof`; 1 is real.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Antispoof {
     /// Score of this frame, 0..1.
     pub score: f32,
@@ -147,7 +147,7 @@ pub struct Antispoof {
 
 /// Passive surface analysis of `lvsurfaceanalysis`: this frame's checks and the track's
 /// running score.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Surface {
     pub frame: crate::lvsurfaceanalysis::analysis::SurfaceResult,
     /// Mean confidence over the track's frames so far (seed 002 `surfaceScore`).
@@ -158,7 +158,7 @@ pub struct Surface {
 }
 
 /// Where `lvchallenge`'s session stands, on the face it follows.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ChallengeState {
     /// The running challenge (`turn_left` ...), empty while calibrating or after the verdict.
     pub challenge: String,
@@ -175,7 +175,7 @@ pub struct ChallengeState {
 }
 
 /// One face in one frame. Elements after `lvfacedetect` add their results as new fields.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Face {
     /// Stays the same for the same face across frames of a stream; starts at 1.
@@ -236,7 +236,7 @@ pub fn main_faces(faces: &[Face], ratio: f32) -> Vec<usize> {
 }
 
 /// Everything the meta holds: the size of the frame the coordinates refer to, and the faces.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct FaceFrame {
     pub width: u32,
     pub height: u32,

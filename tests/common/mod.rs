@@ -49,6 +49,50 @@ impl Drop for RedisServer {
     }
 }
 
+// LPProto over a real WebSocket client.
+
+use futures_util::{SinkExt, StreamExt};
+use lpserver::lpproto::Message;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub async fn open(address: std::net::SocketAddr) -> Socket {
+    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/lpproto")).await.expect("connects");
+    socket
+}
+
+pub async fn send(socket: &mut Socket, message: &str) {
+    socket.send(WsMessage::Text(message.into())).await.expect("sends");
+}
+
+/// The next LPProto message, skipping heartbeats; None when the socket closed.
+pub async fn receive(socket: &mut Socket) -> Option<Message> {
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(60), socket.next()).await.expect("an answer within 60 s");
+        match next {
+            Some(Ok(WsMessage::Text(text))) => {
+                let message = Message::parse(&text).expect("the server speaks LPProto");
+                if message.command != "HEARTBEAT" {
+                    return Some(message);
+                }
+            }
+            Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return None,
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+pub async fn connect(socket: &mut Socket, extra: &str) -> Message {
+    send(socket, &format!("CONNECT\nversion:1.0\n{extra}\n")).await;
+    receive(socket).await.expect("an answer to CONNECT")
+}
+
+pub fn frame(jpeg: &[u8]) -> String {
+    use base64::Engine;
+    format!("FRAME\ncontent-type:image/x-jpeg-base64\n\n{}", base64::engine::general_purpose::STANDARD.encode(jpeg))
+}
+
 pub const KEY: &str = "lpserver-test-secret-0123456789abcdef";
 
 pub fn root() -> PathBuf {
@@ -94,10 +138,22 @@ pub fn clip_jpegs() -> Vec<Vec<u8>> {
 
 /// One HTTP/1.1 request over a fresh connection; returns the status and the body.
 pub async fn http(address: std::net::SocketAddr, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    http_with(address, method, path, &[], body).await
+}
+
+/// Like [`http`], with extra header lines (`Name: value`).
+pub async fn http_with(
+    address: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(address).await.expect("connects");
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.expect("writes");
@@ -172,4 +228,81 @@ pub fn verify(token: &str) -> serde_json::Value {
     )
     .expect("the token verifies with the server's key")
     .claims
+}
+
+/// What a pipeline run gave: the buffers of its appsink named `out` (if any) and the bus
+/// messages.
+#[derive(Debug)]
+pub struct Run {
+    pub buffers: Vec<gst::Buffer>,
+    pub messages: Vec<gst::Message>,
+}
+
+impl Run {
+    /// The structures of the element messages called `name`.
+    pub fn element_messages(&self, name: &str) -> Vec<gst::Structure> {
+        self.messages
+            .iter()
+            .filter_map(|m| match m.view() {
+                gst::MessageView::Element(e) => e.structure().filter(|s| s.name() == name).map(|s| s.to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Runs `launch` to EOS, `setup` called on the pipeline first; an error message ends it with
+/// the error's text.
+pub fn run_pipeline(launch: &str, setup: impl FnOnce(&gst::Pipeline)) -> Result<Run, String> {
+    lpserver::init_gstreamer().unwrap();
+    let pipeline = gst::parse::launch(launch).map_err(|e| e.to_string())?.downcast::<gst::Pipeline>().unwrap();
+    let buffers = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    if let Some(sink) = pipeline.by_name("out").and_then(|e| e.downcast::<gst_app::AppSink>().ok()) {
+        let buffers = buffers.clone();
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    if let Some(buffer) = sample.buffer_owned() {
+                        buffers.lock().unwrap().push(buffer);
+                    }
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+    }
+    setup(&pipeline);
+    let bus = pipeline.bus().unwrap();
+    let mut messages = Vec::new();
+    // A failed start posts its error message, which ends the loop below.
+    let _ = pipeline.set_state(gst::State::Playing);
+    let outcome = loop {
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_seconds(120)) else {
+            break Err("no EOS within 120 s".to_string());
+        };
+        match msg.view() {
+            gst::MessageView::Eos(_) => break Ok(()),
+            gst::MessageView::Error(err) => break Err(format!("{} ({:?})", err.error(), err.debug())),
+            _ => messages.push(msg),
+        }
+    };
+    let _ = pipeline.set_state(gst::State::Null);
+    outcome?;
+    let buffers = std::mem::take(&mut *buffers.lock().unwrap());
+    Ok(Run { buffers, messages })
+}
+
+/// Frames and span of a WebM file decoded by GStreamer: (frames, last end - first start).
+pub fn decode_webm(path: &std::path::Path) -> (usize, gst::ClockTime) {
+    let launch = format!("filesrc location={} ! matroskademux ! vp8dec ! appsink name=out sync=false", path.display());
+    let run = run_pipeline(&launch, |_| {}).expect("the WebM decodes");
+    let first = run.buffers.first().and_then(|b| b.pts()).expect("timed frames");
+    let last = run.buffers.last().map(|b| b.pts().unwrap() + b.duration().unwrap_or_default()).unwrap();
+    (run.buffers.len(), last - first)
+}
+
+/// The folder of the plugin this test run built (target/debug), for command-line tools.
+pub fn plugin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent().and_then(|deps| deps.parent()).expect("build folder").to_path_buf()
 }

@@ -6,7 +6,7 @@ use gst::glib;
 use gst::prelude::*;
 
 pub mod challenge;
-mod hud;
+pub(crate) mod hud;
 mod imp;
 pub mod pose;
 pub mod session;

@@ -86,15 +86,8 @@ impl BestShot {
 
     /// The crop as a baseline JPEG of `quality` (1..100).
     pub fn jpeg(&self, quality: u8) -> Result<Vec<u8>, image::ImageError> {
-        let mut out = Vec::new();
         let size = self.crop_size as u32;
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100)).encode(
-            &self.rgb,
-            size,
-            size,
-            image::ExtendedColorType::Rgb8,
-        )?;
-        Ok(out)
+        crate::frame::encode_jpeg(&self.rgb, size, size, quality)
     }
 }
 

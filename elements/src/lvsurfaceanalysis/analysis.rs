@@ -73,7 +73,8 @@ impl Default for SurfaceThresholds {
 }
 
 /// Seed 002's light-interaction classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Reflectance {
     Natural,
     Uncertain,
@@ -91,7 +92,7 @@ impl Reflectance {
 }
 
 /// The four checks and the combined decision.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SurfaceResult {
     pub skin_complexity: f32,
     pub avg_gradient: f32,
@@ -300,7 +301,7 @@ impl Default for QualityThresholds {
 }
 
 /// Seed 000's `details.quality` (serialised with its camelCase names).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QualityResult {
     pub blur: f32,
