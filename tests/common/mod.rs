@@ -30,13 +30,16 @@ impl RedisServer {
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server runs (apt-get install redis-server)");
-        for _ in 0..200 {
-            if socket.exists() {
+        // The socket file appears at bind(), before the server listens: wait for a connection.
+        let mut listening = false;
+        for _ in 0..500 {
+            if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+                listening = true;
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(socket.exists(), "redis-server did not open {}", socket.display());
+        assert!(listening, "redis-server does not listen on {}", socket.display());
         (RedisServer { child, dir }, format!("unix://{}", socket.display()))
     }
 }
@@ -305,4 +308,13 @@ pub fn decode_webm(path: &std::path::Path) -> (usize, gst::ClockTime) {
 pub fn plugin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     exe.parent().and_then(|deps| deps.parent()).expect("build folder").to_path_buf()
+}
+
+/// A fresh scratch folder for one test (`name` tells which).
+pub fn scratch(name: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("lv-test-{}-{n}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
