@@ -226,26 +226,6 @@ impl<'a> FrameView<'a> {
     pub fn rgb(&self, x: usize, y: usize) -> Option<[f32; 3]> {
         (x < self.width && y < self.height).then(|| self.native_to_rgb(self.native(x, y)))
     }
-
-    /// The whole frame as packed RGB, `width` x `height` x 3 bytes, rows without padding.
-    pub fn to_rgb8(&self) -> Vec<u8> {
-        let row = self.width * 3;
-        let mut out = Vec::with_capacity(row * self.height);
-        if let PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 } = self.layout {
-            for y in 0..self.height {
-                let start = y * self.strides[0];
-                out.extend_from_slice(&self.planes[0][start..start + row]);
-            }
-            return out;
-        }
-        for y in 0..self.height {
-            for x in 0..self.width {
-                let rgb = self.native_to_rgb(self.native(x, y));
-                out.extend(rgb.map(|v| v.round().clamp(0.0, 255.0) as u8));
-            }
-        }
-        out
-    }
 }
 
 /// Packed RGB (`width` x `height` x 3) as a baseline JPEG of `quality` (1..100).

@@ -11,6 +11,7 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
 
 use super::OnError;
 use super::store::{Store, StoreError, StoredFrame, redacted, session_key};
@@ -54,11 +55,79 @@ impl Default for Settings {
     }
 }
 
-/// What the sink pad receives.
-#[derive(Debug, Clone)]
+/// What the sink pad receives (one per element: the size of the raw variant does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Input {
-    Raw(gst_video::VideoInfo),
-    Jpeg { width: u32, height: u32 },
+    /// Raw video; formats other than RGB go through GStreamer's converter first.
+    Raw {
+        info: gst_video::VideoInfo,
+        to_rgb: Option<RgbConverter>,
+    },
+    Jpeg {
+        width: u32,
+        height: u32,
+    },
+}
+
+/// Converts raw frames of any format to packed RGB for the JPEG encoder.
+struct RgbConverter {
+    converter: gst_video::VideoConverter,
+    rgb: gst_video::VideoInfo,
+}
+
+impl RgbConverter {
+    fn new(info: &gst_video::VideoInfo) -> Result<Option<RgbConverter>, glib::BoolError> {
+        if info.format() == gst_video::VideoFormat::Rgb {
+            return Ok(None);
+        }
+        let rgb = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, info.width(), info.height())
+            .fps(info.fps())
+            .par(info.par())
+            .interlace_mode(info.interlace_mode())
+            .build()?;
+        let converter = gst_video::VideoConverter::new(info, &rgb, None)?;
+        Ok(Some(RgbConverter { converter, rgb }))
+    }
+}
+
+/// Packed RGB rows (`width` x 3 bytes each) out of a plane whose rows are `stride` apart.
+fn packed_rgb(plane: &[u8], stride: usize, width: usize, height: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(width * 3 * height);
+    for row in plane.chunks(stride.max(1)).take(height) {
+        out.extend_from_slice(&row[..(width * 3).min(row.len())]);
+    }
+    out
+}
+
+/// A raw frame as JPEG.
+fn raw_to_jpeg(
+    buffer: &gst::BufferRef,
+    info: &gst_video::VideoInfo,
+    to_rgb: Option<&RgbConverter>,
+    quality: u8,
+) -> Result<Vec<u8>, String> {
+    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|_| {
+        format!(
+            "buffer of {} bytes does not hold a {}x{} {} frame",
+            buffer.size(),
+            info.width(),
+            info.height(),
+            info.format()
+        )
+    })?;
+    let (width, height) = (info.width() as usize, info.height() as usize);
+    let rgb = match to_rgb {
+        None => packed_rgb(frame.plane_data(0).unwrap_or(&[]), frame.plane_stride()[0].max(0) as usize, width, height),
+        Some(c) => {
+            let mut out = gst::Buffer::with_size(c.rgb.size()).map_err(|err| err.to_string())?;
+            let out_ref = out.get_mut().ok_or("new buffer not writable")?;
+            let mut dest = gst_video::VideoFrameRef::from_buffer_ref_writable(out_ref, &c.rgb)
+                .map_err(|_| "RGB frame not writable".to_string())?;
+            c.converter.frame_ref(&frame, &mut dest);
+            packed_rgb(dest.plane_data(0).unwrap_or(&[]), dest.plane_stride()[0].max(0) as usize, width, height)
+        }
+    };
+    encode_jpeg(&rgb, info.width(), info.height(), quality).map_err(|err| format!("JPEG: {err}"))
 }
 
 struct State {
@@ -425,10 +494,11 @@ impl BaseSinkImpl for LvVideoGlue {
             let size = |name: &str| s.get::<i32>(name).ok().filter(|v| *v > 0).map(|v| v as u32).unwrap_or(0);
             Input::Jpeg { width: size("width"), height: size("height") }
         } else {
-            Input::Raw(
-                gst_video::VideoInfo::from_caps(caps)
-                    .map_err(|_| gst::loggable_error!(CAT, "caps {} are not raw video", caps))?,
-            )
+            let info = gst_video::VideoInfo::from_caps(caps)
+                .map_err(|_| gst::loggable_error!(CAT, "caps {} are not raw video", caps))?;
+            let to_rgb = RgbConverter::new(&info)
+                .map_err(|err| gst::loggable_error!(CAT, "no conversion of {} to RGB: {}", caps, err))?;
+            Input::Raw { info, to_rgb }
         };
         if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             state.input = Some(input);
@@ -475,11 +545,11 @@ impl BaseSinkImpl for LvVideoGlue {
             }
             return Ok(gst::FlowSuccess::Ok);
         }
-        let Some(input) = state.input.clone() else {
+        let Some(input) = state.input.as_ref() else {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["buffer before caps"]);
             return Err(gst::FlowError::NotNegotiated);
         };
-        let (jpeg, width, height) = match input {
+        let (jpeg, width, height) = match *input {
             Input::Jpeg { width, height } => {
                 let map = buffer.map_readable().map_err(|_| {
                     gst::element_imp_error!(self, gst::ResourceError::Read, ["buffer not readable"]);
@@ -496,9 +566,10 @@ impl BaseSinkImpl for LvVideoGlue {
                 };
                 (map.as_slice().to_vec(), width, height)
             }
-            Input::Raw(info) => {
-                let jpeg = element::analyse_frame(self, buffer, &info, |frame| {
-                    encode_jpeg(&frame.to_rgb8(), frame.width as u32, frame.height as u32, settings.jpeg_quality as u8)
+            Input::Raw { ref info, ref to_rgb } => {
+                let jpeg = raw_to_jpeg(buffer, info, to_rgb.as_ref(), settings.jpeg_quality as u8).map_err(|err| {
+                    gst::element_imp_error!(self, gst::StreamError::Encode, ["{}", err]);
+                    gst::FlowError::Error
                 })?;
                 (jpeg, info.width(), info.height())
             }
