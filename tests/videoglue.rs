@@ -134,14 +134,14 @@ fn a_stored_session_glues_into_a_webm_with_the_results_of_the_chain() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// `appsrc ! lvvideoglue` on small grey frames at 10 fps, pushed one by one; `kill` stops the
-/// Redis server once the given number of frames is stored.
+/// `appsrc ! lvvideoglue` on small grey frames at 10 fps, pushed one by one; `after` runs with
+/// the number of frames the sink has dealt with (stored or dropped) so far.
 fn push_frames(
     url: &str,
     id: &str,
     on_error: &str,
     count: u64,
-    kill: Option<(u64, RedisServer)>,
+    mut after: impl FnMut(u64) + Send + 'static,
 ) -> Result<common::Run, String> {
     let launch = format!(
         "appsrc name=src format=time ! video/x-raw,format=GRAY8,width=32,height=24,framerate=10/1 ! lvvideoglue name=glue on-error={on_error}"
@@ -153,7 +153,6 @@ fn push_frames(
         glue.set_property("session-id", &id);
         let src = p.by_name("src").unwrap().downcast::<gst_app::AppSrc>().unwrap();
         std::thread::spawn(move || {
-            let mut kill = kill;
             for i in 0..count {
                 let mut buffer = gst::Buffer::from_mut_slice(vec![(i * 7 % 256) as u8; 32 * 24]);
                 buffer.get_mut().unwrap().set_pts(gst::ClockTime::from_mseconds(100 * i));
@@ -168,9 +167,7 @@ fn push_frames(
                     }
                     std::thread::sleep(std::time::Duration::from_millis(2));
                 }
-                if kill.as_ref().is_some_and(|(after, _)| i + 1 == *after) {
-                    kill = None;
-                }
+                after(i + 1);
             }
             let _ = src.end_of_stream();
         });
@@ -180,8 +177,13 @@ fn push_frames(
 #[test]
 fn redis_lost_mid_stream_is_reported_and_the_pipeline_keeps_running() {
     let (redis_server, url) = RedisServer::start();
-    let run = push_frames(&url, "lost", "drop", 30, Some((10, redis_server)))
-        .expect("on-error=drop keeps the pipeline running to EOS");
+    let mut server = Some(redis_server);
+    let run = push_frames(&url, "lost", "drop", 30, move |handled| {
+        if handled == 10 {
+            server.take();
+        }
+    })
+    .expect("on-error=drop keeps the pipeline running to EOS");
     let warnings: Vec<String> = run
         .messages
         .iter()
@@ -198,15 +200,57 @@ fn redis_lost_mid_stream_is_reported_and_the_pipeline_keeps_running() {
 
     // on-error=fail stops the stream with an error instead.
     let (redis_server, url) = RedisServer::start();
-    let err = push_frames(&url, "lost", "fail", 30, Some((5, redis_server))).unwrap_err();
+    let mut server = Some(redis_server);
+    let err = push_frames(&url, "lost", "fail", 30, move |handled| {
+        if handled == 5 {
+            server.take();
+        }
+    })
+    .unwrap_err();
     assert!(err.contains("lost Redis"), "{err}");
+}
+
+#[test]
+fn the_sink_reconnects_when_redis_is_back() {
+    let (redis_server, url) = RedisServer::start();
+    let server = std::sync::Arc::new(std::sync::Mutex::new(redis_server));
+    let restarted = server.clone();
+    let run = push_frames(&url, "back", "drop", 30, move |handled| match handled {
+        10 => restarted.lock().unwrap().kill(),
+        15 => {
+            restarted.lock().unwrap().restart();
+            // Past the second between reconnection attempts.
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        }
+        _ => {}
+    })
+    .expect("the pipeline runs to EOS");
+    let infos: Vec<String> = run
+        .messages
+        .iter()
+        .filter_map(|m| match m.view() {
+            gst::MessageView::Info(i) => Some(format!("{:?}", i.debug())),
+            _ => None,
+        })
+        .collect();
+    assert!(infos.iter().any(|i| i.contains("answers again")), "{infos:?}");
+    let summary = &run.element_messages("lvvideoglue-summary")[0];
+    let (stored, dropped) = (summary.get::<u64>("stored").unwrap(), summary.get::<u64>("dropped").unwrap());
+    assert_eq!(stored + dropped, 30);
+    assert!(dropped >= 5 && stored >= 20, "stored {stored}, dropped {dropped}");
+    assert!(summary.get::<bool>("summary-stored").unwrap());
+    // The new server holds the frames stored after the reconnection, and the summary.
+    let records = records(&url, "back");
+    assert_eq!(stored_frames(&records).len() as u64, stored - 10);
+    assert_eq!(summaries(&records)[0]["dropped"], dropped);
+    drop(server);
 }
 
 #[test]
 fn redis_unreachable_at_start_is_a_clear_error() {
     let dir = scratch("nothing");
     let url = format!("unix://{}", dir.join("no-redis.sock").display());
-    let err = push_frames(&url, "x", "drop", 1, None).unwrap_err();
+    let err = push_frames(&url, "x", "drop", 1, |_| {}).unwrap_err();
     assert!(err.contains("cannot store frames") && err.contains("no-redis.sock"), "{err}");
     let err = run_pipeline("videotestsrc num-buffers=1 ! lvvideoglue", |_| {}).unwrap_err();
     assert!(err.contains("session-id is not set"), "{err}");
@@ -218,11 +262,11 @@ fn redis_unreachable_at_start_is_a_clear_error() {
 #[test]
 fn session_ids_with_odd_characters_reach_no_other_key() {
     let (_redis, url) = RedisServer::start();
-    push_frames(&url, "victim", "fail", 3, None).unwrap();
+    push_frames(&url, "victim", "fail", 3, |_| {}).unwrap();
     let victim_key = session_key("victim");
     let odd = ["*", "victim*", "victim:frames", "v?ctim", "[v]ictim", "victim\r\nDEL victim", &victim_key, "../victim"];
     for id in odd {
-        push_frames(&url, id, "fail", 2, None).unwrap();
+        push_frames(&url, id, "fail", 2, |_| {}).unwrap();
     }
     // The victim keeps its 3 frames and summary; every odd id has its own key with its own 2.
     assert_eq!(stored_frames(&records(&url, "victim")).len(), 3);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// A `redis-server` on a unix socket in a scratch folder, without dumps; killed on drop.
 pub struct RedisServer {
-    child: Child,
+    child: Option<Child>,
     dir: std::path::PathBuf,
 }
 
@@ -21,15 +21,38 @@ impl RedisServer {
         let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("lpserver-redis-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let socket = dir.join("redis.sock");
+        let mut server = RedisServer { child: None, dir };
+        server.restart();
+        let url = format!("unix://{}", server.socket().display());
+        (server, url)
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("redis.sock")
+    }
+
+    /// Kills the server (its data is gone with it).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A new, empty server on the same socket (the old one killed first).
+    pub fn restart(&mut self) {
+        self.kill();
+        let socket = self.socket();
+        let _ = std::fs::remove_file(&socket);
         let child = Command::new("redis-server")
             .args(["--port", "0", "--save", "", "--appendonly", "no", "--unixsocket"])
             .arg(&socket)
             .arg("--dir")
-            .arg(&dir)
+            .arg(&self.dir)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server runs (apt-get install redis-server)");
+        self.child = Some(child);
         // The socket file appears at bind(), before the server listens: wait for a connection.
         let mut listening = false;
         for _ in 0..500 {
@@ -40,14 +63,12 @@ impl RedisServer {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(listening, "redis-server does not listen on {}", socket.display());
-        (RedisServer { child, dir }, format!("unix://{}", socket.display()))
     }
 }
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
