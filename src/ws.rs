@@ -368,6 +368,9 @@ async fn connect(
         }
         None => gstliveness::lvjwtsink::token::random_uuid(),
     };
+    if message.header("session-id").is_some() {
+        refuse_stored_id(app, &id).await?;
+    }
     let mirrored = match message.header("mirrored").map(str::to_ascii_lowercase).as_deref() {
         None | Some("false") | Some("0") | Some("no") => false,
         Some("true") | Some("1") | Some("yes") => true,
@@ -403,6 +406,26 @@ async fn connect(
         .map_err(|err| ProtoError::new(ErrorCode::Internal, err.to_string()))?
         .map_err(|err| ProtoError::new(ErrorCode::Internal, err))
         .map(|session| (session, period, user_key))
+}
+
+/// With frame storage, a client-chosen session id must not be one already stored: its frames
+/// would be appended to another session's.
+async fn refuse_stored_id(app: &App, id: &str) -> Result<(), ProtoError> {
+    use gstliveness::lvvideoglue::store::{Store, session_key};
+    let (true, Some(url)) = (app.config.store_frames, app.config.redis_url.clone()) else { return Ok(()) };
+    let key = session_key(id);
+    let stored = tokio::task::spawn_blocking(move || Store::connect(&url).and_then(|mut store| store.exists(&key)))
+        .await
+        .map_err(|err| ProtoError::new(ErrorCode::Internal, err.to_string()))?
+        .map_err(|err| ProtoError::new(ErrorCode::Internal, format!("session store unavailable: {err}")))?;
+    if stored {
+        return Err(ProtoError::header(
+            ErrorCode::InvalidHeader,
+            "session-id",
+            "a stored session already has this session-id: choose another or leave it out",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

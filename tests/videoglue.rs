@@ -313,6 +313,12 @@ async fn lpserver_stores_sessions_glues_them_into_video_and_deletes_them() {
     let mut socket = open(address).await;
     let sent = perform_session(&mut socket, "web-1").await;
     drop(socket);
+    // A stored session's id cannot be taken again: its frames would join the stored ones.
+    let mut socket = open(address).await;
+    let refused = connect(&mut socket, "session-id:web-1\n").await;
+    assert_eq!((refused.command.as_str(), refused.header("error")), ("ERROR", Some("1006")), "{refused:?}");
+    assert_eq!(refused.header("header"), Some("session-id"));
+    drop(socket);
     // The session's pipeline drains into Redis when it stops after the verdict.
     let mut records_now = Vec::new();
     for _ in 0..200 {
