@@ -124,7 +124,7 @@ lv_run() {
         return 0
     fi
     if [ -n "$LV_KEY_FILE" ]; then
-        [ -r "$LV_KEY_FILE" ] || lv_die "cannot read the key file $LV_KEY_FILE"
+        [ -r "$LV_KEY_FILE" ] || lv_die "cannot read the key file $LV_KEY_FILE" 3
     elif [ -z "${LIVENESS_JWT_SECRET:-}" ]; then
         lv_die "no signing key: set LIVENESS_JWT_SECRET (e.g. export LIVENESS_JWT_SECRET=\$(openssl rand -hex 32)) or pass --key-file; there is no default key"
     fi
