@@ -41,13 +41,12 @@ pub fn pad_templates() -> Vec<gst::PadTemplate> {
     ]
 }
 
-/// Maps `buffer` readable as a frame of `info` and runs `f` on its pixels.
-pub fn with_frame<R>(
-    buffer: &gst::BufferRef,
+/// Maps `buffer` readable as a frame of `info`, or says why it cannot be.
+pub fn map_frame<'a>(
+    buffer: &'a gst::BufferRef,
     info: &gst_video::VideoInfo,
-    f: impl FnOnce(&FrameView) -> R,
-) -> Result<R, String> {
-    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|_| {
+) -> Result<gst_video::VideoFrameRef<&'a gst::BufferRef>, String> {
+    gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|_| {
         format!(
             "buffer of {} bytes does not hold a {}x{} {} frame",
             buffer.size(),
@@ -55,7 +54,16 @@ pub fn with_frame<R>(
             info.height(),
             info.format()
         )
-    })?;
+    })
+}
+
+/// Maps `buffer` readable as a frame of `info` and runs `f` on its pixels.
+pub fn with_frame<R>(
+    buffer: &gst::BufferRef,
+    info: &gst_video::VideoInfo,
+    f: impl FnOnce(&FrameView) -> R,
+) -> Result<R, String> {
+    let frame = map_frame(buffer, info)?;
     let view = FrameView::from_video_frame(&frame).map_err(|err| err.to_string())?;
     Ok(f(&view))
 }

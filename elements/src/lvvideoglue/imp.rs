@@ -34,6 +34,12 @@ const RECONNECT_INTERVAL: Duration = Duration::from_secs(1);
 struct Settings {
     redis_url: String,
     session_id: Option<String>,
+    frame: FrameSettings,
+}
+
+/// The settings each frame needs, copied without the strings.
+#[derive(Debug, Clone, Copy)]
+struct FrameSettings {
     ttl_s: u32,
     max_frames: u32,
     fps_limit: f64,
@@ -46,11 +52,13 @@ impl Default for Settings {
         Settings {
             redis_url: DEFAULT_REDIS_URL.into(),
             session_id: None,
-            ttl_s: DEFAULT_TTL_S,
-            max_frames: DEFAULT_MAX_FRAMES,
-            fps_limit: 0.0,
-            jpeg_quality: DEFAULT_JPEG_QUALITY,
-            on_error: OnError::Drop,
+            frame: FrameSettings {
+                ttl_s: DEFAULT_TTL_S,
+                max_frames: DEFAULT_MAX_FRAMES,
+                fps_limit: 0.0,
+                jpeg_quality: DEFAULT_JPEG_QUALITY,
+                on_error: OnError::Drop,
+            },
         }
     }
 }
@@ -106,15 +114,7 @@ fn raw_to_jpeg(
     to_rgb: Option<&RgbConverter>,
     quality: u8,
 ) -> Result<Vec<u8>, String> {
-    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|_| {
-        format!(
-            "buffer of {} bytes does not hold a {}x{} {} frame",
-            buffer.size(),
-            info.width(),
-            info.height(),
-            info.format()
-        )
-    })?;
+    let frame = element::map_frame(buffer, info)?;
     let (width, height) = (info.width() as usize, info.height() as usize);
     let rgb = match to_rgb {
         None => packed_rgb(frame.plane_data(0).unwrap_or(&[]), frame.plane_stride()[0].max(0) as usize, width, height),
@@ -217,7 +217,12 @@ impl LvVideoGlue {
         state.store.as_mut().ok_or(None)
     }
 
-    fn write_frame(&self, state: &mut State, settings: &Settings, frame: &StoredFrame) -> Result<(), gst::FlowError> {
+    fn write_frame(
+        &self,
+        state: &mut State,
+        settings: &FrameSettings,
+        frame: &StoredFrame,
+    ) -> Result<(), gst::FlowError> {
         let key = state.key.clone();
         let result = match self.connection(state) {
             Ok(store) => store.append_frame(&key, frame, settings.ttl_s as u64),
@@ -262,7 +267,7 @@ impl LvVideoGlue {
         .to_string();
         let key = state.key.clone();
         let written = match self.connection(state) {
-            Ok(store) => store.append_summary(&key, &summary, settings.ttl_s as u64).map_err(Some),
+            Ok(store) => store.append_summary(&key, &summary, settings.frame.ttl_s as u64).map_err(Some),
             Err(err) => Err(err),
         };
         state.summaries += 1;
@@ -273,7 +278,7 @@ impl LvVideoGlue {
             Ok(()) => true,
             Err(err) => {
                 let detail = err.map(|e| e.to_string()).unwrap_or_else(|| "Redis is away".into());
-                if settings.on_error == OnError::Fail {
+                if settings.frame.on_error == OnError::Fail {
                     gst::element_imp_error!(self, gst::ResourceError::Write, ["summary not stored: {}", detail]);
                     false
                 } else {
@@ -321,13 +326,13 @@ impl ObjectImpl for LvVideoGlue {
                     .blurb("Seconds the session stays in Redis after its last entry")
                     .minimum(1)
                     .maximum(31_536_000)
-                    .default_value(d.ttl_s)
+                    .default_value(d.frame.ttl_s)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecUInt::builder("max-frames")
                     .nick("Maximum frames")
                     .blurb("Frames stored per session at most; later frames are skipped (counted in `skipped`). 0: no limit")
-                    .default_value(d.max_frames)
+                    .default_value(d.frame.max_frames)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecDouble::builder("fps-limit")
@@ -335,7 +340,7 @@ impl ObjectImpl for LvVideoGlue {
                     .blurb("Frames stored per second of stream time at most; frames in between are skipped. 0: every frame")
                     .minimum(0.0)
                     .maximum(1000.0)
-                    .default_value(d.fps_limit)
+                    .default_value(d.frame.fps_limit)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecUInt::builder("jpeg-quality")
@@ -343,10 +348,10 @@ impl ObjectImpl for LvVideoGlue {
                     .blurb("Quality of the JPEG raw frames are encoded to (image/jpeg input is stored untouched)")
                     .minimum(1)
                     .maximum(100)
-                    .default_value(d.jpeg_quality)
+                    .default_value(d.frame.jpeg_quality)
                     .mutable_playing()
                     .build(),
-                glib::ParamSpecEnum::builder_with_default("on-error", d.on_error)
+                glib::ParamSpecEnum::builder_with_default("on-error", d.frame.on_error)
                     .nick("On error")
                     .blurb("When Redis fails mid-stream: drop (warning message, frames counted in `dropped`, the pipeline keeps running) or fail (error message)")
                     .mutable_playing()
@@ -392,11 +397,11 @@ impl ObjectImpl for LvVideoGlue {
                 settings.session_id =
                     value.get::<Option<String>>().expect("type checked upstream").filter(|s| !s.is_empty())
             }
-            "ttl" => settings.ttl_s = value.get().expect("type checked upstream"),
-            "max-frames" => settings.max_frames = value.get().expect("type checked upstream"),
-            "fps-limit" => settings.fps_limit = value.get().expect("type checked upstream"),
-            "jpeg-quality" => settings.jpeg_quality = value.get().expect("type checked upstream"),
-            "on-error" => settings.on_error = value.get().expect("type checked upstream"),
+            "ttl" => settings.frame.ttl_s = value.get().expect("type checked upstream"),
+            "max-frames" => settings.frame.max_frames = value.get().expect("type checked upstream"),
+            "fps-limit" => settings.frame.fps_limit = value.get().expect("type checked upstream"),
+            "jpeg-quality" => settings.frame.jpeg_quality = value.get().expect("type checked upstream"),
+            "on-error" => settings.frame.on_error = value.get().expect("type checked upstream"),
             name => unreachable!("unknown property {name}"),
         }
         gst::debug!(CAT, imp = self, "{} set", pspec.name());
@@ -407,11 +412,11 @@ impl ObjectImpl for LvVideoGlue {
         match pspec.name() {
             "redis-url" => settings.redis_url.to_value(),
             "session-id" => settings.session_id.to_value(),
-            "ttl" => settings.ttl_s.to_value(),
-            "max-frames" => settings.max_frames.to_value(),
-            "fps-limit" => settings.fps_limit.to_value(),
-            "jpeg-quality" => settings.jpeg_quality.to_value(),
-            "on-error" => settings.on_error.to_value(),
+            "ttl" => settings.frame.ttl_s.to_value(),
+            "max-frames" => settings.frame.max_frames.to_value(),
+            "fps-limit" => settings.frame.fps_limit.to_value(),
+            "jpeg-quality" => settings.frame.jpeg_quality.to_value(),
+            "on-error" => settings.frame.on_error.to_value(),
             "stored" => self.stored.load(Ordering::SeqCst).to_value(),
             "dropped" => self.dropped.load(Ordering::SeqCst).to_value(),
             "skipped" => self.skipped.load(Ordering::SeqCst).to_value(),
@@ -519,7 +524,8 @@ impl BaseSinkImpl for LvVideoGlue {
     }
 
     fn render(&self, buffer: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let settings = self.settings();
+        // Only the per-frame settings: the strings are not copied a frame.
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).frame;
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = guard.as_mut() else { return Err(gst::FlowError::Flushing) };
         let pts = buffer.pts();
