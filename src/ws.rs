@@ -70,6 +70,8 @@ pub fn stats_body(result: &gst::StructureRef) -> Value {
             "progress": num("progress"),
             "passed": result.get::<u32>("passed").ok(),
             "timeLeftMs": result.get::<i64>("time-left-ms").ok().filter(|t| *t >= 0),
+            "stage": result.get::<String>("stage").ok(),
+            "hint": result.get::<String>("hint").ok(),
         }),
         Err(_) => Value::Null,
     };

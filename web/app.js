@@ -1,5 +1,5 @@
 // The liveness page: camera -> LPProto -> prompts, progress, beeps and the verdict.
-// The page's state is mirrored in document.body.dataset (state, challenge, verdict) for
+// The page's state is mirrored in document.body.dataset (state, stage, challenge, verdict) for
 // automation; window.lpBeeps lists the beeps played (frequency in Hz).
 "use strict";
 
@@ -26,6 +26,15 @@ const ERROR_HINTS = {
   7: "Too bright",
   8: "The light is uneven",
   9: "Glare on the face",
+};
+
+// What lvchallenge asks the person to change before (and between) the challenges.
+const STAGE_HINTS = {
+  "face-camera": "Look straight at the camera",
+  "move-closer": "Come closer",
+  "move-back": "Move back a little",
+  "more-light": "More light, please",
+  "hold-still": "Hold still",
 };
 
 window.lpBeeps = [];
@@ -163,7 +172,13 @@ async function start() {
         passed = challenge.passed;
         beep(880); // seed 002: a challenge completed
       }
-      const hint = (stats.errors || []).map((code) => ERROR_HINTS[code]).find(Boolean);
+      const stageHint = challenge && challenge.hint ? STAGE_HINTS[challenge.hint] : undefined;
+      document.body.dataset.stage = (challenge && challenge.stage) || "";
+      if (challenge && challenge.stage === "centering") {
+        $("prompt").textContent = "";
+        $("sign").textContent = "";
+      }
+      const hint = (stats.errors || []).map((code) => ERROR_HINTS[code]).find(Boolean) || stageHint;
       $("status").textContent = hint || (challenge && challenge.name ? "" : "Look at the camera");
       requestAnimationFrame(sendFrame);
     } else if (message.command === "SUCCESS") {

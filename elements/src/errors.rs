@@ -27,6 +27,9 @@ pub enum ErrorCode {
     AgeUncertain = 15,
     SessionEnded = 16,
     CheckMissing = 17,
+    NotCalibrated = 18,
+    PlanarMotion = 19,
+    WrongMovement = 20,
     Internal = 1000,
     Malformed = 1001,
     UnknownCommand = 1002,
@@ -59,7 +62,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 45] = [
+    pub const ALL: [ErrorCode; 48] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -77,6 +80,9 @@ impl ErrorCode {
         ErrorCode::AgeUncertain,
         ErrorCode::SessionEnded,
         ErrorCode::CheckMissing,
+        ErrorCode::NotCalibrated,
+        ErrorCode::PlanarMotion,
+        ErrorCode::WrongMovement,
         ErrorCode::Internal,
         ErrorCode::Malformed,
         ErrorCode::UnknownCommand,
@@ -134,6 +140,9 @@ impl ErrorCode {
             ErrorCode::AgeUncertain => "age-uncertain",
             ErrorCode::SessionEnded => "session-ended",
             ErrorCode::CheckMissing => "check-missing",
+            ErrorCode::NotCalibrated => "not-calibrated",
+            ErrorCode::PlanarMotion => "planar-motion",
+            ErrorCode::WrongMovement => "wrong-movement",
             ErrorCode::Internal => "internal",
             ErrorCode::Malformed => "malformed",
             ErrorCode::UnknownCommand => "unknown-command",
@@ -188,7 +197,7 @@ impl ErrorCode {
             }
             ErrorCode::ChallengeTimeout => "The challenge session ran out of time.",
             ErrorCode::ChallengeFailed => {
-                "Too few challenges were passed: the liveness score is below `min-liveness-score`."
+                "Too few challenges were passed (not performed in time, or not begun within the reaction window): the liveness score is below `min-liveness-score`."
             }
             ErrorCode::AgeBelowThreshold => "The estimated age of the best shot is below `min-age`.",
             ErrorCode::AgeUncertain => {
@@ -196,7 +205,16 @@ impl ErrorCode {
             }
             ErrorCode::SessionEnded => "The stream or session ended before the challenges were finished.",
             ErrorCode::CheckMissing => {
-                "A check the session requires did not run (lvsurfaceanalysis or lvantispoof missing from the pipeline)."
+                "A check the session requires never gave a result on the session's face (lvsurfaceanalysis or lvantispoof missing from the pipeline)."
+            }
+            ErrorCode::NotCalibrated => {
+                "A face was seen but never held a steady neutral pose within `calibration-max-degrees` of frontal (hints: face the camera, move closer or back, hold still) before `calibration-timeout`: no challenge was asked."
+            }
+            ErrorCode::PlanarMotion => {
+                "A head movement was seen, but the face's landmarks moved as one plane (a photo or a screen tilted or turned), not as a head."
+            }
+            ErrorCode::WrongMovement => {
+                "Another movement than the one asked, or a movement already under way when the prompt appeared (a recording does not answer the prompt)."
             }
             ErrorCode::Internal => "The server failed to process the frame (pipeline error); the session ends.",
             ErrorCode::Malformed => {
@@ -257,6 +275,10 @@ impl ErrorCode {
             "surface-score" => ErrorCode::SurfaceSuspected,
             "antispoof" => ErrorCode::SpoofSuspected,
             "no-surface-analysis" | "no-antispoof" => ErrorCode::CheckMissing,
+            "no-face" => ErrorCode::NoFace,
+            "not-calibrated" => ErrorCode::NotCalibrated,
+            "planar-motion" => ErrorCode::PlanarMotion,
+            "wrong-movement" => ErrorCode::WrongMovement,
             _ => return None,
         })
     }
@@ -310,6 +332,10 @@ mod tests {
             "no-surface-analysis",
             "antispoof",
             "no-antispoof",
+            "no-face",
+            "not-calibrated",
+            "planar-motion",
+            "wrong-movement",
         ] {
             assert!(ErrorCode::from_verdict_failure(failure).is_some(), "{failure}");
         }

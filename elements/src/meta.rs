@@ -172,6 +172,14 @@ pub struct ChallengeState {
     pub time_left_ms: Option<u64>,
     /// The verdict once the session ended.
     pub verdict: Option<bool>,
+    /// `calibrating`, `centering` (back to the neutral pose before the next prompt),
+    /// `challenge` or `done`.
+    #[serde(default)]
+    pub stage: String,
+    /// What the person should change: `face-camera`, `move-closer`, `move-back`,
+    /// `more-light`, `hold-still` (while calibrating; `face-camera` while centering).
+    #[serde(default)]
+    pub hint: Option<String>,
 }
 
 /// One face in one frame. Elements after `lvfacedetect` add their results as new fields.

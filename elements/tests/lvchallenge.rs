@@ -23,7 +23,7 @@ fn verdict(run: &common::Run) -> &gst::Structure {
 
 #[test]
 fn every_challenge_type_passes_when_performed() {
-    let model = render::load("astronaut.png");
+    let model = common::load_face("astronaut.png");
     let challenges = [
         "turn_left",
         "turn_right",
@@ -55,7 +55,8 @@ fn every_challenge_type_passes_when_performed() {
         .collect();
     assert!(v.get::<bool>("passed").unwrap(), "{v}\n{report:?}");
     assert_eq!(v.get::<u32>("passed-challenges").unwrap(), 9, "{report:?}");
-    assert_eq!(messages(&run, "challenge-started").len(), 9);
+    let failed: Vec<String> = messages(&run, "challenge-failed").iter().map(|m| m.to_string()).collect();
+    assert_eq!(messages(&run, "challenge-started").len(), 9, "{failed:?}");
     assert_eq!(messages(&run, "challenge-completed").len(), 9);
     assert_eq!(messages(&run, "pose-detected").len(), 9);
     // With lvlandmarks in the chain the mesh's head pose rides along.
@@ -76,10 +77,11 @@ fn every_challenge_type_passes_when_performed() {
 
 #[test]
 fn standing_still_passes_nothing_and_adds_one_penalty_step() {
-    let model = render::load("astronaut.png");
+    let model = common::load_face("astronaut.png");
     // 0.5 s a try: 6 challenges x 2 tries = 6 s of a still face.
     let still = model.render(&Expression::default());
-    let frames = vec![still; 12 + 6 * 30 + 30];
+    // (each retry waits 3 neutral frames for its prompt)
+    let frames = vec![still; 12 + 6 * 36 + 30];
     let run = run_frames(
         &frames,
         model.width,
@@ -98,7 +100,7 @@ fn standing_still_passes_nothing_and_adds_one_penalty_step() {
 
 #[test]
 fn moving_the_wrong_way_fails() {
-    let model = render::load("astronaut.png");
+    let model = common::load_face("astronaut.png");
     for (asked, performed) in [("turn_left", "turn_right"), ("look_up", "look_down"), ("nod_yes", "shake_no")] {
         let expressions = render::session(&[performed, performed, performed, performed]);
         let frames = model.render_all(&expressions);
@@ -123,11 +125,12 @@ fn moving_the_wrong_way_fails() {
 
 #[test]
 fn penalty_path_scores_five_of_six_and_fails() {
-    let model = render::load("astronaut.png");
-    // The first challenge is not performed (two 1 s tries go by); the pool holds only
-    // turn_left, so the penalty step is turn_left.
+    let model = common::load_face("astronaut.png");
+    // The first challenge is not performed (two 2 s tries go by, and the next prompt comes
+    // 3 neutral frames later); the pool holds only turn_left, so the penalty step is
+    // turn_left. The person answers each prompt about half a second after it.
     let mut expressions = render::session(&[]);
-    expressions.extend(vec![Expression::default(); 2 * 30 + 4]);
+    expressions.extend(vec![Expression::default(); 4 * 30 + 1]);
     for challenge in ["turn_right", "look_up", "shake_no", "look_down", "turn_left"] {
         expressions.extend(render::perform(challenge));
     }
@@ -137,15 +140,33 @@ fn penalty_path_scores_five_of_six_and_fails() {
         model.width,
         model.height,
         30,
-        &format!("{CHAIN} ! lvchallenge sequence=nod_yes,turn_right,look_up,shake_no,look_down challenges=turn_left challenge-timeout=1000"),
+        &format!("{CHAIN} ! lvchallenge sequence=nod_yes,turn_right,look_up,shake_no,look_down challenges=turn_left challenge-timeout=2000"),
     )
     .unwrap();
+    let trace: Vec<String> = run
+        .messages
+        .iter()
+        .filter(|m| m.name().starts_with("challenge-") || m.name() == "calibrated")
+        .map(|m| {
+            format!(
+                "{} {:?} {:?} {:?}",
+                m.name(),
+                m.get::<u64>("running-time").map(|t| t / 33_333_333),
+                m.get::<&str>("challenge"),
+                m.get::<&str>("reason")
+            )
+        })
+        .collect();
     let penalty = messages(&run, "penalty-added");
-    assert_eq!(penalty.len(), 1);
+    assert_eq!(penalty.len(), 1, "{trace:#?}");
     assert_eq!(penalty[0].get::<&str>("challenge").unwrap(), "turn_left");
     assert_eq!(penalty[0].get::<&str>("text").unwrap(), "PENALTY STEP ADDED");
     let v = verdict(&run);
-    assert_eq!((v.get::<u32>("passed-challenges").unwrap(), v.get::<u32>("total-challenges").unwrap()), (5, 6), "{v}");
+    assert_eq!(
+        (v.get::<u32>("passed-challenges").unwrap(), v.get::<u32>("total-challenges").unwrap()),
+        (5, 6),
+        "{trace:#?}"
+    );
     assert!((v.get::<f64>("liveness-score").unwrap() - 5.0 / 6.0).abs() < 1e-6);
     assert!(!v.get::<bool>("passed").unwrap());
     let failures = v.get::<gst::Array>("failures").unwrap();
@@ -154,7 +175,7 @@ fn penalty_path_scores_five_of_six_and_fails() {
 
 #[test]
 fn mirrored_frames_keep_the_persons_directions() {
-    let model = render::load("astronaut.png");
+    let model = common::load_face("astronaut.png");
     let frames = model.render_all(&render::session(&["turn_left"]));
     for (mirrored, passes) in [(true, true), (false, false)] {
         let run = run_frames(
@@ -171,7 +192,7 @@ fn mirrored_frames_keep_the_persons_directions() {
 
 #[test]
 fn timeouts_run_in_stream_time() {
-    let model = render::load("astronaut.png");
+    let model = common::load_face("astronaut.png");
     let still = model.render(&Expression::default());
     // 20 frames at 1 fps: 20 s of stream time in a fraction of a second of wall time.
     let frames = vec![still; 20];
@@ -217,7 +238,7 @@ fn gst_launch_verdict(video: &std::path::Path, challenge_props: &str) -> String 
 
 #[test]
 fn a_recorded_performance_passes_in_gst_launch_and_its_replay_fails() {
-    let model = render::load("astronaut.png");
+    let model = common::load_face("astronaut.png");
     let sequence = ["look_up", "turn_left", "nod_yes", "turn_right", "look_down"];
     let frames = model.render_all(&render::session(&sequence));
     let video = std::env::temp_dir().join(format!("gst-liveness-performance-{}.avi", std::process::id()));
@@ -238,7 +259,7 @@ fn a_recorded_performance_passes_in_gst_launch_and_its_replay_fails() {
 
 #[test]
 fn reset_starts_a_new_session_and_draw_marks_the_video() {
-    let model = render::load("astronaut.png");
+    let model = common::load_face("astronaut.png");
     let frames = model.render_all(&render::session(&["turn_left", "turn_left"]));
     // The first session asks one turn; on its verdict the application resets it, and the
     // second turn of the recording passes the new session.

@@ -318,7 +318,7 @@ fn box_blur(rgb: &[u8], width: usize, height: usize, radius: usize) -> Vec<u8> {
 
 #[test]
 fn the_best_shot_is_the_sharp_frontal_frame() {
-    let model = render::load("astronaut.png");
+    let model = common::load_face("astronaut.png");
     let good = model.render(&Expression::default());
     let turned = model.render(&Expression { yaw: 30.0, ..Expression::default() });
     let blurred = box_blur(&good, model.width, model.height, 3);
@@ -369,7 +369,7 @@ fn collect_signals(pipeline: &gst::Pipeline) -> (Verdicts, FrameResults) {
 
 #[test]
 fn a_performed_challenge_gives_one_ok_verdict_with_its_results() {
-    let model = render::load("astronaut.png");
+    let model = common::load_face("astronaut.png");
     let frames = model.render_all(&render::session(&["turn_left"]));
     let signals = Arc::new(Mutex::new(None));
     let tail =
@@ -409,7 +409,7 @@ fn a_performed_challenge_gives_one_ok_verdict_with_its_results() {
 
 #[test]
 fn a_challenge_not_performed_gives_a_failed_token_with_its_codes() {
-    let model = render::load("astronaut.png");
+    let model = common::load_face("astronaut.png");
     let frames = vec![model.render(&Expression::default()); 90];
     let tail = format!(
         "videoconvert ! {CHAIN} ! lvchallenge sequence=turn_left challenge-timeout=1000 retries=0 ! lvjwtsink name=jwt key={KEY} min-age=0"
@@ -481,7 +481,7 @@ fn the_demo_passes_the_performed_sequence_and_fails_a_random_one() {
 
 #[test]
 fn a_reset_session_gives_a_second_token_with_its_own_id() {
-    let model = render::load("astronaut.png");
+    let model = common::load_face("astronaut.png");
     let frames = model.render_all(&render::session(&["turn_left", "turn_left"]));
     let tail = format!(
         "videoconvert ! {CHAIN} ! lvchallenge name=challenge sequence=turn_left ! lvjwtsink name=jwt key={KEY} min-age=0"

@@ -96,6 +96,7 @@ fn verdict_structure(verdict: &Verdict, sequence: &[ChallengeType]) -> gst::Stru
             .field("passed", r.passed)
             .field("attempts", r.attempts)
             .field("penalty", r.penalty)
+            .field("reason", r.reason.map(|reason| reason.name()).unwrap_or(""))
             .build()
             .to_send_value()
     }));
@@ -132,6 +133,9 @@ impl LvChallenge {
                 None => builder,
             };
             let structure = match event {
+                Event::Calibrating { hint } => {
+                    message("calibrating").field("hint", hint.map(|h| h.name()).unwrap_or("")).build()
+                }
                 Event::Calibrated { baseline } => message("calibrated")
                     .field("baseline-x", baseline.x as f64)
                     .field("baseline-y", baseline.y as f64)
@@ -212,34 +216,82 @@ type DoubleField = fn(&mut Settings) -> &mut f32;
 const DOUBLES: &[(&str, &str, f64, f64, DoubleField)] = &[
     (
         "turn-threshold",
-        "Nose offset from the neutral baseline, in eye distances, that counts as a turn (seed 002's rule read from the neutral baseline; 40-degree turns in rendered tests reach only 0.24-0.27, so the seed's 0.40 is not the default, see the README)",
+        "Without lvlandmarks: nose offset from the neutral baseline, in eye distances, that counts as a turn (seed 002's rule read from the neutral baseline; the weaker path, see the README)",
         0.0,
         2.0,
         |s| &mut s.session.static_thresholds.turn,
     ),
     (
         "up-threshold",
-        "Nose rise toward the eye line from the baseline, in eye distances, that counts as looking up (static)",
+        "Without lvlandmarks: nose rise toward the eye line from the baseline, in eye distances, that counts as looking up",
         0.0,
         2.0,
         |s| &mut s.session.static_thresholds.up,
     ),
     (
         "down-threshold",
-        "Nose drop from the baseline, in eye distances, that counts as looking down (static)",
+        "Without lvlandmarks: nose drop from the baseline, in eye distances, that counts as looking down",
         0.0,
         2.0,
         |s| &mut s.session.static_thresholds.down,
     ),
-    ("gesture-turn-threshold", "Turn threshold for shake_no, in eye distances", 0.0, 2.0, |s| {
+    ("gesture-turn-threshold", "Without lvlandmarks: turn threshold for shake_no, in eye distances", 0.0, 2.0, |s| {
         &mut s.session.gesture_thresholds.turn
     }),
-    ("gesture-up-threshold", "Up threshold for nod_yes, in eye distances (easier than static)", 0.0, 2.0, |s| {
+    ("gesture-up-threshold", "Without lvlandmarks: up threshold for nod_yes, in eye distances", 0.0, 2.0, |s| {
         &mut s.session.gesture_thresholds.up
     }),
-    ("gesture-down-threshold", "Down threshold for nod_yes, in eye distances (easier than static)", 0.0, 2.0, |s| {
+    ("gesture-down-threshold", "Without lvlandmarks: down threshold for nod_yes, in eye distances", 0.0, 2.0, |s| {
         &mut s.session.gesture_thresholds.down
     }),
+    (
+        "turn-degrees",
+        "Change of the mesh's head yaw from the neutral pose, in degrees, that counts as a turn (lvlandmarks upstream)",
+        1.0,
+        90.0,
+        |s| &mut s.session.mesh_thresholds.turn,
+    ),
+    (
+        "up-degrees",
+        "Rise of the mesh's head pitch from the neutral pose, in degrees, that counts as looking up",
+        1.0,
+        90.0,
+        |s| &mut s.session.mesh_thresholds.up,
+    ),
+    (
+        "down-degrees",
+        "Drop of the mesh's head pitch from the neutral pose, in degrees, that counts as looking down",
+        1.0,
+        90.0,
+        |s| &mut s.session.mesh_thresholds.down,
+    ),
+    (
+        "gesture-turn-degrees",
+        "Yaw change, in degrees, that counts as one side of shake_no (a direction is released under half of it)",
+        1.0,
+        90.0,
+        |s| &mut s.session.mesh_gesture_thresholds.turn,
+    ),
+    ("gesture-up-degrees", "Pitch rise, in degrees, that counts as the upper side of nod_yes", 1.0, 90.0, |s| {
+        &mut s.session.mesh_gesture_thresholds.up
+    }),
+    ("gesture-down-degrees", "Pitch drop, in degrees, that counts as the lower side of nod_yes", 1.0, 90.0, |s| {
+        &mut s.session.mesh_gesture_thresholds.down
+    }),
+    (
+        "calibration-max-degrees",
+        "The neutral pose may be this far from frontal (mesh yaw and pitch, degrees); beyond it the hint is face-camera",
+        0.0,
+        90.0,
+        |s| &mut s.session.calibration_max_degrees,
+    ),
+    (
+        "planar-threshold",
+        "A head movement whose face mesh moved as a plane (homography residual against the neutral mesh, in eye spans, below this) fails as planar-motion; 0 switches the check off",
+        0.0,
+        1.0,
+        |s| &mut s.session.planar_threshold,
+    ),
     ("min-liveness-score", "Share of passed challenges needed (seed 002: 0.90, so one failure fails)", 0.0, 1.0, |s| {
         &mut s.session.min_liveness_score
     }),
@@ -307,6 +359,21 @@ const DURATIONS: &[(&str, &str, MsField)] = &[
     ("face-lost-timeout", "Time without a face that fails the current attempt, in ms of stream running time", |s| {
         &mut s.session.face_lost_timeout_ns
     }),
+    (
+        "calibration-timeout",
+        "Time to take the neutral pose before the session ends with not-calibrated (code 18), in ms of stream running time",
+        |s| &mut s.session.calibration_timeout_ns,
+    ),
+    (
+        "reaction-min",
+        "A head movement that reaches half its threshold sooner than this after its prompt was under way before it: wrong-movement (ms)",
+        |s| &mut s.session.reaction_min_ns,
+    ),
+    (
+        "reaction-max",
+        "A head movement must reach half its threshold within this time after its prompt, else the attempt fails (ms)",
+        |s| &mut s.session.reaction_max_ns,
+    ),
 ];
 
 impl ObjectImpl for LvChallenge {
@@ -332,9 +399,9 @@ impl ObjectImpl for LvChallenge {
                     .default_value(-1)
                     .mutable_ready()
                     .build(),
-                glib::ParamSpecEnum::builder_with_default("pose-source", ChallengePoseSource::Keypoints)
+                glib::ParamSpecEnum::builder_with_default("pose-source", ChallengePoseSource::Auto)
                     .nick("Pose source")
-                    .blurb("What decides the head pose: seed 002's rule on the detector keypoints, or lvlandmarks' head pose (degrees: turn 20, up/down 12)")
+                    .blurb("What decides the head movements: auto (lvlandmarks' 3D head pose in degrees where it runs upstream, else the keypoints), mesh, or keypoints (seed 002's nose offset on the detector keypoints, the weaker path)")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecBoolean::builder("mirrored")
@@ -445,6 +512,7 @@ impl ObjectImpl for LvChallenge {
                 "pose-source" => {
                     settings.session.pose_source =
                         match value.get::<ChallengePoseSource>().expect("type checked upstream") {
+                            ChallengePoseSource::Auto => PoseSource::Auto,
                             ChallengePoseSource::Keypoints => PoseSource::Keypoints,
                             ChallengePoseSource::Mesh => PoseSource::Mesh,
                         }
@@ -476,6 +544,7 @@ impl ObjectImpl for LvChallenge {
             "challenges" => settings.challenges.to_value(),
             "seed" => settings.seed.to_value(),
             "pose-source" => match settings.session.pose_source {
+                PoseSource::Auto => ChallengePoseSource::Auto,
                 PoseSource::Keypoints => ChallengePoseSource::Keypoints,
                 PoseSource::Mesh => ChallengePoseSource::Mesh,
             }
@@ -499,9 +568,11 @@ impl ElementImpl for LvChallenge {
                 "Filter/Analyzer/Video",
                 "Asks a random sequence of head movements (seed 002: turn_left, turn_right, look_up, look_down, nod_yes, \
                  shake_no; also blink, open_mouth, smile, move_closer) and decides from the FaceMeta of lvfacedetect, \
-                 lvlandmarks, lvantispoof and lvsurfaceanalysis whether a live person performed them. Posts element \
-                 messages calibrated, challenge-started (challenge, index, total), pose-detected (first valid frame; \
-                 with yaw, pitch, roll where lvlandmarks runs), progress (0..1 of a hold, likewise), challenge-completed, challenge-failed (reason, retrying), penalty-added \
+                 lvlandmarks, lvantispoof and lvsurfaceanalysis whether a live person performed them: head movements from \
+                 the face mesh's 3D head pose against the person's own neutral pose, answered within a reaction window, \
+                 not planar. Posts element messages calibrating (hint: face-camera, move-closer, move-back, more-light, \
+                 hold-still, or empty), calibrated, challenge-started (challenge, index, total), pose-detected (first valid frame; \
+                 with yaw, pitch, roll where lvlandmarks runs), progress (0..1 of a hold, likewise), challenge-completed, challenge-failed (reason: timeout, face-lost, no-reaction, wrong-movement, planar-motion; retrying), penalty-added \
                  (PENALTY STEP ADDED) and liveness-verdict (passed, liveness-score, passed-challenges, \
                  total-challenges, surface-score, antispoof-score, antispoof-real, failures, sequence, results), \
                  which also travels downstream as a custom serialized event ahead of the buffer that ended the \
@@ -580,10 +651,12 @@ impl BaseTransformImpl for LvChallenge {
             .map(|t| t.nseconds())
             .unwrap_or(state.frames * FALLBACK_FRAME_NS);
         state.frames += 1;
-        let events = state.session.observe(running_time, &faces);
+        let frame_size = state.info.as_ref().map_or((0, 0), |info| (info.width(), info.height()));
+        let events = state.session.observe(running_time, &faces, frame_size);
         let events = state.drop_unchanged_progress(events);
         let sequence = state.session.queue().to_vec();
         let current = state.session.current();
+        let stage = state.session.stage();
         let verdict = state.session.verdict().map(|v| v.passed);
         let passed = state.session.passed_so_far();
         let time_left_ms = state.session.time_left_ns(running_time).map(|ns| ns / 1_000_000);
@@ -599,8 +672,17 @@ impl BaseTransformImpl for LvChallenge {
             let (name, index, total, progress) =
                 current.map(|(c, i, t, p)| (c.name().to_string(), i as u32, t as u32, p)).unwrap_or_default();
             if let Some(face) = meta.faces_mut().get_mut(i) {
-                face.challenge =
-                    Some(ChallengeState { challenge: name, index, total, progress, passed, verdict, time_left_ms });
+                face.challenge = Some(ChallengeState {
+                    challenge: name,
+                    index,
+                    total,
+                    progress,
+                    passed,
+                    verdict,
+                    time_left_ms,
+                    stage: stage.name().to_string(),
+                    hint: stage.hint().map(|h| h.name().to_string()),
+                });
             }
         }
         if settings.draw

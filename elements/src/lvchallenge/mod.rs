@@ -8,6 +8,7 @@ use gst::prelude::*;
 pub mod challenge;
 pub(crate) mod hud;
 mod imp;
+pub mod planarity;
 pub mod pose;
 pub mod session;
 
@@ -20,6 +21,8 @@ glib::wrapper! {
 #[repr(u32)]
 #[enum_type(name = "GstLvChallengePoseSource")]
 pub enum ChallengePoseSource {
+    #[enum_value(name = "The mesh's head pose where lvlandmarks runs, else the keypoints", nick = "auto")]
+    Auto = 2,
     #[enum_value(name = "Seed 002's rule on the six detector keypoints", nick = "keypoints")]
     Keypoints = 0,
     #[enum_value(name = "lvlandmarks' head pose from the face mesh", nick = "mesh")]

@@ -1,39 +1,60 @@
 //! One liveness session: the challenge queue of seed 002 played against the faces of each
 //! frame, in stream running time.
 //!
-//! A session first takes the person's neutral baseline (pose offsets, eye ratio, mouth,
-//! smile), then asks the challenges one by one. A challenge passes when its movement is seen
-//! (static poses held for `hold_frames` consecutive frames; gestures by seed 002's sequence
-//! rules; blink as eyes closing then opening; open mouth, smile and move closer held for
-//! `expression_frames`). It fails when its time runs out or the face is lost for too long;
-//! the first failure of a challenge is retried once, a second one marks it failed and appends
-//! one random penalty challenge (only one per session, "PENALTY STEP ADDED"). The verdict:
-//! `liveness_score = passed / queue length` must reach `min_liveness_score` (0.90, so one
-//! failure fails), the mean surface confidence over the challenge frames `min_surface_score`
-//! (0.40), and the aggregated anti-spoofing score its element's threshold. Two frames with
-//! more than one main face, or the total timeout, end the session as failed.
+//! A session first calibrates: it takes the person's own neutral pose (head pose, eye ratio,
+//! mouth, smile) from steady frames anywhere within `calibration_max_degrees` of frontal,
+//! telling the person what to change meanwhile ([`Hint`]). Then it asks the challenges one by
+//! one, each prompt given only once the head is back in its neutral zone. Head movements are
+//! decided on the change of the face mesh's 3D head pose from that baseline, in degrees (the
+//! detector keypoints' nose offset where lvlandmarks does not run, the weaker path: it reads
+//! a third to two thirds of a real turn). A head movement must answer its prompt: it has to
+//! begin between `reaction_min_ns` and `reaction_max_ns` after it, and a movement in another
+//! direction held past half its threshold fails the attempt (`wrong-movement`), so a looped
+//! or spliced recording of genuine movements does not pass a fresh sequence. When it is seen,
+//! the mesh's movement must not be planar ([`super::planarity`]): a printed photo or a screen
+//! tilted to mimic it fails the challenge (`planar-motion`).
+//!
+//! Static poses are held for `hold_frames` consecutive frames; nod and shake follow seed 002's
+//! sequence rules with hysteresis; blink is the eyes closing then opening; open mouth, smile
+//! and move closer are held for `expression_frames`. An attempt fails when its time runs out,
+//! the face is lost for too long or the movement is wrong; the first failure of a challenge is
+//! retried once, a second one marks it failed and appends one random penalty challenge (only
+//! one per session, "PENALTY STEP ADDED"). The verdict: `liveness_score = passed / queue
+//! length` must reach `min_liveness_score` (0.90, so one failure fails), the mean surface
+//! confidence over the challenge frames `min_surface_score` (0.40), and the aggregated
+//! anti-spoofing score its element's threshold. Two frames with more than one main face, the
+//! total timeout, or no calibration within `calibration_timeout_ns` end the session as failed.
 
 use std::collections::HashSet;
 
 use super::challenge::{ChallengeRng, ChallengeType};
+use super::planarity::planar_residual;
 use super::pose::{
-    Baseline, KEYPOINT_FRONTAL_LIMIT, MESH_FRONTAL_LIMIT, Offsets, Pose, PoseThresholds, classify, keypoint_offsets,
-    mesh_offsets,
+    Baseline, HALF_SHARE, KEYPOINT_FRONTAL_LIMIT, KEYPOINT_STEADY_STEP, MESH_STEADY_DEGREES, Offsets, Pose,
+    PoseThresholds, keypoint_offsets, mesh_offsets, shares,
 };
 use crate::meta::Face;
-
-/// Head pose (degrees of yaw and pitch) within which a face counts as frontal for the
-/// baseline.
-const MESH_FRONTAL_LIMIT_DEGREES: f32 = 12.0;
 
 /// What decides the head pose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoseSource {
+    /// The mesh's head pose when the calibrating face has one (lvlandmarks upstream), else
+    /// the detector keypoints.
+    Auto,
     /// Seed 002's rule on the detector's keypoints.
     Keypoints,
     /// lvlandmarks' head pose (yaw, pitch).
     Mesh,
 }
+
+/// Consecutive frames in the neutral zone before the next prompt is given.
+const CENTRE_FRAMES: u32 = 3;
+/// Consecutive frames of a movement in another direction that fail the attempt.
+const WRONG_MOVEMENT_FRAMES: u32 = 3;
+/// While calibrating, a face narrower than this share of the frame's shorter side is asked
+/// to come closer, one wider than `MAX_FACE_SHARE` to move back.
+const MIN_FACE_SHARE: f32 = 0.15;
+const MAX_FACE_SHARE: f32 = 0.85;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionSettings {
@@ -45,6 +66,8 @@ pub struct SessionSettings {
     /// Seed 002: 90 s.
     pub total_timeout_ns: u64,
     pub face_lost_timeout_ns: u64,
+    /// Time to calibrate before the session ends with `not-calibrated`.
+    pub calibration_timeout_ns: u64,
     /// Retries of a failed challenge before it counts as failed (seed 002: 1).
     pub retries: u32,
     pub min_liveness_score: f32,
@@ -54,9 +77,22 @@ pub struct SessionSettings {
     pub baseline_frames: u32,
     pub pose_source: PoseSource,
     pub mirrored: bool,
+    /// Keypoint thresholds (eye distances) for static poses and gestures.
     pub static_thresholds: PoseThresholds,
     pub gesture_thresholds: PoseThresholds,
+    /// Mesh thresholds (degrees) for static poses and gestures.
     pub mesh_thresholds: PoseThresholds,
+    pub mesh_gesture_thresholds: PoseThresholds,
+    /// The neutral pose may be this far from frontal (mesh yaw and pitch, degrees).
+    pub calibration_max_degrees: f32,
+    /// A head movement must begin (reach half its threshold) this long after its prompt at
+    /// the earliest ...
+    pub reaction_min_ns: u64,
+    /// ... and at the latest.
+    pub reaction_max_ns: u64,
+    /// A head movement whose mesh moved from the neutral mesh with a planar residual (eye
+    /// spans) below this fails as `planar-motion`; 0 switches the check off.
+    pub planar_threshold: f32,
     /// Eyes count as closed below this share of the baseline eye aspect ratio. The face
     /// mesh under-reads closed eyes: fully closed lids drop its ratio by only 15-27 % (a
     /// mesh-warp closure 0.265 -> 0.226, a painted one 0.265 -> 0.193 on the astronaut), so
@@ -79,6 +115,13 @@ pub struct SessionSettings {
     pub several_faces_frames: u32,
 }
 
+/// Default planar residual threshold, in eye spans. On whole-head renders of the astronaut
+/// (elements/tests/render.rs) real head movements of 12-20 degrees score 0.033-0.059; her
+/// photo shaken, rotated, scaled or tilted as a plane by up to 35 degrees 0.007-0.015 (a
+/// 45-degree tilt 0.028, but the mesh reads no head movement in any tilted photo: 1-3
+/// degrees).
+pub const PLANAR_THRESHOLD: f32 = 0.02;
+
 impl Default for SessionSettings {
     fn default() -> Self {
         SessionSettings {
@@ -87,17 +130,23 @@ impl Default for SessionSettings {
             challenge_timeout_ns: 10_000_000_000,
             total_timeout_ns: 90_000_000_000,
             face_lost_timeout_ns: 2_000_000_000,
+            calibration_timeout_ns: 30_000_000_000,
             retries: 1,
             min_liveness_score: 0.90,
             min_surface_score: 0.40,
             require_surface: true,
             require_antispoof: true,
             baseline_frames: 5,
-            pose_source: PoseSource::Keypoints,
+            pose_source: PoseSource::Auto,
             mirrored: false,
             static_thresholds: PoseThresholds::STATIC,
             gesture_thresholds: PoseThresholds::GESTURE,
             mesh_thresholds: PoseThresholds::MESH,
+            mesh_gesture_thresholds: PoseThresholds::MESH_GESTURE,
+            calibration_max_degrees: 25.0,
+            reaction_min_ns: 300_000_000,
+            reaction_max_ns: 3_000_000_000,
+            planar_threshold: PLANAR_THRESHOLD,
             blink_ratio: 0.90,
             mouth_open_gain: 0.12,
             smile_threshold: 0.7,
@@ -114,6 +163,12 @@ impl Default for SessionSettings {
 pub enum FailReason {
     Timeout,
     FaceLost,
+    /// The asked movement did not begin within the reaction window.
+    NoReaction,
+    /// Another movement than the one asked, or a movement already under way at the prompt.
+    WrongMovement,
+    /// The movement was seen, but the face moved as a plane (a photo or a screen).
+    PlanarMotion,
 }
 
 impl FailReason {
@@ -121,6 +176,77 @@ impl FailReason {
         match self {
             FailReason::Timeout => "timeout",
             FailReason::FaceLost => "face-lost",
+            FailReason::NoReaction => "no-reaction",
+            FailReason::WrongMovement => "wrong-movement",
+            FailReason::PlanarMotion => "planar-motion",
+        }
+    }
+
+    /// The verdict failure a challenge that failed for this reason adds (see
+    /// [`Verdict::failures`]).
+    fn verdict_failure(self) -> &'static str {
+        match self {
+            FailReason::WrongMovement => "wrong-movement",
+            FailReason::PlanarMotion => "planar-motion",
+            FailReason::Timeout | FailReason::FaceLost | FailReason::NoReaction => "liveness-score",
+        }
+    }
+}
+
+/// What the person should change while the session calibrates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    /// Head turned or tilted beyond `calibration_max_degrees`: look at the camera.
+    FaceCamera,
+    MoveCloser,
+    MoveBack,
+    /// lvsurfaceanalysis finds the face dark.
+    MoreLight,
+    /// The head moves too much between frames.
+    HoldStill,
+}
+
+impl Hint {
+    pub fn name(self) -> &'static str {
+        match self {
+            Hint::FaceCamera => "face-camera",
+            Hint::MoveCloser => "move-closer",
+            Hint::MoveBack => "move-back",
+            Hint::MoreLight => "more-light",
+            Hint::HoldStill => "hold-still",
+        }
+    }
+}
+
+/// Where the session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Taking the neutral pose; the hint says what to change (None: hold on).
+    Calibrating(Option<Hint>),
+    /// Waiting for the head to come back to its neutral pose before the next prompt.
+    Centering,
+    /// A challenge is asked.
+    Challenge,
+    /// The verdict is out.
+    Done,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Calibrating(_) => "calibrating",
+            Stage::Centering => "centering",
+            Stage::Challenge => "challenge",
+            Stage::Done => "done",
+        }
+    }
+
+    /// The hint for the person: the calibration hint, or `face-camera` while centering.
+    pub fn hint(self) -> Option<Hint> {
+        match self {
+            Stage::Calibrating(hint) => hint,
+            Stage::Centering => Some(Hint::FaceCamera),
+            _ => None,
         }
     }
 }
@@ -131,6 +257,8 @@ pub struct ChallengeResult {
     pub passed: bool,
     pub attempts: u32,
     pub penalty: bool,
+    /// Why its last attempt failed (None when passed or never asked).
+    pub reason: Option<FailReason>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -146,19 +274,49 @@ pub struct Verdict {
     pub antispoof_real: Option<bool>,
     pub results: Vec<ChallengeResult>,
     /// Codes of what failed: timeout, several-faces, incomplete (the stream ended first),
-    /// liveness-score, surface-score, no-surface-analysis, antispoof, no-antispoof.
+    /// no-face (no face in the whole session), not-calibrated (faces, but never a neutral
+    /// pose), liveness-score (challenges timed out or were not answered), wrong-movement,
+    /// planar-motion, surface-score, no-surface-analysis, antispoof, no-antispoof.
     pub failures: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Calibrated { baseline: Offsets },
-    ChallengeStarted { challenge: ChallengeType, index: usize, total: usize },
-    PoseDetected { challenge: ChallengeType, index: usize },
-    Progress { challenge: ChallengeType, index: usize, progress: f32 },
-    ChallengeCompleted { challenge: ChallengeType, index: usize },
-    ChallengeFailed { challenge: ChallengeType, index: usize, reason: FailReason, retrying: bool },
-    PenaltyAdded { challenge: ChallengeType, total: usize },
+    /// The calibration hint changed.
+    Calibrating {
+        hint: Option<Hint>,
+    },
+    Calibrated {
+        baseline: Offsets,
+    },
+    ChallengeStarted {
+        challenge: ChallengeType,
+        index: usize,
+        total: usize,
+    },
+    PoseDetected {
+        challenge: ChallengeType,
+        index: usize,
+    },
+    Progress {
+        challenge: ChallengeType,
+        index: usize,
+        progress: f32,
+    },
+    ChallengeCompleted {
+        challenge: ChallengeType,
+        index: usize,
+    },
+    ChallengeFailed {
+        challenge: ChallengeType,
+        index: usize,
+        reason: FailReason,
+        retrying: bool,
+    },
+    PenaltyAdded {
+        challenge: ChallengeType,
+        total: usize,
+    },
     Verdict(Verdict),
 }
 
@@ -169,8 +327,18 @@ struct Attempt {
     detected: bool,
     history: Vec<Pose>,
     seen: HashSet<Pose>,
+    /// The gesture direction held (hysteresis: kept until its share drops under half).
+    gesture_pose: Option<Pose>,
     eyes_were_closed: bool,
     start_width: Option<f32>,
+    /// When the asked movement reached half its threshold.
+    onset_at: Option<u64>,
+    wrong_frames: u32,
+    /// Largest share of its threshold the asked movement reached.
+    peak_share: f32,
+    /// Largest planar residual of the mesh against the neutral mesh while the movement was
+    /// past its threshold.
+    max_residual: Option<f32>,
 }
 
 /// The person's neutral values, taken with the pose baseline.
@@ -195,12 +363,22 @@ pub struct Session {
     penalty_index: Option<usize>,
     started_at: Option<u64>,
     challenge_started_at: Option<u64>,
+    /// Set while waiting for the neutral pose before the next prompt: since when, and the
+    /// frames in the neutral zone so far.
+    centering: Option<(u64, u32)>,
     last_face_at: Option<u64>,
+    face_seen: bool,
+    /// The pose source decided at calibration (Auto resolved).
+    source: PoseSource,
     baseline: Baseline,
     neutral: Option<Neutral>,
+    /// The neutral frame's mesh, for the planarity check.
+    neutral_mesh: Option<Vec<[f32; 3]>>,
+    hint: Option<Hint>,
     several_faces_frames: u32,
     surface_sum: f64,
     surface_frames: u32,
+    surface_seen: bool,
     antispoof: Option<(f32, bool)>,
     verdict: Option<Verdict>,
 }
@@ -214,6 +392,7 @@ impl Session {
         settings: SessionSettings,
     ) -> Self {
         Session {
+            source: settings.pose_source,
             settings,
             queue,
             pool,
@@ -225,12 +404,17 @@ impl Session {
             penalty_index: None,
             started_at: None,
             challenge_started_at: None,
+            centering: None,
             last_face_at: None,
+            face_seen: false,
             baseline: Baseline::default(),
             neutral: None,
+            neutral_mesh: None,
+            hint: None,
             several_faces_frames: 0,
             surface_sum: 0.0,
             surface_frames: 0,
+            surface_seen: false,
             antispoof: None,
             verdict: None,
         }
@@ -253,9 +437,21 @@ impl Session {
         self.neutral.is_some()
     }
 
+    pub fn stage(&self) -> Stage {
+        if self.verdict.is_some() {
+            Stage::Done
+        } else if self.neutral.is_none() {
+            Stage::Calibrating(self.hint)
+        } else if self.centering.is_some() {
+            Stage::Centering
+        } else {
+            Stage::Challenge
+        }
+    }
+
     /// The running challenge: (type, index, queue length, hold progress 0..1).
     pub fn current(&self) -> Option<(ChallengeType, usize, usize, f32)> {
-        if self.verdict.is_some() || self.neutral.is_none() {
+        if self.stage() != Stage::Challenge {
             return None;
         }
         let challenge = *self.queue.get(self.index)?;
@@ -283,22 +479,32 @@ impl Session {
         Some(attempt_end.min(session_end).saturating_sub(now_ns))
     }
 
+    fn thresholds(&self, gesture: bool) -> PoseThresholds {
+        match (self.source, gesture) {
+            (PoseSource::Keypoints, false) => self.settings.static_thresholds,
+            (PoseSource::Keypoints, true) => self.settings.gesture_thresholds,
+            (_, false) => self.settings.mesh_thresholds,
+            (_, true) => self.settings.mesh_gesture_thresholds,
+        }
+    }
+
+    /// The shares of each direction's threshold `face` has moved from the neutral pose (None
+    /// before the baseline or without a pose).
+    fn shares_of(&self, face: &Face, gesture: bool) -> Option<[(Pose, f32); 4]> {
+        let neutral = self.neutral?;
+        Some(shares(self.offsets(face)?, neutral.offsets, &self.thresholds(gesture)))
+    }
+
     /// The pose the classifier sees in `face` (None before the baseline).
     pub fn pose_of(&self, face: &Face, gesture: bool) -> Option<Pose> {
         let neutral = self.neutral?;
-        let offsets = self.offsets(face)?;
-        let thresholds = match (self.settings.pose_source, gesture) {
-            (PoseSource::Mesh, _) => self.settings.mesh_thresholds,
-            (PoseSource::Keypoints, false) => self.settings.static_thresholds,
-            (PoseSource::Keypoints, true) => self.settings.gesture_thresholds,
-        };
-        Some(classify(offsets, neutral.offsets, &thresholds))
+        Some(super::pose::classify(self.offsets(face)?, neutral.offsets, &self.thresholds(gesture)))
     }
 
     fn offsets(&self, face: &Face) -> Option<Offsets> {
-        match self.settings.pose_source {
+        match self.source {
             PoseSource::Keypoints => keypoint_offsets(&face.keypoints, self.settings.mirrored),
-            PoseSource::Mesh => face.head_pose.map(|p| mesh_offsets(&p, self.settings.mirrored)),
+            _ => face.head_pose.map(|p| mesh_offsets(&p, self.settings.mirrored)),
         }
     }
 
@@ -313,8 +519,9 @@ impl Session {
         events
     }
 
-    /// Plays one frame: `faces` as lvfacedetect and the elements after it left them.
-    pub fn observe(&mut self, running_time_ns: u64, faces: &[Face]) -> Vec<Event> {
+    /// Plays one frame of `frame_size` (width, height; (0, 0) when unknown): `faces` as
+    /// lvfacedetect and the elements after it left them.
+    pub fn observe(&mut self, running_time_ns: u64, faces: &[Face], frame_size: (u32, u32)) -> Vec<Event> {
         let mut events = Vec::new();
         if self.verdict.is_some() {
             return events;
@@ -335,25 +542,36 @@ impl Session {
         }
         let Some(face) = main.first().map(|&i| &faces[i]) else {
             let lost_since = self.last_face_at.unwrap_or(started);
-            if self.challenge_started_at.is_some() && t.saturating_sub(lost_since) >= self.settings.face_lost_timeout_ns
-            {
+            if self.neutral.is_some() && t.saturating_sub(lost_since) >= self.settings.face_lost_timeout_ns {
                 self.last_face_at = Some(t);
                 self.fail_attempt(t, FailReason::FaceLost, &mut events);
+            } else if self.neutral.is_none() {
+                self.check_calibration_time(t, started, &mut events);
             }
             return events;
         };
         self.last_face_at = Some(t);
+        self.face_seen = true;
+        // The passive elements' presence counts on every frame, their scores from the
+        // challenge frames (the surface mean) or their own aggregate (anti-spoofing).
+        self.surface_seen |= face.surface.is_some();
+        if let Some(a) = face.antispoof {
+            self.antispoof = Some((a.aggregated_score, a.is_real));
+        }
 
         let Some(neutral) = self.neutral else {
-            self.calibrate(t, face, &mut events);
+            if !self.check_calibration_time(t, started, &mut events) {
+                self.calibrate(t, face, frame_size, &mut events);
+            }
             return events;
         };
         if let Some(surface) = face.surface {
             self.surface_sum += surface.frame.confidence as f64;
             self.surface_frames += 1;
         }
-        if let Some(a) = face.antispoof {
-            self.antispoof = Some((a.aggregated_score, a.is_real));
+        if let Some((since, frames)) = self.centering {
+            self.centre(t, face, since, frames, &mut events);
+            return events;
         }
         if let Some(since) = self.challenge_started_at
             && t.saturating_sub(since) >= self.settings.challenge_timeout_ns
@@ -365,41 +583,158 @@ impl Session {
         events
     }
 
-    fn calibrate(&mut self, t: u64, face: &Face, events: &mut Vec<Event>) {
-        let Some(offsets) = self.offsets(face) else { return };
-        let limit = match self.settings.pose_source {
-            PoseSource::Keypoints => KEYPOINT_FRONTAL_LIMIT,
-            PoseSource::Mesh => MESH_FRONTAL_LIMIT,
+    /// Ends the session when calibration took too long; true when it did.
+    fn check_calibration_time(&mut self, t: u64, started: u64, events: &mut Vec<Event>) -> bool {
+        if t.saturating_sub(started) < self.settings.calibration_timeout_ns {
+            return false;
+        }
+        self.finish(None, events);
+        true
+    }
+
+    fn calibrate(&mut self, t: u64, face: &Face, frame_size: (u32, u32), events: &mut Vec<Event>) {
+        if self.source == PoseSource::Auto {
+            self.source = if face.head_pose.is_some() { PoseSource::Mesh } else { PoseSource::Keypoints };
+        }
+        let offsets = self.offsets(face);
+        // "Frontal enough": with lvlandmarks upstream the mesh's head pose within
+        // calibration_max_degrees (the keypoint offset alone cannot tell a held 30-degree turn,
+        // 0.11 eye distances on the astronaut, from a face's own asymmetry, -0.09); without
+        // it the nose offset within KEYPOINT_FRONTAL_LIMIT.
+        let limit = self.settings.calibration_max_degrees;
+        let frontal = match (face.head_pose, offsets) {
+            (Some(p), _) => p.yaw_degrees.abs() <= limit && p.pitch_degrees.abs() <= limit,
+            (None, Some(o)) => o.x.abs() <= KEYPOINT_FRONTAL_LIMIT,
+            (None, None) => false,
         };
-        // With lvlandmarks upstream, "frontal" is the mesh's head pose within 12 degrees: the
-        // keypoint offset alone cannot tell a held 30-degree turn (0.11 eye distances on the
-        // astronaut) from a neutral face with its own asymmetry (-0.09).
-        let frontal = face.head_pose.map(|p| {
-            p.yaw_degrees.abs() < MESH_FRONTAL_LIMIT_DEGREES && p.pitch_degrees.abs() < MESH_FRONTAL_LIMIT_DEGREES
-        });
-        if let Some(baseline) = self.baseline.add_checked(offsets, self.settings.baseline_frames, limit, frontal) {
+        let max_step = if self.source == PoseSource::Keypoints { KEYPOINT_STEADY_STEP } else { MESH_STEADY_DEGREES };
+        let side = frame_size.0.min(frame_size.1) as f32;
+        let size_hint = if side <= 0.0 {
+            None
+        } else if face.bbox.width < MIN_FACE_SHARE * side {
+            Some(Hint::MoveCloser)
+        } else if face.bbox.width > MAX_FACE_SHARE * side || face.bbox.height > frame_size.1 as f32 {
+            Some(Hint::MoveBack)
+        } else {
+            None
+        };
+        let steady = offsets.is_some_and(|o| self.baseline.is_steady(o, max_step));
+        let hint = size_hint
+            .or((!frontal).then_some(Hint::FaceCamera))
+            .or(face.quality.filter(|q| q.is_dark).map(|_| Hint::MoreLight))
+            .or((!steady).then_some(Hint::HoldStill));
+        if hint != self.hint {
+            self.hint = hint;
+            events.push(Event::Calibrating { hint });
+        }
+        let Some(offsets) = offsets else { return };
+        // Too dark is a hint only: the pose is still measured well enough to calibrate.
+        let usable = frontal && size_hint.is_none();
+        if let Some(baseline) = self.baseline.add(offsets, self.settings.baseline_frames, usable, max_step) {
             self.neutral = Some(Neutral {
                 offsets: baseline,
                 eye_ratio: face.eyes.map(|e| e.mean_aspect_ratio()),
                 mouth_opened: face.mouth.map(|m| m.opened),
                 smile: face.mouth.map(|m| m.smile),
             });
+            self.neutral_mesh = face.landmarks.as_ref().map(|l| l.points.clone());
+            self.hint = None;
             events.push(Event::Calibrated { baseline });
             self.start_challenge(t, events);
         }
     }
 
+    /// Waits for the neutral zone (every direction under half its threshold) for
+    /// CENTRE_FRAMES frames, then prompts; an attempt that cannot start in time fails.
+    fn centre(&mut self, t: u64, face: &Face, since: u64, frames: u32, events: &mut Vec<Event>) {
+        let neutral =
+            self.shares_of(face, false).is_some_and(|shares| shares.iter().all(|(_, share)| *share < HALF_SHARE));
+        let frames = if neutral { frames + 1 } else { 0 };
+        if frames >= CENTRE_FRAMES {
+            self.start_challenge(t, events);
+        } else if t.saturating_sub(since) >= self.settings.challenge_timeout_ns {
+            self.centering = None;
+            self.challenge_started_at = Some(since);
+            self.fail_attempt(t, FailReason::Timeout, events);
+        } else {
+            self.centering = Some((since, frames));
+        }
+    }
+
     fn start_challenge(&mut self, t: u64, events: &mut Vec<Event>) {
         self.attempt = Attempt::default();
+        self.centering = None;
         self.challenge_started_at = Some(t);
         if let Some(&challenge) = self.queue.get(self.index) {
             events.push(Event::ChallengeStarted { challenge, index: self.index, total: self.queue.len() });
         }
     }
 
+    /// The next attempt starts once the head is back in its neutral pose.
+    fn start_centering(&mut self, t: u64) {
+        self.attempt = Attempt::default();
+        self.challenge_started_at = None;
+        self.centering = Some((t, 0));
+    }
+
+    /// Reaction window, wrong movements and the planar residual of a head movement; returns
+    /// the reason when this frame fails the attempt.
+    fn check_answer(&mut self, t: u64, face: &Face, challenge: ChallengeType) -> Option<FailReason> {
+        let gesture = matches!(challenge, ChallengeType::NodYes | ChallengeType::ShakeNo);
+        let asked: &[Pose] = match challenge {
+            ChallengeType::TurnLeft => &[Pose::Left],
+            ChallengeType::TurnRight => &[Pose::Right],
+            ChallengeType::LookUp => &[Pose::Up],
+            ChallengeType::LookDown => &[Pose::Down],
+            ChallengeType::NodYes => &[Pose::Up, Pose::Down],
+            ChallengeType::ShakeNo => &[Pose::Left, Pose::Right],
+            _ => return None,
+        };
+        let shares = self.shares_of(face, gesture)?;
+        let best = |wanted: bool| {
+            shares.iter().filter(|(p, _)| asked.contains(p) == wanted).map(|(_, s)| *s).fold(f32::MIN, f32::max)
+        };
+        let (asked_share, other_share) = (best(true), best(false));
+        let since_prompt = t.saturating_sub(self.challenge_started_at.unwrap_or(t));
+        if self.attempt.onset_at.is_none() {
+            if asked_share >= HALF_SHARE {
+                if since_prompt < self.settings.reaction_min_ns {
+                    // Already under way when the prompt appeared: not an answer to it.
+                    return Some(FailReason::WrongMovement);
+                }
+                self.attempt.onset_at = Some(t);
+            } else if since_prompt > self.settings.reaction_max_ns {
+                return Some(FailReason::NoReaction);
+            }
+        }
+        self.attempt.peak_share = self.attempt.peak_share.max(asked_share);
+        // Until the asked movement has been seen, a movement elsewhere is a wrong answer;
+        // after it, what the head does on the way back (a turn tilts the mesh's pitch a
+        // little) is not.
+        if self.attempt.peak_share < 1.0 && other_share >= HALF_SHARE && other_share > asked_share {
+            self.attempt.wrong_frames += 1;
+            if self.attempt.wrong_frames >= WRONG_MOVEMENT_FRAMES {
+                return Some(FailReason::WrongMovement);
+            }
+        } else {
+            self.attempt.wrong_frames = 0;
+        }
+        if asked_share >= 1.0
+            && let (Some(neutral), Some(mesh)) = (&self.neutral_mesh, &face.landmarks)
+            && let Some(residual) = planar_residual(neutral, &mesh.points)
+        {
+            self.attempt.max_residual = Some(self.attempt.max_residual.map_or(residual, |r| r.max(residual)));
+        }
+        None
+    }
+
     fn evaluate(&mut self, t: u64, face: &Face, neutral: Neutral, events: &mut Vec<Event>) {
         let Some(&challenge) = self.queue.get(self.index) else { return };
         let index = self.index;
+        if let Some(reason) = self.check_answer(t, face, challenge) {
+            self.fail_attempt(t, reason, events);
+            return;
+        }
         let s = self.settings.clone();
         // Whether this frame shows the movement, and whether the challenge is now done.
         let (showing, done) = match challenge {
@@ -420,7 +755,7 @@ impl Session {
                 (showing, self.attempt.hold >= s.hold_frames)
             }
             ChallengeType::NodYes | ChallengeType::ShakeNo => {
-                let pose = self.pose_of(face, true).unwrap_or(Pose::Center);
+                let pose = self.gesture_pose(face);
                 if self.attempt.history.last() != Some(&pose) {
                     self.attempt.history.push(pose);
                 }
@@ -480,26 +815,52 @@ impl Session {
             self.attempt.detected = true;
             events.push(Event::PoseDetected { challenge, index });
         }
-        if done {
-            events.push(Event::ChallengeCompleted { challenge, index });
-            self.results.push(ChallengeResult {
-                challenge,
-                passed: true,
-                attempts: self.attempt_number + 1,
-                penalty: self.penalty_index == Some(index),
-            });
-            self.advance(t, events);
+        if !done {
+            return;
         }
+        // A head movement seen on the mesh must not be the movement of a plane.
+        let planar = s.planar_threshold > 0.0 && self.attempt.max_residual.is_some_and(|r| r < s.planar_threshold);
+        if planar {
+            self.fail_attempt(t, FailReason::PlanarMotion, events);
+            return;
+        }
+        events.push(Event::ChallengeCompleted { challenge, index });
+        self.results.push(ChallengeResult {
+            challenge,
+            passed: true,
+            attempts: self.attempt_number + 1,
+            penalty: self.penalty_index == Some(index),
+            reason: None,
+        });
+        self.advance(t, events);
     }
 
+    /// The gesture direction of this frame, with hysteresis: a direction counts once past its
+    /// threshold and is kept until it falls back under half of it.
+    fn gesture_pose(&mut self, face: &Face) -> Pose {
+        let Some(shares) = self.shares_of(face, true) else { return Pose::Center };
+        let share = |pose: Pose| shares.iter().find(|(p, _)| *p == pose).map_or(0.0, |(_, s)| *s);
+        let pose = match self.attempt.gesture_pose {
+            Some(held) if held != Pose::Center && share(held) >= HALF_SHARE => held,
+            _ => shares
+                .iter()
+                .filter(|(_, s)| *s > 1.0)
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map_or(Pose::Center, |(p, _)| *p),
+        };
+        self.attempt.gesture_pose = Some(pose);
+        pose
+    }
+
+    /// Fails the running attempt: retried while retries are left (a planar movement is not
+    /// retried: the face is a plane), else the challenge fails and the penalty step is added.
     fn fail_attempt(&mut self, t: u64, reason: FailReason, events: &mut Vec<Event>) {
         let Some(&challenge) = self.queue.get(self.index) else { return };
         let index = self.index;
-        if self.attempt_number < self.settings.retries {
+        if reason != FailReason::PlanarMotion && self.attempt_number < self.settings.retries {
             self.attempt_number += 1;
             events.push(Event::ChallengeFailed { challenge, index, reason, retrying: true });
-            self.attempt = Attempt::default();
-            self.challenge_started_at = Some(t);
+            self.start_centering(t);
             return;
         }
         events.push(Event::ChallengeFailed { challenge, index, reason, retrying: false });
@@ -508,6 +869,7 @@ impl Session {
             passed: false,
             attempts: self.attempt_number + 1,
             penalty: self.penalty_index == Some(index),
+            reason: Some(reason),
         });
         if self.penalty_index.is_none()
             && let Some(extra) = self.rng.pick(&self.pool, &self.queue)
@@ -525,7 +887,7 @@ impl Session {
         if self.index >= self.queue.len() {
             self.finish(None, events);
         } else {
-            self.start_challenge(t, events);
+            self.start_centering(t);
         }
     }
 
@@ -533,12 +895,13 @@ impl Session {
         // The running challenge and those never reached count as failed; the running one
         // with the attempts it had.
         for (index, &challenge) in self.queue.iter().enumerate().skip(self.results.len()) {
-            let running = index == self.index && self.challenge_started_at.is_some();
+            let running = index == self.index && (self.challenge_started_at.is_some() || self.attempt_number > 0);
             self.results.push(ChallengeResult {
                 challenge,
                 passed: false,
                 attempts: if running { self.attempt_number + 1 } else { 0 },
                 penalty: self.penalty_index == Some(index),
+                reason: None,
             });
         }
         let passed_challenges = self.results.iter().filter(|r| r.passed).count() as u32;
@@ -546,17 +909,29 @@ impl Session {
         let liveness_score = passed_challenges as f32 / total as f32;
         let surface_score = (self.surface_frames > 0).then(|| (self.surface_sum / self.surface_frames as f64) as f32);
         let mut failures: Vec<&'static str> = ended_by.into_iter().collect();
-        if liveness_score < self.settings.min_liveness_score {
-            failures.push("liveness-score");
+        if self.neutral.is_none() {
+            // Nothing was asked: the session's finding is why, not a low score.
+            if ended_by != Some("several-faces") {
+                failures.push(if self.face_seen { "not-calibrated" } else { "no-face" });
+            }
+        } else if liveness_score < self.settings.min_liveness_score {
+            for result in self.results.iter().filter(|r| !r.passed) {
+                let failure = result.reason.map_or("liveness-score", FailReason::verdict_failure);
+                if !failures.contains(&failure) {
+                    failures.push(failure);
+                }
+            }
         }
         match surface_score {
             Some(score) if score < self.settings.min_surface_score => failures.push("surface-score"),
-            None if self.settings.require_surface => failures.push("no-surface-analysis"),
+            None if self.settings.require_surface && self.face_seen && !self.surface_seen => {
+                failures.push("no-surface-analysis")
+            }
             _ => {}
         }
         match self.antispoof {
             Some((_, false)) => failures.push("antispoof"),
-            None if self.settings.require_antispoof => failures.push("no-antispoof"),
+            None if self.settings.require_antispoof && self.face_seen => failures.push("no-antispoof"),
             _ => {}
         }
         let verdict = Verdict {
@@ -578,9 +953,12 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::{Keypoints, Point, Rect};
+    use crate::meta::{HeadPose, Keypoints, Landmarks, Point, Rect};
 
     const FRAME_NS: u64 = 33_333_333;
+    const FRAME: (u32, u32) = (640, 480);
+    /// Frames a person takes to react to a prompt (0.5 s at 30 fps).
+    const REACTION_FRAMES: u64 = 15;
 
     /// A face whose nose sits (dx, dy) eye distances from the eye midpoint (40 px apart).
     fn face(dx: f32, dy: f32) -> Face {
@@ -593,6 +971,15 @@ mod tests {
         Face::new(1, Rect { x: 50.0, y: 60.0, width: 100.0, height: 100.0 }, 0.9, keypoints)
     }
 
+    /// A face with lvlandmarks' head pose (degrees) and a mesh.
+    fn mesh_face(yaw: f32, pitch: f32, points: Vec<[f32; 3]>) -> Face {
+        let mut f = face(0.0, 0.5);
+        f.bbox = Rect { x: 100.0, y: 80.0, width: 220.0, height: 240.0 };
+        f.head_pose = Some(HeadPose { yaw_degrees: yaw, pitch_degrees: pitch, roll_degrees: 0.0 });
+        f.landmarks = Some(Landmarks { points, face_flag: 1.0 });
+        f
+    }
+
     fn settings() -> SessionSettings {
         SessionSettings { require_surface: false, require_antispoof: false, ..SessionSettings::default() }
     }
@@ -603,37 +990,78 @@ mod tests {
 
     /// Plays `frames` of `face` from frame number `from`; returns every event.
     fn play(session: &mut Session, from: u64, frames: u64, face: &Face) -> Vec<Event> {
-        (from..from + frames).flat_map(|n| session.observe(n * FRAME_NS, std::slice::from_ref(face))).collect()
+        (from..from + frames).flat_map(|n| session.observe(n * FRAME_NS, std::slice::from_ref(face), FRAME)).collect()
     }
 
     fn verdict(events: &[Event]) -> Option<Verdict> {
         events.iter().find_map(|e| if let Event::Verdict(v) = e { Some(v.clone()) } else { None })
     }
 
+    /// The keypoint face of a person performing `challenge`, `k` frames after its prompt:
+    /// neutral while reacting, then the movement (gestures go there and back).
+    fn performing(challenge: Option<ChallengeType>, k: u64) -> Face {
+        if k < REACTION_FRAMES {
+            return face(0.0, 0.5);
+        }
+        let phase = (k - REACTION_FRAMES) % 20 < 10;
+        match challenge {
+            Some(ChallengeType::TurnLeft) => face(0.5, 0.5),
+            Some(ChallengeType::TurnRight) => face(-0.5, 0.5),
+            Some(ChallengeType::LookUp) => face(0.0, 0.1),
+            Some(ChallengeType::LookDown) => face(0.0, 1.0),
+            Some(ChallengeType::NodYes) if phase => face(0.0, 1.0),
+            Some(ChallengeType::ShakeNo) if phase => face(0.5, 0.5),
+            _ => face(0.0, 0.5),
+        }
+    }
+
+    /// Plays a cooperative person from frame `n` until the verdict; `skip` challenges are
+    /// not performed (the person stands still). Returns the events and the next frame.
+    fn cooperate(s: &mut Session, mut n: u64, skip: &[usize]) -> (Vec<Event>, u64) {
+        let mut events = Vec::new();
+        let mut prompt: Option<(usize, u32, u64)> = None;
+        while s.verdict().is_none() {
+            let current = s.current();
+            let key = current.map(|c| (c.1, s.attempt_number));
+            if key != prompt.map(|p| (p.0, p.1)) {
+                prompt = key.map(|(i, a)| (i, a, n));
+            }
+            let f = match (current, prompt) {
+                (Some(c), Some(p)) if !skip.contains(&c.1) => performing(Some(c.0), n - p.2),
+                _ => face(0.0, 0.5),
+            };
+            events.extend(play(s, n, 1, &f));
+            n += 1;
+            assert!(n < 20_000, "no verdict");
+        }
+        (events, n)
+    }
+
     #[test]
-    fn static_pose_held_for_fifteen_frames_passes() {
+    fn static_pose_held_for_fifteen_frames_after_the_prompt_passes() {
         let mut s = session(&[ChallengeType::TurnLeft]);
         let neutral = face(0.0, 0.5);
         let events = play(&mut s, 0, 5, &neutral);
         assert!(events.iter().any(|e| matches!(e, Event::ChallengeStarted { index: 0, total: 1, .. })));
+        assert_eq!(s.stage(), Stage::Challenge);
+        play(&mut s, 5, REACTION_FRAMES, &neutral);
         // 14 frames turned: not yet.
         let turned = face(0.45, 0.5);
-        let events = play(&mut s, 5, 14, &turned);
+        let events = play(&mut s, 20, 14, &turned);
         assert!(events.iter().any(|e| matches!(e, Event::PoseDetected { .. })));
         assert!(verdict(&events).is_none());
-        assert_eq!(s.passed_so_far(), 0);
-        let events = play(&mut s, 19, 1, &turned);
+        let events = play(&mut s, 34, 1, &turned);
         assert_eq!(s.passed_so_far(), 1);
         let v = verdict(&events).expect("the 15th frame completes it");
         assert!(v.passed && v.liveness_score == 1.0, "{v:?}");
+        assert_eq!(s.stage(), Stage::Done);
     }
 
     #[test]
     fn time_left_counts_down_the_attempt_and_is_capped_by_the_session() {
         let mut s = session(&[ChallengeType::TurnLeft]);
         assert_eq!(s.time_left_ns(0), None);
-        let neutral = face(0.0, 0.5);
-        play(&mut s, 0, 5, &neutral);
+        play(&mut s, 0, 5, &face(0.0, 0.5));
         let started = s.challenge_started_at.expect("the first challenge started");
         assert_eq!(s.time_left_ns(started), Some(10_000_000_000));
         assert_eq!(s.time_left_ns(started + 4_000_000_000), Some(6_000_000_000));
@@ -641,22 +1069,39 @@ mod tests {
         // Late in the session the session's own end comes first.
         s.challenge_started_at = Some(85_000_000_000);
         assert_eq!(s.time_left_ns(86_000_000_000), Some(4_000_000_000));
-        play(&mut s, 5, 20, &face(0.45, 0.5));
-        assert!(s.verdict().is_some());
-        assert_eq!(s.time_left_ns(0), None);
     }
 
     #[test]
-    fn standing_still_fails_every_movement_and_adds_one_penalty_step() {
+    fn a_cooperative_person_passes_five_head_movements() {
+        let mut s = Session::new(
+            vec![
+                ChallengeType::TurnLeft,
+                ChallengeType::NodYes,
+                ChallengeType::TurnRight,
+                ChallengeType::ShakeNo,
+                ChallengeType::LookDown,
+            ],
+            ChallengeType::HEAD_MOVEMENTS.to_vec(),
+            ChallengeRng::new(Some(3)),
+            settings(),
+        );
+        let (events, _) = cooperate(&mut s, 0, &[]);
+        let v = verdict(&events).expect("a verdict");
+        assert!(v.passed && v.passed_challenges == 5, "{v:?}");
+        // Each prompt after the first waited for the neutral pose.
+        assert_eq!(events.iter().filter(|e| matches!(e, Event::ChallengeStarted { .. })).count(), 5);
+    }
+
+    #[test]
+    fn standing_still_fails_every_movement_for_no_reaction_and_adds_one_penalty_step() {
         let mut s = session(&ChallengeType::HEAD_MOVEMENTS[..5]);
-        let neutral = face(0.0, 0.5);
-        // 2 attempts x 10 s per challenge, 6 challenges at most: 140 s > the 90 s total.
-        let events = play(&mut s, 0, 3000, &neutral);
+        let events = play(&mut s, 0, 3000, &face(0.0, 0.5));
         let penalties = events.iter().filter(|e| matches!(e, Event::PenaltyAdded { .. })).count();
         assert_eq!(penalties, 1);
         let v = verdict(&events).expect("a verdict");
         assert!(!v.passed && v.passed_challenges == 0, "{v:?}");
-        assert!(v.failures.contains(&"timeout"), "{v:?}");
+        assert!(v.results.iter().all(|r| r.reason == Some(FailReason::NoReaction) && r.attempts == 2), "{v:?}");
+        assert_eq!(v.failures, vec!["liveness-score"], "{v:?}");
     }
 
     #[test]
@@ -668,44 +1113,9 @@ mod tests {
             ChallengeType::TurnRight,
             ChallengeType::LookUp,
         ]);
-        let neutral = face(0.0, 0.5);
-        let mut n = 0;
-        let mut events = play(&mut s, n, 5, &neutral);
-        n += 5;
-        // The first challenge times out twice (20 s standing still).
-        events.extend(play(&mut s, n, 20 * 30 + 2, &neutral));
-        n += 20 * 30 + 2;
-        assert!(events.iter().any(|e| matches!(e, Event::ChallengeFailed { retrying: true, .. })));
+        let (events, _) = cooperate(&mut s, 0, &[0]);
+        assert!(events.iter().any(|e| matches!(e, Event::ChallengeFailed { retrying: true, index: 0, .. })));
         assert!(events.iter().any(|e| matches!(e, Event::ChallengeFailed { retrying: false, index: 0, .. })));
-        assert_eq!(s.queue().len(), 6);
-        // The rest, penalty included, are performed.
-        while s.verdict().is_none() {
-            let pose = match s.current().map(|c| c.0) {
-                Some(ChallengeType::TurnLeft) => face(0.5, 0.5),
-                Some(ChallengeType::TurnRight) => face(-0.5, 0.5),
-                Some(ChallengeType::LookUp) => face(0.0, 0.1),
-                Some(ChallengeType::LookDown) => face(0.0, 1.0),
-                // Gestures: down then back to centre, left then back to centre.
-                Some(ChallengeType::NodYes) => {
-                    if n % 20 < 10 {
-                        face(0.0, 1.0)
-                    } else {
-                        neutral.clone()
-                    }
-                }
-                Some(ChallengeType::ShakeNo) => {
-                    if n % 20 < 10 {
-                        face(0.5, 0.5)
-                    } else {
-                        neutral.clone()
-                    }
-                }
-                _ => neutral.clone(),
-            };
-            events.extend(play(&mut s, n, 1, &pose));
-            n += 1;
-            assert!(n < 10_000);
-        }
         let v = s.verdict().unwrap();
         assert_eq!((v.passed_challenges, v.total_challenges), (5, 6), "{v:?}");
         assert!((v.liveness_score - 5.0 / 6.0).abs() < 1e-6);
@@ -715,27 +1125,150 @@ mod tests {
     }
 
     #[test]
-    fn gestures_follow_the_seed_rules_and_wrong_directions_do_not_pass() {
+    fn gestures_pass_down_and_back_and_other_movements_are_wrong() {
         let neutral = face(0.0, 0.5);
         // Nod: down and back.
         let mut s = session(&[ChallengeType::NodYes]);
-        play(&mut s, 0, 5, &neutral);
-        play(&mut s, 5, 3, &face(0.0, 1.0));
-        let v = verdict(&play(&mut s, 8, 2, &neutral)).expect("down then centre passes a nod");
+        play(&mut s, 0, 5 + REACTION_FRAMES, &neutral);
+        play(&mut s, 20, 3, &face(0.0, 1.0));
+        let v = verdict(&play(&mut s, 23, 2, &neutral)).expect("down then centre passes a nod");
         assert!(v.passed);
-        // Shaking does not pass a nod.
+        // Shaking when a nod is asked is a wrong movement (twice: the attempt and its retry).
         let mut s = session(&[ChallengeType::NodYes]);
-        play(&mut s, 0, 5, &neutral);
-        for k in 0..10 {
-            play(&mut s, 5 + k * 6, 3, &face(if k % 2 == 0 { 0.5 } else { -0.5 }, 0.5));
-            play(&mut s, 8 + k * 6, 3, &neutral);
-        }
-        assert!(s.verdict().is_none());
-        // Turning right does not pass turn_left.
+        let (events, _) = {
+            let mut events = play(&mut s, 0, 5 + REACTION_FRAMES, &neutral);
+            events.extend(play(&mut s, 20, 3, &face(0.5, 0.5)));
+            (events, 0)
+        };
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::ChallengeFailed { reason: FailReason::WrongMovement, retrying: true, .. }))
+        );
+        // Turning right when turn_left is asked.
+        let mut s = session(&[ChallengeType::TurnLeft]);
+        play(&mut s, 0, 5 + REACTION_FRAMES, &neutral);
+        let events = play(&mut s, 20, 3, &face(-0.5, 0.5));
+        assert!(events.iter().any(|e| matches!(e, Event::ChallengeFailed { reason: FailReason::WrongMovement, .. })));
+        // Back to neutral, the retry is prompted and answered right.
+        let events = play(&mut s, 23, 3, &neutral);
+        assert!(events.iter().any(|e| matches!(e, Event::ChallengeStarted { .. })));
+        play(&mut s, 26, REACTION_FRAMES, &neutral);
+        let v = verdict(&play(&mut s, 41, 15, &face(0.5, 0.5))).expect("the retry passes");
+        assert!(v.passed, "{v:?}");
+    }
+
+    #[test]
+    fn a_movement_already_under_way_at_the_prompt_or_too_late_fails() {
+        let neutral = face(0.0, 0.5);
+        // Prompted, and the turn is there within 0.1 s: a recording, not an answer.
         let mut s = session(&[ChallengeType::TurnLeft]);
         play(&mut s, 0, 5, &neutral);
-        play(&mut s, 5, 40, &face(-0.5, 0.5));
-        assert!(s.verdict().is_none());
+        let events = play(&mut s, 5, 3, &face(0.5, 0.5));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::ChallengeFailed { reason: FailReason::WrongMovement, retrying: true, .. }))
+        );
+        // The retry waits for the neutral pose: no prompt while the head stays turned.
+        play(&mut s, 8, 30, &face(0.5, 0.5));
+        assert_eq!(s.stage(), Stage::Centering);
+        assert_eq!(s.stage().hint(), Some(Hint::FaceCamera));
+        assert_eq!(s.current(), None);
+        // Prompted again, then no movement for 3 s: no reaction.
+        play(&mut s, 38, 3, &neutral);
+        assert_eq!(s.stage(), Stage::Challenge);
+        let events = play(&mut s, 41, 100, &neutral);
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::ChallengeFailed { reason: FailReason::NoReaction, retrying: false, .. }))
+        );
+        assert!(events.iter().any(|e| matches!(e, Event::PenaltyAdded { .. })));
+        let v = verdict(&s.end("incomplete")).expect("ended");
+        assert_eq!(v.results[0].reason, Some(FailReason::NoReaction));
+        assert_eq!(v.failures, vec!["incomplete", "liveness-score"]);
+        // Failing for a wrong movement in the last attempt is reported as such.
+        let mut s = session(&[ChallengeType::TurnLeft]);
+        play(&mut s, 0, 5, &neutral);
+        play(&mut s, 5, 3, &face(0.5, 0.5));
+        play(&mut s, 8, 3, &neutral);
+        play(&mut s, 11, 3, &face(0.5, 0.5));
+        let v = verdict(&s.end("incomplete")).expect("ended");
+        assert_eq!(v.results[0].reason, Some(FailReason::WrongMovement), "{v:?}");
+        assert!(v.failures.contains(&"wrong-movement"), "{v:?}");
+    }
+
+    #[test]
+    fn calibration_takes_a_neutral_pose_up_to_25_degrees_off_frontal() {
+        let points = super::super::planarity::synthetic_head();
+        let mut s = session(&[ChallengeType::TurnLeft]);
+        // 20 degrees off frontal (yaw), 8 up: a user with a turned neutral pose calibrates.
+        let events = play(&mut s, 0, 5, &mesh_face(-20.0, 8.0, points.clone()));
+        assert!(events.iter().any(|e| matches!(e, Event::Calibrated { .. })), "{events:?}");
+        // A turn to the left from there: yaw from -20 to -6 (14 degrees).
+        play(&mut s, 5, REACTION_FRAMES, &mesh_face(-20.0, 8.0, points.clone()));
+        let turned = super::super::planarity::turn_synthetic(&points, 14.0);
+        let v = verdict(&play(&mut s, 20, 15, &mesh_face(-6.0, 8.0, turned))).expect("passed");
+        assert!(v.passed, "{v:?}");
+
+        // 30 degrees off: the hint asks to face the camera, and after the calibration timeout
+        // the session ends as not calibrated (not as a missing check: the checks ran).
+        let mut s = Session::new(
+            vec![ChallengeType::TurnLeft],
+            ChallengeType::HEAD_MOVEMENTS.to_vec(),
+            ChallengeRng::new(Some(1)),
+            SessionSettings::default(),
+        );
+        let mut far = mesh_face(30.0, 0.0, points.clone());
+        far.antispoof = Some(crate::meta::Antispoof { score: 0.9, aggregated_score: 0.9, frames: 1, is_real: true });
+        far.surface = Some(crate::meta::Surface {
+            frame: Default::default(),
+            session_score: 0.9,
+            session_frames: 1,
+            session_ok: true,
+        });
+        let events = play(&mut s, 0, 5, &far);
+        assert!(events.contains(&Event::Calibrating { hint: Some(Hint::FaceCamera) }), "{events:?}");
+        assert_eq!(s.stage(), Stage::Calibrating(Some(Hint::FaceCamera)));
+        let events = play(&mut s, 5, 30 * 30, &far);
+        let v = verdict(&events).expect("ended at the calibration timeout");
+        assert_eq!(v.failures, vec!["not-calibrated"], "{v:?}");
+
+        // Too small a face: move closer; too wide: move back.
+        let mut s = session(&[ChallengeType::TurnLeft]);
+        let mut small = mesh_face(0.0, 0.0, points.clone());
+        small.bbox.width = 50.0;
+        assert!(play(&mut s, 0, 10, &small).contains(&Event::Calibrating { hint: Some(Hint::MoveCloser) }));
+        assert!(!s.is_calibrated());
+        let mut large = mesh_face(0.0, 0.0, points);
+        large.bbox.width = 450.0;
+        assert!(play(&mut s, 10, 10, &large).contains(&Event::Calibrating { hint: Some(Hint::MoveBack) }));
+        assert!(!s.is_calibrated());
+    }
+
+    #[test]
+    fn a_planar_movement_fails_the_challenge_and_a_3d_one_passes() {
+        use super::super::planarity::{synthetic_head, tilt_synthetic, turn_synthetic};
+        let points = synthetic_head();
+        let neutral = mesh_face(0.0, 0.0, points.clone());
+        // The mesh reads a 16-degree turn in both; the photo's points moved by a homography.
+        for (moved, planar) in [(turn_synthetic(&points, 16.0), false), (tilt_synthetic(&points), true)] {
+            let mut s = session(&[ChallengeType::TurnLeft]);
+            play(&mut s, 0, 5 + REACTION_FRAMES, &neutral);
+            let events = play(&mut s, 20, 15, &mesh_face(16.0, 0.0, moved));
+            if planar {
+                assert!(events.iter().any(|e| matches!(
+                    e,
+                    Event::ChallengeFailed { reason: FailReason::PlanarMotion, retrying: false, .. }
+                )));
+                let v = verdict(&s.end("incomplete")).expect("ended");
+                assert_eq!(v.results[0].attempts, 1, "a plane gets no retry");
+                assert!(v.failures.contains(&"planar-motion"), "{v:?}");
+            } else {
+                assert!(verdict(&events).is_some_and(|v| v.passed), "{events:?}");
+            }
+        }
     }
 
     #[test]
@@ -744,16 +1277,16 @@ mod tests {
         let mut second = face(0.0, 0.5);
         second.bbox.x += 300.0;
         let pair = [face(0.0, 0.5), second];
-        assert!(s.observe(0, &pair).is_empty());
-        let events = s.observe(FRAME_NS, &pair);
+        assert!(s.observe(0, &pair, FRAME).is_empty());
+        let events = s.observe(FRAME_NS, &pair, FRAME);
         let v = verdict(&events).expect("ended");
-        assert!(!v.passed && v.failures.contains(&"several-faces"));
+        assert!(!v.passed && v.failures == vec!["several-faces"], "{v:?}");
         // A small face in the background is not a main face.
         let mut s = session(&[ChallengeType::TurnLeft]);
         let mut small = face(0.0, 0.5);
         small.bbox.width = 20.0;
         for n in 0..5 {
-            assert!(verdict(&s.observe(n * FRAME_NS, &[face(0.0, 0.5), small.clone()])).is_none());
+            assert!(verdict(&s.observe(n * FRAME_NS, &[face(0.0, 0.5), small.clone()], FRAME)).is_none());
         }
     }
 
@@ -762,15 +1295,29 @@ mod tests {
         let mut s = session(&[ChallengeType::TurnLeft]);
         play(&mut s, 0, 5, &face(0.0, 0.5));
         // 2 s without a face: the attempt fails and is retried.
-        let events: Vec<Event> = (5..5 + 61).flat_map(|n| s.observe(n * FRAME_NS, &[])).collect();
+        let events: Vec<Event> = (5..5 + 61).flat_map(|n| s.observe(n * FRAME_NS, &[], FRAME)).collect();
         assert!(
             events
                 .iter()
                 .any(|e| matches!(e, Event::ChallengeFailed { reason: FailReason::FaceLost, retrying: true, .. }))
         );
         // Stream time, not wall time: a frame 100 s later ends the session at once.
-        let events = s.observe(100_000_000_000, &[face(0.0, 0.5)]);
+        let events = s.observe(100_000_000_000, &[face(0.0, 0.5)], FRAME);
         assert!(verdict(&events).expect("timed out").failures.contains(&"timeout"));
+    }
+
+    #[test]
+    fn a_session_without_any_face_says_no_face_and_nothing_else() {
+        let mut s = Session::new(
+            vec![ChallengeType::TurnLeft],
+            ChallengeType::HEAD_MOVEMENTS.to_vec(),
+            ChallengeRng::new(Some(1)),
+            SessionSettings::default(),
+        );
+        let events: Vec<Event> = (0..31 * 30).flat_map(|n| s.observe(n * FRAME_NS, &[], FRAME)).collect();
+        assert_eq!(verdict(&events).expect("ended").failures, vec!["no-face"]);
+        let mut s = session(&[ChallengeType::TurnLeft]);
+        assert_eq!(verdict(&s.end("incomplete")).expect("ended").failures, vec!["incomplete", "no-face"]);
     }
 
     #[test]
@@ -797,8 +1344,10 @@ mod tests {
     #[test]
     fn ending_the_stream_early_fails_the_session_once() {
         let mut s = session(&[ChallengeType::TurnLeft, ChallengeType::TurnRight, ChallengeType::LookUp]);
-        play(&mut s, 0, 5, &face(0.0, 0.5));
-        play(&mut s, 5, 15, &face(0.5, 0.5));
+        play(&mut s, 0, 5 + REACTION_FRAMES, &face(0.0, 0.5));
+        play(&mut s, 20, 15, &face(0.5, 0.5));
+        // Back to neutral: the second challenge is prompted.
+        play(&mut s, 35, 5, &face(0.0, 0.5));
         let v = verdict(&s.end("incomplete")).expect("a verdict");
         assert_eq!((v.passed_challenges, v.total_challenges), (1, 3));
         // The running challenge had its first attempt; the last one was never asked.
@@ -816,8 +1365,8 @@ mod tests {
             ChallengeRng::new(Some(1)),
             SessionSettings::default(),
         );
-        play(&mut s, 0, 5, &face(0.0, 0.5));
-        let v = verdict(&play(&mut s, 5, 15, &face(0.5, 0.5))).expect("done");
+        play(&mut s, 0, 5 + REACTION_FRAMES, &face(0.0, 0.5));
+        let v = verdict(&play(&mut s, 20, 15, &face(0.5, 0.5))).expect("done");
         assert_eq!(v.liveness_score, 1.0);
         assert!(!v.passed && v.failures == vec!["no-surface-analysis", "no-antispoof"], "{v:?}");
     }

@@ -187,6 +187,10 @@ fn frame_result(buffer: &gst::BufferRef, faces: &[Face], check: &FrameCheck) -> 
         s.set("progress", c.progress as f64);
         s.set("passed", c.passed);
         s.set("time-left-ms", c.time_left_ms.map(|ms| ms as i64).unwrap_or(-1));
+        s.set("stage", c.stage.as_str());
+        if let Some(hint) = &c.hint {
+            s.set("hint", hint.as_str());
+        }
     }
     s
 }
@@ -521,7 +525,7 @@ impl ElementImpl for LvJwtSink {
                  element message liveness-token (token, is-ok, errors, session-id, bestshot-pts, bestshot-score); \
                  signals verdict (token, is_ok, errors) and frame-result (a frame-result structure: timestamp, \
                  is-ok, errors, faces, x, y, width, height, score, quality values, antispoof-score, challenge, \
-                 challenge-index, challenge-total, progress, passed, time-left-ms)",
+                 challenge-index, challenge-total, progress, passed, time-left-ms, stage, hint)",
                 "gst-liveness developers",
             )
         });

@@ -73,9 +73,10 @@ impl Default for SurfaceThresholds {
 }
 
 /// Seed 002's light-interaction classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reflectance {
+    #[default]
     Natural,
     Uncertain,
     Artificial,
@@ -92,7 +93,7 @@ impl Reflectance {
 }
 
 /// The four checks and the combined decision.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SurfaceResult {
     pub skin_complexity: f32,
     pub avg_gradient: f32,

@@ -246,3 +246,46 @@ pub fn run_frames_with(
     outcome?;
     Ok(Run { buffers, messages })
 }
+
+/// Decodes a fixture photo to RGB, and finds its face mesh with the plugin's own elements.
+pub fn load_face(photo: &str) -> render::FaceModel {
+    let (width, height, pixels, points) = photo_mesh(photo);
+    render::FaceModel::new(width, height, pixels, points)
+}
+
+/// The same photo as a whole-head model ([`render::FaceModel::whole_head`]).
+pub fn load_whole_head(photo: &str) -> render::FaceModel {
+    let (width, height, pixels, points) = photo_mesh(photo);
+    render::FaceModel::whole_head(width, height, pixels, points)
+}
+
+/// A fixture photo as RGB pixels, with the face mesh lvlandmarks finds on it.
+pub fn photo_mesh(photo: &str) -> (usize, usize, Vec<[f32; 3]>, Vec<[f32; 3]>) {
+    use gst_video::prelude::*;
+    use gstliveness::meta::FaceMeta;
+    init();
+    let launch = format!(
+        "{} ! lvfacedetect ! lvlandmarks ! appsink name=out sync=false",
+        still(photo, "video/x-raw,format=RGB", 1)
+    );
+    let pipeline = gst::parse::launch(&launch).unwrap().downcast::<gst::Pipeline>().unwrap();
+    let sink = pipeline.by_name("out").unwrap().downcast::<gst_app::AppSink>().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let sample = sink.pull_sample().expect("a frame");
+    pipeline.set_state(gst::State::Null).unwrap();
+    let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
+    let buffer = sample.buffer().unwrap();
+    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info).unwrap();
+    let (width, height) = (info.width() as usize, info.height() as usize);
+    let stride = frame.plane_stride()[0] as usize;
+    let data = frame.plane_data(0).unwrap();
+    let photo: Vec<[f32; 3]> = (0..width * height)
+        .map(|i| {
+            let at = (i / width) * stride + (i % width) * 3;
+            [data[at] as f32, data[at + 1] as f32, data[at + 2] as f32]
+        })
+        .collect();
+    let meta = buffer.meta::<FaceMeta>().expect("FaceMeta");
+    let points = meta.faces()[0].landmarks.as_ref().expect("a mesh on the photo").points.clone();
+    (width, height, photo, points)
+}

@@ -8,13 +8,14 @@
 //! its original position, far triangles first so near ones cover them, triangles turned away
 //! from the camera skipped. What the face uncovers shows a smooth skin-coloured fill of the
 //! original face region, not the original features. Every frame's pose is known exactly.
-
-use gst::prelude::*;
-use gst_video::prelude::*;
-
-use gstliveness::meta::FaceMeta;
-
-use super::{init, still};
+//!
+//! [`FaceModel::whole_head`] turns the whole head instead: a head proxy around the mesh (an
+//! ellipsoid shell whose silhouette takes in hair, ears and jaw line) turns rigidly with the
+//! face about the head's centre, a fixed ring further out ties it to the still background,
+//! and what the head uncovers is filled from the background beside it. On its renders the
+//! mesh reads about 0.8 of the rendered yaw, as on a real head turn.
+//!
+//! Plain Rust, no GStreamer: the element tests and the evaluation tool (`lpeval`) share it.
 
 /// Mesh indices of the lids (upper, and the lower point each one closes onto).
 const RIGHT_UPPER_LID: [usize; 7] = [246, 161, 160, 159, 158, 157, 173];
@@ -58,39 +59,20 @@ pub struct FaceModel {
     pub height: usize,
     photo: Vec<[f32; 3]>,
     background: Vec<[f32; 3]>,
+    /// The mesh's 468 points, then the head proxy's (whole-head models only).
     pub points: Vec<[f32; 3]>,
+    /// How much each point follows the head's turn: 1 the face and the head proxy, 0 the
+    /// ring that stays with the background.
+    follow: Vec<f32>,
     triangles: Vec<[usize; 3]>,
     pivot: [f32; 3],
 }
 
-/// Decodes a fixture photo to RGB, and finds its face mesh with the plugin's own elements.
-pub fn load(photo: &str) -> FaceModel {
-    init();
-    let launch = format!(
-        "{} ! lvfacedetect ! lvlandmarks ! appsink name=out sync=false",
-        still(photo, "video/x-raw,format=RGB", 1)
-    );
-    let pipeline = gst::parse::launch(&launch).unwrap().downcast::<gst::Pipeline>().unwrap();
-    let sink = pipeline.by_name("out").unwrap().downcast::<gst_app::AppSink>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let sample = sink.pull_sample().expect("a frame");
-    pipeline.set_state(gst::State::Null).unwrap();
-    let info = gst_video::VideoInfo::from_caps(sample.caps().unwrap()).unwrap();
-    let buffer = sample.buffer().unwrap();
-    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info).unwrap();
-    let (width, height) = (info.width() as usize, info.height() as usize);
-    let stride = frame.plane_stride()[0] as usize;
-    let data = frame.plane_data(0).unwrap();
-    let photo: Vec<[f32; 3]> = (0..width * height)
-        .map(|i| {
-            let at = (i / width) * stride + (i % width) * 3;
-            [data[at] as f32, data[at + 1] as f32, data[at + 2] as f32]
-        })
-        .collect();
-    let meta = buffer.meta::<FaceMeta>().expect("FaceMeta");
-    let points = meta.faces()[0].landmarks.as_ref().expect("a mesh on the photo").points.clone();
-    FaceModel::new(width, height, photo, points)
-}
+/// Depth stretch of the photo's mesh in whole-head models.
+const HEAD_DEPTH_GAIN: f32 = 1.5;
+
+/// Points of the face mesh (the rest of `points` is the head proxy).
+pub const MESH_POINTS: usize = 468;
 
 impl FaceModel {
     pub fn new(width: usize, height: usize, photo: Vec<[f32; 3]>, points: Vec<[f32; 3]>) -> Self {
@@ -101,9 +83,63 @@ impl FaceModel {
         let (min_x, max_x) = points.iter().fold((f32::MAX, f32::MIN), |(lo, hi), p| (lo.min(p[0]), hi.max(p[0])));
         let face_width = max_x - min_x;
         let pivot = [centre(0), centre(1), centre(2) + 0.5 * face_width];
-        let mut model = FaceModel { width, height, background: photo.clone(), photo, points, triangles, pivot };
+        let follow = vec![1.0; points.len()];
+        let mut model = FaceModel { width, height, background: photo.clone(), photo, points, follow, triangles, pivot };
         model.fill_face_region(face_width);
         model
+    }
+
+    /// A model that turns the whole head (see the module docs): `points` is the photo's face
+    /// mesh in frame pixels.
+    pub fn whole_head(width: usize, height: usize, photo: Vec<[f32; 3]>, points: Vec<[f32; 3]>) -> Self {
+        let n = points.len() as f32;
+        let centre = |axis: usize| points.iter().map(|p| p[axis]).sum::<f32>() / n;
+        let (cx, cy, cz) = (centre(0), centre(1), centre(2));
+        let extent = |axis: usize| {
+            let (lo, hi) = points.iter().fold((f32::MAX, f32::MIN), |(lo, hi), p| (lo.min(p[axis]), hi.max(p[axis])));
+            hi - lo
+        };
+        let (face_width, face_height) = (extent(0), extent(1));
+        // The mesh model's depth is shallower than a head's: stretched by 1.5 the nose stands
+        // about 0.5 eye distances in front of the eyes, and the mesh reads 0.76-0.8 of the
+        // rendered yaw (tests/render.rs).
+        let points: Vec<[f32; 3]> = points.iter().map(|p| [p[0], p[1], cz + (p[2] - cz) * HEAD_DEPTH_GAIN]).collect();
+        // The head: an ellipsoid about as deep as it is wide, its centre behind the face; its
+        // outline (hair and ears) reaches 0.72 face widths to each side and 0.8 face heights
+        // above and below a point a little above the face's centre.
+        let (ax, ay, az) = (0.72 * face_width, 0.8 * face_height, 0.7 * face_width);
+        let head_centre = [cx, cy - 0.12 * face_height, cz + 0.55 * face_width];
+        let mut all = points.clone();
+        let mut follow = vec![1.0; points.len()];
+        let flat: Vec<[f32; 2]> = points.iter().map(|p| [p[0], p[1]]).collect();
+        let hull = convex_hull(&flat);
+        let ring = |scale: f32, count: usize| {
+            (0..count).map(move |k| {
+                let angle = k as f32 / count as f32 * std::f32::consts::TAU;
+                (head_centre[0] + scale * ax * angle.cos(), head_centre[1] + scale * ay * angle.sin())
+            })
+        };
+        // The shell: rings of the ellipsoid at 0.8 and 1.0 of the outline, in front of its
+        // centre, outside the face mesh.
+        for (scale, count) in [(0.8f32, 40usize), (0.92, 48), (1.0, 56)] {
+            let depth = az * (1.0 - scale * scale).max(0.0).sqrt();
+            for (x, y) in ring(scale, count) {
+                if inside_hull(&hull, [x, y], 0.04 * face_width) {
+                    continue;
+                }
+                all.push([x, y, head_centre[2] - depth]);
+                follow.push(1.0);
+            }
+        }
+        // The anchor ring, with the background: far behind everything, never turned.
+        for (x, y) in ring(1.45, 64) {
+            all.push([x, y, head_centre[2] + az]);
+            follow.push(0.0);
+        }
+        let flat_all: Vec<[f32; 2]> = all.iter().map(|p| [p[0], p[1]]).collect();
+        let triangles = delaunay(&flat_all);
+        let background = fill_ellipse(&photo, width, height, head_centre, 1.02 * ax, 1.02 * ay);
+        FaceModel { width, height, background, photo, points: all, follow, triangles, pivot: head_centre }
     }
 
     /// Replaces the face region of the background with a heavy blur of itself, so what a
@@ -177,11 +213,15 @@ impl FaceModel {
                 p[1] += drop * (1.0 - 0.5 * t);
             }
         }
-        let (yaw, pitch, roll) = (e.yaw.to_radians(), e.pitch.to_radians(), e.roll.to_radians());
         let c = self.pivot;
         points
             .iter()
-            .map(|p| {
+            .zip(&self.follow)
+            .map(|(p, &follow)| {
+                if follow == 0.0 {
+                    return *p;
+                }
+                let (yaw, pitch, roll) = (e.yaw.to_radians(), e.pitch.to_radians(), e.roll.to_radians());
                 let (mut dx, mut dy, mut dz) = (p[0] - c[0], p[1] - c[1], p[2] - c[2]);
                 // Yaw: the nose (in front of the pivot, dz < 0) moves to +x for a turn left.
                 let (s, co) = yaw.sin_cos();
@@ -213,8 +253,10 @@ impl FaceModel {
             let dst = tri.map(|v| [posed[v][0], posed[v][1]]);
             let (src_area, dst_area) = (signed_area(src[0], src[1], src[2]), signed_area(dst[0], dst[1], dst[2]));
             let mouth = tri.iter().all(|v| INNER_LIPS.contains(v));
+            // The band that ties the head to the background stretches and is never culled.
+            let anchored = tri.iter().any(|&v| self.follow[v] == 0.0);
             // Turned away from the camera (winding flipped) or edge-on: not visible.
-            if !mouth && (src_area * dst_area <= 0.0 || dst_area.abs() < 1e-3) {
+            if !mouth && !anchored && (src_area * dst_area <= 0.0 || dst_area.abs() < 1e-3) {
                 continue;
             }
             raster(&dst, self.width, self.height, |x, y, bary| {
@@ -229,6 +271,168 @@ impl FaceModel {
         }
         out.iter().flat_map(|p| p.map(|v| v.round().clamp(0.0, 255.0) as u8)).collect()
     }
+}
+
+/// Convex hull of 2D points (monotone chain), counter-clockwise in image coordinates.
+fn convex_hull(points: &[[f32; 2]]) -> Vec<[f32; 2]> {
+    let mut sorted = points.to_vec();
+    sorted.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+    let cross = |o: [f32; 2], a: [f32; 2], b: [f32; 2]| (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+    let mut hull: Vec<[f32; 2]> = Vec::new();
+    for pass in 0..2 {
+        let start = hull.len();
+        let iter: Box<dyn Iterator<Item = &[f32; 2]>> =
+            if pass == 0 { Box::new(sorted.iter()) } else { Box::new(sorted.iter().rev()) };
+        for &p in iter {
+            while hull.len() >= start + 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0 {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        hull.pop();
+    }
+    hull
+}
+
+/// Whether `p` lies inside `hull` or within `margin` of it.
+fn inside_hull(hull: &[[f32; 2]], p: [f32; 2], margin: f32) -> bool {
+    let n = hull.len();
+    (0..n).all(|i| {
+        let (a, b) = (hull[i], hull[(i + 1) % n]);
+        let (ex, ey) = (b[0] - a[0], b[1] - a[1]);
+        let cross = ex * (p[1] - a[1]) - ey * (p[0] - a[0]);
+        cross / ex.hypot(ey).max(1e-6) >= -margin
+    })
+}
+
+/// The photo with an ellipse (the head) filled row by row from the background at its left
+/// and right edges, so that what a turning head uncovers looks like what is beside it.
+fn fill_ellipse(photo: &[[f32; 3]], width: usize, height: usize, c: [f32; 3], ax: f32, ay: f32) -> Vec<[f32; 3]> {
+    let mut out = photo.to_vec();
+    for y in 0..height {
+        let dy = (y as f32 + 0.5 - c[1]) / ay;
+        if dy.abs() >= 1.0 {
+            continue;
+        }
+        let half = ax * (1.0 - dy * dy).sqrt();
+        let (left, right) = ((c[0] - half).floor() as isize - 2, (c[0] + half).ceil() as isize + 2);
+        let sample = |x: isize| -> [f32; 3] {
+            // Mean of a few pixels outside the edge, clamped to the frame.
+            let mut sum = [0.0f32; 3];
+            for k in 0..4 {
+                let xx = (x + if x < c[0] as isize { -k } else { k }).clamp(0, width as isize - 1) as usize;
+                let p = photo[y * width + xx];
+                sum = [sum[0] + p[0] / 4.0, sum[1] + p[1] / 4.0, sum[2] + p[2] / 4.0];
+            }
+            sum
+        };
+        let (a, b) = (sample(left), sample(right));
+        for x in left.max(0)..=right.min(width as isize - 1) {
+            let t = (x - left) as f32 / (right - left).max(1) as f32;
+            out[y * width + x as usize] =
+                [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
+        }
+    }
+    out
+}
+
+/// A presentation attack's picture: `frame` (RGB, packed) seen through the homography `h`
+/// (from the output pixel to the source pixel), what falls outside filled with `fill`.
+pub fn warp_image(frame: &[u8], width: usize, height: usize, h: &[f64; 9], fill: [u8; 3]) -> Vec<u8> {
+    let mut out = vec![0u8; frame.len()];
+    for y in 0..height {
+        for x in 0..width {
+            let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+            let w = h[6] * px + h[7] * py + h[8];
+            let at = (y * width + x) * 3;
+            let (sx, sy) = ((h[0] * px + h[1] * py + h[2]) / w, (h[3] * px + h[4] * py + h[5]) / w);
+            if w <= 0.0 || sx < 0.0 || sy < 0.0 || sx >= width as f64 || sy >= height as f64 {
+                out[at..at + 3].copy_from_slice(&fill);
+                continue;
+            }
+            let (fx, fy) = ((sx - 0.5).max(0.0), (sy - 0.5).max(0.0));
+            let (x0, y0) = (fx as usize, fy as usize);
+            let (x1, y1) = ((x0 + 1).min(width - 1), (y0 + 1).min(height - 1));
+            let (ax, ay) = ((fx - x0 as f64) as f32, (fy - y0 as f64) as f32);
+            for c in 0..3 {
+                let v = |xx: usize, yy: usize| frame[(yy * width + xx) * 3 + c] as f32;
+                let top = v(x0, y0) * (1.0 - ax) + v(x1, y0) * ax;
+                let bottom = v(x0, y1) * (1.0 - ax) + v(x1, y1) * ax;
+                out[at + c] = (top * (1.0 - ay) + bottom * ay).round() as u8;
+            }
+        }
+    }
+    out
+}
+
+/// The homography (output pixel -> source pixel) of a flat picture turned about a vertical
+/// (`yaw`) and a horizontal (`pitch`) axis through (`cx`, `cy`), scaled by `scale`, turned
+/// in the image plane by `roll` and shifted by (`dx`, `dy`), seen by a pinhole camera of
+/// focal length `focal` pixels. Angles in degrees, with lvlandmarks' signs.
+#[allow(clippy::too_many_arguments)]
+pub fn plane_homography(
+    cx: f64,
+    cy: f64,
+    focal: f64,
+    yaw: f64,
+    pitch: f64,
+    roll: f64,
+    scale: f64,
+    (dx, dy): (f64, f64),
+) -> [f64; 9] {
+    // Forward map of a picture point: lift to 3D at depth `focal`, turn about the picture's
+    // centre, project. The inverse of the resulting 3x3 matrix maps output to source.
+    let (sy, cyw) = (-yaw.to_radians()).sin_cos();
+    let (sp, cp) = pitch.to_radians().sin_cos();
+    let (sr, cr) = roll.to_radians().sin_cos();
+    // R = Rroll * Rpitch * Ryaw acting on (x, y, z) with z away from the camera.
+    let ryaw = [[cyw, 0.0, sy], [0.0, 1.0, 0.0], [-sy, 0.0, cyw]];
+    let rpitch = [[1.0, 0.0, 0.0], [0.0, cp, sp], [0.0, -sp, cp]];
+    let rroll = [[cr, -sr, 0.0], [sr, cr, 0.0], [0.0, 0.0, 1.0]];
+    let mul = |a: [[f64; 3]; 3], b: [[f64; 3]; 3]| {
+        let mut m = [[0.0; 3]; 3];
+        for r in 0..3 {
+            for c in 0..3 {
+                m[r][c] = (0..3).map(|k| a[r][k] * b[k][c]).sum();
+            }
+        }
+        m
+    };
+    let r = mul(rroll, mul(rpitch, ryaw));
+    // Source point (u, v) -> 3D (u - cx, v - cy, 0) relative to the picture centre at depth
+    // focal; turned: R * (u - cx, v - cy, 0) * scale + (0, 0, focal); projected with the
+    // camera centred on (cx, cy).
+    let forward = [
+        [focal * r[0][0] * scale + cx * r[2][0] * scale, focal * r[0][1] * scale + cx * r[2][1] * scale, 0.0],
+        [focal * r[1][0] * scale + cy * r[2][0] * scale, focal * r[1][1] * scale + cy * r[2][1] * scale, 0.0],
+        [r[2][0] * scale, r[2][1] * scale, 0.0],
+    ];
+    // Columns 3: the translation (-cx, -cy) of the source and the depth.
+    let mut m = [[0.0; 3]; 3];
+    for row in 0..3 {
+        m[row][0] = forward[row][0];
+        m[row][1] = forward[row][1];
+        let depth_term = [cx * focal + dx * focal, cy * focal + dy * focal, focal][row];
+        m[row][2] = depth_term - forward[row][0] * cx - forward[row][1] * cy;
+    }
+    invert3(m)
+}
+
+fn invert3(m: [[f64; 3]; 3]) -> [f64; 9] {
+    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    let inv = |a: f64| a / det;
+    [
+        inv(m[1][1] * m[2][2] - m[1][2] * m[2][1]),
+        inv(m[0][2] * m[2][1] - m[0][1] * m[2][2]),
+        inv(m[0][1] * m[1][2] - m[0][2] * m[1][1]),
+        inv(m[1][2] * m[2][0] - m[1][0] * m[2][2]),
+        inv(m[0][0] * m[2][2] - m[0][2] * m[2][0]),
+        inv(m[0][2] * m[1][0] - m[0][0] * m[1][2]),
+        inv(m[1][0] * m[2][1] - m[1][1] * m[2][0]),
+        inv(m[0][1] * m[2][0] - m[0][0] * m[2][1]),
+        inv(m[0][0] * m[1][1] - m[0][1] * m[1][0]),
+    ]
 }
 
 fn bilinear(image: &[[f32; 3]], width: usize, height: usize, x: f32, y: f32) -> [f32; 3] {
@@ -334,20 +538,36 @@ pub fn perform(challenge: &str) -> Vec<Expression> {
             .collect()
     };
     let hold = |e: Expression, frames: usize| vec![e; frames];
+    // Back to neutral, then a pause like a person's before the next prompt is answered:
+    // lvchallenge prompts once the head is neutral and wants the movement to begin 0.3-3 s
+    // after the prompt.
     let there_and_back = |target: Expression, frames: usize| -> Vec<Expression> {
-        [ease(neutral, target, 8), hold(target, frames), ease(target, neutral, 8), hold(neutral, 6)].concat()
+        [ease(neutral, target, 8), hold(target, frames), ease(target, neutral, 8), hold(neutral, PAUSE_FRAMES)].concat()
     };
     let pose = |yaw: f32, pitch: f32| Expression { yaw, pitch, ..neutral };
+    let swing = |one: Expression, other: Expression| -> Vec<Expression> {
+        [
+            ease(neutral, one, 6),
+            hold(one, 3),
+            ease(one, other, 10),
+            hold(other, 3),
+            ease(other, neutral, 6),
+            hold(neutral, PAUSE_FRAMES),
+        ]
+        .concat()
+    };
     match challenge {
         "turn_left" => there_and_back(pose(30.0, 0.0), 22),
         "turn_right" => there_and_back(pose(-30.0, 0.0), 22),
         "look_up" => there_and_back(pose(0.0, 28.0), 22),
         "look_down" => there_and_back(pose(0.0, -25.0), 22),
-        "nod_yes" => [there_and_back(pose(0.0, -25.0), 4), there_and_back(pose(0.0, 25.0), 4)].concat(),
-        "shake_no" => [there_and_back(pose(30.0, 0.0), 4), there_and_back(pose(-30.0, 0.0), 4)].concat(),
+        // One swing to each side, then the pause: a second movement after it would answer
+        // the next prompt wrongly.
+        "nod_yes" => swing(pose(0.0, -25.0), pose(0.0, 25.0)),
+        "shake_no" => swing(pose(30.0, 0.0), pose(-30.0, 0.0)),
         "blink" => {
             let shut = Expression { eyes_closed: 1.0, ..neutral };
-            [ease(neutral, shut, 3), hold(shut, 3), ease(shut, neutral, 3), hold(neutral, 6)].concat()
+            [ease(neutral, shut, 3), hold(shut, 3), ease(shut, neutral, 3), hold(neutral, PAUSE_FRAMES)].concat()
         }
         "open_mouth" => there_and_back(Expression { mouth_open: 1.0, ..neutral }, 12),
         "move_closer" => there_and_back(Expression { scale: 1.4, ..neutral }, 12),
@@ -355,9 +575,14 @@ pub fn perform(challenge: &str) -> Vec<Expression> {
     }
 }
 
+/// Neutral frames after each movement (0.6 s at 30 fps).
+pub const PAUSE_FRAMES: usize = 18;
+/// Neutral frames before the first movement: calibration, then a reaction (0.8 s).
+pub const LEAD_IN_FRAMES: usize = 24;
+
 /// A whole session's frames: a neutral lead-in for the baseline, then each challenge.
 pub fn session(challenges: &[&str]) -> Vec<Expression> {
-    let mut frames = vec![Expression::default(); 12];
+    let mut frames = vec![Expression::default(); LEAD_IN_FRAMES];
     for challenge in challenges {
         frames.extend(perform(challenge));
     }

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Draws `make eval`'s figure from lpeval's output folder: genuine sessions passed per
+identity (tuning and reporting halves), attack sessions accepted per attack, and the head
+pose of one passing session against its prompts. Writes eval.png beside the data."""
+import csv
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+folder = Path(sys.argv[1] if len(sys.argv) > 1 else "target/eval")
+results = json.loads((folder / "results.json").read_text())
+sessions = results["sessions"]
+
+fig, (ax_id, ax_attack, ax_trace) = plt.subplots(3, 1, figsize=(10, 12))
+
+genuine = [s for s in sessions if s["kind"] == "genuine"]
+names = sorted({s["identity"] for s in genuine}, key=lambda n: (next(s["role"] for s in genuine if s["identity"] == n), n))
+passed = [sum(s["passed"] for s in genuine if s["identity"] == n) for n in names]
+total = [sum(1 for s in genuine if s["identity"] == n) for n in names]
+colours = ["tab:blue" if next(s["role"] for s in genuine if s["identity"] == n) == "reporting" else "tab:grey" for n in names]
+ax_id.bar(names, total, color="tab:red", alpha=0.35, label="failed")
+ax_id.bar(names, passed, color=colours, label="passed (blue: reporting, grey: tuning)")
+ax_id.set_title("Genuine sessions per identity")
+ax_id.set_ylabel("sessions")
+ax_id.legend()
+ax_id.tick_params(axis="x", rotation=30)
+
+kinds = ["static-photo", "hand-held-print", "planar-tilt", "replay-loop", "two-faces"]
+kinds = [k for k in kinds if any(s["kind"] == k for s in sessions)]
+accepted = [sum(s["passed"] for s in sessions if s["kind"] == k) for k in kinds]
+rejected = [sum(not s["passed"] for s in sessions if s["kind"] == k) for k in kinds]
+ax_attack.bar(kinds, rejected, color="tab:green", label="rejected")
+ax_attack.bar(kinds, accepted, bottom=rejected, color="tab:red", label="accepted (APCER)")
+ax_attack.set_title("Attack sessions")
+ax_attack.set_ylabel("sessions")
+ax_attack.legend()
+
+with open(folder / "trace.csv") as f:
+    rows = list(csv.DictReader(f))
+if rows:
+    t = [float(r["t"]) for r in rows]
+    ax_trace.plot(t, [float(r["yaw"]) for r in rows], label="rendered yaw (deg)")
+    ax_trace.plot(t, [float(r["pitch"]) for r in rows], label="rendered pitch (deg)")
+    last = None
+    for r in rows:
+        if r["prompt"] != last:
+            ax_trace.axvline(float(r["t"]), color="grey", linewidth=0.5)
+            ax_trace.text(float(r["t"]), 28, r["prompt"] or "-", rotation=90, fontsize=7, va="top")
+            last = r["prompt"]
+    ax_trace.set_ylim(-32, 32)
+    ax_trace.set_xlabel("seconds since CONNECT")
+    ax_trace.set_title("One passing session: the simulated person's head pose and the prompts it read")
+    ax_trace.legend(loc="lower right")
+
+fig.tight_layout()
+fig.savefig(folder / "eval.png", dpi=90)
+print(f"written: {folder / 'eval.png'}")

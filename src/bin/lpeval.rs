@@ -1,0 +1,950 @@
+//! `lpeval`: the genuine-motion and attack evaluation behind `make eval`. It starts an
+//! lpserver with its default settings, and drives it over LPProto as web clients do:
+//!
+//! - genuine sessions: a simulated person, rendered by the whole-head renderer from a real
+//!   photo, reads each prompt from STATS, reacts after 0.4-1 s and performs it with natural
+//!   amplitudes (turns 20-30 degrees, up/down 12-20, nod and shake 10-15 at 1-2 Hz), with
+//!   head jitter and occasional blinks;
+//! - attacks: a static photo, a hand-held print (moved in the image plane with the prompts),
+//!   a photo tilted as a plane timed to the prompts, a passing session's recording replayed
+//!   in a loop against a fresh sequence, and two faces.
+//!
+//! Identities are split: the tuning half chose the thresholds, the reporting half gives the
+//! figures. It prints BPCER, APCER per attack, the median time to pass and the failure codes,
+//! and writes `results.json`, `sessions.csv` and `trace.csv` (the pose of one session) to the
+//! output folder, which `scripts/eval-plot.py` draws.
+//!
+//!   lpeval [--set reporting|tuning|all] [--sessions N] [--attacks M] [--parallel P]
+//!          [--fps F] [--out DIR] [--faces DIR] [--seed S]
+
+// The renderer the element tests use, shared as a file: it is plain Rust.
+#[path = "../../elements/tests/common/render.rs"]
+#[allow(dead_code)]
+mod render;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use gst::prelude::*;
+use gstliveness::meta::FaceMeta;
+use lpserver::lpproto::Message;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use render::{Expression, FaceModel};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+const HELP: &str = "\
+lpeval: genuine and attack sessions against an in-process lpserver (make eval)
+
+Usage: lpeval [--set reporting|tuning|all] [--sessions N] [--attacks M] [--parallel P]
+              [--fps F] [--out DIR] [--faces DIR] [--seed S]
+
+  --set       identities to run: the reporting half (default), the tuning half, or all
+  --sessions  genuine sessions per identity (default 8)
+  --attacks   sessions per attack kind (default 10; 0 skips the attacks)
+  --parallel  sessions at a time (default 4)
+  --fps       frames a second each client sends at most (default 10)
+  --out       output folder (default target/eval)
+  --faces     folder of the fetched photos (default .cache)
+  --seed      seed of the simulated people (default 1)";
+
+struct Options {
+    set: String,
+    sessions: usize,
+    attacks: usize,
+    parallel: usize,
+    fps: f64,
+    out: PathBuf,
+    faces: PathBuf,
+    seed: u64,
+}
+
+fn options() -> Result<Options, String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut o = Options {
+        set: "reporting".into(),
+        sessions: 8,
+        attacks: 10,
+        parallel: 4,
+        fps: 10.0,
+        out: root.join("target/eval"),
+        faces: root.join(".cache"),
+        seed: 1,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--help" || arg == "-h" {
+            println!("{HELP}");
+            std::process::exit(0);
+        }
+        let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+        let count = || value.parse::<usize>().map_err(|_| format!("{arg}: a whole number"));
+        match arg.as_str() {
+            "--set" if ["reporting", "tuning", "all"].contains(&value.as_str()) => o.set = value,
+            "--set" => return Err("--set: reporting, tuning or all".into()),
+            "--sessions" => o.sessions = count()?,
+            "--attacks" => o.attacks = count()?,
+            "--parallel" => o.parallel = count()?.max(1),
+            "--fps" => o.fps = value.parse::<f64>().ok().filter(|f| *f > 0.0).ok_or("--fps: a positive number")?,
+            "--out" => o.out = PathBuf::from(value),
+            "--faces" => o.faces = PathBuf::from(value),
+            "--seed" => o.seed = value.parse().map_err(|_| "--seed: a whole number")?,
+            other => return Err(format!("unknown option {other} (see --help)")),
+        }
+    }
+    Ok(o)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    Tuning,
+    Reporting,
+}
+
+/// A photo to make a person of: where it is and which part of it holds the face.
+struct Source {
+    name: &'static str,
+    file: &'static str,
+    /// Square crop (x, y, side) of the photo around the face, None for the whole photo.
+    crop: Option<(u32, u32, u32)>,
+    role: Role,
+    origin: &'static str,
+}
+
+/// The identities: four tune the thresholds, the others report. Origins and licences are in
+/// tests/fixtures/README.md.
+const SOURCES: &[Source] = &[
+    Source {
+        name: "astronaut",
+        file: "../tests/fixtures/astronaut.png",
+        crop: None,
+        role: Role::Tuning,
+        origin: "scikit-image 0.24.0 astronaut.png, public domain",
+    },
+    Source {
+        name: "obama",
+        file: "fixtures/face_recognition/obama.jpg",
+        crop: None,
+        role: Role::Tuning,
+        origin: "face_recognition 1.3.0 sdist, White House photograph",
+    },
+    Source {
+        name: "t1-ross",
+        file: "eval-faces/t1.jpg",
+        crop: Some((380, 170, 300)),
+        role: Role::Tuning,
+        origin: "insightface 2.1 sdist t1.jpg, licence not stated",
+    },
+    Source {
+        name: "t1-phoebe",
+        file: "eval-faces/t1.jpg",
+        crop: Some((1030, 180, 250)),
+        role: Role::Tuning,
+        origin: "insightface 2.1 sdist t1.jpg, licence not stated",
+    },
+    Source {
+        name: "biden",
+        file: "fixtures/face_recognition/biden.jpg",
+        crop: None,
+        role: Role::Reporting,
+        origin: "face_recognition 1.3.0 sdist, White House photograph",
+    },
+    Source {
+        name: "t1-rachel",
+        file: "eval-faces/t1.jpg",
+        crop: Some((0, 180, 250)),
+        role: Role::Reporting,
+        origin: "insightface 2.1 sdist t1.jpg, licence not stated",
+    },
+    Source {
+        name: "t1-monica",
+        file: "eval-faces/t1.jpg",
+        crop: Some((200, 60, 260)),
+        role: Role::Reporting,
+        origin: "insightface 2.1 sdist t1.jpg, licence not stated",
+    },
+    Source {
+        name: "t1-chandler",
+        file: "eval-faces/t1.jpg",
+        crop: Some((650, 250, 290)),
+        role: Role::Reporting,
+        origin: "insightface 2.1 sdist t1.jpg, licence not stated",
+    },
+    Source {
+        name: "t1-joey",
+        file: "eval-faces/t1.jpg",
+        crop: Some((830, 0, 290)),
+        role: Role::Reporting,
+        origin: "insightface 2.1 sdist t1.jpg, licence not stated",
+    },
+    Source {
+        name: "tom-hanks",
+        file: "eval-faces/Tom_Hanks_54745.png",
+        crop: None,
+        role: Role::Reporting,
+        origin: "insightface 2.1 sdist Tom_Hanks_54745.png, licence not stated",
+    },
+];
+
+/// Side of every evaluation frame.
+const SIDE: u32 = 480;
+
+struct Identity {
+    name: &'static str,
+    role: Role,
+    model: Arc<FaceModel>,
+    /// The mesh's head pose on the photo itself (yaw, pitch), degrees.
+    photo_pose: (f32, f32),
+}
+
+/// Decodes, crops and scales a photo to SIDE x SIDE (a small photo is padded with its edge).
+fn photo(source: &Source, faces: &std::path::Path) -> Result<image::RgbImage, String> {
+    let path = faces.join(source.file);
+    let image =
+        image::open(&path).map_err(|err| format!("{}: {err} (run make eval, which fetches it)", path.display()))?;
+    let mut rgb = image.to_rgb8();
+    if let Some((x, y, side)) = source.crop {
+        let side = side.min(rgb.width().saturating_sub(x)).min(rgb.height().saturating_sub(y));
+        rgb = image::imageops::crop_imm(&rgb, x, y, side, side).to_image();
+    }
+    // An aligned face crop has no margin for the detector: put it in the middle of a frame
+    // twice its size, the border continued from its edge.
+    if rgb.width() < 200 {
+        let (w, h) = (rgb.width(), rgb.height());
+        let mut padded = image::RgbImage::new(w * 2, h * 2);
+        for (x, y, p) in padded.enumerate_pixels_mut() {
+            let sx = (x as i64 - (w / 2) as i64).clamp(0, w as i64 - 1) as u32;
+            let sy = (y as i64 - (h / 2) as i64).clamp(0, h as i64 - 1) as u32;
+            *p = *rgb.get_pixel(sx, sy);
+        }
+        rgb = padded;
+    }
+    let side = rgb.width().min(rgb.height());
+    let square =
+        image::imageops::crop_imm(&rgb, (rgb.width() - side) / 2, (rgb.height() - side) / 2, side, side).to_image();
+    Ok(image::imageops::resize(&square, SIDE, SIDE, image::imageops::FilterType::CatmullRom))
+}
+
+/// The largest face's mesh and head pose on `rgb`, from the plugin's own elements.
+fn mesh(rgb: &image::RgbImage) -> Result<(Vec<[f32; 3]>, (f32, f32)), String> {
+    let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, rgb.width(), rgb.height())
+        .fps(gst::Fraction::new(30, 1))
+        .build()
+        .map_err(|err| err.to_string())?;
+    let pipeline =
+        gst::parse::launch("appsrc name=src format=time ! lvfacedetect ! lvlandmarks ! appsink name=out sync=false")
+            .map_err(|err| err.to_string())?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| "not a pipeline")?;
+    let src = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).ok_or("no appsrc")?;
+    let sink = pipeline.by_name("out").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).ok_or("no appsink")?;
+    src.set_caps(Some(&info.to_caps().map_err(|err| err.to_string())?));
+    pipeline.set_state(gst::State::Playing).map_err(|err| err.to_string())?;
+    let row = rgb.width() as usize * 3;
+    let stride = info.stride()[0] as usize;
+    let mut data = vec![0u8; stride * rgb.height() as usize];
+    for (out, line) in data.chunks_exact_mut(stride).zip(rgb.as_raw().chunks_exact(row)) {
+        out[..row].copy_from_slice(line);
+    }
+    let mut buffer = gst::Buffer::from_mut_slice(data);
+    if let Some(b) = buffer.get_mut() {
+        b.set_pts(gst::ClockTime::ZERO);
+    }
+    src.push_buffer(buffer).map_err(|err| format!("{err:?}"))?;
+    let _ = src.end_of_stream();
+    let sample = sink.pull_sample().map_err(|_| "no frame came out".to_string());
+    let _ = pipeline.set_state(gst::State::Null);
+    let sample = sample?;
+    let meta = sample.buffer().and_then(|b| b.meta::<FaceMeta>()).ok_or("no FaceMeta")?;
+    let face = meta
+        .faces()
+        .iter()
+        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+        .cloned()
+        .ok_or("no face found on the photo")?;
+    let points = face.landmarks.ok_or("no mesh on the face")?.points;
+    let pose = face.head_pose.map(|p| (p.yaw_degrees, p.pitch_degrees)).unwrap_or_default();
+    Ok((points, pose))
+}
+
+fn identity(source: &Source, faces: &std::path::Path) -> Result<Identity, String> {
+    let rgb = photo(source, faces)?;
+    let (points, photo_pose) = mesh(&rgb)?;
+    let pixels: Vec<[f32; 3]> = rgb.pixels().map(|p| [p[0] as f32, p[1] as f32, p[2] as f32]).collect();
+    let model = Arc::new(FaceModel::whole_head(SIDE as usize, SIDE as usize, pixels, points));
+    Ok(Identity { name: source.name, role: source.role, model, photo_pose })
+}
+
+fn jpeg(rgb: &[u8], side: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
+    // An RGB buffer of the right size always encodes.
+    let _ = image::ImageEncoder::write_image(encoder, rgb, side, side, image::ExtendedColorType::Rgb8);
+    out
+}
+
+/// What the client read in the last STATS.
+#[derive(Debug, Clone, Default)]
+struct Observed {
+    stage: String,
+    challenge: Option<String>,
+    index: Option<u64>,
+}
+
+/// A client that makes the next frame from the time and the last STATS.
+trait Actor: Send {
+    /// The next frame (JPEG), and the pose it shows (yaw, pitch; for the trace).
+    fn frame(&mut self, t: f64, seen: &Observed) -> (Vec<u8>, (f32, f32));
+}
+
+/// How a person performs a prompt.
+#[derive(Debug, Clone, Copy)]
+enum Motion {
+    Hold { yaw: f32, pitch: f32 },
+    Swing { yaw: f32, pitch: f32, hz: f32 },
+}
+
+fn motion_for(challenge: &str, rng: &mut ChaCha8Rng) -> Option<Motion> {
+    let turn = rng.random_range(20.0..30.0);
+    let look = rng.random_range(12.0..20.0);
+    let swing = rng.random_range(10.0..15.0);
+    let hz = rng.random_range(1.0..2.0);
+    Some(match challenge {
+        "turn_left" => Motion::Hold { yaw: turn, pitch: 0.0 },
+        "turn_right" => Motion::Hold { yaw: -turn, pitch: 0.0 },
+        "look_up" => Motion::Hold { yaw: 0.0, pitch: look },
+        "look_down" => Motion::Hold { yaw: 0.0, pitch: -look },
+        // A nod starts downward, a shake to either side.
+        "nod_yes" => Motion::Swing { yaw: 0.0, pitch: -swing, hz },
+        "shake_no" => Motion::Swing { yaw: if rng.random_bool(0.5) { swing } else { -swing }, pitch: 0.0, hz },
+        _ => return None,
+    })
+}
+
+/// The (yaw, pitch) offset of `motion` at `since` seconds into it (0.35 s to reach a held pose).
+fn motion_pose(motion: Motion, since: f64) -> (f32, f32) {
+    match motion {
+        Motion::Hold { yaw, pitch } => {
+            let k = smoothstep((since / 0.35).clamp(0.0, 1.0)) as f32;
+            (yaw * k, pitch * k)
+        }
+        Motion::Swing { yaw, pitch, hz } => {
+            let s = (std::f64::consts::TAU * hz as f64 * since).sin() as f32;
+            (yaw * s, pitch * s)
+        }
+    }
+}
+
+fn smoothstep(x: f64) -> f64 {
+    x * x * (3.0 - 2.0 * x)
+}
+
+/// Follows the prompts: a prompt is a STATS in stage `challenge` after any other stage or
+/// with another index.
+#[derive(Default)]
+struct PromptReader {
+    last: Option<(String, Option<u64>)>,
+}
+
+impl PromptReader {
+    /// The challenge newly prompted by `seen`, if any.
+    fn new_prompt(&mut self, seen: &Observed) -> Option<String> {
+        let key = (seen.stage.clone(), seen.index);
+        let changed = self.last.as_ref() != Some(&key);
+        self.last = Some(key);
+        if changed && seen.stage == "challenge" { seen.challenge.clone() } else { None }
+    }
+}
+
+/// A person in front of the camera: reacts to each prompt and performs it.
+struct Person {
+    model: Arc<FaceModel>,
+    rng: ChaCha8Rng,
+    prompts: PromptReader,
+    /// The motion under way: (motion, start time); ended: (the pose it ended in, end time).
+    motion: Option<(Motion, f64)>,
+    returning: Option<((f32, f32), f64)>,
+    jitter_phase: [f64; 4],
+    next_blink: f64,
+    /// Frames sent, for the replay attack.
+    pub recording: Vec<(f64, Vec<u8>)>,
+}
+
+impl Person {
+    fn new(model: Arc<FaceModel>, seed: u64) -> Person {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let jitter_phase = [0; 4].map(|_| rng.random_range(0.0..std::f64::consts::TAU));
+        let next_blink = rng.random_range(1.0..4.0);
+        Person {
+            model,
+            rng,
+            prompts: PromptReader::default(),
+            motion: None,
+            returning: None,
+            jitter_phase,
+            next_blink,
+            recording: Vec::new(),
+        }
+    }
+
+    fn expression(&mut self, t: f64, seen: &Observed) -> Expression {
+        if let Some(challenge) = self.prompts.new_prompt(seen) {
+            let reaction = self.rng.random_range(0.4..1.0);
+            self.returning = None;
+            self.motion = motion_for(&challenge, &mut self.rng).map(|m| (m, t + reaction));
+        } else if seen.stage != "challenge"
+            && let Some((motion, start)) = self.motion.take()
+        {
+            // The prompt is over (passed, failed or retried): back to the neutral pose.
+            self.returning = Some((motion_pose(motion, (t - start).max(0.0)), t));
+        }
+        let (mut yaw, mut pitch) = match (self.motion, self.returning) {
+            (Some((motion, start)), _) if t >= start => motion_pose(motion, t - start),
+            (_, Some((from, at))) => {
+                let k = 1.0 - smoothstep(((t - at) / 0.35).clamp(0.0, 1.0)) as f32;
+                (from.0 * k, from.1 * k)
+            }
+            _ => (0.0, 0.0),
+        };
+        // A living head is never quite still: about a degree of slow drift.
+        let p = self.jitter_phase;
+        yaw += (0.6 * (1.3 * t + p[0]).sin() + 0.3 * (3.1 * t + p[1]).sin()) as f32;
+        pitch += (0.5 * (1.1 * t + p[2]).sin() + 0.3 * (2.7 * t + p[3]).sin()) as f32;
+        // Blinks every 2-6 s, 150 ms each.
+        let eyes_closed = if t >= self.next_blink && t < self.next_blink + 0.15 {
+            1.0
+        } else {
+            if t >= self.next_blink + 0.15 {
+                self.next_blink = t + self.rng.random_range(2.0..6.0);
+            }
+            0.0
+        };
+        Expression { yaw, pitch, eyes_closed, ..Expression::default() }
+    }
+}
+
+impl Actor for Person {
+    fn frame(&mut self, t: f64, seen: &Observed) -> (Vec<u8>, (f32, f32)) {
+        let e = self.expression(t, seen);
+        let frame = jpeg(&self.model.render(&e), SIDE);
+        self.recording.push((t, frame.clone()));
+        (frame, (e.yaw, e.pitch))
+    }
+}
+
+/// A photo of the person held in front of the camera: still, moved in the image plane, or
+/// tilted as a plane, with the prompts.
+struct Picture {
+    neutral: Vec<u8>,
+    kind: PictureKind,
+    rng: ChaCha8Rng,
+    prompts: PromptReader,
+    motion: Option<(Motion, f64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PictureKind {
+    Still,
+    HandHeld,
+    Tilted,
+}
+
+impl Actor for Picture {
+    fn frame(&mut self, t: f64, seen: &Observed) -> (Vec<u8>, (f32, f32)) {
+        if let Some(challenge) = self.prompts.new_prompt(seen) {
+            let reaction = self.rng.random_range(0.4..1.0);
+            self.motion = motion_for(&challenge, &mut self.rng).map(|m| (m, t + reaction));
+        } else if seen.stage != "challenge" {
+            self.motion = None;
+        }
+        let (yaw, pitch) = match self.motion {
+            Some((motion, start)) if t >= start => motion_pose(motion, t - start),
+            _ => (0.0, 0.0),
+        };
+        let c = SIDE as f64 / 2.0;
+        // The hand is not still either.
+        let (wx, wy) = ((1.7 * t).sin() * 4.0, (1.3 * t).cos() * 3.0);
+        let homography = match self.kind {
+            PictureKind::Still => None,
+            // Moved in its own plane: slid toward the asked side and rotated a little.
+            PictureKind::HandHeld => Some(render::plane_homography(
+                c,
+                c,
+                600.0,
+                0.0,
+                0.0,
+                yaw as f64 * 0.3,
+                1.0,
+                (wx + yaw as f64 * 3.0, wy - pitch as f64 * 3.0),
+            )),
+            // Tilted as a plane, half again as far as a head would turn.
+            PictureKind::Tilted => {
+                Some(render::plane_homography(c, c, 600.0, yaw as f64 * 1.5, pitch as f64 * 1.5, 0.0, 1.0, (wx, wy)))
+            }
+        };
+        let frame = match homography {
+            None => self.neutral.clone(),
+            Some(h) => {
+                let rgb = image::load_from_memory(&self.neutral).map(|i| i.to_rgb8().into_raw()).unwrap_or_default();
+                if rgb.len() != (SIDE * SIDE * 3) as usize {
+                    return (self.neutral.clone(), (0.0, 0.0));
+                }
+                jpeg(&render::warp_image(&rgb, SIDE as usize, SIDE as usize, &h, [90, 90, 90]), SIDE)
+            }
+        };
+        (frame, (yaw, pitch))
+    }
+}
+
+/// A recorded session played back in a loop, whatever the prompts say.
+struct Replay {
+    frames: Arc<Vec<(f64, Vec<u8>)>>,
+    offset: f64,
+}
+
+impl Actor for Replay {
+    fn frame(&mut self, t: f64, _seen: &Observed) -> (Vec<u8>, (f32, f32)) {
+        let length = self.frames.last().map_or(1.0, |f| f.0 + 0.1);
+        let at = (t + self.offset) % length;
+        let index = self.frames.partition_point(|f| f.0 <= at).saturating_sub(1);
+        (self.frames[index].1.clone(), (0.0, 0.0))
+    }
+}
+
+/// A person performing the prompts with a second person's face beside theirs.
+struct TwoFaces {
+    person: Person,
+    other: Vec<u8>,
+}
+
+impl Actor for TwoFaces {
+    fn frame(&mut self, t: f64, seen: &Observed) -> (Vec<u8>, (f32, f32)) {
+        let e = self.person.expression(t, seen);
+        let own = self.person.model.render(&e);
+        let side = SIDE as usize;
+        // Both faces at 60 % size, side by side.
+        let small = (side * 3) / 5;
+        let mut out = vec![110u8; side * side * 3];
+        for (image, x0) in [(&own, 0usize), (&self.other, side - small)] {
+            for y in 0..small {
+                for x in 0..small {
+                    let (sx, sy) = (x * side / small, y * side / small);
+                    let (dst, src) = (((y + (side - small) / 2) * side + x0 + x) * 3, (sy * side + sx) * 3);
+                    out[dst..dst + 3].copy_from_slice(&image[src..src + 3]);
+                }
+            }
+        }
+        (jpeg(&out, SIDE), (e.yaw, e.pitch))
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+struct SessionRecord {
+    kind: String,
+    identity: String,
+    role: Role,
+    passed: bool,
+    /// SUCCESS, or the ERROR's codes, or what went wrong.
+    outcome: String,
+    codes: Vec<u32>,
+    seconds: f64,
+    frames: usize,
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn receive(socket: &mut Socket) -> Option<Message> {
+    loop {
+        match socket.next().await? {
+            Ok(WsMessage::Text(text)) => match Message::parse(&text) {
+                Ok(m) if m.command == "HEARTBEAT" => continue,
+                Ok(m) => return Some(m),
+                Err(_) => return None,
+            },
+            Ok(WsMessage::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+/// What a session gave: the record, the actor back (a person's recording), the pose trace.
+struct Played<A> {
+    record: SessionRecord,
+    actor: A,
+    trace: Vec<(f64, f32, f32, String)>,
+}
+
+/// Runs one LPProto session with `actor` at `fps` until the verdict (at most 150 s).
+async fn play<A: Actor + 'static>(url: &str, mut actor: A, fps: f64, kind: &str, identity: &Identity) -> Played<A> {
+    use base64::Engine;
+    let mut record = SessionRecord {
+        kind: kind.into(),
+        identity: identity.name.into(),
+        role: identity.role,
+        passed: false,
+        outcome: String::new(),
+        codes: Vec::new(),
+        seconds: 0.0,
+        frames: 0,
+    };
+    let mut trace = Vec::new();
+    let mut socket = match tokio_tungstenite::connect_async(url).await {
+        Ok((socket, _)) => socket,
+        Err(err) => {
+            record.outcome = format!("connect failed: {err}");
+            return Played { record, actor, trace };
+        }
+    };
+    let _ = socket.send(WsMessage::Text("CONNECT\nversion:1.0\n\n".into())).await;
+    match receive(&mut socket).await {
+        Some(m) if m.command == "CONNECTED" => {}
+        other => {
+            record.outcome = format!("CONNECT refused: {:?}", other.map(|m| m.encode()));
+            return Played { record, actor, trace };
+        }
+    }
+    let started = Instant::now();
+    let period = Duration::from_secs_f64(1.0 / fps);
+    let mut seen = Observed::default();
+    loop {
+        let frame_started = Instant::now();
+        let t = started.elapsed().as_secs_f64();
+        if t > 150.0 {
+            record.outcome = "no verdict in 150 s".into();
+            break;
+        }
+        let observed = seen.clone();
+        let (produced, actor_back) = tokio::task::spawn_blocking(move || {
+            let produced = actor.frame(t, &observed);
+            (produced, actor)
+        })
+        .await
+        .expect("the frame renderer does not panic");
+        actor = actor_back;
+        let (jpeg, pose) = produced;
+        trace.push((t, pose.0, pose.1, seen.challenge.clone().unwrap_or_else(|| seen.stage.clone())));
+        let text = format!(
+            "FRAME\ncontent-type:image/x-jpeg-base64\n\n{}",
+            base64::engine::general_purpose::STANDARD.encode(&jpeg)
+        );
+        if socket.send(WsMessage::Text(text.into())).await.is_err() {
+            record.outcome = "socket closed".into();
+            break;
+        }
+        record.frames += 1;
+        match receive(&mut socket).await {
+            Some(m) if m.command == "STATS" => {
+                let body: Value = serde_json::from_str(&m.body).unwrap_or(Value::Null);
+                let c = &body["details"]["challenge"];
+                seen = Observed {
+                    stage: c["stage"].as_str().unwrap_or("").to_string(),
+                    challenge: c["name"].as_str().map(str::to_string),
+                    index: c["index"].as_u64(),
+                };
+            }
+            Some(m) if m.command == "SUCCESS" => {
+                record.passed = true;
+                record.outcome = "SUCCESS".into();
+                break;
+            }
+            Some(m) if m.command == "ERROR" && m.header("errors").is_some() => {
+                record.codes = m.header("errors").unwrap_or("").split(',').filter_map(|c| c.parse().ok()).collect();
+                record.outcome = format!("ERROR {}", m.header("errors").unwrap_or(""));
+                break;
+            }
+            Some(m) if m.command == "ERROR" => {
+                // A frame-level error (the session goes on).
+                if m.header("error") == Some("1000") {
+                    record.outcome = format!("server error: {}", m.body);
+                    break;
+                }
+            }
+            Some(m) => {
+                record.outcome = format!("unexpected {}", m.command);
+                break;
+            }
+            None => {
+                record.outcome = "socket closed".into();
+                break;
+            }
+        }
+        if let Some(rest) = period.checked_sub(frame_started.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
+    }
+    record.seconds = started.elapsed().as_secs_f64();
+    let _ = socket.close(None).await;
+    Played { record, actor, trace }
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    (!values.is_empty()).then(|| values[values.len() / 2])
+}
+
+fn code_counts<'a>(records: impl Iterator<Item = &'a SessionRecord>) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for r in records {
+        if r.passed {
+            continue;
+        }
+        if r.codes.is_empty() {
+            *counts.entry(r.outcome.clone()).or_default() += 1;
+        }
+        for code in &r.codes {
+            let name = u16::try_from(*code)
+                .ok()
+                .and_then(gstliveness::errors::ErrorCode::from_code)
+                .map_or(code.to_string(), |c| format!("{code} {}", c.name()));
+            *counts.entry(name).or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[tokio::main]
+async fn main() {
+    let options = match options() {
+        Ok(o) => o,
+        Err(err) => {
+            eprintln!("lpeval: {err}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(err) = run(options).await {
+        eprintln!("lpeval: {err}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(o: Options) -> Result<(), String> {
+    lpserver::init_gstreamer()?;
+    std::fs::create_dir_all(&o.out).map_err(|err| format!("{}: {err}", o.out.display()))?;
+    // The identities, with the pose the mesh reads on each photo.
+    let mut identities = Vec::new();
+    println!("identities (mesh head pose on the photo; role):");
+    for source in SOURCES {
+        match identity(source, &o.faces) {
+            Ok(id) => {
+                println!(
+                    "  {:<12} yaw {:+5.1} pitch {:+5.1}  {:?}  ({})",
+                    id.name, id.photo_pose.0, id.photo_pose.1, id.role, source.origin
+                );
+                identities.push(Arc::new(id));
+            }
+            Err(err) => println!("  {:<12} left out: {err}", source.name),
+        }
+    }
+    let wanted = |role: Role| o.set == "all" || (o.set == "tuning") == (role == Role::Tuning);
+    let chosen: Vec<Arc<Identity>> = identities.iter().filter(|id| wanted(id.role)).cloned().collect();
+    if chosen.is_empty() {
+        return Err("no identity to run".into());
+    }
+
+    // The server, with its defaults (a random signing key: nothing is kept).
+    let secret: String = ChaCha8Rng::seed_from_u64(o.seed ^ 0x5eed)
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect();
+    let config = lpserver::config::Config::from_lookup(|name| match name {
+        "LIVENESS_JWT_SECRET" => Some(secret.clone()),
+        other => std::env::var(other).ok(),
+    })
+    .map_err(|err| format!("configuration: {err}"))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|err| err.to_string())?;
+    let url = format!("ws://{}/{}", listener.local_addr().map_err(|err| err.to_string())?, lpserver::LPPROTO_PATH);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lpserver::serve(config, listener, async {
+        let _ = stopped.await;
+    }));
+
+    let limit = Arc::new(tokio::sync::Semaphore::new(o.parallel));
+    let started = Instant::now();
+    // Genuine sessions.
+    let mut tasks = Vec::new();
+    for (i, id) in chosen.iter().enumerate() {
+        for n in 0..o.sessions {
+            let (url, id, limit) = (url.clone(), id.clone(), limit.clone());
+            let seed = o.seed * 1000 + (i * 100 + n) as u64;
+            let fps = o.fps;
+            tasks.push(tokio::spawn(async move {
+                let _slot = limit.acquire_owned().await;
+                let person = Person::new(id.model.clone(), seed);
+                play(&url, person, fps, "genuine", &id).await
+            }));
+        }
+    }
+    let mut records = Vec::new();
+    let mut recording: Option<(Arc<Identity>, Vec<(f64, Vec<u8>)>)> = None;
+    let mut trace = Vec::new();
+    for task in tasks {
+        let played = task.await.map_err(|err| err.to_string())?;
+        let r = &played.record;
+        println!("  genuine {:<12} {:<28} {:5.1} s", r.identity, r.outcome, r.seconds);
+        if r.passed && recording.is_none() {
+            let id = chosen.iter().find(|id| id.name == r.identity).cloned();
+            recording = id.map(|id| (id, played.actor.recording.clone()));
+            trace = played.trace.clone();
+        }
+        records.push(played.record);
+    }
+
+    // Attacks, each kind over the chosen identities in turn.
+    if o.attacks > 0 {
+        let mut tasks: Vec<tokio::task::JoinHandle<SessionRecord>> = Vec::new();
+        for kind in ["static-photo", "hand-held-print", "planar-tilt", "replay-loop", "two-faces"] {
+            for n in 0..o.attacks {
+                let id = chosen[n % chosen.len()].clone();
+                let other = chosen[(n + 1) % chosen.len()].clone();
+                let (url, limit) = (url.clone(), limit.clone());
+                let seed = o.seed * 7000 + n as u64;
+                let fps = o.fps;
+                let replay = recording.as_ref().map(|(_, frames)| Arc::new(frames.clone()));
+                let replay_id = recording.as_ref().map(|(id, _)| id.clone());
+                tasks.push(tokio::spawn(async move {
+                    let _slot = limit.acquire_owned().await;
+                    let neutral = || jpeg(&id.model.render(&Expression::default()), SIDE);
+                    let picture = |kind| Picture {
+                        neutral: neutral(),
+                        kind,
+                        rng: ChaCha8Rng::seed_from_u64(seed),
+                        prompts: PromptReader::default(),
+                        motion: None,
+                    };
+                    match kind {
+                        "static-photo" => play(&url, picture(PictureKind::Still), fps, kind, &id).await.record,
+                        "hand-held-print" => play(&url, picture(PictureKind::HandHeld), fps, kind, &id).await.record,
+                        "planar-tilt" => play(&url, picture(PictureKind::Tilted), fps, kind, &id).await.record,
+                        "replay-loop" => match (replay, replay_id) {
+                            (Some(frames), Some(rid)) => {
+                                let offset = (n as f64 * 1.7) % frames.last().map_or(1.0, |f| f.0.max(1.0));
+                                play(&url, Replay { frames, offset }, fps, kind, &rid).await.record
+                            }
+                            _ => SessionRecord {
+                                kind: kind.into(),
+                                identity: id.name.into(),
+                                role: id.role,
+                                passed: false,
+                                outcome: "no passing session to record".into(),
+                                codes: Vec::new(),
+                                seconds: 0.0,
+                                frames: 0,
+                            },
+                        },
+                        _ => {
+                            let person = Person::new(id.model.clone(), seed);
+                            let other = other.model.render(&Expression::default());
+                            play(&url, TwoFaces { person, other }, fps, kind, &id).await.record
+                        }
+                    }
+                }));
+            }
+        }
+        for task in tasks {
+            let r = task.await.map_err(|err| err.to_string())?;
+            println!("  {:<15} {:<12} {:<28} {:5.1} s", r.kind, r.identity, r.outcome, r.seconds);
+            records.push(r);
+        }
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+
+    // The report.
+    println!(
+        "\n== make eval: {} sessions in {:.0} s, set {} ==",
+        records.len(),
+        started.elapsed().as_secs_f64(),
+        o.set
+    );
+    let mut summary = serde_json::Map::new();
+    for role in [Role::Tuning, Role::Reporting] {
+        let genuine: Vec<&SessionRecord> = records.iter().filter(|r| r.kind == "genuine" && r.role == role).collect();
+        if genuine.is_empty() {
+            continue;
+        }
+        let failed = genuine.iter().filter(|r| !r.passed).count();
+        let mut times: Vec<f64> = genuine.iter().filter(|r| r.passed).map(|r| r.seconds).collect();
+        let median_pass = median(&mut times);
+        let bpcer = failed as f64 / genuine.len() as f64;
+        let reasons = code_counts(genuine.iter().copied());
+        let names: Vec<&str> = chosen.iter().filter(|id| id.role == role).map(|id| id.name).collect();
+        println!(
+            "genuine ({role:?} identities: {}): {} sessions, {} failed, BPCER {:.1} %, median time to pass {}",
+            names.join(", "),
+            genuine.len(),
+            failed,
+            bpcer * 100.0,
+            median_pass.map_or("-".into(), |m| format!("{m:.1} s"))
+        );
+        println!("  failure codes: {reasons:?}");
+        let mut per_identity = BTreeMap::new();
+        for r in &genuine {
+            let entry = per_identity.entry(r.identity.clone()).or_insert((0usize, 0usize));
+            entry.0 += 1;
+            entry.1 += r.passed as usize;
+        }
+        for (name, (sessions, passed)) in &per_identity {
+            println!("  {name:<12} {passed}/{sessions} passed");
+        }
+        summary.insert(
+            format!("genuine-{role:?}").to_lowercase(),
+            json!({"identities": names, "sessions": genuine.len(), "failed": failed, "bpcer": bpcer,
+                   "median_seconds_to_pass": median_pass, "failure_codes": reasons,
+                   "per_identity": per_identity.iter().map(|(k, v)| (k.clone(), json!({"sessions": v.0, "passed": v.1}))).collect::<serde_json::Map<_, _>>()}),
+        );
+    }
+    for kind in ["static-photo", "hand-held-print", "planar-tilt", "replay-loop", "two-faces"] {
+        let attacks: Vec<&SessionRecord> = records.iter().filter(|r| r.kind == kind).collect();
+        if attacks.is_empty() {
+            continue;
+        }
+        let accepted = attacks.iter().filter(|r| r.passed).count();
+        let apcer = accepted as f64 / attacks.len() as f64;
+        let codes = code_counts(attacks.iter().copied());
+        let mut times: Vec<f64> = attacks.iter().map(|r| r.seconds).collect();
+        println!(
+            "attack {kind:<16} {} sessions, {} accepted, APCER {:.1} %, median {:.1} s to the verdict; codes {codes:?}",
+            attacks.len(),
+            accepted,
+            apcer * 100.0,
+            median(&mut times).unwrap_or(0.0)
+        );
+        summary.insert(
+            kind.into(),
+            json!({"sessions": attacks.len(), "accepted": accepted, "apcer": apcer, "codes": codes}),
+        );
+    }
+    let results = json!({"set": o.set, "fps": o.fps, "summary": summary, "sessions": records});
+    let write = |name: &str, text: String| {
+        let path = o.out.join(name);
+        std::fs::write(&path, text).map_err(|err| format!("{}: {err}", path.display()))
+    };
+    write("results.json", serde_json::to_string_pretty(&results).map_err(|err| err.to_string())?)?;
+    let mut csv = String::from("kind,identity,role,passed,outcome,seconds,frames\n");
+    for r in &records {
+        csv.push_str(&format!(
+            "{},{},{:?},{},{},{:.2},{}\n",
+            r.kind,
+            r.identity,
+            r.role,
+            r.passed,
+            r.outcome.replace(',', ";"),
+            r.seconds,
+            r.frames
+        ));
+    }
+    write("sessions.csv", csv)?;
+    let mut csv = String::from("t,yaw,pitch,prompt\n");
+    for (t, yaw, pitch, prompt) in &trace {
+        csv.push_str(&format!("{t:.3},{yaw:.2},{pitch:.2},{prompt}\n"));
+    }
+    write("trace.csv", csv)?;
+    println!("written: {}/results.json, sessions.csv, trace.csv", o.out.display());
+    Ok(())
+}
