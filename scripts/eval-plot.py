@@ -23,8 +23,9 @@ names = sorted({s["identity"] for s in genuine}, key=lambda n: (next(s["role"] f
 passed = [sum(s["passed"] for s in genuine if s["identity"] == n) for n in names]
 total = [sum(1 for s in genuine if s["identity"] == n) for n in names]
 colours = ["tab:blue" if next(s["role"] for s in genuine if s["identity"] == n) == "reporting" else "tab:grey" for n in names]
-ax_id.bar(names, total, color="tab:red", alpha=0.35, label="failed")
+failed = [t - p for t, p in zip(total, passed)]
 ax_id.bar(names, passed, color=colours, label="passed (blue: reporting, grey: tuning)")
+ax_id.bar(names, failed, bottom=passed, color="tab:red", label="failed")
 ax_id.set_title("Genuine sessions per identity")
 ax_id.set_ylabel("sessions")
 ax_id.legend()

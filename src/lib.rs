@@ -5,6 +5,7 @@
 //! browser client that speaks LPProto.
 
 pub mod analysis;
+pub mod client;
 pub mod config;
 pub mod lpproto;
 pub mod policy;

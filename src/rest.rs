@@ -607,9 +607,11 @@ fn challenge_validate(request: &Request) -> Result<Value, RestError> {
         c if c.is_static_pose() => frames.extend((0..HOLD_FRAMES).map(|_| shown.clone())),
         _ => frames.extend((0..EXPRESSION_FRAMES).map(|_| shown.clone())),
     }
+    // Two stills have no timing: the challenge image follows the baseline at once, so the
+    // reaction window of a live session (`reaction-min`) does not apply.
     let elements = format!(
         "lvfacedetect ! lvlandmarks ! lvchallenge sequence={} retries=0 require-surface=false \
-         require-antispoof=false baseline-frames={BASELINE_FRAMES} hold-frames={HOLD_FRAMES} \
+         require-antispoof=false reaction-min=1 baseline-frames={BASELINE_FRAMES} hold-frames={HOLD_FRAMES} \
          expression-frames={EXPRESSION_FRAMES} smile-gain={}",
         challenge.name(),
         change / 100.0

@@ -39,6 +39,7 @@ async fn a_performed_session_gets_stats_then_success_and_the_socket_closes() {
                 assert!(body["isOk"].is_boolean() && body["errors"].is_array(), "{body}");
                 assert!(body["details"]["faceRect"]["width"].as_i64().unwrap() > 50, "{body}");
                 if let Some(name) = body["details"]["challenge"]["name"].as_str() {
+                    assert_eq!(body["details"]["challenge"]["stage"], "challenge", "{body}");
                     challenges_seen.insert(name.to_string());
                     let left = body["details"]["challenge"]["timeLeftMs"].as_i64().unwrap();
                     assert!(left > 0 && left <= 10_000, "{body}");
@@ -60,6 +61,34 @@ async fn a_performed_session_gets_stats_then_success_and_the_socket_closes() {
     assert_eq!(challenges_seen.len(), 3, "{challenges_seen:?}");
     // The server closes the socket after SUCCESS.
     assert!(receive(&mut socket).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stats_name_the_calibration_stage_and_the_hint() {
+    // The photographer of camera.png stands turned well away from the camera: the session
+    // cannot calibrate and says why.
+    let photo = image::open(common::root().join("tests/fixtures/camera.png")).unwrap().to_rgb8();
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode(photo.as_raw(), photo.width(), photo.height(), image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let (address, _stop) = start(&[]).await;
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
+    let mut last = serde_json::Value::Null;
+    for _ in 0..4 {
+        send(&mut socket, &frame(&jpeg)).await;
+        let answer = receive(&mut socket).await.expect("STATS");
+        assert_eq!(answer.command, "STATS", "{answer:?}");
+        last = serde_json::from_str(&answer.body).unwrap();
+    }
+    let challenge = &last["details"]["challenge"];
+    assert_eq!(
+        (challenge["stage"].as_str(), challenge["hint"].as_str()),
+        (Some("calibrating"), Some("face-camera")),
+        "{last}"
+    );
+    assert!(challenge["name"].is_null(), "{last}");
 }
 
 /// Server settings under which a session fails within about a second: it asks to look down,

@@ -73,7 +73,7 @@ fn a_stored_session_glues_into_a_webm_with_the_results_of_the_chain() {
         glue.set_property("session-id", "clip-1");
     })
     .expect("the chain runs");
-    assert_eq!(chain.buffers.len(), 192);
+    assert_eq!(chain.buffers.len(), 180);
 
     // Every frame stored, with the results the chain attached to it.
     let records = records(&url, "clip-1");
@@ -93,9 +93,9 @@ fn a_stored_session_glues_into_a_webm_with_the_results_of_the_chain() {
     assert_eq!(summaries[0]["reason"], "verdict");
     assert_eq!(summaries[0]["verdict"]["passed"], true);
     assert_eq!(summaries[0]["verdict"]["sequence"], SEQUENCE);
-    assert!(summaries[0]["stored"].as_u64().unwrap() < 192, "{summaries:?}");
+    assert!(summaries[0]["stored"].as_u64().unwrap() < 180, "{summaries:?}");
     assert_eq!(summaries[1]["reason"], "eos");
-    assert_eq!((summaries[1]["stored"].as_u64(), summaries[1]["dropped"].as_u64()), (Some(192), Some(0)));
+    assert_eq!((summaries[1]["stored"].as_u64(), summaries[1]["dropped"].as_u64()), (Some(180), Some(0)));
     let ttl: i64 = redis::cmd("TTL").arg(session_key("clip-1")).query(&mut redis(&url)).unwrap();
     assert!((590..=600).contains(&ttl), "TTL {ttl}");
 
@@ -107,7 +107,7 @@ fn a_stored_session_glues_into_a_webm_with_the_results_of_the_chain() {
         src.set_property("session-id", "clip-1");
     })
     .expect("the session reads back");
-    assert_eq!(read.buffers.len(), 192);
+    assert_eq!(read.buffers.len(), 180);
     for (back, buffer) in read.buffers.iter().zip(&chain.buffers) {
         assert_eq!(back.pts().unwrap(), buffer.pts().unwrap() - first_pts);
         assert_eq!(meta_json(back), meta_json(buffer));
@@ -128,7 +128,7 @@ fn a_stored_session_glues_into_a_webm_with_the_results_of_the_chain() {
     let (count, span) = decode_webm(&video);
     let last = chain.buffers.last().unwrap();
     let clip_span = last.pts().unwrap() + last.duration().unwrap() - first_pts;
-    assert_eq!(count, 192);
+    assert_eq!(count, 180);
     let difference = span.nseconds().abs_diff(clip_span.nseconds());
     assert!(difference <= 2_000_000, "video {span} against clip {clip_span}");
     let _ = std::fs::remove_dir_all(dir);

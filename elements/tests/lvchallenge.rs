@@ -129,8 +129,10 @@ fn penalty_path_scores_five_of_six_and_fails() {
     // The first challenge is not performed (two 2 s tries go by, and the next prompt comes
     // 3 neutral frames later); the pool holds only turn_left, so the penalty step is
     // turn_left. The person answers each prompt about half a second after it.
+    // The two tries end at frames 64 and 127, the next prompt comes 3 frames later: the
+    // person starts turning at frame 145.
     let mut expressions = render::session(&[]);
-    expressions.extend(vec![Expression::default(); 4 * 30 + 1]);
+    expressions.extend(vec![Expression::default(); 145 - render::LEAD_IN_FRAMES]);
     for challenge in ["turn_right", "look_up", "shake_no", "look_down", "turn_left"] {
         expressions.extend(render::perform(challenge));
     }
@@ -301,4 +303,69 @@ fn reset_starts_a_new_session_and_draw_marks_the_video() {
     assert!(changed > 1000, "{changed} bytes changed by the prompt");
     let last_row = &drawn[drawn.len() - model.width * 3..];
     assert!(last_row.iter().all(|&v| v == 0 || v == 255), "the progress bar fills the bottom row");
+}
+
+#[test]
+fn a_face_20_degrees_off_frontal_calibrates_and_one_35_degrees_off_is_asked_to_face_the_camera() {
+    let model = common::load_whole_head("astronaut.png");
+    for (yaw, calibrates) in [(20.0, true), (-20.0, true), (35.0, false)] {
+        let turned = model.render(&Expression { yaw, pitch: 5.0, ..Expression::default() });
+        let run = run_frames(
+            &vec![turned; 20],
+            model.width,
+            model.height,
+            30,
+            &format!("{CHAIN} ! lvchallenge sequence=turn_left require-surface=false require-antispoof=false"),
+        )
+        .unwrap();
+        assert_eq!(!messages(&run, "calibrated").is_empty(), calibrates, "yaw {yaw}");
+        let last = run
+            .buffers_of("out")
+            .last()
+            .and_then(|b| b.meta::<gstliveness::meta::FaceMeta>()?.faces().first()?.challenge.clone())
+            .expect("the challenge state on the FaceMeta");
+        if calibrates {
+            assert_eq!((last.stage.as_str(), last.challenge.as_str(), last.hint), ("challenge", "turn_left", None));
+        } else {
+            assert_eq!((last.stage.as_str(), last.hint.as_deref()), ("calibrating", Some("face-camera")));
+            let hints: Vec<String> =
+                messages(&run, "calibrating").iter().map(|m| m.get::<String>("hint").unwrap()).collect();
+            assert_eq!(hints, vec!["face-camera".to_string()]);
+        }
+    }
+}
+
+#[test]
+fn a_photo_tilted_with_the_prompt_passes_no_head_movement() {
+    // The astronaut's photo (a whole-head render at rest) tilted as a plane by 40 degrees
+    // about its vertical axis half a second after the prompt, held there: the mesh reads no
+    // turn, so the turn is never seen (it fails for want of a reaction); a real head turned
+    // the same way passes.
+    let model = common::load_whole_head("astronaut.png");
+    let neutral = model.render(&Expression::default());
+    let (w, h) = (model.width, model.height);
+    let tilt = render::plane_homography(w as f64 / 2.0, h as f64 / 2.0, 600.0, 40.0, 0.0, 0.0, 1.0, (0.0, 0.0));
+    let tilted = render::warp_image(&neutral, w, h, &tilt, [128, 128, 128]);
+    let turned = model.render(&Expression { yaw: 25.0, ..Expression::default() });
+    for (moved, passes) in [(tilted, false), (turned, true)] {
+        let mut frames = vec![neutral.clone(); render::LEAD_IN_FRAMES];
+        frames.extend(vec![moved; 110]);
+        let run = run_frames(
+            &frames,
+            w,
+            h,
+            30,
+            &format!(
+                "{CHAIN} ! lvchallenge sequence=turn_left retries=0 require-surface=false require-antispoof=false"
+            ),
+        )
+        .unwrap();
+        let completed = !messages(&run, "challenge-completed").is_empty();
+        assert_eq!(completed, passes);
+        if !passes {
+            let failed = messages(&run, "challenge-failed");
+            assert_eq!(failed.len(), 1);
+            assert_eq!(failed[0].get::<&str>("reason").unwrap(), "no-reaction");
+        }
+    }
 }

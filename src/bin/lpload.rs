@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use gst::prelude::*;
-use lpserver::lpproto::Message;
+use lpserver::client::receive;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const HELP: &str = "\
@@ -171,23 +171,6 @@ async fn run_session(
     let _ = socket.close(None).await;
     report.outcome = "frames ran out".into();
     report
-}
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The next LPProto message that is not a heartbeat; None when the socket closed.
-async fn receive(socket: &mut Socket) -> Option<Message> {
-    loop {
-        match socket.next().await? {
-            Ok(WsMessage::Text(text)) => match Message::parse(&text) {
-                Ok(m) if m.command == "HEARTBEAT" => continue,
-                Ok(m) => return Some(m),
-                Err(_) => return None,
-            },
-            Ok(WsMessage::Close(_)) | Err(_) => return None,
-            Ok(_) => continue,
-        }
-    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {

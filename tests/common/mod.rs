@@ -156,7 +156,7 @@ pub fn clip_jpegs() -> Vec<Vec<u8>> {
         frames.push(sample.buffer().unwrap().map_readable().unwrap().to_vec());
     }
     pipeline.set_state(gst::State::Null).unwrap();
-    assert_eq!(frames.len(), 192);
+    assert_eq!(frames.len(), 180);
     frames
 }
 

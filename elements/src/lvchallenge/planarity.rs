@@ -76,13 +76,13 @@ fn smallest_eigenvector(mut m: [[f64; 9]; 9]) -> [f64; 9] {
                 let t = if theta == 0.0 { 1.0 } else { t };
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
-                for k in 0..9 {
-                    let (mkp, mkq) = (m[k][p], m[k][q]);
-                    m[k][p] = c * mkp - s * mkq;
-                    m[k][q] = s * mkp + c * mkq;
+                for row in m.iter_mut() {
+                    let (mkp, mkq) = (row[p], row[q]);
+                    row[p] = c * mkp - s * mkq;
+                    row[q] = s * mkp + c * mkq;
                 }
-                for k in 0..9 {
-                    let (mpk, mqk) = (m[p][k], m[q][k]);
+                let (row_p, row_q) = (m[p], m[q]);
+                for (k, (mpk, mqk)) in row_p.into_iter().zip(row_q).enumerate() {
                     m[p][k] = c * mpk - s * mqk;
                     m[q][k] = s * mpk + c * mqk;
                 }
@@ -132,7 +132,7 @@ pub fn planar_residual(from: &[[f32; 3]], to: &[[f32; 3]]) -> Option<f32> {
     }
     let eye_span = (from[LEFT_EYE_OUTER][0] - from[RIGHT_EYE_OUTER][0])
         .hypot(from[LEFT_EYE_OUTER][1] - from[RIGHT_EYE_OUTER][1]) as f64;
-    if !(eye_span > 1e-6) {
+    if eye_span.is_nan() || eye_span <= 1e-6 {
         return None;
     }
     let flat = |points: &[[f32; 3]]| points.iter().map(|p| [p[0] as f64, p[1] as f64]).collect::<Vec<_>>();

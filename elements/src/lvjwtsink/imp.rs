@@ -127,6 +127,7 @@ fn challenge_verdict(s: &gst::StructureRef) -> Option<ChallengeVerdict> {
                     passed: r.get("passed").unwrap_or(false),
                     attempts: r.get("attempts").unwrap_or(0),
                     penalty: r.get("penalty").unwrap_or(false),
+                    reason: r.get::<String>("reason").ok().filter(|reason| !reason.is_empty()),
                 })
                 .collect()
         })

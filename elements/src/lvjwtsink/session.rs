@@ -80,7 +80,10 @@ impl SinkSession {
                 passive
             }
         };
-        if self.best.is_none() {
+        // Without a best shot: `no-face` when no frame had a face, or when nothing else
+        // explains the missing shot (frames with faces but never a whole, single one). A
+        // session ended by two faces or by no calibration says so and not `no-face`.
+        if self.best.is_none() && (self.frames_with_face == 0 || errors.is_empty()) {
             errors.push(ErrorCode::NoFace);
         }
         errors.extend(age.and_then(AgeCheck::error));
@@ -213,6 +216,32 @@ mod tests {
         assert_eq!(position.margins, [80, 340, 200, 100]);
         assert_eq!(position.frame_rect, RectClaim { x: 0, y: 0, width: 640, height: 480 });
         assert!(claims.challenges.is_none() && claims.age.is_none() && claims.details.head_pose.is_none());
+    }
+
+    #[test]
+    fn two_faces_without_a_best_shot_are_not_reported_as_no_face() {
+        let mut session = SinkSession::default();
+        let faces = [Face::default(), Face::default()];
+        let check = FrameCheck { main_face: Some(0), errors: vec![ErrorCode::SeveralFaces] };
+        session.observe(&faces, &check);
+        session.challenge = Some(ChallengeVerdict {
+            summary: Challenges {
+                passed: false,
+                liveness_score: 0.0,
+                passed_challenges: 0,
+                total_challenges: 1,
+                sequence: vec!["turn_left".into()],
+                results: Vec::new(),
+                failures: vec!["several-faces".into()],
+            },
+            surface_score: None,
+            antispoof_score: None,
+        });
+        assert_eq!(session.errors(None), vec![ErrorCode::SeveralFaces]);
+        // No face in any frame: no-face.
+        let mut empty = SinkSession::default();
+        empty.observe(&[], &FrameCheck::default());
+        assert_eq!(empty.errors(None), vec![ErrorCode::NoFace]);
     }
 
     #[test]

@@ -275,6 +275,10 @@ pub struct ChallengeOutcome {
     pub passed: bool,
     pub attempts: u32,
     pub penalty: bool,
+    /// Why its last attempt failed: timeout, face-lost, no-reaction, wrong-movement,
+    /// planar-motion (absent when passed or never asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

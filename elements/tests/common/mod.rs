@@ -249,18 +249,27 @@ pub fn run_frames_with(
 
 /// Decodes a fixture photo to RGB, and finds its face mesh with the plugin's own elements.
 pub fn load_face(photo: &str) -> render::FaceModel {
-    let (width, height, pixels, points) = photo_mesh(photo);
-    render::FaceModel::new(width, height, pixels, points)
+    let p = photo_mesh(photo);
+    render::FaceModel::new(p.width, p.height, p.pixels, p.points)
 }
 
 /// The same photo as a whole-head model ([`render::FaceModel::whole_head`]).
 pub fn load_whole_head(photo: &str) -> render::FaceModel {
-    let (width, height, pixels, points) = photo_mesh(photo);
-    render::FaceModel::whole_head(width, height, pixels, points)
+    let p = photo_mesh(photo);
+    render::FaceModel::whole_head(p.width, p.height, p.pixels, p.points, p.head_pose)
 }
 
 /// A fixture photo as RGB pixels, with the face mesh lvlandmarks finds on it.
-pub fn photo_mesh(photo: &str) -> (usize, usize, Vec<[f32; 3]>, Vec<[f32; 3]>) {
+pub struct PhotoMesh {
+    pub width: usize,
+    pub height: usize,
+    pub pixels: Vec<[f32; 3]>,
+    pub points: Vec<[f32; 3]>,
+    /// The mesh's head pose on the photo: yaw, pitch, roll in degrees.
+    pub head_pose: [f32; 3],
+}
+
+pub fn photo_mesh(photo: &str) -> PhotoMesh {
     use gst_video::prelude::*;
     use gstliveness::meta::FaceMeta;
     init();
@@ -286,6 +295,8 @@ pub fn photo_mesh(photo: &str) -> (usize, usize, Vec<[f32; 3]>, Vec<[f32; 3]>) {
         })
         .collect();
     let meta = buffer.meta::<FaceMeta>().expect("FaceMeta");
-    let points = meta.faces()[0].landmarks.as_ref().expect("a mesh on the photo").points.clone();
-    (width, height, photo, points)
+    let face = &meta.faces()[0];
+    let points = face.landmarks.as_ref().expect("a mesh on the photo").points.clone();
+    let pose = face.head_pose.map_or([0.0; 3], |p| [p.yaw_degrees, p.pitch_degrees, p.roll_degrees]);
+    PhotoMesh { width, height, pixels: photo, points, head_pose: pose }
 }

@@ -66,7 +66,34 @@ pub struct FaceModel {
     follow: Vec<f32>,
     triangles: Vec<[usize; 3]>,
     pivot: [f32; 3],
+    /// The head's own axes in camera coordinates (its pose in the photo).
+    head_axes: [[f32; 3]; 3],
 }
+
+type Matrix = [[f32; 3]; 3];
+
+/// The rotation of a head movement, with lvlandmarks' signs: yaw first (a turn to the
+/// person's left brings the nose, in front of the pivot, to +x), then pitch (looking up lifts
+/// the nose), then roll (clockwise on screen lowers the person's left eye).
+pub fn rotation(yaw: f32, pitch: f32, roll: f32) -> Matrix {
+    let (sy, cy) = yaw.to_radians().sin_cos();
+    let (sp, cp) = pitch.to_radians().sin_cos();
+    let (sr, cr) = roll.to_radians().sin_cos();
+    let yaw = [[cy, 0.0, -sy], [0.0, 1.0, 0.0], [sy, 0.0, cy]];
+    let pitch = [[1.0, 0.0, 0.0], [0.0, cp, sp], [0.0, -sp, cp]];
+    let roll = [[cr, -sr, 0.0], [sr, cr, 0.0], [0.0, 0.0, 1.0]];
+    multiply(&roll, &multiply(&pitch, &yaw))
+}
+
+fn multiply(a: &Matrix, b: &Matrix) -> Matrix {
+    std::array::from_fn(|r| std::array::from_fn(|c| (0..3).map(|k| a[r][k] * b[k][c]).sum()))
+}
+
+fn transpose(a: &Matrix) -> Matrix {
+    std::array::from_fn(|r| std::array::from_fn(|c| a[c][r]))
+}
+
+const IDENTITY: Matrix = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
 
 /// Depth stretch of the photo's mesh in whole-head models.
 const HEAD_DEPTH_GAIN: f32 = 1.5;
@@ -84,14 +111,31 @@ impl FaceModel {
         let face_width = max_x - min_x;
         let pivot = [centre(0), centre(1), centre(2) + 0.5 * face_width];
         let follow = vec![1.0; points.len()];
-        let mut model = FaceModel { width, height, background: photo.clone(), photo, points, follow, triangles, pivot };
+        let mut model = FaceModel {
+            width,
+            height,
+            background: photo.clone(),
+            photo,
+            points,
+            follow,
+            triangles,
+            pivot,
+            head_axes: IDENTITY,
+        };
         model.fill_face_region(face_width);
         model
     }
 
     /// A model that turns the whole head (see the module docs): `points` is the photo's face
-    /// mesh in frame pixels.
-    pub fn whole_head(width: usize, height: usize, photo: Vec<[f32; 3]>, points: Vec<[f32; 3]>) -> Self {
+    /// mesh in frame pixels, `head_pose` the mesh's head pose on the photo (yaw, pitch, roll
+    /// in degrees), about whose axes the head turns.
+    pub fn whole_head(
+        width: usize,
+        height: usize,
+        photo: Vec<[f32; 3]>,
+        points: Vec<[f32; 3]>,
+        head_pose: [f32; 3],
+    ) -> Self {
         let n = points.len() as f32;
         let centre = |axis: usize| points.iter().map(|p| p[axis]).sum::<f32>() / n;
         let (cx, cy, cz) = (centre(0), centre(1), centre(2));
@@ -139,7 +183,17 @@ impl FaceModel {
         let flat_all: Vec<[f32; 2]> = all.iter().map(|p| [p[0], p[1]]).collect();
         let triangles = delaunay(&flat_all);
         let background = fill_ellipse(&photo, width, height, head_centre, 1.02 * ax, 1.02 * ay);
-        FaceModel { width, height, background, photo, points: all, follow, triangles, pivot: head_centre }
+        FaceModel {
+            width,
+            height,
+            background,
+            photo,
+            points: all,
+            follow,
+            triangles,
+            pivot: head_centre,
+            head_axes: rotation(head_pose[0], head_pose[1], head_pose[2]),
+        }
     }
 
     /// Replaces the face region of the background with a heavy blur of itself, so what a
@@ -214,6 +268,10 @@ impl FaceModel {
             }
         }
         let c = self.pivot;
+        // The movement about the head's own axes: a head already turned or tilted in the
+        // photo turns about its neck, not about the camera's vertical.
+        let turn = rotation(e.yaw, e.pitch, e.roll);
+        let m = multiply(&multiply(&self.head_axes, &turn), &transpose(&self.head_axes));
         points
             .iter()
             .zip(&self.follow)
@@ -221,18 +279,9 @@ impl FaceModel {
                 if follow == 0.0 {
                     return *p;
                 }
-                let (yaw, pitch, roll) = (e.yaw.to_radians(), e.pitch.to_radians(), e.roll.to_radians());
-                let (mut dx, mut dy, mut dz) = (p[0] - c[0], p[1] - c[1], p[2] - c[2]);
-                // Yaw: the nose (in front of the pivot, dz < 0) moves to +x for a turn left.
-                let (s, co) = yaw.sin_cos();
-                (dx, dz) = (dx * co - dz * s, dx * s + dz * co);
-                // Pitch: looking up lifts the nose (y decreases) and brings the chin closer.
-                let (s, co) = pitch.sin_cos();
-                (dy, dz) = (dy * co + dz * s, -dy * s + dz * co);
-                // Roll: clockwise on screen lowers the person's left eye (image right).
-                let (s, co) = roll.sin_cos();
-                (dx, dy) = (dx * co - dy * s, dx * s + dy * co);
-                [c[0] + dx * e.scale, c[1] + dy * e.scale, c[2] + dz * e.scale]
+                let d = [p[0] - c[0], p[1] - c[1], p[2] - c[2]];
+                let r = |row: usize| m[row][0] * d[0] + m[row][1] * d[1] + m[row][2] * d[2];
+                [c[0] + r(0) * e.scale, c[1] + r(1) * e.scale, c[2] + r(2) * e.scale]
             })
             .collect()
     }
@@ -575,10 +624,12 @@ pub fn perform(challenge: &str) -> Vec<Expression> {
     }
 }
 
-/// Neutral frames after each movement (0.6 s at 30 fps).
-pub const PAUSE_FRAMES: usize = 18;
-/// Neutral frames before the first movement: calibration, then a reaction (0.8 s).
-pub const LEAD_IN_FRAMES: usize = 24;
+/// Neutral frames after each movement, and before the first one. lvchallenge prompts after 3
+/// neutral frames (after 5 for the first prompt, at calibration) and wants the movement to
+/// begin 0.3-3 s after the prompt: these pauses answer in time whether the clip plays at 30
+/// frames a second (0.43 s) or is analysed at 6 (2.2-2.5 s).
+pub const PAUSE_FRAMES: usize = 16;
+pub const LEAD_IN_FRAMES: usize = 18;
 
 /// A whole session's frames: a neutral lead-in for the baseline, then each challenge.
 pub fn session(challenges: &[&str]) -> Vec<Expression> {
