@@ -746,7 +746,12 @@ impl Session {
                     ChallengeType::LookUp => Pose::Up,
                     _ => Pose::Down,
                 };
-                let showing = self.pose_of(face, false) == Some(target);
+                // The asked direction past its threshold counts, whatever the other axis does
+                // meanwhile (a turn tilts the mesh's pitch a little): another direction was
+                // judged by the wrong-movement rule until the asked one was seen.
+                let showing = self
+                    .shares_of(face, false)
+                    .is_some_and(|shares| shares.iter().any(|(pose, share)| *pose == target && *share > 1.0));
                 self.attempt.hold = if showing { self.attempt.hold + 1 } else { 0 };
                 events.push(Event::Progress {
                     challenge,
@@ -1070,6 +1075,17 @@ mod tests {
         // Late in the session the session's own end comes first.
         s.challenge_started_at = Some(85_000_000_000);
         assert_eq!(s.time_left_ns(86_000_000_000), Some(4_000_000_000));
+    }
+
+    #[test]
+    fn a_held_turn_counts_though_the_other_axis_moves_more() {
+        // Turned left past the threshold, and tilted down further still (as a mesh may read a
+        // turn of a head tilted in the photo): the turn is held.
+        let mut s = session(&[ChallengeType::TurnLeft]);
+        play(&mut s, 0, 5 + REACTION_FRAMES, &face(0.0, 0.5));
+        play(&mut s, 20, 3, &face(0.3, 0.5));
+        let v = verdict(&play(&mut s, 23, 15, &face(0.3, 0.9))).expect("held");
+        assert!(v.passed, "{v:?}");
     }
 
     #[test]
