@@ -24,3 +24,19 @@ pub async fn receive(socket: &mut Socket) -> Option<Message> {
         }
     }
 }
+
+/// The command line of a tool as `--name value` pairs; `--help` or `-h` prints `help` and
+/// exits.
+pub fn option_pairs(help: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--help" || arg == "-h" {
+            println!("{help}");
+            std::process::exit(0);
+        }
+        let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+        pairs.push((arg, value));
+    }
+    Ok(pairs)
+}

@@ -80,13 +80,7 @@ fn options() -> Result<Options, String> {
         seed: 1,
         probe: None,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--help" || arg == "-h" {
-            println!("{HELP}");
-            std::process::exit(0);
-        }
-        let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+    for (arg, value) in lpserver::client::option_pairs(HELP)? {
         let count = || value.parse::<usize>().map_err(|_| format!("{arg}: a whole number"));
         match arg.as_str() {
             "--set" if ["reporting", "tuning", "all"].contains(&value.as_str()) => o.set = value,

@@ -49,13 +49,7 @@ fn options() -> Result<Options, String> {
         frames: None,
         ramp: Duration::from_millis(1000),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--help" || arg == "-h" {
-            println!("{HELP}");
-            std::process::exit(0);
-        }
-        let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+    for (arg, value) in lpserver::client::option_pairs(HELP)? {
         let number = |what: &str| value.parse::<f64>().ok().filter(|v| *v > 0.0).ok_or(format!("{arg}: {what}"));
         match arg.as_str() {
             "--url" => options.url = value.clone(),

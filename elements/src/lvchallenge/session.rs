@@ -31,7 +31,7 @@ use super::challenge::{ChallengeRng, ChallengeType};
 use super::planarity::planar_residual;
 use super::pose::{
     Baseline, HALF_SHARE, KEYPOINT_FRONTAL_LIMIT, KEYPOINT_STEADY_STEP, MESH_STEADY_DEGREES, Offsets, Pose,
-    PoseThresholds, keypoint_offsets, mesh_offsets, shares,
+    PoseThresholds, classify, keypoint_offsets, mesh_offsets, shares,
 };
 use crate::meta::Face;
 
@@ -496,12 +496,6 @@ impl Session {
         Some(shares(self.offsets(face)?, neutral.offsets, &self.thresholds(gesture)))
     }
 
-    /// The pose the classifier sees in `face` (None before the baseline).
-    pub fn pose_of(&self, face: &Face, gesture: bool) -> Option<Pose> {
-        let neutral = self.neutral?;
-        Some(super::pose::classify(self.offsets(face)?, neutral.offsets, &self.thresholds(gesture)))
-    }
-
     fn offsets(&self, face: &Face) -> Option<Offsets> {
         match self.source {
             PoseSource::Keypoints => keypoint_offsets(&face.keypoints, self.settings.mirrored),
@@ -844,15 +838,13 @@ impl Session {
     /// The gesture direction of this frame, with hysteresis: a direction counts once past its
     /// threshold and is kept until it falls back under half of it.
     fn gesture_pose(&mut self, face: &Face) -> Pose {
-        let Some(shares) = self.shares_of(face, true) else { return Pose::Center };
+        let (Some(neutral), Some(offsets)) = (self.neutral, self.offsets(face)) else { return Pose::Center };
+        let thresholds = self.thresholds(true);
+        let shares = shares(offsets, neutral.offsets, &thresholds);
         let share = |pose: Pose| shares.iter().find(|(p, _)| *p == pose).map_or(0.0, |(_, s)| *s);
         let pose = match self.attempt.gesture_pose {
             Some(held) if held != Pose::Center && share(held) >= HALF_SHARE => held,
-            _ => shares
-                .iter()
-                .filter(|(_, s)| *s > 1.0)
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map_or(Pose::Center, |(p, _)| *p),
+            _ => classify(offsets, neutral.offsets, &thresholds),
         };
         self.attempt.gesture_pose = Some(pose);
         pose
