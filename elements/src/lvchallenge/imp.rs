@@ -80,6 +80,14 @@ pub struct LvChallenge {
 
 /// Builds a session from the settings: the fixed `sequence`, or a random draw.
 fn new_session(settings: &Settings) -> Result<Session, String> {
+    let s = &settings.session;
+    if s.reaction_min_ns > s.reaction_max_ns {
+        return Err(format!(
+            "reaction-min ({} ms) is later than reaction-max ({} ms): no movement could answer a prompt",
+            s.reaction_min_ns / 1_000_000,
+            s.reaction_max_ns / 1_000_000
+        ));
+    }
     let pool = parse_list(&settings.challenges).map_err(|err| format!("challenges: {err}"))?;
     let mut rng = ChallengeRng::new(u64::try_from(settings.seed).ok());
     let queue = match settings.sequence.as_deref() {
@@ -768,5 +776,13 @@ mod tests {
         settings.sequence = None;
         settings.challenges = "blink".into();
         assert!(new_session(&settings).err().unwrap().contains("cannot be drawn"));
+        settings.challenges = "turn_left,turn_right".into();
+        settings.session.reaction_min_ns = 4_000_000_000;
+        assert!(
+            new_session(&settings)
+                .err()
+                .unwrap()
+                .contains("reaction-min (4000 ms) is later than reaction-max (3000 ms)")
+        );
     }
 }
