@@ -17,9 +17,10 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use common::{root, start, verify};
 
-/// The demo clip as a Y4M file for Chromium's fake camera, slowed to 5 frames a second so
+/// The demo clip as a Y4M file for Chromium's fake camera, slowed to 7 frames a second so
 /// that the page, which sends a frame whenever the previous answer is in, sees each held pose
-/// for the 15 frames lvchallenge asks for even in a debug build.
+/// for the 15 frames lvchallenge asks for even in a debug build, while each movement still
+/// begins within lvchallenge's 3 s reaction window after its prompt (about 2 s at this pace).
 fn y4m_clip(dir: &Path) -> PathBuf {
     lpserver::init_gstreamer().unwrap();
     let out = dir.join("clip.y4m");
@@ -39,7 +40,7 @@ fn y4m_clip(dir: &Path) -> PathBuf {
     let header_end = data.iter().position(|b| *b == b'\n').unwrap();
     let header = String::from_utf8_lossy(&data[..header_end]).to_string();
     let slowed: Vec<String> =
-        header.split(' ').map(|t| if t.starts_with('F') { "F5:1".to_string() } else { t.to_string() }).collect();
+        header.split(' ').map(|t| if t.starts_with('F') { "F7:1".to_string() } else { t.to_string() }).collect();
     assert!(header.contains(" F30:1"), "{header}");
     data.splice(..header_end, slowed.join(" ").into_bytes());
     std::fs::write(&out, data).unwrap();

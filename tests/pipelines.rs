@@ -70,7 +70,7 @@ fn the_file_pipeline_prints_a_token_for_the_rendered_clip() {
     assert_eq!(output.status.code(), Some(2));
 }
 
-/// An RTSP server on 127.0.0.1 streaming the clip's frames as MJPEG at 6 frames a second (a
+/// An RTSP server on 127.0.0.1 streaming the clip's frames as MJPEG at 7 frames a second (a
 /// debug build analyses about that many, so every held pose is seen long enough); returns its
 /// URL.
 struct RtspServer {
@@ -86,7 +86,7 @@ impl RtspServer {
         server.set_service("0");
         let factory = gst_rtsp_server::RTSPMediaFactory::new();
         factory.set_launch(&format!(
-            "( imagesequencesrc location={}/%05d.jpg framerate=6/1 ! jpegparse ! rtpjpegpay name=pay0 pt=26 )",
+            "( imagesequencesrc location={}/%05d.jpg framerate=7/1 ! jpegparse ! rtpjpegpay name=pay0 pt=26 )",
             frames.display()
         ));
         server.mount_points().unwrap().add_factory("/clip", factory);
