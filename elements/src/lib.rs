@@ -22,6 +22,7 @@ pub mod lvsurfaceanalysis;
 pub mod lvvideoglue;
 pub mod meta;
 pub mod model;
+pub mod pad;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     lvfacedetect::register(plugin)?;

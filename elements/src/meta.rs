@@ -135,7 +135,7 @@ pub struct Mouth {
 /// Presentation-attack scores of `lvantispoof`; 1 is real.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Antispoof {
-    /// Score of this frame, 0..1.
+    /// Score of this frame, 0..1: the fusion's (model `fusion`) or the CNNs' mean.
     pub score: f32,
     /// Score aggregated over the last frames of this track.
     pub aggregated_score: f32,
@@ -143,6 +143,15 @@ pub struct Antispoof {
     pub frames: u32,
     /// `aggregated_score` at or above the element's threshold.
     pub is_real: bool,
+    /// `antispoof.onnx`'s probability of a real face in this frame, when it ran.
+    #[serde(default)]
+    pub antispoof_model: Option<f32>,
+    /// `liveness.onnx`'s probability of the live class in this frame, when it ran.
+    #[serde(default)]
+    pub liveness_model: Option<f32>,
+    /// The PAD features of this frame (None on frames smaller than their patch).
+    #[serde(default)]
+    pub features: Option<crate::pad::PadFeatures>,
 }
 
 /// Passive surface analysis of `lvsurfaceanalysis`: this frame's checks and the track's

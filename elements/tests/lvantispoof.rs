@@ -133,3 +133,75 @@ fn frames_without_faces_pass_untouched() {
     .unwrap();
     assert!(bare.buffers_of("out")[0].meta::<FaceMeta>().is_none());
 }
+
+/// The fusion's result on one committed calibration frame (`tests/fixtures/pad/`).
+fn fused(sample: &str) -> Antispoof {
+    let head = format!(
+        "filesrc location={} ! jpegdec ! videoconvert ! video/x-raw,format=RGB ! imagefreeze num-buffers=1",
+        fixture(&format!("pad/astronaut-{sample}.jpg")).display()
+    );
+    scores_of(&head, "window=1")[0]
+}
+
+#[test]
+fn fusion_orders_the_live_face_above_each_attack_family() {
+    let live = fused("live");
+    println!("live: {:.3} {:?}", live.score, live.features);
+    assert!(live.is_real, "{live:?}");
+    for family in ["print", "screen", "recapture"] {
+        let attack = fused(family);
+        println!("{family}: {:.3} {:?}", attack.score, attack.features);
+        assert!(attack.score < live.score, "{family} {attack:?} vs live {live:?}");
+        let features = attack.features.expect("PAD features measured");
+        assert!(features.periodicity.is_finite() && features.sharpness.is_finite());
+    }
+    // The printed and the displayed photo are refused at the default operating point.
+    for family in ["print", "screen"] {
+        assert!(!fused(family).is_real, "{family}");
+    }
+}
+
+#[test]
+fn every_candidate_is_kept_in_the_meta() {
+    let head = still("astronaut.png", "video/x-raw,format=I420", 1);
+    let both = scores_of(&head, "model=both window=1")[0];
+    let (a, l) = (both.antispoof_model.expect("antispoof ran"), both.liveness_model.expect("liveness ran"));
+    assert!((both.score - (a + l) / 2.0).abs() < 1e-6, "{both:?}");
+    assert!(both.features.is_some());
+    // The fusion runs only the CNN its file names: liveness, not antispoof.
+    let fusion = gstliveness::pad::Fusion::load(&std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").join(gstliveness::pad::FUSION_FILE))
+        .expect("models/pad-fusion.json loads");
+    let fused = scores_of(&head, "window=1")[0];
+    assert_eq!(fused.liveness_model.is_some(), fusion.uses("liveness-model"));
+    assert_eq!(fused.antispoof_model.is_some(), fusion.uses("antispoof-model"));
+    let candidates = gstliveness::pad::Candidates {
+        antispoof_model: fused.antispoof_model,
+        liveness_model: fused.liveness_model,
+        features: fused.features,
+    };
+    assert!((fusion.score(&candidates).expect("every feature measured") - fused.score).abs() < 1e-6);
+}
+
+#[test]
+fn a_missing_or_bad_fusion_file_stops_the_element() {
+    let head = still("astronaut.png", "video/x-raw,format=I420", 1);
+    let missing = run(&format!("{head} ! lvfacedetect ! lvantispoof fusion-location=/nonexistent/pad.json ! fakesink"))
+        .err()
+        .expect("no fusion file");
+    assert!(missing.contains("/nonexistent/pad.json"), "{missing}");
+    let dir = std::env::temp_dir().join(format!("lv-fusion-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("pad-fusion.json");
+    std::fs::write(&bad, r#"{"version": 1, "features": ["colour"], "mean": [0], "scale": [1], "weights": [1], "bias": 0}"#)
+        .unwrap();
+    let refused = run(&format!("{head} ! lvfacedetect ! lvantispoof fusion-location={} ! fakesink", bad.display()))
+        .err()
+        .expect("unknown feature");
+    assert!(refused.contains("unknown feature colour"), "{refused}");
+    // The CNN models need no fusion file.
+    assert!(
+        run(&format!("{head} ! lvfacedetect ! lvantispoof model=liveness fusion-location={} ! fakesink", bad.display()))
+            .is_ok()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,5 +1,6 @@
 //! GStreamer glue of `lvantispoof`: properties, face selection, aggregation per track.
 
+use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -8,20 +9,22 @@ use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use super::scorer::{ANTISPOOF_FILE, Aggregation, Aggregator, LIVENESS_FILE, Scorer};
+use super::scorer::{ANTISPOOF_FILE, Aggregation, Aggregator, LIVENESS_FILE, Scorer, frame_score};
 use super::{AggregationMode, AntispoofModel};
 use crate::element;
 use crate::meta::{Antispoof, Face};
+use crate::pad::{FUSION_FILE, Fusion};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvantispoof", gst::DebugColorFlags::empty(), Some("Liveness CNN anti-spoofing"))
 });
 
-const DEFAULT_MODEL: AntispoofModel = AntispoofModel::Both;
+const DEFAULT_MODEL: AntispoofModel = AntispoofModel::Fusion;
 /// AggregateLiveness window (frames).
 const DEFAULT_WINDOW: u32 = 10;
 const DEFAULT_AGGREGATION: AggregationMode = AggregationMode::Mean;
-/// The models give probabilities; their source sets no cut-off, so the even odds point.
+/// The fusion reads 0.5 at the operating point chosen by `make eval-pad`; the CNNs give
+/// probabilities whose source sets no cut-off, so the even odds point for them too.
 const DEFAULT_THRESHOLD: f64 = 0.5;
 const DEFAULT_MIN_FACE_SIZE: u32 = 0;
 const DEFAULT_MAX_FACES: u32 = 10;
@@ -31,6 +34,7 @@ const DEFAULT_POST_MESSAGES: bool = false;
 #[derive(Debug, Clone)]
 struct Settings {
     model: AntispoofModel,
+    fusion_location: Option<PathBuf>,
     window: u32,
     aggregation: AggregationMode,
     threshold: f64,
@@ -44,6 +48,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             model: DEFAULT_MODEL,
+            fusion_location: None,
             window: DEFAULT_WINDOW,
             aggregation: DEFAULT_AGGREGATION,
             threshold: DEFAULT_THRESHOLD,
@@ -57,6 +62,8 @@ impl Default for Settings {
 
 struct State {
     scorer: Scorer,
+    /// Loaded with model `fusion`.
+    fusion: Option<Fusion>,
     aggregator: Aggregator,
     info: Option<gst_video::VideoInfo>,
 }
@@ -100,7 +107,12 @@ impl ObjectImpl for LvAntispoof {
             vec![
                 glib::ParamSpecEnum::builder_with_default("model", DEFAULT_MODEL)
                     .nick("Model")
-                    .blurb("Which CNN scores the faces: antispoof (128x128), liveness (32x32), or both with their scores averaged")
+                    .blurb("What scores the faces: fusion (the calibrated logistic fusion of pad-fusion.json: CNN scores and PAD features, 0.5 at its operating point), antispoof (128x128 CNN), liveness (32x32 CNN), or both CNNs averaged")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("fusion-location")
+                    .nick("Fusion location")
+                    .blurb("Path to the fusion weights (model fusion); unset looks up pad-fusion.json in LIVENESS_MODEL_DIR, then the models/ folder")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecUInt::builder("window")
@@ -162,6 +174,13 @@ impl ObjectImpl for LvAntispoof {
         let mut settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
         match pspec.name() {
             "model" => settings.model = value.get().expect("type checked upstream"),
+            "fusion-location" => {
+                settings.fusion_location = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from)
+            }
             "window" => settings.window = value.get().expect("type checked upstream"),
             "aggregation" => settings.aggregation = value.get().expect("type checked upstream"),
             "threshold" => settings.threshold = value.get().expect("type checked upstream"),
@@ -178,6 +197,7 @@ impl ObjectImpl for LvAntispoof {
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
         match pspec.name() {
             "model" => settings.model.to_value(),
+            "fusion-location" => settings.fusion_location.as_ref().map(|p| p.display().to_string()).to_value(),
             "window" => settings.window.to_value(),
             "aggregation" => settings.aggregation.to_value(),
             "threshold" => settings.threshold.to_value(),
@@ -198,8 +218,9 @@ impl ElementImpl for LvAntispoof {
             gst::subclass::ElementMetadata::new(
                 "Liveness CNN anti-spoofing",
                 "Filter/Analyzer/Video",
-                "Scores each face lvfacedetect found with the antispoof and/or liveness CNN (ONNX Runtime; 1 = real), \
-                 aggregates the score over the last frames of its track and adds both to its FaceMeta entry; \
+                "Scores each face lvfacedetect found for presentation attacks (1 = real): by default the calibrated fusion \
+                 of a CNN (ONNX Runtime) and PAD features (periodic print and screen patterns, lost detail, colour gamut, \
+                 glare), or the antispoof and/or liveness CNN alone; keeps every score in FaceMeta, aggregates the score over the last frames of its track and adds both to its FaceMeta entry; \
                  optionally posts an `lvantispoof` element message per frame",
                 "gst-liveness developers",
             )
@@ -221,19 +242,33 @@ impl BaseTransformImpl for LvAntispoof {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let threads = settings.threads as usize;
-        let wants = |model: AntispoofModel| settings.model == model || settings.model == AntispoofModel::Both;
-        let antispoof = if wants(AntispoofModel::Antispoof) {
+        let fusion = if settings.model == AntispoofModel::Fusion {
+            let path = crate::model::locate(FUSION_FILE, settings.fusion_location.as_deref())
+                .map_err(|err| gst::error_msg!(gst::ResourceError::NotFound, ["{}", err]))?;
+            let fusion =
+                Fusion::load(&path).map_err(|err| gst::error_msg!(gst::ResourceError::Settings, ["{}", err]))?;
+            gst::info!(CAT, imp = self, "fusion of {} from {}", fusion.features.join(", "), path.display());
+            Some(fusion)
+        } else {
+            None
+        };
+        let wants = |model: AntispoofModel, name: &str| {
+            settings.model == model
+                || settings.model == AntispoofModel::Both
+                || fusion.as_ref().is_some_and(|f| f.uses(name))
+        };
+        let antispoof = if wants(AntispoofModel::Antispoof, "antispoof-model") {
             Some(element::load_model(ANTISPOOF_FILE, None, threads)?)
         } else {
             None
         };
-        let liveness = if wants(AntispoofModel::Liveness) {
+        let liveness = if wants(AntispoofModel::Liveness, "liveness-model") {
             Some(element::load_model(LIVENESS_FILE, None, threads)?)
         } else {
             None
         };
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(State { scorer: Scorer::new(antispoof, liveness), aggregator: Aggregator::default(), info: None });
+            Some(State { scorer: Scorer::new(antispoof, liveness), fusion, aggregator: Aggregator::default(), info: None });
         Ok(())
     }
 
@@ -273,8 +308,8 @@ impl BaseTransformImpl for LvAntispoof {
         };
         let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
         state.aggregator.retain(&present);
-        for (i, frame_scores) in scores {
-            let Some(score) = frame_scores.fused() else { continue };
+        for (i, candidates) in scores {
+            let Some(score) = frame_score(&candidates, state.fusion.as_ref()) else { continue };
             let (aggregated_score, frames) =
                 state.aggregator.push(faces[i].track_id, score, settings.window as usize, how);
             faces[i].antispoof = Some(Antispoof {
@@ -282,8 +317,11 @@ impl BaseTransformImpl for LvAntispoof {
                 aggregated_score,
                 frames,
                 is_real: aggregated_score as f64 >= settings.threshold,
+                antispoof_model: candidates.antispoof_model,
+                liveness_model: candidates.liveness_model,
+                features: candidates.features,
             });
-            gst::trace!(CAT, imp = self, "track {}: {:?}", faces[i].track_id, frame_scores);
+            gst::trace!(CAT, imp = self, "track {}: {score:.3} from {:?}", faces[i].track_id, candidates);
         }
         drop(state_guard);
 

@@ -1,5 +1,6 @@
-//! `lvantispoof`: CNN presentation-attack scores per face, and the score aggregated over the
-//! last frames of each track, written into the face's FaceMeta entry.
+//! `lvantispoof`: presentation-attack scores per face (by default the calibrated fusion of a
+//! CNN and the PAD features of [`crate::pad`]), and the score aggregated over the last frames
+//! of each track, written into the face's FaceMeta entry.
 
 use gst::glib;
 use gst::prelude::*;
@@ -22,6 +23,11 @@ pub enum AntispoofModel {
     Liveness = 1,
     #[enum_value(name = "Both, fused as the mean of their scores", nick = "both")]
     Both = 2,
+    #[enum_value(
+        name = "Calibrated fusion of the CNN scores and PAD features named in pad-fusion.json (0.5 = its operating point)",
+        nick = "fusion"
+    )]
+    Fusion = 3,
 }
 
 /// How the frame scores of a track are aggregated (property `aggregation`).

@@ -1,11 +1,12 @@
-//! Presentation-attack scores of one face from the two CNNs of @vladmandic/human, and their
-//! aggregation over the last frames of a track (LUNA PASS's AggregateLiveness, seed 000).
+//! Presentation-attack scores of one face: the two CNNs of @vladmandic/human, the PAD
+//! features of [`crate::pad`] and their calibrated fusion; and the aggregation of a track's
+//! scores over its last frames (LUNA PASS's AggregateLiveness, seed 000).
 //!
 //! Both models take the face crop as their source makes it: the detector box enlarged 1.4x
 //! about its centre, made square, RGB in [0, 1]. `antispoof.onnx` takes it at 128x128 and
 //! gives a sigmoid, the probability of a real face; `liveness.onnx` takes the same crop
 //! shrunk to 32x32 and gives a softmax of two classes, index 0 read as "live". The crop is
-//! read from the frame once and shrunk for the second model.
+//! read from the frame once, shrunk for the second model and measured for the PAD features.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use crate::crop::{FaceCrop, downsample};
 use crate::frame::FrameView;
 use crate::meta::Face;
 use crate::model::{ModelError, SharedModel};
+use crate::pad::{Candidates, Fusion};
 
 pub const ANTISPOOF_FILE: &str = "antispoof.onnx";
 pub const LIVENESS_FILE: &str = "liveness.onnx";
@@ -22,20 +24,11 @@ const LIVENESS_INPUT: usize = 32;
 /// Index of the "live" class in the liveness model's softmax.
 const LIVENESS_LIVE_CLASS: usize = 0;
 
-/// Scores of one face in one frame; a model not run gives None.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct FrameScores {
-    pub antispoof: Option<f32>,
-    pub liveness: Option<f32>,
-}
-
-impl FrameScores {
-    /// The mean of the scores the models gave (the fused score when both ran).
-    pub fn fused(&self) -> Option<f32> {
-        match (self.antispoof, self.liveness) {
-            (Some(a), Some(l)) => Some((a + l) / 2.0),
-            (a, l) => a.or(l),
-        }
+/// The mean of the CNN scores that ran (model `both`), or the one that ran.
+pub fn mean_score(candidates: &Candidates) -> Option<f32> {
+    match (candidates.antispoof_model, candidates.liveness_model) {
+        (Some(a), Some(l)) => Some((a + l) / 2.0),
+        (a, l) => a.or(l),
     }
 }
 
@@ -49,7 +42,8 @@ impl Scorer {
         Scorer { antispoof, liveness }
     }
 
-    pub fn score(&self, frame: &FrameView, face: &Face) -> Result<FrameScores, ModelError> {
+    /// Every candidate of one face: the scores of the models loaded, and the PAD features.
+    pub fn score(&self, frame: &FrameView, face: &Face) -> Result<Candidates, ModelError> {
         let crop = FaceCrop::axis_aligned(face, ANTISPOOF_INPUT).rgb_unit(frame);
         let first = |outputs: Vec<crate::model::ModelOutput>, index: usize, file: &str| {
             outputs
@@ -75,10 +69,19 @@ impl Scorer {
             }
             None => None,
         };
-        Ok(FrameScores {
-            antispoof: antispoof.map(|s| s.clamp(0.0, 1.0)),
-            liveness: liveness.map(|s| s.clamp(0.0, 1.0)),
+        Ok(Candidates {
+            antispoof_model: antispoof.map(|s| s.clamp(0.0, 1.0)),
+            liveness_model: liveness.map(|s| s.clamp(0.0, 1.0)),
+            features: crate::pad::features(frame, face, &crop, ANTISPOOF_INPUT),
         })
+    }
+}
+
+/// The frame score of one face: the fusion's when one is loaded, else the CNNs' mean.
+pub fn frame_score(candidates: &Candidates, fusion: Option<&Fusion>) -> Option<f32> {
+    match fusion {
+        Some(fusion) => fusion.score(candidates),
+        None => mean_score(candidates),
     }
 }
 
@@ -131,10 +134,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fused_score_is_the_mean_of_what_ran() {
-        assert_eq!(FrameScores { antispoof: Some(0.8), liveness: Some(0.4) }.fused(), Some(0.6));
-        assert_eq!(FrameScores { antispoof: None, liveness: Some(0.4) }.fused(), Some(0.4));
-        assert_eq!(FrameScores::default().fused(), None);
+    fn mean_score_is_the_mean_of_what_ran() {
+        let both = Candidates { antispoof_model: Some(0.8), liveness_model: Some(0.4), ..Candidates::default() };
+        assert_eq!(mean_score(&both), Some(0.6));
+        assert_eq!(frame_score(&both, None), Some(0.6));
+        let one = Candidates { liveness_model: Some(0.4), ..Candidates::default() };
+        assert_eq!(mean_score(&one), Some(0.4));
+        assert_eq!(mean_score(&Candidates::default()), None);
     }
 
     #[test]

@@ -1230,7 +1230,13 @@ mod tests {
             SessionSettings::default(),
         );
         let mut far = mesh_face(30.0, 0.0, points.clone());
-        far.antispoof = Some(crate::meta::Antispoof { score: 0.9, aggregated_score: 0.9, frames: 1, is_real: true });
+        far.antispoof = Some(crate::meta::Antispoof {
+            score: 0.9,
+            aggregated_score: 0.9,
+            frames: 1,
+            is_real: true,
+            ..crate::meta::Antispoof::default()
+        });
         far.surface = Some(crate::meta::Surface {
             frame: Default::default(),
             session_score: 0.9,

@@ -14,13 +14,26 @@
 //! and writes `results.json`, `sessions.csv` and `trace.csv` (the pose of one session) to the
 //! output folder, which `scripts/eval-plot.py` draws.
 //!
-//!   lpeval [--set reporting|tuning|all] [--sessions N] [--attacks M] [--parallel P]
-//!          [--fps F] [--out DIR] [--faces DIR] [--seed S]
+//! - a live person filmed off a screen: a genuine session's person, performing every prompt,
+//!   shown on a display and recaptured by the camera (a relayed video call, or a face
+//!   animated in real time and put on a screen): only the passive layer can stop it.
+//!
+//! Every frame, live or attack, is filmed by a camera drawn at random per session (exposure,
+//! focus, sensor noise, JPEG 72-92; [`attack::Camera`]).
+//!
+//! `--mode pad` builds the presentation-attack calibration set instead ([`pad`], `make
+//! eval-pad`).
+//!
+//!   lpeval [--mode sessions|pad] [--set reporting|tuning|all] [--sessions N] [--attacks M]
+//!          [--parallel P] [--fps F] [--out DIR] [--faces DIR] [--seed S]
 
 // The renderer the element tests use, shared as a file: it is plain Rust.
-#[path = "../../elements/tests/common/render.rs"]
+#[path = "../../../elements/tests/common/render.rs"]
 #[allow(dead_code)]
 mod render;
+
+mod attack;
+mod pad;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -40,9 +53,11 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 const HELP: &str = "\
 lpeval: genuine and attack sessions against an in-process lpserver (make eval)
 
-Usage: lpeval [--set reporting|tuning|all] [--sessions N] [--attacks M] [--parallel P]
-              [--fps F] [--out DIR] [--faces DIR] [--seed S]
+Usage: lpeval [--mode sessions|pad] [--set reporting|tuning|all] [--sessions N] [--attacks M]
+              [--parallel P] [--fps F] [--out DIR] [--faces DIR] [--seed S]
 
+  --mode      sessions (default): LPProto sessions; pad: the presentation-attack calibration
+              set of make eval-pad, written to OUT/pad-features.csv (every identity)
   --set       identities to run: all (default), the reporting half or the tuning half
   --sessions  genuine sessions per identity (default 3)
   --attacks   sessions per attack kind (default 10; 0 skips the attacks)
@@ -55,6 +70,7 @@ Usage: lpeval [--set reporting|tuning|all] [--sessions N] [--attacks M] [--paral
               from -30 to 30 degrees) and stop";
 
 struct Options {
+    mode: String,
     set: String,
     sessions: usize,
     attacks: usize,
@@ -70,6 +86,7 @@ struct Options {
 fn options() -> Result<Options, String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut o = Options {
+        mode: "sessions".into(),
         set: "all".into(),
         sessions: 3,
         attacks: 10,
@@ -83,6 +100,8 @@ fn options() -> Result<Options, String> {
     for (arg, value) in lpserver::client::option_pairs(HELP)? {
         let count = || value.parse::<usize>().map_err(|_| format!("{arg}: a whole number"));
         match arg.as_str() {
+            "--mode" if ["sessions", "pad"].contains(&value.as_str()) => o.mode = value,
+            "--mode" => return Err("--mode: sessions or pad".into()),
             "--set" if ["reporting", "tuning", "all"].contains(&value.as_str()) => o.set = value,
             "--set" => return Err("--set: reporting, tuning or all".into()),
             "--sessions" => o.sessions = count()?,
@@ -101,7 +120,7 @@ fn options() -> Result<Options, String> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-enum Role {
+pub enum Role {
     Tuning,
     Reporting,
 }
@@ -202,11 +221,13 @@ const GROUPS: &[&str] = &["sample1.jpg", "sample2.jpg", "sample3.jpg", "sample4.
 const MAX_PHOTO_DEGREES: f32 = 25.0;
 
 /// Side of every evaluation frame.
-const SIDE: u32 = 480;
+pub const SIDE: u32 = 480;
 
-struct Identity {
+pub struct Identity {
     name: &'static str,
     role: Role,
+    /// The photo the renders are made from, SIDE x SIDE.
+    photo: image::RgbImage,
     model: Arc<FaceModel>,
     /// The mesh's head pose on the photo itself (yaw, pitch), degrees.
     photo_pose: (f32, f32),
@@ -250,36 +271,64 @@ fn largest_face(rgb: &image::RgbImage) -> Result<gstliveness::meta::Face, String
 
 /// Every face lvfacedetect and lvlandmarks find on `rgb`.
 fn faces_on(rgb: &image::RgbImage) -> Result<Vec<gstliveness::meta::Face>, String> {
-    let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, rgb.width(), rgb.height())
-        .fps(gst::Fraction::new(30, 1))
-        .build()
-        .map_err(|err| err.to_string())?;
-    let pipeline =
-        gst::parse::launch("appsrc name=src format=time ! lvfacedetect ! lvlandmarks ! appsink name=out sync=false")
+    let chain = Chain::new("lvfacedetect ! lvlandmarks")?;
+    let faces = chain.faces(rgb);
+    chain.stop();
+    faces
+}
+
+/// A running pipeline `appsrc ! <elements> ! appsink` that analyses RGB frames one at a time.
+pub struct Chain {
+    pipeline: gst::Pipeline,
+    src: gst_app::AppSrc,
+    sink: gst_app::AppSink,
+    frames: std::cell::Cell<u64>,
+}
+
+impl Chain {
+    pub fn new(elements: &str) -> Result<Chain, String> {
+        let pipeline = gst::parse::launch(&format!("appsrc name=src format=time ! {elements} ! appsink name=out sync=false"))
             .map_err(|err| err.to_string())?
             .downcast::<gst::Pipeline>()
             .map_err(|_| "not a pipeline")?;
-    let src = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).ok_or("no appsrc")?;
-    let sink = pipeline.by_name("out").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).ok_or("no appsink")?;
-    src.set_caps(Some(&info.to_caps().map_err(|err| err.to_string())?));
-    pipeline.set_state(gst::State::Playing).map_err(|err| err.to_string())?;
-    let row = rgb.width() as usize * 3;
-    let stride = info.stride()[0] as usize;
-    let mut data = vec![0u8; stride * rgb.height() as usize];
-    for (out, line) in data.chunks_exact_mut(stride).zip(rgb.as_raw().chunks_exact(row)) {
-        out[..row].copy_from_slice(line);
+        let src = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).ok_or("no appsrc")?;
+        let sink = pipeline.by_name("out").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).ok_or("no appsink")?;
+        pipeline.set_state(gst::State::Playing).map_err(|err| err.to_string())?;
+        Ok(Chain { pipeline, src, sink, frames: std::cell::Cell::new(0) })
     }
-    let mut buffer = gst::Buffer::from_mut_slice(data);
-    if let Some(b) = buffer.get_mut() {
-        b.set_pts(gst::ClockTime::ZERO);
+
+    /// The faces of the FaceMeta the chain adds to `rgb`.
+    pub fn faces(&self, rgb: &image::RgbImage) -> Result<Vec<gstliveness::meta::Face>, String> {
+        let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, rgb.width(), rgb.height())
+            .fps(gst::Fraction::new(30, 1))
+            .build()
+            .map_err(|err| err.to_string())?;
+        let caps = info.to_caps().map_err(|err| err.to_string())?;
+        if self.src.caps().as_ref() != Some(&caps) {
+            self.src.set_caps(Some(&caps));
+        }
+        let row = rgb.width() as usize * 3;
+        let stride = info.stride()[0] as usize;
+        let mut data = vec![0u8; stride * rgb.height() as usize];
+        for (out, line) in data.chunks_exact_mut(stride).zip(rgb.as_raw().chunks_exact(row)) {
+            out[..row].copy_from_slice(line);
+        }
+        let mut buffer = gst::Buffer::from_mut_slice(data);
+        let n = self.frames.get();
+        self.frames.set(n + 1);
+        if let Some(b) = buffer.get_mut() {
+            b.set_pts(gst::ClockTime::from_mseconds(n * 33));
+        }
+        self.src.push_buffer(buffer).map_err(|err| format!("{err:?}"))?;
+        let sample = self.sink.pull_sample().map_err(|_| "no frame came out".to_string())?;
+        let meta = sample.buffer().and_then(|b| b.meta::<FaceMeta>()).ok_or("no FaceMeta")?;
+        Ok(meta.faces().to_vec())
     }
-    src.push_buffer(buffer).map_err(|err| format!("{err:?}"))?;
-    let _ = src.end_of_stream();
-    let sample = sink.pull_sample().map_err(|_| "no frame came out".to_string());
-    let _ = pipeline.set_state(gst::State::Null);
-    let sample = sample?;
-    let meta = sample.buffer().and_then(|b| b.meta::<FaceMeta>()).ok_or("no FaceMeta")?;
-    Ok(meta.faces().to_vec())
+
+    pub fn stop(&self) {
+        let _ = self.src.end_of_stream();
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
 }
 
 /// The people of a group photo: faces found on overlapping 640-pixel tiles, each cut out
@@ -389,7 +438,7 @@ fn identity_of(name: &'static str, role: Role, rgb: image::RgbImage) -> Result<I
     let points = face.landmarks.ok_or("no mesh on the face")?.points;
     let pixels: Vec<[f32; 3]> = rgb.pixels().map(|p| [p[0] as f32, p[1] as f32, p[2] as f32]).collect();
     let model = Arc::new(FaceModel::whole_head(SIDE as usize, SIDE as usize, pixels, points, axes));
-    Ok(Identity { name, role, model, photo_pose })
+    Ok(Identity { name, role, photo: rgb, model, photo_pose })
 }
 
 fn jpeg(rgb: &[u8], side: u32) -> Vec<u8> {
@@ -491,6 +540,9 @@ struct Person {
     /// back from it, over half a second from `facing_since`.
     photo_pose: (f32, f32),
     facing_since: Option<f64>,
+    /// The camera filming the person, and the noise of its sensor.
+    camera: attack::Camera,
+    noise: ChaCha8Rng,
     /// Frames sent, for the replay attack.
     pub recording: Recording,
 }
@@ -500,6 +552,8 @@ impl Person {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let jitter_phase = [0; 4].map(|_| rng.random_range(0.0..std::f64::consts::TAU));
         let next_blink = rng.random_range(1.0..4.0);
+        let camera = attack::Camera::random(&mut rng);
+        let noise = ChaCha8Rng::seed_from_u64(seed ^ 0xca3e7a);
         Person {
             model,
             rng,
@@ -510,6 +564,8 @@ impl Person {
             next_blink,
             photo_pose,
             facing_since: None,
+            camera,
+            noise,
             recording: Vec::new(),
         }
     }
@@ -562,9 +618,32 @@ impl Person {
 impl Actor for Person {
     fn frame(&mut self, t: f64, seen: &Observed) -> (Vec<u8>, (f32, f32)) {
         let e = self.expression(t, seen);
-        let frame = jpeg(&self.model.render(&e), SIDE);
+        let scene = attack::from_rgb8(&self.model.render(&e));
+        let frame = self.film(&scene);
         self.recording.push((t, frame.clone()));
         (frame, (e.yaw, e.pitch))
+    }
+}
+
+impl Person {
+    /// The JPEG the person's camera makes of `scene`.
+    fn film(&mut self, scene: &[f32]) -> Vec<u8> {
+        self.camera.capture(scene, SIDE as usize, SIDE as usize, &mut self.noise)
+    }
+}
+
+/// A live person performing the prompts, filmed off a display.
+struct ScreenRelay {
+    person: Person,
+    screen: attack::Screen,
+}
+
+impl Actor for ScreenRelay {
+    fn frame(&mut self, t: f64, seen: &Observed) -> (Vec<u8>, (f32, f32)) {
+        let e = self.person.expression(t, seen);
+        let scene = attack::from_rgb8(&self.person.model.render(&e));
+        let shown = self.screen.apply(&scene, SIDE as usize, SIDE as usize, t as f32);
+        (self.person.film(&shown), (e.yaw, e.pitch))
     }
 }
 
@@ -673,6 +752,9 @@ impl Actor for TwoFaces {
         (jpeg(&out, SIDE), (e.yaw, e.pitch))
     }
 }
+
+/// The attack kinds, in the report's order.
+const ATTACKS: [&str; 6] = ["static-photo", "hand-held-print", "planar-tilt", "replay-loop", "two-faces", "screen-relay"];
 
 #[derive(Debug, Clone, serde::Serialize)]
 struct SessionRecord {
@@ -969,6 +1051,9 @@ async fn run(o: Options) -> Result<(), String> {
         }
         return Ok(());
     }
+    if o.mode == "pad" {
+        return pad::run(&identities, &o.out, o.seed);
+    }
     let wanted = |role: Role| o.set == "all" || (o.set == "tuning") == (role == Role::Tuning);
     let chosen: Vec<Arc<Identity>> = identities.iter().filter(|id| wanted(id.role)).cloned().collect();
     if chosen.is_empty() {
@@ -1036,7 +1121,7 @@ async fn run(o: Options) -> Result<(), String> {
     // Attacks, each kind over the chosen identities in turn.
     if o.attacks > 0 {
         let mut tasks: Vec<tokio::task::JoinHandle<SessionRecord>> = Vec::new();
-        for kind in ["static-photo", "hand-held-print", "planar-tilt", "replay-loop", "two-faces"] {
+        for kind in ATTACKS {
             for n in 0..o.attacks {
                 let id = chosen[n % chosen.len()].clone();
                 let other = chosen[(n + 1) % chosen.len()].clone();
@@ -1077,6 +1162,12 @@ async fn run(o: Options) -> Result<(), String> {
                                 frames: 0,
                             },
                         },
+                        "screen-relay" => {
+                            let person = Person::new(id.model.clone(), id.photo_pose, seed);
+                            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5c4ee2);
+                            let screen = attack::Screen::random(1 + (n % 3) as u8, SIDE as usize, SIDE as usize, &mut rng);
+                            play(&url, ScreenRelay { person, screen }, fps, kind, &id).await.record
+                        }
                         _ => {
                             let person = Person::new(id.model.clone(), id.photo_pose, seed);
                             let other = other.model.render(&Expression::default());
@@ -1147,7 +1238,7 @@ async fn run(o: Options) -> Result<(), String> {
                    "per_identity": per_identity.iter().map(|(k, v)| (k.clone(), json!({"sessions": v.0, "passed": v.1}))).collect::<serde_json::Map<_, _>>()}),
         );
     }
-    for kind in ["static-photo", "hand-held-print", "planar-tilt", "replay-loop", "two-faces"] {
+    for kind in ATTACKS {
         let attacks: Vec<&SessionRecord> = records.iter().filter(|r| r.kind == kind && r.decided).collect();
         if attacks.is_empty() {
             continue;
