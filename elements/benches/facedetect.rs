@@ -175,8 +175,10 @@ fn main() {
     println!("{:<44} {:>9.2} ms a frame", "lvfacedetect", detect_only.cpu_ms);
     for (label, chain) in [
         ("lvlandmarks (mesh + emotion) per face", "lvfacedetect ! lvlandmarks"),
+        ("lvantispoof (fusion, the default) per face", "lvfacedetect ! lvantispoof"),
         ("lvantispoof model=both per face", "lvfacedetect ! lvantispoof model=both"),
         ("lvantispoof model=antispoof per face", "lvfacedetect ! lvantispoof model=antispoof"),
+        ("lvantispoof model=liveness per face", "lvfacedetect ! lvantispoof model=liveness"),
         ("lvsurfaceanalysis (surface + quality) per face", "lvfacedetect ! lvsurfaceanalysis"),
     ] {
         let t = time_element(chain, one_face, rounds_fast);
@@ -232,6 +234,28 @@ fn main() {
             std::hint::black_box(analyse_quality(&native, 96, &QualityThresholds::default()));
         });
         println!("surface analysis: luma canvas {luma:.3} ms, checks {surface:.3} ms, quality (96 px) {quality:.3} ms");
+    }
+    // lvantispoof's PAD features on their own (the crop is read once for the CNNs anyway).
+    {
+        use gstliveness::meta::{Face, Keypoints, Rect};
+        let (caps, buffer) = &i420[0];
+        let info = gst_video::VideoInfo::from_caps(caps).expect("raw video caps");
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).expect("frame maps");
+        let view = gstliveness::frame::FrameView::from_video_frame(&frame).expect("supported format");
+        let face = Face::new(1, Rect { x: 250.0, y: 120.0, width: 180.0, height: 180.0 }, 0.9, Keypoints::default());
+        let crop = gstliveness::crop::FaceCrop::axis_aligned(&face, 128).rgb_unit(&view);
+        let rounds = 200;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(gstliveness::pad::features(&view, &face, &crop, 128));
+        }
+        let features_ms = start.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(gstliveness::crop::FaceCrop::axis_aligned(&face, 128).rgb_unit(&view));
+        }
+        let crop_ms = start.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
+        println!("lvantispoof: 128x128 face crop {crop_ms:.3} ms, PAD features (all eight) {features_ms:.3} ms a face");
     }
     // lvjwtsink's once-a-session work: the age model and the JPEG of a 256 px best shot.
     {

@@ -190,7 +190,7 @@ impl ErrorCode {
             ErrorCode::UnevenIllumination => "The face is lit unevenly (quality `isIlluminated`).",
             ErrorCode::Specular => "The face shows glare or glints (quality `isSpecular`).",
             ErrorCode::SpoofSuspected => {
-                "The CNN anti-spoofing score (lvantispoof, aggregated over frames) is below its threshold."
+                "The passive presentation-attack score (lvantispoof: the fusion of a CNN and print, screen and recapture traces, aggregated over frames) is below its threshold."
             }
             ErrorCode::SurfaceSuspected => {
                 "The passive surface checks (lvsurfaceanalysis) suggest a print or a screen."

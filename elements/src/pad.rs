@@ -99,8 +99,18 @@ impl Candidates {
 }
 
 /// Names of every candidate [`Candidates::value`] knows.
-pub const CANDIDATES: &[&str] =
-    &["antispoof-model", "liveness-model", "periodicity", "hf-energy", "sharpness", "chroma", "chroma-spread", "blue-cast", "clipped", "block-grid"];
+pub const CANDIDATES: &[&str] = &[
+    "antispoof-model",
+    "liveness-model",
+    "periodicity",
+    "hf-energy",
+    "sharpness",
+    "chroma",
+    "chroma-spread",
+    "blue-cast",
+    "clipped",
+    "block-grid",
+];
 
 /// Measures the features of `face`; `crop` is its 128x128 (or any size) RGB crop on 0..1 as
 /// `FaceCrop::rgb_unit` makes it. None when the frame is smaller than the patch.
@@ -115,7 +125,8 @@ pub fn features(frame: &FrameView, face: &Face, crop: &[f32], crop_size: usize) 
     let mut patch = vec![0.0f32; PATCH * PATCH];
     resample_luma(frame, &map, PATCH, PATCH, &mut patch);
     let (periodicity, hf_energy) = spectral(&patch);
-    let side = (face.bbox.width.min(face.bbox.height) as usize).clamp(GRID_MIN, GRID_MAX).min(frame.width).min(frame.height);
+    let side =
+        (face.bbox.width.min(face.bbox.height) as usize).clamp(GRID_MIN, GRID_MAX).min(frame.width).min(frame.height);
     let gx0 = (centre.x - side as f32 / 2.0).round().clamp(0.0, (frame.width - side) as f32);
     let gy0 = (centre.y - side as f32 / 2.0).round().clamp(0.0, (frame.height - side) as f32);
     let mut region = vec![0.0f32; side * side];
@@ -224,8 +235,8 @@ fn sharpness(patch: &[f32]) -> f32 {
     for y in 1..n - 1 {
         for x in 1..n - 1 {
             let c = patch[y * n + x];
-            let lap = patch[y * n + x - 1] + patch[y * n + x + 1] + patch[(y - 1) * n + x] + patch[(y + 1) * n + x]
-                - 4.0 * c;
+            let lap =
+                patch[y * n + x - 1] + patch[y * n + x + 1] + patch[(y - 1) * n + x] + patch[(y + 1) * n + x] - 4.0 * c;
             sum += lap.abs();
         }
     }
@@ -363,7 +374,9 @@ impl Fusion {
         }
         let n = fusion.features.len();
         if n == 0 || [fusion.mean.len(), fusion.scale.len(), fusion.weights.len()].iter().any(|&l| l != n) {
-            return Err(invalid(format!("features, mean, scale and weights must have the same, non-zero length ({n})")));
+            return Err(invalid(format!(
+                "features, mean, scale and weights must have the same, non-zero length ({n})"
+            )));
         }
         let known = |f: &str| CANDIDATES.contains(&f.strip_suffix("^2").unwrap_or(f));
         if let Some(unknown) = fusion.features.iter().find(|f| !known(f)) {
@@ -438,8 +451,7 @@ mod tests {
         let side = 96;
         let plain: Vec<f32> = (0..side * side).map(|i| smooth(i % side, i / side)).collect();
         // Blocks of 12 pixels, each a flat step: a video coded in 8-pixel blocks, enlarged 1.5x.
-        let blocky: Vec<f32> =
-            (0..side * side).map(|i| smooth((i % side) / 12 * 12, (i / side) / 12 * 12)).collect();
+        let blocky: Vec<f32> = (0..side * side).map(|i| smooth((i % side) / 12 * 12, (i / side) / 12 * 12)).collect();
         let (g_plain, g_blocky) = (block_grid(&plain, side), block_grid(&blocky, side));
         assert!(g_blocky > 0.5 && g_blocky > g_plain + 0.3, "blocky {g_blocky} vs plain {g_plain}");
     }

@@ -267,8 +267,12 @@ impl BaseTransformImpl for LvAntispoof {
         } else {
             None
         };
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(State { scorer: Scorer::new(antispoof, liveness), fusion, aggregator: Aggregator::default(), info: None });
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(State {
+            scorer: Scorer::new(antispoof, liveness),
+            fusion,
+            aggregator: Aggregator::default(),
+            info: None,
+        });
         Ok(())
     }
 

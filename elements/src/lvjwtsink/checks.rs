@@ -111,7 +111,8 @@ mod tests {
         assert_eq!(check_frame(&[face(500.0, 100.0, 200.0)], 640, 480, &s).errors, vec![ErrorCode::FaceNearBorder]);
         assert_eq!(check_frame(&[face(200.0, 2.0, 200.0)], 640, 480, &s).errors, vec![ErrorCode::FaceNearBorder]);
         let mut spoof = face(200.0, 100.0, 200.0);
-        spoof.antispoof = Some(Antispoof { score: 0.2, aggregated_score: 0.2, frames: 1, is_real: false, ..Antispoof::default() });
+        spoof.antispoof =
+            Some(Antispoof { score: 0.2, aggregated_score: 0.2, frames: 1, is_real: false, ..Antispoof::default() });
         assert_eq!(check_frame(&[spoof], 640, 480, &s).errors, vec![ErrorCode::SpoofSuspected]);
     }
 

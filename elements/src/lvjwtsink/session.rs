@@ -202,7 +202,8 @@ mod tests {
         let mut session = SinkSession::default();
         assert_eq!(session.errors(None), vec![ErrorCode::NoFace]);
         let mut spoof = face(200.0);
-        spoof.antispoof = Some(Antispoof { score: 0.2, aggregated_score: 0.3, frames: 5, is_real: false, ..Antispoof::default() });
+        spoof.antispoof =
+            Some(Antispoof { score: 0.2, aggregated_score: 0.3, frames: 5, is_real: false, ..Antispoof::default() });
         session.observe(std::slice::from_ref(&spoof), &FrameCheck { main_face: Some(0), errors: vec![] });
         session.best = Some(shot(&spoof));
         let errors = session.errors(None);

@@ -117,7 +117,8 @@ pub fn jpeg(image: &[f32], w: usize, h: usize, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
     let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
     // An RGB buffer of the right size always encodes.
-    let _ = image::ImageEncoder::write_image(encoder, &to_rgb8(image), w as u32, h as u32, image::ExtendedColorType::Rgb8);
+    let _ =
+        image::ImageEncoder::write_image(encoder, &to_rgb8(image), w as u32, h as u32, image::ExtendedColorType::Rgb8);
     out
 }
 
@@ -316,7 +317,11 @@ impl Screen {
                 rng.random_range(40.0..110.0),
                 rng.random_range(0.05..0.1 + 0.1 * s),
             ),
-            banding: (rng.random_range(0.01..0.01 + 0.015 * s), rng.random_range(30.0..120.0), rng.random_range(0.0..6.3)),
+            banding: (
+                rng.random_range(0.01..0.01 + 0.015 * s),
+                rng.random_range(30.0..120.0),
+                rng.random_range(0.0..6.3),
+            ),
             mount: Mount {
                 scale: rng.random_range(0.9..1.0),
                 offset: (rng.random_range(-8.0..8.0), rng.random_range(-8.0..8.0)),

@@ -287,10 +287,11 @@ pub struct Chain {
 
 impl Chain {
     pub fn new(elements: &str) -> Result<Chain, String> {
-        let pipeline = gst::parse::launch(&format!("appsrc name=src format=time ! {elements} ! appsink name=out sync=false"))
-            .map_err(|err| err.to_string())?
-            .downcast::<gst::Pipeline>()
-            .map_err(|_| "not a pipeline")?;
+        let pipeline =
+            gst::parse::launch(&format!("appsrc name=src format=time ! {elements} ! appsink name=out sync=false"))
+                .map_err(|err| err.to_string())?
+                .downcast::<gst::Pipeline>()
+                .map_err(|_| "not a pipeline")?;
         let src = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).ok_or("no appsrc")?;
         let sink = pipeline.by_name("out").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).ok_or("no appsink")?;
         pipeline.set_state(gst::State::Playing).map_err(|err| err.to_string())?;
@@ -754,7 +755,8 @@ impl Actor for TwoFaces {
 }
 
 /// The attack kinds, in the report's order.
-const ATTACKS: [&str; 6] = ["static-photo", "hand-held-print", "planar-tilt", "replay-loop", "two-faces", "screen-relay"];
+const ATTACKS: [&str; 6] =
+    ["static-photo", "hand-held-print", "planar-tilt", "replay-loop", "two-faces", "screen-relay"];
 
 #[derive(Debug, Clone, serde::Serialize)]
 struct SessionRecord {
@@ -962,12 +964,23 @@ async fn main() {
 }
 
 /// Adds an identity whose photo is near enough to frontal and whose renders turn like a
-/// head; says why otherwise.
-fn admit(candidate: Result<Identity, String>, name: &str, origin: &str, identities: &mut Vec<Arc<Identity>>) {
+/// head; says why otherwise. With `sessions` false (the PAD set, whose renders turn at most
+/// 15 degrees), any photo with one main face and a mesh is taken.
+fn admit(
+    candidate: Result<Identity, String>,
+    name: &str,
+    origin: &str,
+    identities: &mut Vec<Arc<Identity>>,
+    sessions: bool,
+) {
     let id = match candidate {
         Ok(id) => id,
         Err(err) => return println!("  {name:<12} left out: {err}"),
     };
+    if !sessions {
+        println!("  {name:<12} photo yaw {:+5.1} pitch {:+5.1}  ({origin})", id.photo_pose.0, id.photo_pose.1);
+        return identities.push(Arc::new(id));
+    }
     let off = id.photo_pose.0.abs().max(id.photo_pose.1.abs());
     if off > MAX_PHOTO_DEGREES {
         return println!(
@@ -994,7 +1007,7 @@ async fn run(o: Options) -> Result<(), String> {
     let mut identities = Vec::new();
     println!("identities (mesh head pose on the photo; role; the renders' check):");
     for source in SOURCES {
-        admit(identity(source, &o.faces), source.name, source.origin, &mut identities);
+        admit(identity(source, &o.faces), source.name, source.origin, &mut identities, o.mode == "sessions");
     }
     for (g, file) in GROUPS.iter().enumerate() {
         let members = match group_members(&o.faces.join("eval-faces").join(file)) {
@@ -1011,6 +1024,7 @@ async fn run(o: Options) -> Result<(), String> {
                 name,
                 "npm @vladmandic/face-api 1.7.15 demo photo, licence not stated",
                 &mut identities,
+                o.mode == "sessions",
             );
         }
     }
@@ -1165,7 +1179,8 @@ async fn run(o: Options) -> Result<(), String> {
                         "screen-relay" => {
                             let person = Person::new(id.model.clone(), id.photo_pose, seed);
                             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5c4ee2);
-                            let screen = attack::Screen::random(1 + (n % 3) as u8, SIDE as usize, SIDE as usize, &mut rng);
+                            let screen =
+                                attack::Screen::random(1 + (n % 3) as u8, SIDE as usize, SIDE as usize, &mut rng);
                             play(&url, ScreenRelay { person, screen }, fps, kind, &id).await.record
                         }
                         _ => {

@@ -1,10 +1,13 @@
 //! `lpeval --mode pad` (`make eval-pad`): the presentation-attack calibration set, and every
 //! candidate's value on it.
 //!
-//! Live samples of each identity: its photo and three whole-head renders (turned, looking
-//! up, looking down), each filmed by a camera drawn at random (exposure, focus, sensor noise,
-//! JPEG 72-92). Attacks: each live sample's scene printed, shown on a screen, or recaptured
-//! from a screen video ([`crate::attack`]), at strengths 1, 2 and 3, then filmed the same way.
+//! Identities: every person of the evaluation photos with one main face and a mesh (the
+//! session evaluation's checks on 25-degree turns do not apply: these renders turn at most
+//! 15 degrees). Live samples of each: its photo and five whole-head renders (turned either
+//! way, looking up, looking down, eyes closed), each filmed twice by a camera drawn at random
+//! (exposure, focus, sensor noise, JPEG 72-92). Attacks: the scenes of the photo and of two
+//! renders printed, shown on a screen, or recaptured from a screen video ([`crate::attack`]),
+//! at strengths 1, 2 and 3, then filmed the same way.
 //! Every frame goes through a real pipeline (`lvfacedetect ! lvantispoof model=both !
 //! lvsurfaceanalysis`) and the largest face's candidates are written to `pad-features.csv`.
 //!
@@ -48,7 +51,9 @@ fn scenes(id: &Identity) -> Vec<(&'static str, Image)> {
     for (source, e) in [
         ("render-turned", Expression { yaw: 15.0, ..Expression::default() }),
         ("render-up", Expression { pitch: 10.0, ..Expression::default() }),
+        ("render-other-way", Expression { yaw: -12.0, pitch: 4.0, ..Expression::default() }),
         ("render-down", Expression { yaw: -8.0, pitch: -8.0, ..Expression::default() }),
+        ("render-eyes-closed", Expression { yaw: 5.0, eyes_closed: 1.0, ..Expression::default() }),
     ] {
         out.push((source, from_rgb8(&id.model.render(&e))));
     }
@@ -61,7 +66,7 @@ fn samples(id: &Identity, seed: u64) -> Vec<Sample> {
     let role = pad_role(id);
     let mut out = Vec::new();
     let scenes = scenes(id);
-    for (source, scene) in &scenes {
+    for (source, scene) in scenes.iter().flat_map(|s| [s, s]) {
         let camera = Camera::random(&mut rng);
         out.push(Sample {
             identity: id.name,
@@ -72,8 +77,8 @@ fn samples(id: &Identity, seed: u64) -> Vec<Sample> {
             jpeg: camera.capture(scene, w, h, &mut rng),
         });
     }
-    // Attacks from the photo and from one render, each family and strength.
-    for (source, scene) in [&scenes[0], &scenes[1]] {
+    // Attacks from the photo and from two renders, each family and strength.
+    for (source, scene) in [&scenes[0], &scenes[1], &scenes[3]] {
         for strength in 1..=3u8 {
             for family in FAMILIES {
                 let attacked = match family {
@@ -151,12 +156,14 @@ pub fn run(identities: &[Arc<Identity>], out: &Path, seed: u64) -> Result<(), St
     let (mut rows, mut missed) = (0usize, 0usize);
     let samples_dir = out.join("pad-samples");
     std::fs::create_dir_all(&samples_dir).map_err(|err| format!("{}: {err}", samples_dir.display()))?;
+    let mut written = std::collections::HashSet::new();
     for (i, id) in identities.iter().enumerate() {
         let set = samples(id, seed * 100_000 + i as u64);
         let mut found = 0;
         for s in &set {
-            if i == 0 && s.source == "photo" && s.strength != 1 && s.strength != 3 {
-                let name = format!("{}-{}.jpg", s.identity, s.family);
+            let name = format!("{}-{}.jpg", s.identity, s.family);
+            if i == 0 && s.source == "photo" && (s.family == "live" || s.strength == 2) && written.insert(name.clone())
+            {
                 std::fs::write(samples_dir.join(&name), &s.jpeg).map_err(|err| format!("{name}: {err}"))?;
             }
             let rgb = image::load_from_memory(&s.jpeg).map_err(|err| err.to_string())?.to_rgb8();
