@@ -57,6 +57,12 @@ test-meson:
 	  gst-launch-1.0 -m filesrc location=tests/fixtures/astronaut.png ! decodebin ! videoconvert ! imagefreeze num-buffers=1 \
 	    ! lvfacedetect post-messages=true ! fakesink | sed 's/\\//g' | grep -q "track-id=(guint64)1"
 	plugindir="$$(pkg-config --variable=pluginsdir gstreamer-1.0)"; \
+	GST_PLUGIN_PATH="$(CURDIR)/.cache/destdir$$plugindir" GST_REGISTRY="$(CURDIR)/.cache/registry-meson.bin" \
+	  LIVENESS_MODEL_DIR="$(CURDIR)/.cache/destdir/usr/local/share/gst-liveness/models" \
+	  ORT_DYLIB_PATH="$$(ls $(CURDIR)/.cache/destdir/usr/local/lib/*/gst-liveness/libonnxruntime.so.* $(CURDIR)/.cache/destdir/usr/local/lib/gst-liveness/libonnxruntime.so.* 2>/dev/null | head -n1)" \
+	  gst-launch-1.0 -m filesrc location=tests/fixtures/astronaut.png ! decodebin ! videoconvert ! imagefreeze num-buffers=1 \
+	    ! lvfacedetect ! lvantispoof post-messages=true ! fakesink | sed 's/\\//g' | grep -q "is-real=(boolean)true"
+	plugindir="$$(pkg-config --variable=pluginsdir gstreamer-1.0)"; \
 	export GST_PLUGIN_PATH="$(CURDIR)/.cache/destdir$$plugindir" GST_REGISTRY="$(CURDIR)/.cache/registry-meson.bin"; \
 	listed="$$(gst-inspect-1.0 liveness)"; \
 	for element in $(ELEMENTS); do \
@@ -66,7 +72,7 @@ test-meson:
 	    || { echo "$$element has a property without a description"; exit 1; }; \
 	done
 	test -x .cache/destdir/usr/local/share/gst-liveness/pipelines/camera.sh
-	@echo "meson: built, installed, every element listed and documented by gst-inspect-1.0"
+	@echo "meson: built, installed (models and the PAD fusion found), every element listed and documented by gst-inspect-1.0"
 
 demo: build
 	@scripts/demo.sh

@@ -21,8 +21,11 @@
 //! retried once, a second one marks it failed and appends one random penalty challenge (only
 //! one per session, "PENALTY STEP ADDED"). The verdict: `liveness_score = passed / queue
 //! length` must reach `min_liveness_score` (0.90, so one failure fails), the mean surface
-//! confidence over the challenge frames `min_surface_score` (0.40), and the aggregated
-//! anti-spoofing score its element's threshold. Two frames with more than one main face, the
+//! confidence over the challenge frames `min_surface_score` (0.40), and lvantispoof must find
+//! the face real on at least half the challenge frames (its aggregated score at or above its
+//! threshold; the verdict's `antispoof_score` is the mean of those aggregated scores): a
+//! second of a pose the passive layer reads poorly does not decide, a screen or a print held
+//! through the challenges does. Two frames with more than one main face, the
 //! total timeout, or no calibration within `calibration_timeout_ns` end the session as failed.
 
 use std::collections::HashSet;
@@ -380,7 +383,12 @@ pub struct Session {
     surface_sum: f64,
     surface_frames: u32,
     surface_seen: bool,
+    /// lvantispoof's (aggregated score, is real) on the last frame it scored.
     antispoof: Option<(f32, bool)>,
+    /// Over the challenge frames: the sum of its aggregated scores, frames scored, frames real.
+    antispoof_sum: f64,
+    antispoof_frames: u32,
+    antispoof_real_frames: u32,
     verdict: Option<Verdict>,
 }
 
@@ -417,6 +425,9 @@ impl Session {
             surface_frames: 0,
             surface_seen: false,
             antispoof: None,
+            antispoof_sum: 0.0,
+            antispoof_frames: 0,
+            antispoof_real_frames: 0,
             verdict: None,
         }
     }
@@ -560,6 +571,11 @@ impl Session {
             }
             return events;
         };
+        if let Some(a) = face.antispoof {
+            self.antispoof_sum += a.aggregated_score as f64;
+            self.antispoof_frames += 1;
+            self.antispoof_real_frames += u32::from(a.is_real);
+        }
         if let Some(surface) = face.surface {
             self.surface_sum += surface.frame.confidence as f64;
             self.surface_frames += 1;
@@ -927,7 +943,14 @@ impl Session {
             }
             _ => {}
         }
-        match self.antispoof {
+        // Over the challenge frames when lvantispoof scored any, else its last word.
+        let antispoof = if self.antispoof_frames > 0 {
+            let frames = self.antispoof_frames;
+            Some(((self.antispoof_sum / frames as f64) as f32, self.antispoof_real_frames * 2 >= frames))
+        } else {
+            self.antispoof
+        };
+        match antispoof {
             Some((_, false)) => failures.push("antispoof"),
             None if self.settings.require_antispoof && self.face_seen => failures.push("no-antispoof"),
             _ => {}
@@ -938,8 +961,8 @@ impl Session {
             passed_challenges,
             total_challenges: total,
             surface_score,
-            antispoof_score: self.antispoof.map(|a| a.0),
-            antispoof_real: self.antispoof.map(|a| a.1),
+            antispoof_score: antispoof.map(|a| a.0),
+            antispoof_real: antispoof.map(|a| a.1),
             results: self.results.clone(),
             failures,
         };
@@ -1384,5 +1407,52 @@ mod tests {
         let v = verdict(&play(&mut s, 20, 15, &face(0.5, 0.5))).expect("done");
         assert_eq!(v.liveness_score, 1.0);
         assert!(!v.passed && v.failures == vec!["no-surface-analysis", "no-antispoof"], "{v:?}");
+    }
+
+    /// A TurnLeft session whose face lvantispoof calls real on the first `real` frames after
+    /// calibration (the reaction, then the turn) and not after, with aggregated scores 0.8
+    /// (real) and 0.2.
+    fn antispoof_verdict(real: u64) -> Verdict {
+        let settings = SessionSettings { require_surface: false, ..SessionSettings::default() };
+        let mut s = Session::new(
+            vec![ChallengeType::TurnLeft],
+            ChallengeType::HEAD_MOVEMENTS.to_vec(),
+            ChallengeRng::new(Some(1)),
+            settings,
+        );
+        let scored = |f: Face, is_real: bool| {
+            let mut f = f;
+            let score = if is_real { 0.8 } else { 0.2 };
+            f.antispoof = Some(crate::meta::Antispoof {
+                score,
+                aggregated_score: score,
+                frames: 10,
+                is_real,
+                ..crate::meta::Antispoof::default()
+            });
+            f
+        };
+        play(&mut s, 0, 5, &scored(face(0.0, 0.5), true));
+        let mut events = Vec::new();
+        for n in 0..REACTION_FRAMES + 15 {
+            let f = if n < REACTION_FRAMES { face(0.0, 0.5) } else { face(0.5, 0.5) };
+            events.extend(play(&mut s, 5 + n, 1, &scored(f, n < real)));
+        }
+        verdict(&events).expect("done")
+    }
+
+    #[test]
+    fn the_passive_decision_is_the_majority_of_the_challenge_frames() {
+        // Real through the reaction and the start of the turn, not on the turn's last frames:
+        // most frames real, it passes, though the last frames alone would have failed it.
+        let v = antispoof_verdict(REACTION_FRAMES + 3);
+        assert!(v.passed, "{v:?}");
+        assert_eq!(v.antispoof_real, Some(true));
+        let score = v.antispoof_score.expect("scored");
+        assert!(score > 0.5 && score < 0.8, "the mean of the frames' scores: {score}");
+        // Real on a third of the frames: fails with `antispoof`.
+        let v = antispoof_verdict(REACTION_FRAMES / 3);
+        assert!(!v.passed && v.failures == vec!["antispoof"], "{v:?}");
+        assert!(v.antispoof_score.expect("scored") < 0.5, "{v:?}");
     }
 }

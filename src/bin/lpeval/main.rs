@@ -66,8 +66,8 @@ Usage: lpeval [--mode sessions|pad] [--set reporting|tuning|all] [--sessions N] 
   --out       output folder (default target/eval)
   --faces     folder of the fetched photos (default .cache)
   --seed      seed of the simulated people (default 1)
-  --probe     NAME: print what the mesh reads on that identity's renders (yaw and pitch
-              from -30 to 30 degrees) and stop";
+  --probe     NAME: print what the mesh and lvantispoof read on that identity's renders
+              (yaw and pitch from -30 to 30 degrees) and stop";
 
 struct Options {
     mode: String,
@@ -259,14 +259,6 @@ fn photo(source: &Source, faces: &std::path::Path) -> Result<image::RgbImage, St
     let square =
         image::imageops::crop_imm(&rgb, (rgb.width() - side) / 2, (rgb.height() - side) / 2, side, side).to_image();
     Ok(image::imageops::resize(&square, SIDE, SIDE, image::imageops::FilterType::CatmullRom))
-}
-
-/// The largest face on `rgb`, from the plugin's own elements.
-fn largest_face(rgb: &image::RgbImage) -> Result<gstliveness::meta::Face, String> {
-    faces_on(rgb)?
-        .into_iter()
-        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-        .ok_or_else(|| "no face found".to_string())
 }
 
 /// Every face lvfacedetect and lvlandmarks find on `rgb`.
@@ -1030,10 +1022,11 @@ async fn run(o: Options) -> Result<(), String> {
     }
     if let Some(name) = &o.probe {
         let id = identities.iter().find(|id| id.name == name).ok_or(format!("no identity {name}"))?;
+        let chain = Chain::new("lvfacedetect ! lvlandmarks ! lvantispoof")?;
         let face = |e: Expression| {
-            image::RgbImage::from_raw(SIDE, SIDE, id.model.render(&e))
-                .ok_or("render size".to_string())
-                .and_then(|rgb| largest_face(&rgb))
+            let rgb = image::RgbImage::from_raw(SIDE, SIDE, id.model.render(&e)).ok_or("render size".to_string())?;
+            let faces = chain.faces(&rgb)?;
+            faces.into_iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area())).ok_or("no face".to_string())
         };
         let neutral = face(Expression::default())?.landmarks.map(|l| l.points).unwrap_or_default();
         let read = |e: Expression| {
@@ -1044,7 +1037,7 @@ async fn run(o: Options) -> Result<(), String> {
                     .and_then(|l| gstliveness::lvchallenge::planarity::planar_residual(&neutral, &l.points))
                     .unwrap_or(f32::NAN);
                 let pose = f.head_pose.map_or((f32::NAN, f32::NAN), |p| (p.yaw_degrees, p.pitch_degrees));
-                (pose.0, pose.1, residual)
+                (pose.0, pose.1, residual, f.antispoof.map_or(f32::NAN, |a| a.score))
             })
         };
         for (axis, values) in [
@@ -1057,9 +1050,10 @@ async fn run(o: Options) -> Result<(), String> {
                 } else {
                     Expression { pitch: v, ..Expression::default() }
                 };
-                let (yaw, pitch, residual) = read(e)?;
+                let (yaw, pitch, residual, pad) = read(e)?;
                 println!(
-                    "{name}: rendered {axis} {v:+5.1} -> mesh yaw {yaw:+6.1} pitch {pitch:+6.1}, planar residual {residual:.4}"
+                    "{name}: rendered {axis} {v:+5.1} -> mesh yaw {yaw:+6.1} pitch {pitch:+6.1}, planar residual {residual:.4}, \
+                     lvantispoof {pad:.3}"
                 );
             }
         }
