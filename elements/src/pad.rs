@@ -70,9 +70,8 @@ pub struct Candidates {
 
 impl Candidates {
     /// The value of the candidate `name` as the fusion takes it (CNN scores as logits;
-    /// `name^2` its square, for features whose live range lies between two attack ranges,
-    /// such as sharpness: halftone dots raise it, a recapture's blur lowers it), or None when
-    /// it was not measured or the name is unknown.
+    /// `name^2` its square, for features whose live range lies between two attack ranges),
+    /// or None when it was not measured or the name is unknown.
     pub fn value(&self, name: &str) -> Option<f32> {
         if let Some(base) = name.strip_suffix("^2") {
             return self.value(base).map(|v| v * v);
@@ -389,9 +388,9 @@ impl Fusion {
         Ok(fusion)
     }
 
-    /// Whether the fusion reads this CNN's score.
+    /// Whether the fusion reads this candidate (alone or squared).
     pub fn uses(&self, name: &str) -> bool {
-        self.features.iter().any(|f| f == name)
+        self.features.iter().any(|f| f.strip_suffix("^2").unwrap_or(f) == name)
     }
 
     /// The fused score (0..1, 0.5 at the operating point), or None when a feature it uses
@@ -481,7 +480,8 @@ mod tests {
         c.features = Some(PadFeatures { periodicity: 2.0, ..features });
         assert!(fusion.score(&c).unwrap_or(1.0) < 0.1, "a periodic face scores low");
         assert_eq!(c.value("periodicity^2"), Some(4.0));
-        assert!(Fusion::parse(&good.replace("\"periodicity\"", "\"sharpness^2\"")).is_ok());
+        let squared = Fusion::parse(&good.replace("\"liveness-model\"", "\"liveness-model^2\"")).expect("valid");
+        assert!(squared.uses("liveness-model"), "a squared CNN score needs the CNN");
         assert_eq!(fusion.score(&Candidates::default()), None, "liveness-model not measured");
         for bad in [
             good.replace("\"version\":1", "\"version\":2"),

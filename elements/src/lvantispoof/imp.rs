@@ -16,7 +16,11 @@ use crate::meta::{Antispoof, Face};
 use crate::pad::{FUSION_FILE, Fusion};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
-    gst::DebugCategory::new("lvantispoof", gst::DebugColorFlags::empty(), Some("Liveness CNN anti-spoofing"))
+    gst::DebugCategory::new(
+        "lvantispoof",
+        gst::DebugColorFlags::empty(),
+        Some("Liveness presentation-attack detection"),
+    )
 });
 
 const DEFAULT_MODEL: AntispoofModel = AntispoofModel::Fusion;
@@ -216,12 +220,13 @@ impl ElementImpl for LvAntispoof {
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
         static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
             gst::subclass::ElementMetadata::new(
-                "Liveness CNN anti-spoofing",
+                "Liveness presentation-attack detection",
                 "Filter/Analyzer/Video",
                 "Scores each face lvfacedetect found for presentation attacks (1 = real): by default the calibrated fusion \
-                 of a CNN (ONNX Runtime) and PAD features (periodic print and screen patterns, lost detail, colour gamut, \
-                 glare), or the antispoof and/or liveness CNN alone; keeps every score in FaceMeta, aggregates the score over the last frames of its track and adds both to its FaceMeta entry; \
-                 optionally posts an `lvantispoof` element message per frame",
+                 of a CNN (ONNX Runtime) and PAD features (periodic print and screen patterns, colour gamut, glare, coding \
+                 blocks), or the antispoof and/or liveness CNN alone; aggregates the score over the last frames of its \
+                 track and adds both, with every CNN score and feature measured, to its FaceMeta entry; optionally posts \
+                 an `lvantispoof` element message per frame",
                 "gst-liveness developers",
             )
         });
