@@ -291,7 +291,7 @@ def main():
     import matplotlib.pyplot as plt
     probit = lambda p: statistics.NormalDist().inv_cdf(min(max(p, 1e-3), 1 - 1e-3))
     ticks = [0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95]
-    fig, ax = plt.subplots(figsize=(8, 7))
+    fig, (ax, by_family) = plt.subplots(1, 2, figsize=(15, 7))
     shown = ["fusion", "antispoof-model", "liveness-model", "periodicity", "hf-energy", "sharpness", "chroma",
              "blue-cast", "skin-complexity", "max-crossing-ratio", "surface-confidence", "blur"]
     for name in shown:
@@ -304,13 +304,28 @@ def main():
         line, = ax.plot(xs, ys, style, lw=3 if name == "fusion" else 1.2,
                         label=name + (" (lvsurfaceanalysis)" if name in SURFACE else ""))
         ax.plot([probit(bp)], [probit(ap)], "o", color=line.get_color())
-    ax.set_xticks([probit(t) for t in ticks], [f"{t * 100:g}" for t in ticks])
-    ax.set_yticks([probit(t) for t in ticks], [f"{t * 100:g}" for t in ticks])
-    ax.set_xlabel("BPCER (%)  - live faces refused")
-    ax.set_ylabel("APCER (%)  - attacks accepted")
-    ax.set_title("PAD candidates on the reporting half (DET; dots: thresholds chosen on the tuning half)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.set_title("Every candidate, all attacks (dots: thresholds chosen on the tuning half)")
+    # The fusion and the best single feature against each family.
+    for family, colour in zip(FAMILIES, ["tab:red", "tab:blue", "tab:gray"]):
+        subset = [(r, z) for r, z in zip(reporting, report_scores) if r["live"] or r["family"] == family]
+        points = det([r for r, _ in subset], [z for _, z in subset])
+        by_family.plot([probit(p[0]) for p in points], [probit(p[1]) for p in points], lw=3, color=colour,
+                       label=f"fusion vs {family} (APCER {at[family] * 100:.1f} % at 0.5)")
+        by_family.plot([probit(at["bpcer"])], [probit(at[family])], "o", color=colour)
+        subset = [r for r in reporting if r["live"] or r["family"] == family]
+        single = det(subset, [-r["periodicity"] for r in subset])
+        by_family.plot([probit(p[0]) for p in single], [probit(p[1]) for p in single], ":", color=colour,
+                       label=f"periodicity alone vs {family}")
+    by_family.set_title("The fusion against each attack family (dots: its operating point, 0.5)")
+    for a in (ax, by_family):
+        a.set_xticks([probit(t) for t in ticks], [f"{t * 100:g}" for t in ticks])
+        a.set_yticks([probit(t) for t in ticks], [f"{t * 100:g}" for t in ticks])
+        a.set_xlabel("BPCER (%)  - live faces refused")
+        a.set_ylabel("APCER (%)  - attacks accepted")
+        a.grid(True, alpha=0.3)
+        a.legend(fontsize=8)
+    fig.suptitle(f"PAD on the reporting half ({len(ids(reporting))} identities, {len(reporting)} frames; "
+                 "simulated attacks), DET curves")
     fig.tight_layout()
     fig.savefig(out / "pad-det.png", dpi=110)
     print(f"written: {fusion_path}, {out}/pad-results.json, pad-table.md, pad-det.png")
