@@ -138,6 +138,21 @@ pub fn post(element: &impl IsA<gst::Element>, structure: gst::Structure) {
     let _ = element.post_message(gst::message::Element::builder(structure).src(element).build());
 }
 
+/// The new value of a path property (a string): None when unset or empty.
+pub fn path_from_value(value: &gst::glib::Value) -> Option<std::path::PathBuf> {
+    value.get::<Option<String>>().ok().flatten().filter(|s| !s.is_empty()).map(std::path::PathBuf::from)
+}
+
+/// A path property's value as `property()` returns it.
+pub fn path_to_value(path: &Option<std::path::PathBuf>) -> gst::glib::Value {
+    path.as_ref().map(|p| p.display().to_string()).to_value()
+}
+
+/// A property giving the path of a model file, changeable until the element starts.
+pub fn model_location_spec(name: &str, blurb: &'static str) -> gst::glib::ParamSpec {
+    gst::glib::ParamSpecString::builder(name).nick("Model location").blurb(blurb).mutable_ready().build()
+}
+
 /// The shared session of model `file` (looked up as `model::locate` does, or at `location`),
 /// or the element error to fail `start` with.
 pub fn load_model(

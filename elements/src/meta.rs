@@ -154,11 +154,66 @@ pub struct Antispoof {
     pub features: Option<crate::pad::PadFeatures>,
 }
 
+/// Seed 002's light-interaction classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reflectance {
+    #[default]
+    Natural,
+    Uncertain,
+    Artificial,
+}
+
+impl Reflectance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reflectance::Natural => "natural",
+            Reflectance::Uncertain => "uncertain",
+            Reflectance::Artificial => "artificial",
+        }
+    }
+}
+
+/// Seed 002's four surface checks of one face in one frame and their decision
+/// (`lvsurfaceanalysis`).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SurfaceResult {
+    pub skin_complexity: f32,
+    pub avg_gradient: f32,
+    pub high_freq_ratio: f32,
+    pub frequency_score: f32,
+    /// Rows whose crossing ratio exceeds the threshold, and the largest ratio.
+    pub moire_rows: u32,
+    pub max_crossing_ratio: f32,
+    pub moire_detected: bool,
+    pub reflectance_cv: f32,
+    pub reflectance: Reflectance,
+    pub is_real: bool,
+    pub confidence: f32,
+}
+
+/// Seed 000's `details.quality` of one face (`lvsurfaceanalysis`; serialised with its
+/// camelCase names).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QualityResult {
+    pub blur: f32,
+    pub is_blurred: bool,
+    pub light: f32,
+    pub is_highlighted: bool,
+    pub darkness: f32,
+    pub is_dark: bool,
+    pub illumination: f32,
+    pub is_illuminated: bool,
+    pub specularity: f32,
+    pub is_specular: bool,
+}
+
 /// Passive surface analysis of `lvsurfaceanalysis`: this frame's checks and the track's
 /// running score.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Surface {
-    pub frame: crate::lvsurfaceanalysis::analysis::SurfaceResult,
+    pub frame: SurfaceResult,
     /// Mean confidence over the track's frames so far (seed 002 `surfaceScore`).
     pub session_score: f32,
     pub session_frames: u32,
@@ -209,7 +264,7 @@ pub struct Face {
     pub antispoof: Option<Antispoof>,
     pub surface: Option<Surface>,
     /// Image quality of the face region (seed 000 `details.quality`).
-    pub quality: Option<crate::lvsurfaceanalysis::analysis::QualityResult>,
+    pub quality: Option<QualityResult>,
     pub challenge: Option<ChallengeState>,
 }
 

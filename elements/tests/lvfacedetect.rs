@@ -259,3 +259,36 @@ fn meta_survives_a_format_conversion() {
     assert_eq!(faces_of(buffer).len(), 1);
     assert_eq!(buffer.iter_meta::<gst_video::VideoRegionOfInterestMeta>().count(), 1);
 }
+
+/// Every model-loading element takes the path of each model it loads; a wrong one is an
+/// error at start naming it, and a right one works.
+#[test]
+fn every_model_has_a_location_property() {
+    let head = still("astronaut.png", "video/x-raw,format=I420", 1);
+    for (chain, property) in [
+        ("lvlandmarks", "mesh-model-location"),
+        ("lvlandmarks", "emotion-model-location"),
+        ("lvantispoof model=antispoof", "antispoof-model-location"),
+        ("lvantispoof model=liveness", "liveness-model-location"),
+        ("lvjwtsink location=/dev/null key=0123456789abcdef0123456789abcdef min-age=18", "age-model-location"),
+    ] {
+        let wrong = format!("/nonexistent/{property}.onnx");
+        // lvjwtsink is a sink.
+        let tail = if chain.starts_with("lvjwtsink") { "" } else { " ! fakesink" };
+        let err = run(&format!("{head} ! lvfacedetect ! {chain} {property}={wrong}{tail}"))
+            .err()
+            .unwrap_or_else(|| panic!("{property}: the pipeline must fail"));
+        assert!(err.contains(&wrong) && err.contains("not found"), "{property}: {err}");
+    }
+    let models = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models");
+    for (element, property, file) in [
+        ("lvlandmarks", "mesh-model-location", "facemesh.onnx"),
+        ("lvantispoof model=liveness", "liveness-model-location", "liveness.onnx"),
+    ] {
+        let path = models.join(file);
+        assert!(
+            run(&format!("{head} ! lvfacedetect ! {element} {property}={} ! fakesink", path.display())).is_ok(),
+            "{property}"
+        );
+    }
+}

@@ -38,6 +38,8 @@ const DEFAULT_POST_MESSAGES: bool = false;
 #[derive(Debug, Clone)]
 struct Settings {
     model: AntispoofModel,
+    antispoof_location: Option<PathBuf>,
+    liveness_location: Option<PathBuf>,
     fusion_location: Option<PathBuf>,
     window: u32,
     aggregation: AggregationMode,
@@ -52,6 +54,8 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             model: DEFAULT_MODEL,
+            antispoof_location: None,
+            liveness_location: None,
             fusion_location: None,
             window: DEFAULT_WINDOW,
             aggregation: DEFAULT_AGGREGATION,
@@ -114,6 +118,14 @@ impl ObjectImpl for LvAntispoof {
                     .blurb("What scores the faces: fusion (the calibrated logistic fusion of pad-fusion.json: CNN scores and PAD features, 0.5 at its operating point), antispoof (128x128 CNN), liveness (32x32 CNN), or both CNNs averaged")
                     .mutable_ready()
                     .build(),
+                element::model_location_spec(
+                    "antispoof-model-location",
+                    "Path to the antispoof CNN; unset looks up antispoof.onnx in LIVENESS_MODEL_DIR, then the models/ folder",
+                ),
+                element::model_location_spec(
+                    "liveness-model-location",
+                    "Path to the liveness CNN; unset looks up liveness.onnx in LIVENESS_MODEL_DIR, then the models/ folder",
+                ),
                 glib::ParamSpecString::builder("fusion-location")
                     .nick("Fusion location")
                     .blurb("Path to the fusion weights (model fusion); unset looks up pad-fusion.json in LIVENESS_MODEL_DIR, then the models/ folder")
@@ -178,13 +190,9 @@ impl ObjectImpl for LvAntispoof {
         let mut settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
         match pspec.name() {
             "model" => settings.model = value.get().expect("type checked upstream"),
-            "fusion-location" => {
-                settings.fusion_location = value
-                    .get::<Option<String>>()
-                    .expect("type checked upstream")
-                    .filter(|s| !s.is_empty())
-                    .map(PathBuf::from)
-            }
+            "antispoof-model-location" => settings.antispoof_location = element::path_from_value(value),
+            "liveness-model-location" => settings.liveness_location = element::path_from_value(value),
+            "fusion-location" => settings.fusion_location = element::path_from_value(value),
             "window" => settings.window = value.get().expect("type checked upstream"),
             "aggregation" => settings.aggregation = value.get().expect("type checked upstream"),
             "threshold" => settings.threshold = value.get().expect("type checked upstream"),
@@ -201,7 +209,9 @@ impl ObjectImpl for LvAntispoof {
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
         match pspec.name() {
             "model" => settings.model.to_value(),
-            "fusion-location" => settings.fusion_location.as_ref().map(|p| p.display().to_string()).to_value(),
+            "antispoof-model-location" => element::path_to_value(&settings.antispoof_location),
+            "liveness-model-location" => element::path_to_value(&settings.liveness_location),
+            "fusion-location" => element::path_to_value(&settings.fusion_location),
             "window" => settings.window.to_value(),
             "aggregation" => settings.aggregation.to_value(),
             "threshold" => settings.threshold.to_value(),
@@ -263,12 +273,12 @@ impl BaseTransformImpl for LvAntispoof {
                 || fusion.as_ref().is_some_and(|f| f.uses(name))
         };
         let antispoof = if wants(AntispoofModel::Antispoof, "antispoof-model") {
-            Some(element::load_model(ANTISPOOF_FILE, None, threads)?)
+            Some(element::load_model(ANTISPOOF_FILE, settings.antispoof_location.as_deref(), threads)?)
         } else {
             None
         };
         let liveness = if wants(AntispoofModel::Liveness, "liveness-model") {
-            Some(element::load_model(LIVENESS_FILE, None, threads)?)
+            Some(element::load_model(LIVENESS_FILE, settings.liveness_location.as_deref(), threads)?)
         } else {
             None
         };

@@ -179,13 +179,7 @@ impl ObjectImpl for LvFaceDetect {
         let mut settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
         match pspec.name() {
             "model" => settings.model = value.get().expect("type checked upstream"),
-            "model-location" => {
-                settings.model_location = value
-                    .get::<Option<String>>()
-                    .expect("type checked upstream")
-                    .filter(|s| !s.is_empty())
-                    .map(PathBuf::from)
-            }
+            "model-location" => settings.model_location = element::path_from_value(value),
             "min-score" => settings.min_score = value.get().expect("type checked upstream"),
             "iou" => settings.iou = value.get().expect("type checked upstream"),
             "max-faces" => settings.max_faces = value.get().expect("type checked upstream"),
@@ -201,7 +195,7 @@ impl ObjectImpl for LvFaceDetect {
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
         match pspec.name() {
             "model" => settings.model.to_value(),
-            "model-location" => settings.model_location.as_ref().map(|p| p.display().to_string()).to_value(),
+            "model-location" => element::path_to_value(&settings.model_location),
             "min-score" => settings.min_score.to_value(),
             "iou" => settings.iou.to_value(),
             "max-faces" => settings.max_faces.to_value(),

@@ -95,7 +95,7 @@ impl BestShot {
 mod tests {
     use super::*;
     use crate::frame::{PixelLayout, YuvMatrix};
-    use crate::lvsurfaceanalysis::analysis::QualityResult;
+    use crate::meta::QualityResult;
     use crate::meta::{HeadPose, Keypoints, Rect};
 
     fn face(side: f32) -> Face {

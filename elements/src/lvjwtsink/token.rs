@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rand::{RngCore, SeedableRng, TryRngCore};
 use serde::Serialize;
 
 /// Environment variable holding the HS256 secret when neither `key` nor `key-file` is set.
@@ -165,19 +164,9 @@ impl Signer {
     }
 }
 
-/// A random (version 4) UUID in its usual text form.
+/// A random (version 4) UUID in its usual text form, from the operating system's randomness.
 pub fn random_uuid() -> String {
-    let mut bytes = [0u8; 16];
-    if rand::rngs::OsRng.try_fill_bytes(&mut bytes).is_err() {
-        // No OS randomness: a generator seeded from the clock still gives distinct ids.
-        let nanos =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        rand_chacha::ChaCha20Rng::seed_from_u64(nanos as u64 ^ u64::from(std::process::id())).fill_bytes(&mut bytes);
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// The token payload. Fields that a pipeline cannot measure are `null` (see the README's
@@ -207,7 +196,7 @@ pub struct Claims {
 pub struct Details {
     pub ags: Option<f32>,
     /// lvsurfaceanalysis' quality, serialised with seed 000's names.
-    pub quality: Option<crate::lvsurfaceanalysis::analysis::QualityResult>,
+    pub quality: Option<crate::meta::QualityResult>,
     pub face_frame_position: Option<FaceFramePosition>,
     pub head_pose: Option<HeadPose>,
     pub mouth: Option<Mouth>,

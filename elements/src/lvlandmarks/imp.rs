@@ -31,6 +31,8 @@ const DEFAULT_POST_MESSAGES: bool = false;
 
 #[derive(Debug, Clone)]
 struct Settings {
+    mesh_location: Option<std::path::PathBuf>,
+    emotion_location: Option<std::path::PathBuf>,
     every_nth: u32,
     min_face_size: u32,
     max_faces: u32,
@@ -43,6 +45,8 @@ struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
+            mesh_location: None,
+            emotion_location: None,
             every_nth: DEFAULT_EVERY_NTH,
             min_face_size: DEFAULT_MIN_FACE_SIZE,
             max_faces: DEFAULT_MAX_FACES,
@@ -104,6 +108,14 @@ impl ObjectImpl for LvLandmarks {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
+                element::model_location_spec(
+                    "mesh-model-location",
+                    "Path to the face mesh model; unset looks up facemesh.onnx in LIVENESS_MODEL_DIR, then the models/ folder",
+                ),
+                element::model_location_spec(
+                    "emotion-model-location",
+                    "Path to the emotion (smile) model; unset looks up emotion.onnx in LIVENESS_MODEL_DIR, then the models/ folder",
+                ),
                 glib::ParamSpecUInt::builder("every-nth")
                     .nick("Every n-th frame")
                     .blurb("Run the mesh on every n-th frame only and carry each face's last results (by track id) over the frames between; 1 runs it on every frame")
@@ -165,6 +177,8 @@ impl ObjectImpl for LvLandmarks {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
         match pspec.name() {
+            "mesh-model-location" => settings.mesh_location = element::path_from_value(value),
+            "emotion-model-location" => settings.emotion_location = element::path_from_value(value),
             "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
             "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
             "max-faces" => settings.max_faces = value.get().expect("type checked upstream"),
@@ -180,6 +194,8 @@ impl ObjectImpl for LvLandmarks {
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
         match pspec.name() {
+            "mesh-model-location" => element::path_to_value(&settings.mesh_location),
+            "emotion-model-location" => element::path_to_value(&settings.emotion_location),
             "every-nth" => settings.every_nth.to_value(),
             "min-face-size" => settings.min_face_size.to_value(),
             "max-faces" => settings.max_faces.to_value(),
@@ -222,10 +238,11 @@ impl BaseTransformImpl for LvLandmarks {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        let threads = self.settings.lock().unwrap_or_else(|p| p.into_inner()).threads as usize;
+        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let threads = settings.threads as usize;
         let analyzer = Analyzer::new(
-            element::load_model(MESH_FILE, None, threads)?,
-            element::load_model(EMOTION_FILE, None, threads)?,
+            element::load_model(MESH_FILE, settings.mesh_location.as_deref(), threads)?,
+            element::load_model(EMOTION_FILE, settings.emotion_location.as_deref(), threads)?,
         );
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(State { analyzer, info: None, frames_seen: 0, carried: HashMap::new() });

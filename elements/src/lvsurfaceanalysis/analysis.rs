@@ -30,6 +30,9 @@
 //! asymmetries; `specularity` = 1 - 10 x the share of glints (pixels of 230 or more that
 //! outshine their 5x5 neighbourhood by more than 40 levels).
 
+// The result types live with the other per-face results, on the ground floor.
+pub use crate::meta::{QualityResult, Reflectance, SurfaceResult};
+
 /// Side of the surface canvas (seed 002 "256x256 working canvas").
 pub const SURFACE_CANVAS: usize = 256;
 /// Largest side of the native-resolution canvas (moiré and quality).
@@ -70,43 +73,6 @@ impl Default for SurfaceThresholds {
             artificial_reflectance: (0.1, 0.7), // seed 002: artificial below 0.1 or above 0.7
         }
     }
-}
-
-/// Seed 002's light-interaction classes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Reflectance {
-    #[default]
-    Natural,
-    Uncertain,
-    Artificial,
-}
-
-impl Reflectance {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reflectance::Natural => "natural",
-            Reflectance::Uncertain => "uncertain",
-            Reflectance::Artificial => "artificial",
-        }
-    }
-}
-
-/// The four checks and the combined decision.
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct SurfaceResult {
-    pub skin_complexity: f32,
-    pub avg_gradient: f32,
-    pub high_freq_ratio: f32,
-    pub frequency_score: f32,
-    /// Rows whose crossing ratio exceeds the threshold, and the largest ratio.
-    pub moire_rows: u32,
-    pub max_crossing_ratio: f32,
-    pub moire_detected: bool,
-    pub reflectance_cv: f32,
-    pub reflectance: Reflectance,
-    pub is_real: bool,
-    pub confidence: f32,
 }
 
 fn lbp_entropy_bits(canvas: &[f32], size: usize) -> f32 {
@@ -299,22 +265,6 @@ impl Default for QualityThresholds {
     fn default() -> Self {
         QualityThresholds { blur: 0.61, light: 0.57, darkness: 0.5, illumination: 0.1, specularity: 0.1 }
     }
-}
-
-/// Seed 000's `details.quality` (serialised with its camelCase names).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QualityResult {
-    pub blur: f32,
-    pub is_blurred: bool,
-    pub light: f32,
-    pub is_highlighted: bool,
-    pub darkness: f32,
-    pub is_dark: bool,
-    pub illumination: f32,
-    pub is_illuminated: bool,
-    pub specularity: f32,
-    pub is_specular: bool,
 }
 
 /// Share of pixels that are small bright highlights: at least 230 and brighter than the mean
