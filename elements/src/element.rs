@@ -98,6 +98,25 @@ pub fn faces(buffer: &gst::BufferRef) -> Option<Vec<Face>> {
     buffer.meta::<FaceMeta>().map(|meta| meta.faces().to_vec())
 }
 
+/// The faces of the buffer's FaceMeta, for an element that needs lvfacedetect upstream: without
+/// a FaceMeta, an element error naming what to put before `element` (`upstream`), and
+/// `FlowError::Error`. Every lv element after lvfacedetect follows this one rule.
+pub fn required_faces<T: ElementImpl>(
+    imp: &T,
+    buffer: &gst::BufferRef,
+    element: &str,
+    upstream: &str,
+) -> Result<Vec<Face>, gst::FlowError> {
+    faces(buffer).ok_or_else(|| {
+        gst::element_imp_error!(
+            imp,
+            gst::CoreError::Negotiation,
+            ["no FaceMeta on the buffer: put {} before {}", upstream, element]
+        );
+        gst::FlowError::Error
+    })
+}
+
 /// Puts `faces` back into the buffer's FaceMeta.
 pub fn store_faces(buffer: &mut gst::BufferRef, faces: Vec<Face>) {
     if let Some(mut meta) = buffer.meta_mut::<FaceMeta>() {

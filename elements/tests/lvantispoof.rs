@@ -116,7 +116,7 @@ fn posts_messages_when_asked() {
 }
 
 #[test]
-fn frames_without_faces_pass_untouched() {
+fn frames_without_faces_pass_untouched_and_without_lvfacedetect_it_is_an_error() {
     let empty = run(&format!(
         "{} ! lvfacedetect ! lvlandmarks ! lvantispoof ! appsink name=out sync=false",
         still("coffee.png", "video/x-raw,format=I420", 2)
@@ -125,13 +125,14 @@ fn frames_without_faces_pass_untouched() {
     for buffer in empty.buffers_of("out") {
         assert!(buffer.meta::<FaceMeta>().unwrap().faces().is_empty());
     }
-    // Without lvfacedetect upstream there is no FaceMeta and nothing to do.
-    let bare = run(&format!(
-        "{} ! lvantispoof ! appsink name=out sync=false",
-        still("astronaut.png", "video/x-raw,format=I420", 1)
-    ))
-    .unwrap();
-    assert!(bare.buffers_of("out")[0].meta::<FaceMeta>().is_none());
+    // Without lvfacedetect upstream every analysis element stops with the same clear error.
+    for element in ["lvlandmarks", "lvantispoof", "lvsurfaceanalysis", "lvchallenge"] {
+        let err = run(&format!("{} ! {element} ! fakesink", still("astronaut.png", "video/x-raw,format=I420", 1)))
+            .err()
+            .unwrap_or_else(|| panic!("{element} without lvfacedetect must fail"));
+        assert!(err.contains("no FaceMeta on the buffer: put lvfacedetect"), "{element}: {err}");
+        assert!(err.contains(&format!("before {element}")), "{element}: {err}");
+    }
 }
 
 /// The fusion's result on one committed calibration frame (`tests/fixtures/pad/`).

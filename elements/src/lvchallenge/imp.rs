@@ -636,16 +636,12 @@ impl BaseTransformImpl for LvChallenge {
     }
 
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let Some(faces) = element::faces(buffer) else {
-            gst::element_imp_error!(
-                self,
-                gst::CoreError::Negotiation,
-                [
-                    "no FaceMeta on the buffer: put lvfacedetect (and lvlandmarks, lvantispoof, lvsurfaceanalysis) before lvchallenge"
-                ]
-            );
-            return Err(gst::FlowError::Error);
-        };
+        let faces = element::required_faces(
+            self,
+            buffer,
+            "lvchallenge",
+            "lvfacedetect (and lvlandmarks, lvantispoof, lvsurfaceanalysis)",
+        )?;
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = state_guard.as_mut() else {

@@ -602,14 +602,7 @@ impl BaseSinkImpl for LvJwtSink {
     }
 
     fn render(&self, buffer: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let Some(faces) = element::faces(buffer) else {
-            gst::element_imp_error!(
-                self,
-                gst::CoreError::Negotiation,
-                ["no FaceMeta on the buffer: put lvfacedetect (and the other lv elements) before lvjwtsink"]
-            );
-            return Err(gst::FlowError::Error);
-        };
+        let faces = element::required_faces(self, buffer, "lvjwtsink", "lvfacedetect (and the other lv elements)")?;
         // Only the two settings a frame needs: the strings of the others are not copied a frame.
         let (checks, bestshot_size) = {
             let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());

@@ -255,10 +255,7 @@ impl BaseTransformImpl for LvLandmarks {
     }
 
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let Some(mut faces) = element::faces(buffer) else {
-            gst::trace!(CAT, imp = self, "no FaceMeta: is lvfacedetect upstream?");
-            return Ok(gst::FlowSuccess::Ok);
-        };
+        let mut faces = element::required_faces(self, buffer, "lvlandmarks", "lvfacedetect")?;
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = state_guard.as_mut() else {
