@@ -117,20 +117,11 @@ pub fn features(frame: &FrameView, face: &Face, crop: &[f32], crop_size: usize) 
     if frame.width < PATCH || frame.height < PATCH {
         return None;
     }
-    let centre = face.bbox.center();
-    let x0 = (centre.x - PATCH as f32 / 2.0).round().clamp(0.0, (frame.width - PATCH) as f32);
-    let y0 = (centre.y - PATCH as f32 / 2.0).round().clamp(0.0, (frame.height - PATCH) as f32);
-    let map = Affine { xu: 1.0, xv: 0.0, x0, yu: 0.0, yv: 1.0, y0 };
-    let mut patch = vec![0.0f32; PATCH * PATCH];
-    resample_luma(frame, &map, PATCH, PATCH, &mut patch);
+    let patch = native_square(frame, face, PATCH);
     let (periodicity, hf_energy) = spectral(&patch);
     let side =
         (face.bbox.width.min(face.bbox.height) as usize).clamp(GRID_MIN, GRID_MAX).min(frame.width).min(frame.height);
-    let gx0 = (centre.x - side as f32 / 2.0).round().clamp(0.0, (frame.width - side) as f32);
-    let gy0 = (centre.y - side as f32 / 2.0).round().clamp(0.0, (frame.height - side) as f32);
-    let mut region = vec![0.0f32; side * side];
-    resample_luma(frame, &Affine { xu: 1.0, xv: 0.0, x0: gx0, yu: 0.0, yv: 1.0, y0: gy0 }, side, side, &mut region);
-    let block_grid = block_grid(&region, side);
+    let block_grid = block_grid(&native_square(frame, face, side), side);
     let sharpness = sharpness(&patch);
     let colour = colour(crop, crop_size);
     Some(PadFeatures {
@@ -143,6 +134,17 @@ pub fn features(frame: &FrameView, face: &Face, crop: &[f32], crop_size: usize) 
         clipped: colour.3,
         block_grid,
     })
+}
+
+/// The luma of the `side` x `side` square of frame pixels centred on the face (kept inside
+/// the frame; `side` must not exceed it), read pixel for pixel.
+fn native_square(frame: &FrameView, face: &Face, side: usize) -> Vec<f32> {
+    let centre = face.bbox.center();
+    let x0 = (centre.x - side as f32 / 2.0).round().clamp(0.0, (frame.width - side) as f32);
+    let y0 = (centre.y - side as f32 / 2.0).round().clamp(0.0, (frame.height - side) as f32);
+    let mut square = vec![0.0f32; side * side];
+    resample_luma(frame, &Affine { xu: 1.0, xv: 0.0, x0, yu: 0.0, yv: 1.0, y0 }, side, side, &mut square);
+    square
 }
 
 /// (periodicity, hf-energy) of a PATCH x PATCH luma patch.

@@ -114,12 +114,8 @@ pub fn jpeg_round_trip(image: &[f32], w: usize, h: usize, quality: u8) -> Image 
 }
 
 pub fn jpeg(image: &[f32], w: usize, h: usize, quality: u8) -> Vec<u8> {
-    let mut out = Vec::new();
-    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
     // An RGB buffer of the right size always encodes.
-    let _ =
-        image::ImageEncoder::write_image(encoder, &to_rgb8(image), w as u32, h as u32, image::ExtendedColorType::Rgb8);
-    out
+    gstliveness::frame::encode_jpeg(&to_rgb8(image), w as u32, h as u32, quality).unwrap_or_default()
 }
 
 fn gaussian(rng: &mut ChaCha8Rng) -> f32 {

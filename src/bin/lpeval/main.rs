@@ -435,11 +435,8 @@ fn identity_of(name: &'static str, role: Role, rgb: image::RgbImage) -> Result<I
 }
 
 fn jpeg(rgb: &[u8], side: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
     // An RGB buffer of the right size always encodes.
-    let _ = image::ImageEncoder::write_image(encoder, rgb, side, side, image::ExtendedColorType::Rgb8);
-    out
+    gstliveness::frame::encode_jpeg(rgb, side, side, 85).unwrap_or_default()
 }
 
 /// What the client read in the last STATS.
