@@ -15,7 +15,7 @@ PLUGIN_DIR := $(CURDIR)/target/debug
 ELEMENTS := lvfacedetect lvlandmarks lvantispoof lvsurfaceanalysis lvchallenge lvjwtsink lvvideoglue lvvideogluesrc
 
 # fixtures: the face-matching photos of the REST tests, from a PyPI sdist (not committed).
-.PHONY: all deps ort fixtures build test test-cargo test-meson demo bench eval eval-pad models clean-meson
+.PHONY: all deps ort fixtures build test test-cargo test-features test-meson demo bench eval eval-pad models clean-meson
 
 all: build
 
@@ -37,7 +37,16 @@ test: ort fixtures
 	cargo build --workspace
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cargo test --workspace
+	$(MAKE) --no-print-directory test-features
 	$(MAKE) --no-print-directory test-meson
+
+# The analysis-only plugin (no lvjwtsink, no lvvideoglue) builds and links neither Redis nor
+# JWT/RSA.
+test-features:
+	cargo check -p gst-plugin-liveness --no-default-features --lib --quiet
+	@if cargo tree -p gst-plugin-liveness --no-default-features -e normal --prefix none | grep -E '^(redis|rsa|jsonwebtoken) '; then \
+	  echo "the analysis-only build links the crates above"; exit 1; fi
+	@echo "features: the analysis-only plugin builds without redis, rsa and jsonwebtoken"
 
 # The three commands of the README's install section, installed into a scratch destdir, then
 # gst-inspect-1.0 must find the plugin there.

@@ -20,7 +20,7 @@ run() {
         ! lvjwtsink key="$demo_key" session-id=demo-session)
     echo "\$ gst-launch-1.0 -m ${launch[*]}"
     echo
-    gst-launch-1.0 -m "${launch[@]}" | DEMO_KEY="$demo_key" README="$root/README.md" python3 "$root/scripts/show-token.py"
+    gst-launch-1.0 -m "${launch[@]}" | DEMO_KEY="$demo_key" README="$root/docs/elements.md" python3 "$root/scripts/show-token.py"
 }
 
 

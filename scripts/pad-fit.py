@@ -18,8 +18,8 @@ candidate's value. Then:
    more. The operating point
    is the 5 % quantile of the cross-validated live scores of the tuning half, and the bias is
    shifted so that the fused score reads 0.5 there;
-3. writes models/pad-fusion.json, OUT/pad-results.json, OUT/pad-table.md (the README's
-   table) and OUT/pad-det.png (DET curves on the reporting half, operating points marked).
+3. writes models/pad-fusion.json, OUT/pad-results.json, OUT/pad-table.md (the table in
+   docs/accuracy.md) and OUT/pad-det.png (DET curves on the reporting half, operating points marked).
 
 Usage: pad-fit.py OUT [--fusion models/pad-fusion.json]
 """
@@ -278,7 +278,7 @@ def main():
               f"{at_all['bpcer']:.3f}, APCER " + ", ".join(f"{f} {at_all[f]:.3f}" for f in FAMILIES))
     (out / "pad-results.json").write_text(json.dumps(results, indent=2) + "\n")
 
-    # The README's table.
+    # The table of docs/accuracy.md.
     lines = ["| candidate | AUC | EER | BPCER | APCER print | APCER screen | APCER recapture |",
              "|---|---|---|---|---|---|---|"]
     for name, entry in [("**fusion**", results["fusion"])] + list(results["candidates"].items()):

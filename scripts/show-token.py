@@ -2,7 +2,7 @@
 """Reads `gst-launch-1.0 -m` output of a pipeline ending in lvjwtsink on stdin, checks the
 HS256 signature of the token with the key in $DEMO_KEY, and prints the verdict, the decoded
 header and payload (the best shot shortened) and the error codes with their names (from the
-README's table)."""
+token table of docs/elements.md)."""
 import base64
 import hashlib
 import hmac

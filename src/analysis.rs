@@ -13,6 +13,53 @@ use gstliveness::meta::{Face, FaceMeta};
 
 use crate::session::DecodedFrame;
 
+/// An element the plugin set should provide is not registered.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("element {0} is not available: is its plugin installed and registered?")]
+pub struct MissingElement(pub &'static str);
+
+/// Why a request's frames could not be analysed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("frames of one request must have the same size")]
+    SizeMismatch,
+    #[error(transparent)]
+    MissingElement(#[from] MissingElement),
+    #[error("the pipeline cannot be built: {0}")]
+    Build(#[from] gst::glib::BoolError),
+    #[error("the pipeline failed: {0}")]
+    Pipeline(String),
+    #[error("{out} of {count} frames came out of the pipeline")]
+    LostFrames { out: usize, count: usize },
+}
+
+/// One element of a chain: its factory and the properties it is built with.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub factory: &'static str,
+    pub properties: Vec<(&'static str, gst::glib::Value)>,
+}
+
+impl Stage {
+    pub fn new(factory: &'static str) -> Self {
+        Stage { factory, properties: Vec::new() }
+    }
+
+    pub fn with(mut self, name: &'static str, value: impl Into<gst::glib::Value>) -> Self {
+        self.properties.push((name, value.into()));
+        self
+    }
+
+    /// The element, built from its factory.
+    pub fn build(&self) -> Result<gst::Element, MissingElement> {
+        let mut builder = gst::ElementFactory::make(self.factory);
+        for (name, value) in &self.properties {
+            builder = builder.property(name, value.clone());
+        }
+        builder.build().map_err(|_| MissingElement(self.factory))
+    }
+}
+
 /// One frame as it came out of the pipeline.
 pub struct AnalyzedFrame {
     pub width: u32,
@@ -34,7 +81,7 @@ pub struct Analysis {
 
 impl AnalyzedFrame {
     /// A read-only view of the pixels for the model code of the plugin.
-    pub fn view(&self) -> Result<gstliveness::frame::FrameView<'_>, String> {
+    pub fn view(&self) -> Result<gstliveness::frame::FrameView<'_>, gstliveness::frame::FrameError> {
         use gstliveness::frame::{FrameView, PixelLayout, YuvMatrix};
         let (w, h) = (self.width as usize, self.height as usize);
         FrameView::new(
@@ -45,40 +92,37 @@ impl AnalyzedFrame {
             [self.stride, 0, 0],
             YuvMatrix::BT601_LIMITED,
         )
-        .map_err(|err| err.to_string())
     }
 }
 
 /// Frame interval of the stream the frames make (10 frames a second).
 pub const FRAME_INTERVAL_NS: u64 = 100_000_000;
 
-/// Pushes `frames` (all the same size) through `appsrc ! {elements} ! appsink` and returns
-/// every frame's faces. Blocking: call it off the async runtime.
-pub fn run(frames: Vec<DecodedFrame>, elements: &str) -> Result<Analysis, String> {
+/// Pushes `frames` (all the same size) through `appsrc ! {chain} ! appsink` and returns
+/// every frame's faces and the element messages. Blocking: call it off the async runtime.
+pub fn run(frames: Vec<DecodedFrame>, chain: &[Stage]) -> Result<Analysis, AnalysisError> {
     let Some(first) = frames.first() else { return Ok(Analysis { frames: Vec::new(), messages: Vec::new() }) };
     let (width, height) = (first.width, first.height);
     if frames.iter().any(|f| (f.width, f.height) != (width, height)) {
-        return Err("frames of one request must have the same size".into());
+        return Err(AnalysisError::SizeMismatch);
     }
-    let launch = format!(
-        "appsrc name=src format=time max-bytes=0 block=false ! {elements} ! appsink name=sink sync=false \
-         max-buffers=0 emit-signals=false"
-    );
-    let pipeline = gst::parse::launch(&launch)
-        .map_err(|err| format!("pipeline: {err}"))?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| "not a pipeline".to_string())?;
+    let info = first.video_info(gst::Fraction::new(1_000_000_000, FRAME_INTERVAL_NS as i32))?;
+    let appsrc =
+        gst_app::AppSrc::builder().format(gst::Format::Time).max_bytes(0).block(false).caps(&info.to_caps()?).build();
+    let appsink = gst_app::AppSink::builder().sync(false).max_buffers(0).build();
+    let pipeline = gst::Pipeline::new();
+    let mut elements: Vec<gst::Element> = vec![appsrc.clone().upcast()];
+    for stage in chain {
+        elements.push(stage.build()?);
+    }
+    elements.push(appsink.clone().upcast());
+    pipeline.add_many(&elements)?;
+    gst::Element::link_many(&elements)?;
     let guard = StopOnDrop(pipeline.clone());
-    let appsrc = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).ok_or("no appsrc")?;
-    let appsink = pipeline.by_name("sink").and_then(|e| e.downcast::<gst_app::AppSink>().ok()).ok_or("no appsink")?;
-    let info = first
-        .video_info(gst::Fraction::new(1_000_000_000, FRAME_INTERVAL_NS as i32))
-        .map_err(|err| format!("caps: {err}"))?;
-    appsrc.set_caps(Some(&info.to_caps().map_err(|err| format!("caps: {err}"))?));
     let stride = info.stride()[0] as usize;
-    let bus = pipeline.bus().ok_or("no bus")?;
+    let bus = pipeline.bus().ok_or_else(|| AnalysisError::Pipeline("no bus".into()))?;
     if pipeline.set_state(gst::State::Playing).is_err() {
-        return Err(first_error(&bus).unwrap_or_else(|| "the pipeline did not start".into()));
+        return Err(AnalysisError::Pipeline(first_error(&bus).unwrap_or_else(|| "it did not start".into())));
     }
     let count = frames.len();
     for (index, frame) in frames.into_iter().enumerate() {
@@ -87,26 +131,28 @@ pub fn run(frames: Vec<DecodedFrame>, elements: &str) -> Result<Analysis, String
             buffer.set_pts(gst::ClockTime::from_nseconds(index as u64 * FRAME_INTERVAL_NS));
             buffer.set_duration(gst::ClockTime::from_nseconds(FRAME_INTERVAL_NS));
         }
-        appsrc.push_buffer(buffer).map_err(|err| format!("the pipeline refused a frame: {err:?}"))?;
+        appsrc.push_buffer(buffer).map_err(|err| AnalysisError::Pipeline(format!("it refused a frame: {err:?}")))?;
     }
-    appsrc.end_of_stream().map_err(|err| format!("end of stream: {err:?}"))?;
+    appsrc.end_of_stream().map_err(|err| AnalysisError::Pipeline(format!("end of stream: {err:?}")))?;
     let mut analyzed = Vec::with_capacity(count);
     while let Some(sample) = appsink.try_pull_sample(gst::ClockTime::from_seconds(30)) {
         let Some(buffer) = sample.buffer() else { continue };
         let faces = buffer.meta::<FaceMeta>().map(|m| m.faces().to_vec()).unwrap_or_default();
-        let rgb = buffer.map_readable().map_err(|_| "unreadable buffer".to_string())?.to_vec();
+        let rgb = buffer.map_readable().map_err(|_| AnalysisError::Pipeline("unreadable buffer".into()))?.to_vec();
         analyzed.push(AnalyzedFrame { width, height, faces, rgb, stride });
     }
     let mut messages = Vec::new();
     for msg in bus.iter() {
         match msg.view() {
-            gst::MessageView::Error(err) => return Err(format!("{} ({:?})", err.error(), err.debug())),
+            gst::MessageView::Error(err) => {
+                return Err(AnalysisError::Pipeline(format!("{} ({:?})", err.error(), err.debug())));
+            }
             gst::MessageView::Element(element) => messages.extend(element.structure().map(|s| s.to_owned())),
             _ => {}
         }
     }
     if analyzed.len() != count {
-        return Err(format!("{} of {count} frames came out of the pipeline", analyzed.len()));
+        return Err(AnalysisError::LostFrames { out: analyzed.len(), count });
     }
     drop(guard);
     Ok(Analysis { frames: analyzed, messages })

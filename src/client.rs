@@ -4,7 +4,7 @@
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::lpproto::Message;
+use crate::protocol::Message;
 
 /// A client's WebSocket connection to `/lpproto`.
 pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

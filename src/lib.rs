@@ -7,8 +7,8 @@
 pub mod analysis;
 pub mod client;
 pub mod config;
-pub mod lpproto;
 pub mod policy;
+pub mod protocol;
 pub mod rest;
 pub mod session;
 pub mod sessions;

@@ -20,14 +20,17 @@ use base64::Engine;
 use gstliveness::embedding::{Embedder, Embedding, SAME_PERSON_SIMILARITY};
 use gstliveness::errors::ErrorCode;
 use gstliveness::lvchallenge::challenge::ChallengeType;
-use gstliveness::lvjwtsink::checks::{FrameCheck, FrameCheckSettings, check_frame};
-use gstliveness::meta::Face;
+use gstliveness::lvchallenge::session::{SessionSettings, count_blinks, eyes_closed};
+use gstliveness::lvjwtsink::checks::{FrameCheck, FrameCheckSettings, check_frame, passive_series_live};
+use gstliveness::meta::{Eyes, Face, QualityResult};
+use gstliveness::verdict::FaceRect;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use warp::http::StatusCode;
 use warp::{Filter, Reply};
 
 use crate::App;
-use crate::analysis::{self, AnalyzedFrame};
+use crate::analysis::{self, AnalyzedFrame, Stage};
 use crate::session::{DecodedFrame, decode_still};
 
 /// Most frames one request may carry (`/blink-check`, `/passive-monitor`).
@@ -42,9 +45,6 @@ const EXPRESSION_FRAMES: usize = 5;
 const SMILE_THRESHOLD: f64 = 0.7;
 /// Default rise of the smile probability, in percent, of `/challenge/validate` (seed 001).
 const MIN_EMOTION_CHANGE: f64 = 20.0;
-/// A blink: the mean eye aspect ratio drops below this share of the open-eye ratio (the
-/// frames' highest), as lvchallenge's `blink-ratio`.
-const BLINK_RATIO: f32 = 0.90;
 
 /// The endpoints, by path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,12 +311,12 @@ fn internal(err: impl std::fmt::Display) -> RestError {
     RestError::new(ErrorCode::Internal, err.to_string())
 }
 
-fn run(frames: Vec<DecodedFrame>, elements: &str) -> Result<analysis::Analysis, RestError> {
-    analysis::run(frames, elements).map_err(internal)
+fn run(frames: Vec<DecodedFrame>, chain: &[Stage]) -> Result<analysis::Analysis, RestError> {
+    analysis::run(frames, chain).map_err(internal)
 }
 
-fn run_one(frame: DecodedFrame, elements: &str) -> Result<AnalyzedFrame, RestError> {
-    run(vec![frame], elements)?.frames.pop().ok_or_else(|| internal("no frame came out of the pipeline"))
+fn run_one(frame: DecodedFrame, chain: &[Stage]) -> Result<AnalyzedFrame, RestError> {
+    run(vec![frame], chain)?.frames.pop().ok_or_else(|| internal("no frame came out of the pipeline"))
 }
 
 /// The face checks of one frame (lvjwtsink's per-frame checks) and its main face.
@@ -330,9 +330,14 @@ fn codes(check: &FrameCheck) -> Vec<u16> {
     check.errors.iter().map(|c| c.code()).collect()
 }
 
-fn bounding_box(face: &Face) -> Value {
+fn bounding_box(face: &Face) -> FaceRect {
     let b = face.bbox;
-    json!({"x": b.x.round() as i64, "y": b.y.round() as i64, "width": b.width.round() as i64, "height": b.height.round() as i64})
+    FaceRect {
+        x: b.x.round() as i32,
+        y: b.y.round() as i32,
+        width: b.width.round() as i32,
+        height: b.height.round() as i32,
+    }
 }
 
 fn round(value: f32, places: i32) -> f64 {
@@ -372,211 +377,348 @@ fn match_faces(id: &AnalyzedFrame, selfie: &AnalyzedFrame, min: f64) -> Result<F
     Ok(FaceMatch { confidence, matched: id_face && selfie_face && confidence as f64 >= min, id_face, selfie_face })
 }
 
-const DETECT: &str = "lvfacedetect";
-const LANDMARKS: &str = "lvfacedetect ! lvlandmarks";
+fn detect_chain() -> Vec<Stage> {
+    vec![Stage::new("lvfacedetect")]
+}
 
-fn liveness_chain(threshold: f64) -> String {
-    format!("lvfacedetect ! lvlandmarks ! lvantispoof threshold={threshold} ! lvsurfaceanalysis")
+fn landmarks_chain() -> Vec<Stage> {
+    vec![Stage::new("lvfacedetect"), Stage::new("lvlandmarks")]
+}
+
+fn liveness_chain(threshold: f64) -> Vec<Stage> {
+    vec![
+        Stage::new("lvfacedetect"),
+        Stage::new("lvlandmarks"),
+        Stage::new("lvantispoof").with("threshold", threshold),
+        Stage::new("lvsurfaceanalysis"),
+    ]
+}
+
+/// A detected face of `/detect`.
+#[derive(Debug, Serialize)]
+struct DetectedFace {
+    #[serde(flatten)]
+    rect: FaceRect,
+    confidence: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct DetectBody {
+    face_count: usize,
+    faces: Vec<DetectedFace>,
+}
+
+/// lvsurfaceanalysis' findings on the main face.
+#[derive(Debug, Serialize)]
+struct SurfaceBody {
+    is_real: bool,
+    confidence: f64,
+    moire_detected: bool,
+    reflectance: &'static str,
+    skin_complexity: f64,
+    frequency_score: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct LivenessBody {
+    is_real: bool,
+    antispoof_score: Option<f64>,
+    antispoof_threshold: f64,
+    face_count: usize,
+    bounding_box: Option<FaceRect>,
+    surface: Option<SurfaceBody>,
+    quality: Option<QualityResult>,
+    errors: Vec<u16>,
 }
 
 /// The liveness findings of one selfie.
-fn liveness(frame: &AnalyzedFrame, threshold: f64) -> (bool, Value) {
+fn liveness(frame: &AnalyzedFrame, threshold: f64) -> LivenessBody {
     let (check, face) = checked(frame);
     let antispoof = face.and_then(|f| f.antispoof);
     let surface = face.and_then(|f| f.surface);
-    let is_real = face.is_some()
-        && !check.errors.contains(&ErrorCode::SeveralFaces)
-        && antispoof.is_some_and(|a| a.aggregated_score as f64 >= threshold)
-        && surface.is_some_and(|s| s.frame.is_real);
-    let body = json!({
-        "is_real": is_real,
-        "antispoof_score": antispoof.map(|a| round(a.aggregated_score, 4)),
-        "antispoof_threshold": threshold,
-        "face_count": frame.faces.len(),
-        "bounding_box": face.map(bounding_box),
-        "surface": surface.map(|s| json!({
-            "is_real": s.frame.is_real,
-            "confidence": round(s.frame.confidence, 4),
-            "moire_detected": s.frame.moire_detected,
-            "reflectance": s.frame.reflectance.as_str(),
-            "skin_complexity": round(s.frame.skin_complexity, 4),
-            "frequency_score": round(s.frame.frequency_score, 4),
-        })),
-        "quality": face.and_then(|f| f.quality).map(|q| serde_json::to_value(q).unwrap_or(Value::Null)),
-        "errors": codes(&check),
-    });
-    (is_real, body)
+    LivenessBody {
+        is_real: face.is_some()
+            && !check.errors.contains(&ErrorCode::SeveralFaces)
+            && antispoof.is_some_and(|a| a.aggregated_score as f64 >= threshold)
+            && surface.is_some_and(|s| s.frame.is_real),
+        antispoof_score: antispoof.map(|a| round(a.aggregated_score, 4)),
+        antispoof_threshold: threshold,
+        face_count: frame.faces.len(),
+        bounding_box: face.map(bounding_box),
+        surface: surface.map(|s| SurfaceBody {
+            is_real: s.frame.is_real,
+            confidence: round(s.frame.confidence, 4),
+            moire_detected: s.frame.moire_detected,
+            reflectance: s.frame.reflectance.as_str(),
+            skin_complexity: round(s.frame.skin_complexity, 4),
+            frequency_score: round(s.frame.frequency_score, 4),
+        }),
+        quality: face.and_then(|f| f.quality),
+        errors: codes(&check),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct AntispoofBody {
+    is_real: bool,
+    antispoof_score: Option<f64>,
+    threshold: f64,
+    face_count: usize,
+    bounding_box: Option<FaceRect>,
+}
+
+#[derive(Debug, Serialize)]
+struct FaceMatchBody {
+    matched: bool,
+    confidence: f64,
+    threshold: f64,
+    id_face_extracted: bool,
+    selfie_face_extracted: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct VerifyBody {
+    verified: bool,
+    is_live: bool,
+    antispoof_score: Option<f64>,
+    faces_match: bool,
+    face_match_confidence: f64,
+    id_face_extracted: bool,
+    errors: Vec<u16>,
+}
+
+#[derive(Debug, Serialize)]
+struct SmileBody {
+    is_smiling: bool,
+    smile_score: Option<f64>,
+    threshold: f64,
+    face_count: usize,
+    bounding_box: Option<FaceRect>,
+}
+
+#[derive(Debug, Serialize)]
+struct BlinkBody {
+    blink_detected: bool,
+    blink_count: u32,
+    eyes_closed: Vec<Option<bool>>,
+    ear_values: Vec<Option<f64>>,
+    frames_analyzed: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct PassiveBody {
+    is_live: bool,
+    frames_analyzed: usize,
+    face_frames: usize,
+    antispoof_score: Option<f64>,
+    antispoof_frames: Option<u32>,
+    surface_score: Option<f64>,
+    yaw_range: Option<f64>,
+    pitch_range: Option<f64>,
+    errors: Vec<u16>,
 }
 
 /// What the face shows, for the challenge check.
-fn measures(face: Option<&Face>) -> Value {
-    let Some(face) = face else { return Value::Null };
-    json!({
-        "yaw": face.head_pose.map(|p| round(p.yaw_degrees, 2)),
-        "pitch": face.head_pose.map(|p| round(p.pitch_degrees, 2)),
-        "smile": face.mouth.map(|m| round(m.smile * 100.0, 2)),
-        "mouth_opened": face.mouth.map(|m| round(m.opened, 4)),
-        "eye_aspect_ratio": face.eyes.map(|e| round(e.mean_aspect_ratio(), 4)),
-        "face_width": round(face.bbox.width, 1),
-    })
+#[derive(Debug, Serialize)]
+struct Measures {
+    yaw: Option<f64>,
+    pitch: Option<f64>,
+    smile: Option<f64>,
+    mouth_opened: Option<f64>,
+    eye_aspect_ratio: Option<f64>,
+    face_width: f64,
 }
 
-fn eye_ratio(face: &Face) -> Option<f32> {
-    face.eyes.map(|e| e.mean_aspect_ratio())
+impl Measures {
+    fn of(face: &Face) -> Self {
+        Measures {
+            yaw: face.head_pose.map(|p| round(p.yaw_degrees, 2)),
+            pitch: face.head_pose.map(|p| round(p.pitch_degrees, 2)),
+            smile: face.mouth.map(|m| round(m.smile * 100.0, 2)),
+            mouth_opened: face.mouth.map(|m| round(m.opened, 4)),
+            eye_aspect_ratio: face.eyes.map(|e| round(e.mean_aspect_ratio(), 4)),
+            face_width: round(face.bbox.width, 1),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ChallengeBody {
+    passed: bool,
+    challenge_type: &'static str,
+    baseline_calibrated: bool,
+    baseline: Option<Measures>,
+    challenge: Option<Measures>,
+    emotion_change: Option<f64>,
+    min_emotion_change: f64,
+}
+
+/// Every answer carries the time it took.
+#[derive(Debug, Serialize)]
+struct Timed<T: Serialize> {
+    #[serde(flatten)]
+    body: T,
+    processing_time_ms: f64,
+}
+
+fn to_json<T: Serialize>(body: T) -> Result<Value, RestError> {
+    serde_json::to_value(body).map_err(internal)
 }
 
 /// Runs one endpoint (blocking).
 fn handle(app: &App, endpoint: Endpoint, map: &Map<String, Value>, started: Instant) -> Result<Value, RestError> {
     let request = Request { map, max_image_bytes: app.config.max_frame_bytes };
-    let mut body = match endpoint {
-        Endpoint::Detect => {
-            let frame = run_one(request.image("image")?, DETECT)?;
-            let faces: Vec<Value> = frame
-                .faces
-                .iter()
-                .map(|f| {
-                    let mut b = bounding_box(f);
-                    b["confidence"] = json!(round(f.score, 4));
-                    b
-                })
-                .collect();
-            json!({"face_count": faces.len(), "faces": faces})
-        }
+    let threshold = app.config.antispoof_threshold;
+    let body = match endpoint {
+        Endpoint::Detect => to_json(detect(&request)?),
         Endpoint::Liveness => {
-            let threshold = request.number("antispoofThreshold", app.config.antispoof_threshold, 0.0..=1.0)?;
-            let frame = run_one(request.image("image")?, &liveness_chain(threshold))?;
-            liveness(&frame, threshold).1
+            let threshold = request.number("antispoofThreshold", threshold, 0.0..=1.0)?;
+            to_json(liveness(&run_one(request.image("image")?, &liveness_chain(threshold))?, threshold))
         }
-        Endpoint::Antispoof => {
-            let threshold = request.number("threshold", app.config.antispoof_threshold, 0.0..=1.0)?;
-            let frame = run_one(request.image("image")?, &format!("lvfacedetect ! lvantispoof threshold={threshold}"))?;
-            let (_, face) = checked(&frame);
-            let score = face.and_then(|f| f.antispoof).map(|a| a.aggregated_score);
-            json!({
-                "is_real": score.is_some_and(|s| s as f64 >= threshold),
-                "antispoof_score": score.map(|s| round(s, 4)),
-                "threshold": threshold,
-                "face_count": frame.faces.len(),
-                "bounding_box": face.map(bounding_box),
-            })
-        }
-        Endpoint::FaceMatch => {
-            let min = request.number("minConfidence", SAME_PERSON_SIMILARITY as f64, 0.0..=1.0)?;
-            let (id, selfie) = (request.image("idImage")?, request.image("selfieImage")?);
-            let m = match_faces(&run_one(id, DETECT)?, &run_one(selfie, DETECT)?, min)?;
-            json!({
-                "matched": m.matched,
-                "confidence": round(m.confidence, 4),
-                "threshold": min,
-                "id_face_extracted": m.id_face,
-                "selfie_face_extracted": m.selfie_face,
-            })
-        }
-        Endpoint::Verify => {
-            let threshold = request.number("antispoofThreshold", app.config.antispoof_threshold, 0.0..=1.0)?;
-            let min = request.number("minFaceMatchConfidence", SAME_PERSON_SIMILARITY as f64, 0.0..=1.0)?;
-            let (id, selfie) = (request.image("idImage")?, request.image("selfieImage")?);
-            let selfie = run_one(selfie, &liveness_chain(threshold))?;
-            let (is_live, live) = liveness(&selfie, threshold);
-            let m = match_faces(&run_one(id, DETECT)?, &selfie, min)?;
-            json!({
-                "verified": is_live && m.matched,
-                "is_live": is_live,
-                "antispoof_score": live["antispoof_score"],
-                "faces_match": m.matched,
-                "face_match_confidence": round(m.confidence, 4),
-                "id_face_extracted": m.id_face,
-                "errors": live["errors"],
-            })
-        }
-        Endpoint::ChallengeValidate => challenge_validate(&request)?,
-        Endpoint::SmileCheck => {
-            let threshold = request.number("threshold", SMILE_THRESHOLD, 0.0..=1.0)?;
-            let frame = run_one(request.image("image")?, LANDMARKS)?;
-            let (_, face) = checked(&frame);
-            // Decided on the score as reported, so the answer never contradicts itself.
-            let smile = face.and_then(|f| f.mouth).map(|m| round(m.smile, 4));
-            json!({
-                "is_smiling": smile.is_some_and(|s| s >= threshold),
-                "smile_score": smile,
-                "threshold": threshold,
-                "face_count": frame.faces.len(),
-                "bounding_box": face.map(bounding_box),
-            })
-        }
-        Endpoint::BlinkCheck => {
-            let frames = run(request.frames()?, LANDMARKS)?.frames;
-            let ratios: Vec<Option<f32>> = frames.iter().map(|f| checked(f).1.and_then(eye_ratio)).collect();
-            let open = ratios.iter().flatten().copied().fold(f32::NAN, f32::max);
-            let closed: Vec<Option<bool>> = frames
-                .iter()
-                .zip(&ratios)
-                .map(|(f, r)| {
-                    let face = checked(f).1?;
-                    let r = (*r)?;
-                    Some(face.eyes.is_some_and(|e| e.closed) || r < BLINK_RATIO * open)
-                })
-                .collect();
-            // A blink: eyes seen open, then closed, then open again.
-            let (mut blinks, mut was_open, mut in_blink) = (0, false, false);
-            for state in closed.iter().flatten() {
-                match (*state, was_open, in_blink) {
-                    (true, true, false) => in_blink = true,
-                    (false, _, true) => {
-                        blinks += 1;
-                        in_blink = false;
-                    }
-                    (false, _, false) => was_open = true,
-                    _ => {}
-                }
-            }
-            json!({
-                "blink_detected": blinks > 0,
-                "blink_count": blinks,
-                "eyes_closed": closed,
-                "ear_values": ratios.iter().map(|r| r.map(|r| round(r, 4))).collect::<Vec<_>>(),
-                "frames_analyzed": frames.len(),
-            })
-        }
-        Endpoint::PassiveMonitor => {
-            let threshold = request.number("antispoofThreshold", app.config.antispoof_threshold, 0.0..=1.0)?;
-            let frames = run(request.frames()?, &liveness_chain(threshold))?.frames;
-            let faces: Vec<&Face> = frames.iter().filter_map(|f| checked(f).1).collect();
-            let last = faces.last().copied();
-            let antispoof = last.and_then(|f| f.antispoof);
-            let surface = last.and_then(|f| f.surface);
-            let poses: Vec<_> = faces.iter().filter_map(|f| f.head_pose).collect();
-            let span = |get: fn(&gstliveness::meta::HeadPose) -> f32| {
-                let values = poses.iter().map(get);
-                values.clone().fold(f32::NEG_INFINITY, f32::max) - values.fold(f32::INFINITY, f32::min)
-            };
-            let mut errors: Vec<u16> = frames.iter().flat_map(|f| codes(&checked(f).0)).collect();
-            errors.sort_unstable();
-            errors.dedup();
-            let face_share = faces.len() as f32 / frames.len().max(1) as f32;
-            let is_live =
-                face_share >= 0.8 && antispoof.is_some_and(|a| a.is_real) && surface.is_some_and(|s| s.session_ok);
-            json!({
-                "is_live": is_live,
-                "frames_analyzed": frames.len(),
-                "face_frames": faces.len(),
-                "antispoof_score": antispoof.map(|a| round(a.aggregated_score, 4)),
-                "antispoof_frames": antispoof.map(|a| a.frames),
-                "surface_score": surface.map(|s| round(s.session_score, 4)),
-                "yaw_range": (!poses.is_empty()).then(|| round(span(|p| p.yaw_degrees), 2)),
-                "pitch_range": (!poses.is_empty()).then(|| round(span(|p| p.pitch_degrees), 2)),
-                "errors": errors,
-            })
-        }
-    };
-    body["processing_time_ms"] = json!(elapsed_ms(started));
-    Ok(body)
+        Endpoint::Antispoof => to_json(antispoof(&request, threshold)?),
+        Endpoint::FaceMatch => to_json(face_match(&request)?),
+        Endpoint::Verify => to_json(verify(&request, threshold)?),
+        Endpoint::ChallengeValidate => to_json(challenge_validate(&request)?),
+        Endpoint::SmileCheck => to_json(smile_check(&request)?),
+        Endpoint::BlinkCheck => to_json(blink_check(&request)?),
+        Endpoint::PassiveMonitor => to_json(passive_monitor(&request, threshold)?),
+    }?;
+    to_json(Timed { body, processing_time_ms: elapsed_ms(started) })
 }
 
-/// `/challenge/validate`: lvchallenge itself judges the movement. The baseline image is
-/// shown for the neutral baseline's frames, then the challenge image for as long as the
-/// challenge must be held (a blink: closed once, then open again), at 10 frames a second.
-fn challenge_validate(request: &Request) -> Result<Value, RestError> {
+fn detect(request: &Request) -> Result<DetectBody, RestError> {
+    let frame = run_one(request.image("image")?, &detect_chain())?;
+    let faces: Vec<DetectedFace> =
+        frame.faces.iter().map(|f| DetectedFace { rect: bounding_box(f), confidence: round(f.score, 4) }).collect();
+    Ok(DetectBody { face_count: faces.len(), faces })
+}
+
+fn antispoof(request: &Request, default_threshold: f64) -> Result<AntispoofBody, RestError> {
+    let threshold = request.number("threshold", default_threshold, 0.0..=1.0)?;
+    let chain = [Stage::new("lvfacedetect"), Stage::new("lvantispoof").with("threshold", threshold)];
+    let frame = run_one(request.image("image")?, &chain)?;
+    let (_, face) = checked(&frame);
+    let score = face.and_then(|f| f.antispoof).map(|a| a.aggregated_score);
+    Ok(AntispoofBody {
+        is_real: score.is_some_and(|s| s as f64 >= threshold),
+        antispoof_score: score.map(|s| round(s, 4)),
+        threshold,
+        face_count: frame.faces.len(),
+        bounding_box: face.map(bounding_box),
+    })
+}
+
+fn face_match(request: &Request) -> Result<FaceMatchBody, RestError> {
+    let min = request.number("minConfidence", SAME_PERSON_SIMILARITY as f64, 0.0..=1.0)?;
+    let (id, selfie) = (request.image("idImage")?, request.image("selfieImage")?);
+    let m = match_faces(&run_one(id, &detect_chain())?, &run_one(selfie, &detect_chain())?, min)?;
+    Ok(FaceMatchBody {
+        matched: m.matched,
+        confidence: round(m.confidence, 4),
+        threshold: min,
+        id_face_extracted: m.id_face,
+        selfie_face_extracted: m.selfie_face,
+    })
+}
+
+fn verify(request: &Request, default_threshold: f64) -> Result<VerifyBody, RestError> {
+    let threshold = request.number("antispoofThreshold", default_threshold, 0.0..=1.0)?;
+    let min = request.number("minFaceMatchConfidence", SAME_PERSON_SIMILARITY as f64, 0.0..=1.0)?;
+    let (id, selfie) = (request.image("idImage")?, request.image("selfieImage")?);
+    let selfie = run_one(selfie, &liveness_chain(threshold))?;
+    let live = liveness(&selfie, threshold);
+    let m = match_faces(&run_one(id, &detect_chain())?, &selfie, min)?;
+    Ok(VerifyBody {
+        verified: live.is_real && m.matched,
+        is_live: live.is_real,
+        antispoof_score: live.antispoof_score,
+        faces_match: m.matched,
+        face_match_confidence: round(m.confidence, 4),
+        id_face_extracted: m.id_face,
+        errors: live.errors,
+    })
+}
+
+fn smile_check(request: &Request) -> Result<SmileBody, RestError> {
+    let threshold = request.number("threshold", SMILE_THRESHOLD, 0.0..=1.0)?;
+    let frame = run_one(request.image("image")?, &landmarks_chain())?;
+    let (_, face) = checked(&frame);
+    // Decided on the score as reported, so the answer never contradicts itself.
+    let smile = face.and_then(|f| f.mouth).map(|m| round(m.smile, 4));
+    Ok(SmileBody {
+        is_smiling: smile.is_some_and(|s| s >= threshold),
+        smile_score: smile,
+        threshold,
+        face_count: frame.faces.len(),
+        bounding_box: face.map(bounding_box),
+    })
+}
+
+/// `/blink-check`: lvchallenge's blink rule (its default `blink-ratio` of the open-eye ratio,
+/// the frames' highest) on each frame, and its count of open-closed-open.
+fn blink_check(request: &Request) -> Result<BlinkBody, RestError> {
+    let frames = run(request.frames()?, &landmarks_chain())?.frames;
+    let eyes: Vec<Option<Eyes>> = frames.iter().map(|f| checked(f).1.and_then(|face| face.eyes)).collect();
+    let open = eyes.iter().flatten().map(Eyes::mean_aspect_ratio).fold(f32::NAN, f32::max);
+    let blink_ratio = SessionSettings::default().blink_ratio;
+    let closed: Vec<Option<bool>> = eyes.iter().map(|e| e.map(|e| eyes_closed(&e, open, blink_ratio))).collect();
+    let blinks = count_blinks(closed.iter().flatten().copied());
+    Ok(BlinkBody {
+        blink_detected: blinks > 0,
+        blink_count: blinks,
+        eyes_closed: closed,
+        ear_values: eyes.iter().map(|e| e.map(|e| round(e.mean_aspect_ratio(), 4))).collect(),
+        frames_analyzed: frames.len(),
+    })
+}
+
+/// `/passive-monitor`: lvjwtsink's passive rule over the frames, with the spread of the pose.
+fn passive_monitor(request: &Request, default_threshold: f64) -> Result<PassiveBody, RestError> {
+    let threshold = request.number("antispoofThreshold", default_threshold, 0.0..=1.0)?;
+    let frames = run(request.frames()?, &liveness_chain(threshold))?.frames;
+    let faces: Vec<&Face> = frames.iter().filter_map(|f| checked(f).1).collect();
+    let last = faces.last().copied();
+    let antispoof = last.and_then(|f| f.antispoof);
+    let poses: Vec<_> = faces.iter().filter_map(|f| f.head_pose).collect();
+    let span = |get: fn(&gstliveness::meta::HeadPose) -> f32| {
+        let values = poses.iter().map(get);
+        let range = values.clone().fold(f32::NEG_INFINITY, f32::max) - values.fold(f32::INFINITY, f32::min);
+        (!poses.is_empty()).then(|| round(range, 2))
+    };
+    let mut errors: Vec<u16> = frames.iter().flat_map(|f| codes(&checked(f).0)).collect();
+    errors.sort_unstable();
+    errors.dedup();
+    Ok(PassiveBody {
+        is_live: passive_series_live(frames.len(), faces.len(), last),
+        frames_analyzed: frames.len(),
+        face_frames: faces.len(),
+        antispoof_score: antispoof.map(|a| round(a.aggregated_score, 4)),
+        antispoof_frames: antispoof.map(|a| a.frames),
+        surface_score: last.and_then(|f| f.surface).map(|s| round(s.session_score, 4)),
+        yaw_range: span(|p| p.yaw_degrees),
+        pitch_range: span(|p| p.pitch_degrees),
+        errors,
+    })
+}
+
+/// The frames `/challenge/validate` shows lvchallenge: the baseline image for the neutral
+/// baseline's frames, then the challenge image for as long as the challenge must be held (a
+/// blink: closed once, then open again).
+fn challenge_frames(challenge: ChallengeType, baseline: DecodedFrame, shown: DecodedFrame) -> Vec<DecodedFrame> {
+    let mut frames: Vec<DecodedFrame> = (0..BASELINE_FRAMES).map(|_| baseline.clone()).collect();
+    match challenge {
+        ChallengeType::Blink => {
+            frames.push(shown);
+            frames.push(baseline);
+        }
+        c if c.is_static_pose() => frames.extend((0..HOLD_FRAMES).map(|_| shown.clone())),
+        _ => frames.extend((0..EXPRESSION_FRAMES).map(|_| shown.clone())),
+    }
+    frames
+}
+
+/// `/challenge/validate`: lvchallenge itself judges the movement, at 10 frames a second.
+fn challenge_validate(request: &Request) -> Result<ChallengeBody, RestError> {
     let name = request.string("challengeType")?;
     let challenge = ChallengeType::from_name(name).ok_or_else(|| {
         RestError::field(ErrorCode::InvalidField, "challengeType", format!("unknown challenge {name:?}"))
@@ -598,25 +740,20 @@ fn challenge_validate(request: &Request) -> Result<Value, RestError> {
             format!("{}x{} after {}x{}", shown.width, shown.height, baseline.width, baseline.height),
         ));
     }
-    let mut frames: Vec<DecodedFrame> = (0..BASELINE_FRAMES).map(|_| baseline.clone()).collect();
-    match challenge {
-        ChallengeType::Blink => {
-            frames.push(shown.clone());
-            frames.push(baseline.clone());
-        }
-        c if c.is_static_pose() => frames.extend((0..HOLD_FRAMES).map(|_| shown.clone())),
-        _ => frames.extend((0..EXPRESSION_FRAMES).map(|_| shown.clone())),
-    }
     // Two stills have no timing: the challenge image follows the baseline at once, so the
     // reaction window of a live session (`reaction-min`) does not apply.
-    let elements = format!(
-        "lvfacedetect ! lvlandmarks ! lvchallenge sequence={} retries=0 require-surface=false \
-         require-antispoof=false reaction-min=1 baseline-frames={BASELINE_FRAMES} hold-frames={HOLD_FRAMES} \
-         expression-frames={EXPRESSION_FRAMES} smile-gain={}",
-        challenge.name(),
-        change / 100.0
-    );
-    let analysis = run(frames, &elements)?;
+    let judge = Stage::new("lvchallenge")
+        .with("sequence", challenge.name())
+        .with("retries", 0u32)
+        .with("require-surface", false)
+        .with("require-antispoof", false)
+        .with("reaction-min", 1u64)
+        .with("baseline-frames", BASELINE_FRAMES as u32)
+        .with("hold-frames", HOLD_FRAMES as u32)
+        .with("expression-frames", EXPRESSION_FRAMES as u32)
+        .with("smile-gain", change / 100.0);
+    let chain = [Stage::new("lvfacedetect"), Stage::new("lvlandmarks"), judge];
+    let analysis = run(challenge_frames(challenge, baseline, shown), &chain)?;
     let named = |name: &str| analysis.messages.iter().any(|m| m.name() == name);
     let first = analysis.frames.first().and_then(|f| checked(f).1);
     let last = analysis.frames.get(BASELINE_FRAMES).and_then(|f| checked(f).1);
@@ -624,15 +761,15 @@ fn challenge_validate(request: &Request) -> Result<Value, RestError> {
         (Some(a), Some(b)) => Some(round((b.smile - a.smile) * 100.0, 2)),
         _ => None,
     };
-    Ok(json!({
-        "passed": named("challenge-completed"),
-        "challenge_type": challenge.name(),
-        "baseline_calibrated": named("calibrated"),
-        "baseline": measures(first),
-        "challenge": measures(last),
-        "emotion_change": smile_change,
-        "min_emotion_change": change,
-    }))
+    Ok(ChallengeBody {
+        passed: named("challenge-completed"),
+        challenge_type: challenge.name(),
+        baseline_calibrated: named("calibrated"),
+        baseline: first.map(Measures::of),
+        challenge: last.map(Measures::of),
+        emotion_change: smile_change,
+        min_emotion_change: change,
+    })
 }
 
 #[cfg(test)]

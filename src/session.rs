@@ -1,51 +1,66 @@
-//! One liveness session: a pipeline `appsrc ! lvfacedetect ! lvlandmarks ! lvantispoof !
-//! lvsurfaceanalysis ! lvchallenge ! lvjwtsink` fed with decoded frames, whose per-frame results
-//! and verdict come back through lvjwtsink's signals. Models are shared by every session of
-//! the process, so a new session costs no model load. With `STORE_FRAMES=1` the chain also
-//! tees into `lvvideoglue`, which keeps the session's frames and results in Redis.
+//! One liveness session as an actor: a thread that owns the pipeline `appsrc ! lvfacedetect !
+//! lvlandmarks ! lvantispoof ! lvsurfaceanalysis ! lvchallenge ! lvjwtsink` (built from the
+//! element factories, configured through their properties), takes JPEG frames over a channel
+//! and answers each with lvjwtsink's typed frame result or the verdict. Models are shared by
+//! every session of the process, so a new session costs no model load. With `STORE_FRAMES=1`
+//! the chain also tees into `lvvideoglue`, which keeps the session's frames and results in
+//! Redis.
 
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use gstliveness::errors::ErrorCode;
-use tokio::sync::mpsc;
+use gstliveness::verdict::{FrameResult, error_codes};
+use tokio::sync::oneshot;
 
+use crate::App;
+use crate::analysis::{MissingElement, Stage};
 use crate::config::Config;
-use crate::lpproto::ProtoError;
-
-/// What lvjwtsink (or the bus) says after a frame.
-#[derive(Debug, Clone)]
-pub enum SinkEvent {
-    Frame(gst::Structure),
-    Verdict { token: String, is_ok: bool, errors: Vec<u32> },
-    Failed(String),
-}
-
-/// The error codes of lvjwtsink's `errors` arrays (signal argument, frame-result field).
-pub fn error_codes(array: Option<gst::Array>) -> Vec<u32> {
-    array.map(|a| a.iter().filter_map(|v| v.get::<u32>().ok()).collect()).unwrap_or_default()
-}
+use crate::policy::Decision;
+use crate::protocol::{ConnectRequest, FrameAnswer, ProtoError};
 
 /// How long a frame may take through the pipeline before the session fails.
 const FRAME_ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long `stop` waits for lvvideoglue to finish writing.
+const STORE_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest frame side accepted.
 pub const MAX_FRAME_SIDE: u32 = 4096;
 
-pub struct LivenessSession {
-    pub id: String,
-    pipeline: gst::Pipeline,
-    appsrc: gst_app::AppSrc,
-    events: mpsc::UnboundedReceiver<SinkEvent>,
-    started: Instant,
-    info: Option<gst_video::VideoInfo>,
-    pub frames: u64,
-    /// With frame storage: where the end of stream is announced, so that `stop` lets
-    /// lvvideoglue write the last frames and the summary first.
-    eos: Option<std::sync::mpsc::Receiver<()>>,
+/// Why a session's pipeline could not be built or started.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    MissingElement(#[from] MissingElement),
+    #[error("the session pipeline cannot be linked: {0}")]
+    Link(#[from] gst::glib::BoolError),
+    #[error("the session pipeline did not start: {0}")]
+    Start(String),
+    #[error("a stored session already has this session-id")]
+    IdTaken,
+    #[error("session store unavailable: {0}")]
+    Store(#[from] gstliveness::lvvideoglue::store::StoreError),
+    #[error("the session thread: {0}")]
+    Thread(String),
 }
 
-/// How long `stop` waits for lvvideoglue to finish writing.
-const STORE_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Why a posted image could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("neither a JPEG nor a PNG")]
+    UnknownFormat,
+    #[error("{format:?}: {source}")]
+    Image { format: image::ImageFormat, source: image::ImageError },
+}
+
+/// What lvjwtsink (or the bus) says after a frame.
+#[derive(Debug, Clone)]
+enum SinkEvent {
+    Frame(FrameResult),
+    Verdict { token: String, is_ok: bool, errors: Vec<u32> },
+    Failed(String),
+}
 
 /// A decoded frame, RGB.
 #[derive(Debug, Clone)]
@@ -66,15 +81,15 @@ pub fn decode_jpeg(bytes: &[u8]) -> Result<DecodedFrame, ProtoError> {
 
 /// Decodes a JPEG or PNG still (the REST API's images), refusing images over
 /// `MAX_FRAME_SIDE`.
-pub fn decode_still(bytes: &[u8]) -> Result<DecodedFrame, String> {
+pub fn decode_still(bytes: &[u8]) -> Result<DecodedFrame, DecodeError> {
     let format = if bytes.starts_with(&[0xFF, 0xD8]) {
         image::ImageFormat::Jpeg
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         image::ImageFormat::Png
     } else {
-        return Err("neither a JPEG nor a PNG".into());
+        return Err(DecodeError::UnknownFormat);
     };
-    decode(bytes, format).map_err(|err| format!("{format:?}: {err}"))
+    decode(bytes, format).map_err(|source| DecodeError::Image { format, source })
 }
 
 fn decode(bytes: &[u8], format: image::ImageFormat) -> Result<DecodedFrame, image::ImageError> {
@@ -115,72 +130,125 @@ pub struct SessionOptions {
     pub id: String,
     /// Frames are a selfie view (mirrored).
     pub mirrored: bool,
+    /// The client chose the id: with frame storage, it must not be a stored session's.
+    pub client_chose_id: bool,
+}
+
+/// lvchallenge as the configuration asks: a fixed sequence, or a random one from the pool.
+fn challenge_stage(config: &Config, options: &SessionOptions) -> Stage {
+    let stage = Stage::new("lvchallenge")
+        .with("mirrored", options.mirrored)
+        .with("challenge-timeout", config.challenge_timeout.as_millis() as u64)
+        .with("timeout", config.session_timeout.as_millis() as u64);
+    match (&config.challenge_sequence, &config.challenges) {
+        (Some(sequence), _) => stage.with("sequence", sequence),
+        (None, Some(pool)) => stage.with("length", config.challenge_length).with("challenges", pool),
+        (None, None) => stage.with("length", config.challenge_length),
+    }
+}
+
+/// lvjwtsink with the server's key, issuer and the session's id.
+fn sink_element(config: &Config, options: &SessionOptions) -> Result<gst::Element, MissingElement> {
+    let mut stage = Stage::new("lvjwtsink").with("session-id", &options.id).with("min-age", config.min_age);
+    if let Some(secret) = &config.jwt_secret {
+        stage = stage.with("key", secret);
+    }
+    if let Some(file) = &config.jwt_key_file {
+        stage = stage.with("key-file", file.display().to_string());
+    }
+    if let Some(issuer) = &config.jwt_issuer {
+        stage = stage.with("issuer", issuer);
+    }
+    let jwt = stage.build()?;
+    jwt.set_property_from_str("algorithm", config.jwt_algorithm.nick());
+    Ok(jwt)
+}
+
+/// The session's pipeline, linked; the appsrc and lvjwtsink of it.
+fn build_pipeline(
+    config: &Config,
+    options: &SessionOptions,
+) -> Result<(gst::Pipeline, gst_app::AppSrc, gst::Element, bool), SessionError> {
+    let pipeline = gst::Pipeline::with_name(&format!("session-{}", options.id));
+    let appsrc = gst_app::AppSrc::builder().format(gst::Format::Time).is_live(true).max_bytes(0).build();
+    let mut chain = vec![
+        appsrc.clone().upcast(),
+        Stage::new("lvfacedetect").build()?,
+        Stage::new("lvlandmarks").build()?,
+        Stage::new("lvantispoof").with("threshold", config.antispoof_threshold).build()?,
+        Stage::new("lvsurfaceanalysis").build()?,
+        challenge_stage(config, options).build()?,
+    ];
+    let jwt = sink_element(config, options)?;
+    // With STORE_FRAMES, a tee hands every analysed frame (and the verdict) to lvvideoglue
+    // through a queue, so that Redis never holds up the answers.
+    let store = match (config.store_frames, &config.redis_url) {
+        (true, Some(url)) => {
+            let queue = Stage::new("queue")
+                .with("max-size-buffers", 300u32)
+                .with("max-size-bytes", 0u32)
+                .with("max-size-time", 0u64)
+                .build()?;
+            // The store does not take part in preroll: the answers never wait for it.
+            let glue = Stage::new("lvvideoglue")
+                .with("async", false)
+                .with("redis-url", url)
+                .with("session-id", &options.id)
+                .with("ttl", config.store_ttl_s)
+                .build()?;
+            let tee = Stage::new("tee").build()?;
+            chain.push(tee.clone());
+            Some((tee, queue, glue))
+        }
+        _ => None,
+    };
+    pipeline.add_many(&chain)?;
+    gst::Element::link_many(&chain)?;
+    // The tee feeds the store's queue first, then lvjwtsink.
+    if let Some((tee, queue, glue)) = &store {
+        pipeline.add_many([queue, glue])?;
+        gst::Element::link_many([tee, queue, glue])?;
+    }
+    pipeline.add(&jwt)?;
+    chain.last().map_or(Ok(()), |last| last.link(&jwt))?;
+    Ok((pipeline, appsrc, jwt, store.is_some()))
+}
+
+/// A running session's pipeline; only its actor thread touches it.
+struct LivenessSession {
+    pipeline: gst::Pipeline,
+    appsrc: gst_app::AppSrc,
+    events: std_mpsc::Receiver<SinkEvent>,
+    started: Instant,
+    info: Option<gst_video::VideoInfo>,
+    /// With frame storage: where the end of stream is announced, so that `stop` lets
+    /// lvvideoglue write the last frames and the summary first.
+    eos: Option<std_mpsc::Receiver<()>>,
 }
 
 impl LivenessSession {
-    /// Builds and starts the pipeline. Blocking: call it off the async runtime.
-    pub fn start(config: &Config, options: &SessionOptions) -> Result<LivenessSession, String> {
-        let challenge = match (&config.challenge_sequence, &config.challenges) {
-            (Some(sequence), _) => format!("sequence={sequence}"),
-            (None, Some(pool)) => format!("challenges={pool} length={}", config.challenge_length),
-            (None, None) => format!("length={}", config.challenge_length),
-        };
-        // With STORE_FRAMES, a tee hands every analysed frame (and the verdict) to
-        // lvvideoglue through a queue, so that Redis never holds up the answers.
-        let store = if config.store_frames && config.redis_url.is_some() {
-            " ! tee name=t t. ! queue max-size-buffers=300 max-size-bytes=0 max-size-time=0 ! lvvideoglue name=glue t."
-        } else {
-            ""
-        };
-        let launch = format!(
-            "appsrc name=src format=time is-live=true max-bytes=0 ! lvfacedetect ! lvlandmarks \
-             ! lvantispoof threshold={} ! lvsurfaceanalysis ! lvchallenge name=challenge {challenge} mirrored={} \
-             challenge-timeout={} timeout={}{store} ! lvjwtsink name=jwt min-age={}",
-            config.antispoof_threshold,
-            options.mirrored,
-            config.challenge_timeout.as_millis(),
-            config.session_timeout.as_millis(),
-            config.min_age
-        );
-        let pipeline = gst::parse::launch(&launch)
-            .map_err(|err| format!("pipeline: {err}"))?
-            .downcast::<gst::Pipeline>()
-            .map_err(|_| "not a pipeline".to_string())?;
-        if let (Some(glue), Some(url)) = (pipeline.by_name("glue"), &config.redis_url) {
-            glue.set_property("redis-url", url);
-            glue.set_property("session-id", &options.id);
-            glue.set_property("ttl", config.store_ttl_s);
-        }
-        let jwt = pipeline.by_name("jwt").ok_or("no lvjwtsink")?;
-        jwt.set_property("session-id", &options.id);
-        jwt.set_property_from_str("algorithm", config.jwt_algorithm.nick());
-        if let Some(secret) = &config.jwt_secret {
-            jwt.set_property("key", secret);
-        }
-        if let Some(file) = &config.jwt_key_file {
-            jwt.set_property("key-file", file.display().to_string());
-        }
-        if let Some(issuer) = &config.jwt_issuer {
-            jwt.set_property("issuer", issuer);
-        }
-        let (sender, events) = mpsc::unbounded_channel();
+    /// Builds and starts the pipeline. Blocking.
+    fn start(config: &Config, options: &SessionOptions) -> Result<LivenessSession, SessionError> {
+        let (pipeline, appsrc, jwt, stored) = build_pipeline(config, options)?;
+        let (sender, events) = std_mpsc::channel();
         let frames = sender.clone();
         jwt.connect("frame-result", false, move |args| {
-            if let Ok(s) = args[1].get::<gst::Structure>() {
-                let _ = frames.send(SinkEvent::Frame(s));
-            }
+            let result = args[1].get::<gst::Structure>().map_err(|err| err.to_string()).and_then(|s| {
+                FrameResult::try_from(s.as_ref()).map_err(|err| format!("lvjwtsink's frame-result: {err}"))
+            });
+            let _ = frames.send(result.map_or_else(SinkEvent::Failed, SinkEvent::Frame));
             None
         });
         let verdicts = sender.clone();
         jwt.connect("verdict", false, move |args| {
             let token = args[1].get::<String>().unwrap_or_default();
             let is_ok = args[2].get::<bool>().unwrap_or(false);
-            let errors = error_codes(args[3].get::<gst::Array>().ok());
+            let errors = args[3].get::<gst::Array>().map(|a| error_codes(&a)).unwrap_or_default();
             let _ = verdicts.send(SinkEvent::Verdict { token, is_ok, errors });
             None
         });
-        let bus = pipeline.bus().ok_or("no bus")?;
-        let (eos_sender, eos) = std::sync::mpsc::channel();
+        let bus = pipeline.bus().ok_or_else(|| SessionError::Start("the pipeline has no bus".into()))?;
+        let (eos_sender, eos) = std_mpsc::channel();
         let eos_sender = std::sync::Mutex::new(eos_sender);
         bus.set_sync_handler(move |_, msg| {
             match msg.view() {
@@ -194,16 +262,13 @@ impl LivenessSession {
             }
             gst::BusSyncReply::Drop
         });
-        let appsrc = pipeline.by_name("src").and_then(|e| e.downcast::<gst_app::AppSrc>().ok()).ok_or("no appsrc")?;
         let mut session = LivenessSession {
-            id: options.id.clone(),
             pipeline,
             appsrc,
             events,
             started: Instant::now(),
             info: None,
-            frames: 0,
-            eos: (!store.is_empty()).then_some(eos),
+            eos: stored.then_some(eos),
         };
         if session.pipeline.set_state(gst::State::Playing).is_err() {
             let reason = match session.events.try_recv() {
@@ -211,13 +276,34 @@ impl LivenessSession {
                 _ => "the pipeline did not start".into(),
             };
             session.stop();
-            return Err(reason);
+            return Err(SessionError::Start(reason));
         }
         Ok(session)
     }
 
-    /// Pushes one frame; the answer comes from [`LivenessSession::answer`].
-    pub fn push(&mut self, frame: DecodedFrame) -> Result<(), ProtoError> {
+    /// Decodes one JPEG, runs it through the pipeline and waits for lvjwtsink's word on it.
+    fn analyse(&mut self, jpeg: &[u8]) -> FrameAnswer {
+        let frame = match decode_jpeg(jpeg) {
+            Ok(frame) => frame,
+            Err(err) => return FrameAnswer::Refused(err),
+        };
+        if let Err(err) = self.push(frame) {
+            // A frame of another size is refused; a pipeline that takes no frame ends the session.
+            return if err.code == ErrorCode::Internal { FrameAnswer::Failed(err) } else { FrameAnswer::Refused(err) };
+        }
+        let failed = |detail: String| FrameAnswer::Failed(ProtoError::new(ErrorCode::Internal, detail));
+        match self.events.recv_timeout(FRAME_ANSWER_TIMEOUT) {
+            Ok(SinkEvent::Frame(result)) => FrameAnswer::Stats(result),
+            Ok(SinkEvent::Verdict { token, is_ok, errors }) => FrameAnswer::Verdict { token, is_ok, errors },
+            Ok(SinkEvent::Failed(reason)) => failed(reason),
+            Err(std_mpsc::RecvTimeoutError::Timeout) => failed("no answer from the pipeline".into()),
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => failed("the pipeline stopped".into()),
+        }
+    }
+
+    /// Pushes one frame: every frame of a session has the first one's size.
+    fn push(&mut self, frame: DecodedFrame) -> Result<(), ProtoError> {
+        let internal = |detail: String| ProtoError::new(ErrorCode::Internal, detail);
         let info = match &self.info {
             Some(info) if (info.width(), info.height()) != (frame.width, frame.height) => {
                 return Err(ProtoError::new(
@@ -227,9 +313,9 @@ impl LivenessSession {
             }
             Some(info) => info.clone(),
             None => {
-                let internal = |err: gst::glib::BoolError| ProtoError::new(ErrorCode::Internal, format!("caps: {err}"));
-                let info = frame.video_info(gst::Fraction::new(0, 1)).map_err(internal)?;
-                self.appsrc.set_caps(Some(&info.to_caps().map_err(internal)?));
+                let info =
+                    frame.video_info(gst::Fraction::new(0, 1)).map_err(|err| internal(format!("caps: {err}")))?;
+                self.appsrc.set_caps(Some(&info.to_caps().map_err(|err| internal(format!("caps: {err}")))?));
                 self.info = Some(info.clone());
                 info
             }
@@ -239,25 +325,15 @@ impl LivenessSession {
             // Stream time is the time since the session started: challenge timeouts run in it.
             buffer.set_pts(gst::ClockTime::from_nseconds(self.started.elapsed().as_nanos() as u64));
         }
-        self.frames += 1;
         self.appsrc
             .push_buffer(buffer)
             .map(|_| ())
-            .map_err(|err| ProtoError::new(ErrorCode::Internal, format!("pipeline refused the frame: {err:?}")))
-    }
-
-    /// The next result: the frame's checks, or the verdict.
-    pub async fn answer(&mut self) -> SinkEvent {
-        match tokio::time::timeout(FRAME_ANSWER_TIMEOUT, self.events.recv()).await {
-            Ok(Some(event)) => event,
-            Ok(None) => SinkEvent::Failed("the pipeline stopped".into()),
-            Err(_) => SinkEvent::Failed("no answer from the pipeline".into()),
-        }
+            .map_err(|err| internal(format!("pipeline refused the frame: {err:?}")))
     }
 
     /// Stops the pipeline; with frame storage, after the stored frames and summary are
     /// written (at most `STORE_DRAIN_TIMEOUT`). Blocking.
-    pub fn stop(&mut self) {
+    fn stop(&mut self) {
         if let Some(eos) = self.eos.take()
             && self.appsrc.end_of_stream().is_ok()
         {
@@ -271,4 +347,123 @@ impl Drop for LivenessSession {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A frame for the actor and where its answer goes.
+type FrameRequest = (Vec<u8>, oneshot::Sender<FrameAnswer>);
+
+/// The connection's side of a session actor. Dropping it stops the pipeline on the actor's
+/// thread; [`SessionHandle::close`] also waits for that.
+pub struct SessionHandle {
+    pub id: String,
+    requests: Option<std_mpsc::Sender<FrameRequest>>,
+    stopped: Option<oneshot::Receiver<()>>,
+}
+
+impl SessionHandle {
+    /// Starts the session's actor and its pipeline.
+    pub async fn start(app: Arc<App>, options: SessionOptions) -> Result<SessionHandle, SessionError> {
+        let (requests, inbox) = std_mpsc::channel::<FrameRequest>();
+        let (started_tx, started) = oneshot::channel();
+        let (stopped_tx, stopped) = oneshot::channel();
+        let id = options.id.clone();
+        std::thread::Builder::new()
+            .name(format!("lp-session-{:.8}", options.id))
+            .spawn(move || {
+                let session = match options.client_chose_id {
+                    true => refuse_stored_id(&app.config, &options.id),
+                    false => Ok(()),
+                }
+                .and_then(|_| LivenessSession::start(&app.config, &options));
+                let mut session = match session {
+                    Ok(session) => {
+                        let _ = started_tx.send(Ok(()));
+                        session
+                    }
+                    Err(err) => {
+                        let _ = started_tx.send(Err(err));
+                        return;
+                    }
+                };
+                while let Ok((jpeg, reply)) = inbox.recv() {
+                    let _ = reply.send(session.analyse(&jpeg));
+                }
+                session.stop();
+                let _ = stopped_tx.send(());
+            })
+            .map_err(|err| SessionError::Thread(err.to_string()))?;
+        started.await.map_err(|_| SessionError::Thread("ended before the session started".into()))??;
+        Ok(SessionHandle { id, requests: Some(requests), stopped: Some(stopped) })
+    }
+
+    /// Hands one JPEG to the session; the future gives its answer.
+    pub fn analyse(&self, jpeg: Vec<u8>) -> impl std::future::Future<Output = FrameAnswer> + Send + 'static {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.requests.as_ref().is_some_and(|requests| requests.send((jpeg, reply)).is_ok());
+        async move {
+            let gone = || FrameAnswer::Failed(ProtoError::new(ErrorCode::Internal, "the session has stopped"));
+            if !sent {
+                return gone();
+            }
+            answer.await.unwrap_or_else(|_| gone())
+        }
+    }
+
+    /// Stops the pipeline and waits until it has (stored frames written).
+    pub async fn close(mut self) {
+        self.requests = None;
+        if let Some(stopped) = self.stopped.take() {
+            let _ = stopped.await;
+        }
+    }
+}
+
+/// With frame storage, a client-chosen session id must not be one already stored: its frames
+/// would be appended to another session's. Blocking.
+fn refuse_stored_id(config: &Config, id: &str) -> Result<(), SessionError> {
+    use gstliveness::lvvideoglue::store::{Store, session_key};
+    let (true, Some(url)) = (config.store_frames, &config.redis_url) else { return Ok(()) };
+    if Store::connect(url)?.exists(&session_key(id))? {
+        return Err(SessionError::IdTaken);
+    }
+    Ok(())
+}
+
+/// Milliseconds since 1970.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Checks the user's attempts and starts the session CONNECT asked for; the ERROR to answer
+/// when it cannot start.
+pub async fn open(app: &Arc<App>, request: &ConnectRequest) -> Result<SessionHandle, ProtoError> {
+    let decision = app
+        .policy
+        .decide(&request.user_key, now_ms(), &app.config.policy)
+        .await
+        .map_err(|err| ProtoError::new(ErrorCode::Internal, format!("attempt counters unavailable: {err}")))?;
+    match decision {
+        Decision::Allowed { .. } => {}
+        Decision::Cooldown { until_ms } => {
+            let mut err = ProtoError::new(ErrorCode::Cooldown, "too many failed sessions: wait for the cooldown");
+            err.retry_after_ms = Some(until_ms.saturating_sub(now_ms()));
+            return Err(err);
+        }
+        Decision::FinalFailure => {
+            return Err(ProtoError::new(ErrorCode::FinalFailure, "FINAL_FAILURE is recorded for this user"));
+        }
+    }
+    let options = SessionOptions {
+        id: request.session_id.clone().unwrap_or_else(gstliveness::lvjwtsink::token::random_uuid),
+        mirrored: request.mirrored,
+        client_chose_id: request.session_id.is_some(),
+    };
+    SessionHandle::start(app.clone(), options).await.map_err(|err| match err {
+        SessionError::IdTaken => ProtoError::header(
+            ErrorCode::InvalidHeader,
+            "session-id",
+            "a stored session already has this session-id: choose another or leave it out",
+        ),
+        other => ProtoError::new(ErrorCode::Internal, other.to_string()),
+    })
 }

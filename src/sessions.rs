@@ -89,7 +89,7 @@ fn authorize(app: &App, auth: Option<&str>, id: &str) -> Result<String, RestErro
     if !constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         return Err(RestError::new(ErrorCode::Unauthorized, "Authorization: Bearer <ADMIN_TOKEN> is missing or wrong"));
     }
-    if !crate::ws::valid_session_id(id) {
+    if !crate::protocol::connection::valid_session_id(id) {
         return Err(RestError::field(
             ErrorCode::InvalidField,
             "id",

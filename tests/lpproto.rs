@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use lpserver::lpproto::Message;
+use lpserver::protocol::Message;
 
 fn error_code(message: &Message) -> Option<u32> {
     (message.command == "ERROR").then(|| message.header("error").and_then(|e| e.parse().ok())).flatten()

@@ -298,7 +298,7 @@ async fn perform_session(socket: &mut Socket, id: &str) -> usize {
         match answer.command.as_str() {
             "STATS" => {}
             "SUCCESS" => return sent,
-            other => panic!("unexpected {other}: {answer:?}"),
+            other => panic!("unexpected {other} after {sent} frames: {answer:?}"),
         }
     }
     panic!("no SUCCESS");

@@ -283,7 +283,7 @@ impl ErrorCode {
         })
     }
 
-    /// The table as Markdown rows (`| code | name | meaning |`), as the README shows it.
+    /// The table as Markdown rows (`| code | name | meaning |`), as docs/elements.md shows it.
     pub fn markdown_table() -> String {
         let mut table = String::from("| code | name | meaning |\n|---|---|---|\n");
         for code in ErrorCode::ALL {

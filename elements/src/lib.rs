@@ -16,13 +16,16 @@ pub mod frame;
 pub mod lvantispoof;
 pub mod lvchallenge;
 pub mod lvfacedetect;
+#[cfg(feature = "jwt")]
 pub mod lvjwtsink;
 pub mod lvlandmarks;
 pub mod lvsurfaceanalysis;
+#[cfg(feature = "videoglue")]
 pub mod lvvideoglue;
 pub mod meta;
 pub mod model;
 pub mod pad;
+pub mod verdict;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     lvfacedetect::register(plugin)?;
@@ -30,7 +33,9 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     lvantispoof::register(plugin)?;
     lvsurfaceanalysis::register(plugin)?;
     lvchallenge::register(plugin)?;
+    #[cfg(feature = "jwt")]
     lvjwtsink::register(plugin)?;
+    #[cfg(feature = "videoglue")]
     lvvideoglue::register(plugin)?;
     Ok(())
 }

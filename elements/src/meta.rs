@@ -211,7 +211,7 @@ pub struct QualityResult {
 
 /// Passive surface analysis of `lvsurfaceanalysis`: this frame's checks and the track's
 /// running score.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Surface {
     pub frame: SurfaceResult,
     /// Mean confidence over the track's frames so far (seed 002 `surfaceScore`).

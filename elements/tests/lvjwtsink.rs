@@ -62,7 +62,7 @@ fn kind_matches(value: &Value, kind: Kind) -> bool {
     }
 }
 
-/// The fields the README documents for a token without lvchallenge, with their JSON types.
+/// The fields docs/elements.md documents for a token without lvchallenge, with their JSON types.
 const FIELDS: &[(&str, Kind)] = &[
     ("/details/ags", Kind::Number),
     ("/details/quality/blur", Kind::Number),
@@ -120,7 +120,7 @@ fn leaves(value: &Value, prefix: &str, out: &mut Vec<String>) {
 }
 
 fn readme() -> String {
-    std::fs::read_to_string(common::fixture("../../README.md")).expect("README.md")
+    std::fs::read_to_string(common::fixture("../../docs/elements.md")).expect("docs/elements.md")
 }
 
 fn astronaut_token(extra: &str) -> (common::Run, String) {
@@ -151,13 +151,13 @@ fn the_token_verifies_with_its_key_only_and_has_every_documented_field() {
         let value = claims.pointer(pointer).unwrap_or_else(|| panic!("{pointer} missing in {claims}"));
         assert!(kind_matches(value, *kind), "{pointer} should be {kind:?}: {value}");
     }
-    // Every field in the token is documented in the README's token table.
+    // Every field in the token is documented in the token table of docs/elements.md.
     let mut found = Vec::new();
     leaves(&claims, "", &mut found);
     let readme = readme();
     for leaf in &found {
         let key = leaf.rsplit('/').next().unwrap();
-        assert!(readme.contains(&format!("`{key}`")), "README does not document `{key}` ({leaf})");
+        assert!(readme.contains(&format!("`{key}`")), "docs/elements.md does not document `{key}` ({leaf})");
         assert!(FIELDS.iter().any(|(p, _)| p == leaf) || leaf.starts_with("/details/faceFramePosition/frameRect"));
     }
 
@@ -402,7 +402,7 @@ fn a_performed_challenge_gives_one_ok_verdict_with_its_results() {
     let last = running.last().unwrap();
     assert_eq!(last.get::<String>("challenge").unwrap(), "turn_left");
     assert!(last.get::<f64>("progress").unwrap() > 0.5, "{last}");
-    let time_left = last.get::<i64>("time-left-ms").unwrap();
+    let time_left = last.get::<u64>("time-left-ms").unwrap();
     assert!(time_left > 0 && time_left <= 10_000, "{last}");
     assert!(results.iter().all(|r| r.get::<i32>("width").unwrap() > 80));
 }
@@ -464,7 +464,7 @@ fn location_writes_the_token_readable_by_the_owner_only() {
 #[test]
 fn the_readme_lists_the_error_code_table() {
     let table = gstliveness::errors::ErrorCode::markdown_table();
-    assert!(readme().contains(&table), "README.md must hold the table exactly:\n{table}");
+    assert!(readme().contains(&table), "docs/elements.md must hold the table exactly:\n{table}");
 }
 
 #[test]

@@ -76,7 +76,7 @@ impl Drop for RedisServer {
 // LPProto over a real WebSocket client.
 
 use futures_util::{SinkExt, StreamExt};
-use lpserver::lpproto::Message;
+use lpserver::protocol::Message;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

@@ -14,7 +14,7 @@ use gst_video::subclass::prelude::*;
 use super::ChallengePoseSource;
 use super::challenge::{ChallengeRng, ChallengeType, format_list, parse_list};
 use super::hud::{self, Canvas};
-use super::session::{Event, PoseSource, Session, SessionSettings, Verdict};
+use super::session::{Event, PoseSource, Session, SessionSettings};
 use crate::element;
 use crate::meta::{ChallengeState, FaceMeta, HeadPose};
 
@@ -97,39 +97,8 @@ fn new_session(settings: &Settings) -> Result<Session, String> {
     Ok(Session::new(queue, pool, rng, settings.session.clone()))
 }
 
-fn verdict_structure(verdict: &Verdict, sequence: &[ChallengeType]) -> gst::Structure {
-    let results = gst::List::new(verdict.results.iter().map(|r| {
-        gst::Structure::builder("challenge")
-            .field("challenge", r.challenge.name())
-            .field("passed", r.passed)
-            .field("attempts", r.attempts)
-            .field("penalty", r.penalty)
-            .field("reason", r.reason.map(|reason| reason.name()).unwrap_or(""))
-            .build()
-            .to_send_value()
-    }));
-    gst::Structure::builder("liveness-verdict")
-        .field("passed", verdict.passed)
-        .field("liveness-score", verdict.liveness_score as f64)
-        .field("passed-challenges", verdict.passed_challenges)
-        .field("total-challenges", verdict.total_challenges)
-        .field("surface-score", verdict.surface_score.map(f64::from).unwrap_or(-1.0))
-        .field("antispoof-score", verdict.antispoof_score.map(f64::from).unwrap_or(-1.0))
-        .field("antispoof-real", verdict.antispoof_real.unwrap_or(false))
-        .field("failures", gst::Array::new(verdict.failures.iter().map(|f| f.to_send_value())))
-        .field("sequence", format_list(sequence))
-        .field("results", results)
-        .build()
-}
-
 impl LvChallenge {
-    fn post_events(
-        &self,
-        buffer: &gst::BufferRef,
-        events: &[Event],
-        sequence: &[ChallengeType],
-        head_pose: Option<HeadPose>,
-    ) {
+    fn post_events(&self, buffer: &gst::BufferRef, events: &[Event], head_pose: Option<HeadPose>) {
         for event in events {
             let message = |name: &str| element::message_builder(&*self.obj(), name, buffer);
             // lvlandmarks' head pose, where it runs, for applications that show it.
@@ -180,7 +149,7 @@ impl LvChallenge {
                     .field("text", "PENALTY STEP ADDED")
                     .build(),
                 Event::Verdict(verdict) => {
-                    let mut s = verdict_structure(verdict, sequence);
+                    let mut s = gst::Structure::from(verdict);
                     // lvjwtsink and other elements downstream get the verdict in the stream,
                     // ahead of the buffer that ended the session.
                     let _ = self.obj().src_pad().push_event(gst::event::CustomDownstream::new(s.clone()));
@@ -625,11 +594,11 @@ impl BaseTransformImpl for LvChallenge {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .as_mut()
-                .map(|state| (state.session.end("incomplete"), state.session.queue().to_vec()));
-            if let Some((events, sequence)) = ended
+                .map(|state| state.session.end("incomplete"));
+            if let Some(events) = ended
                 && !events.is_empty()
             {
-                self.post_events(&gst::Buffer::new(), &events, &sequence, None);
+                self.post_events(&gst::Buffer::new(), &events, None);
             }
         }
         self.parent_sink_event(event)
@@ -658,7 +627,6 @@ impl BaseTransformImpl for LvChallenge {
         let frame_size = state.info.as_ref().map_or((0, 0), |info| (info.width(), info.height()));
         let events = state.session.observe(running_time, &faces, frame_size);
         let events = state.drop_unchanged_progress(events);
-        let sequence = state.session.queue().to_vec();
         let current = state.session.current();
         let stage = state.session.stage();
         let verdict = state.session.verdict().map(|v| v.passed);
@@ -671,7 +639,7 @@ impl BaseTransformImpl for LvChallenge {
         // session state goes on its FaceMeta entry.
         let followed =
             faces.iter().enumerate().max_by(|a, b| a.1.bbox.area().total_cmp(&b.1.bbox.area())).map(|(i, _)| i);
-        self.post_events(buffer, &events, &sequence, followed.and_then(|i| faces[i].head_pose));
+        self.post_events(buffer, &events, followed.and_then(|i| faces[i].head_pose));
         if let (Some(i), Some(mut meta)) = (followed, buffer.meta_mut::<FaceMeta>()) {
             let (name, index, total, progress) =
                 current.map(|(c, i, t, p)| (c.name().to_string(), i as u32, t as u32, p)).unwrap_or_default();

@@ -37,6 +37,8 @@ use super::pose::{
     PoseThresholds, classify, keypoint_offsets, mesh_offsets, shares,
 };
 use crate::meta::Face;
+use crate::verdict::ChallengeOutcome;
+pub use crate::verdict::Verdict;
 
 /// What decides the head pose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,8 +257,32 @@ impl Stage {
     }
 }
 
+/// The blink rule: lvlandmarks sees the eyes closed, or their mean aspect ratio falls below
+/// `blink_ratio` of the open-eye ratio (`blink-ratio`, [`SessionSettings::blink_ratio`]).
+pub fn eyes_closed(eyes: &crate::meta::Eyes, open_ratio: f32, blink_ratio: f32) -> bool {
+    eyes.closed || eyes.mean_aspect_ratio() < blink_ratio * open_ratio
+}
+
+/// Blinks in a series of eye states (closed or not): the eyes seen open, then closed, then
+/// open again.
+pub fn count_blinks(closed: impl IntoIterator<Item = bool>) -> u32 {
+    let (mut blinks, mut was_open, mut in_blink) = (0, false, false);
+    for closed in closed {
+        match (closed, was_open, in_blink) {
+            (true, true, false) => in_blink = true,
+            (false, _, true) => {
+                blinks += 1;
+                in_blink = false;
+            }
+            (false, _, false) => was_open = true,
+            _ => {}
+        }
+    }
+    blinks
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ChallengeResult {
+struct ChallengeResult {
     pub challenge: ChallengeType,
     pub passed: bool,
     pub attempts: u32,
@@ -265,23 +291,16 @@ pub struct ChallengeResult {
     pub reason: Option<FailReason>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
-    pub passed: bool,
-    pub liveness_score: f32,
-    pub passed_challenges: u32,
-    pub total_challenges: u32,
-    /// Mean surface confidence over the challenge frames; None when not measured.
-    pub surface_score: Option<f32>,
-    /// Last aggregated anti-spoofing score and its decision; None when not measured.
-    pub antispoof_score: Option<f32>,
-    pub antispoof_real: Option<bool>,
-    pub results: Vec<ChallengeResult>,
-    /// Codes of what failed: timeout, several-faces, incomplete (the stream ended first),
-    /// no-face (no face in the whole session), not-calibrated (faces, but never a neutral
-    /// pose), liveness-score (challenges timed out or were not answered), wrong-movement,
-    /// planar-motion, surface-score, no-surface-analysis, antispoof, no-antispoof.
-    pub failures: Vec<&'static str>,
+impl ChallengeResult {
+    fn outcome(&self) -> ChallengeOutcome {
+        ChallengeOutcome {
+            challenge: self.challenge.name().to_string(),
+            passed: self.passed,
+            attempts: self.attempts,
+            penalty: self.penalty,
+            reason: self.reason.map(|r| r.name().to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -793,8 +812,8 @@ impl Session {
             }
             ChallengeType::Blink => {
                 let ratio = face.eyes.map(|e| e.mean_aspect_ratio());
-                let closed = match (ratio, neutral.eye_ratio, face.eyes) {
-                    (Some(r), Some(base), Some(eyes)) => r < s.blink_ratio * base || eyes.closed,
+                let closed = match (neutral.eye_ratio, face.eyes) {
+                    (Some(base), Some(eyes)) => eyes_closed(&eyes, base, s.blink_ratio),
                     _ => false,
                 };
                 if closed {
@@ -960,11 +979,12 @@ impl Session {
             liveness_score,
             passed_challenges,
             total_challenges: total,
+            sequence: self.queue.iter().map(|c| c.name().to_string()).collect(),
+            results: self.results.iter().map(ChallengeResult::outcome).collect(),
+            failures: failures.into_iter().map(str::to_string).collect(),
             surface_score,
             antispoof_score: antispoof.map(|a| a.0),
             antispoof_real: antispoof.map(|a| a.1),
-            results: self.results.clone(),
-            failures,
         };
         self.verdict = Some(verdict.clone());
         events.push(Event::Verdict(verdict));
@@ -1012,6 +1032,14 @@ mod tests {
     /// Plays `frames` of `face` from frame number `from`; returns every event.
     fn play(session: &mut Session, from: u64, frames: u64, face: &Face) -> Vec<Event> {
         (from..from + frames).flat_map(|n| session.observe(n * FRAME_NS, std::slice::from_ref(face), FRAME)).collect()
+    }
+
+    #[test]
+    fn a_blink_is_open_closed_open() {
+        assert_eq!(count_blinks([false, true, false]), 1);
+        assert_eq!(count_blinks([true, false, true, true, false, false, true]), 1, "closed at the start is no blink");
+        assert_eq!(count_blinks([false, true, true]), 0, "still closed at the end");
+        assert_eq!(count_blinks([false, true, false, true, false]), 2);
     }
 
     fn verdict(events: &[Event]) -> Option<Verdict> {
@@ -1132,7 +1160,10 @@ mod tests {
         assert_eq!(penalties, 1);
         let v = verdict(&events).expect("a verdict");
         assert!(!v.passed && v.passed_challenges == 0, "{v:?}");
-        assert!(v.results.iter().all(|r| r.reason == Some(FailReason::NoReaction) && r.attempts == 2), "{v:?}");
+        assert!(
+            v.results.iter().all(|r| r.reason.as_deref() == Some(FailReason::NoReaction.name()) && r.attempts == 2),
+            "{v:?}"
+        );
         assert_eq!(v.failures, vec!["liveness-score"], "{v:?}");
     }
 
@@ -1218,7 +1249,7 @@ mod tests {
         );
         assert!(events.iter().any(|e| matches!(e, Event::PenaltyAdded { .. })));
         let v = verdict(&s.end("incomplete")).expect("ended");
-        assert_eq!(v.results[0].reason, Some(FailReason::NoReaction));
+        assert_eq!(v.results[0].reason.as_deref(), Some(FailReason::NoReaction.name()));
         assert_eq!(v.failures, vec!["incomplete", "liveness-score"]);
         // Failing for a wrong movement in the last attempt is reported as such.
         let mut s = session(&[ChallengeType::TurnLeft]);
@@ -1227,8 +1258,8 @@ mod tests {
         play(&mut s, 8, 3, &neutral);
         play(&mut s, 11, 3, &face(0.5, 0.5));
         let v = verdict(&s.end("incomplete")).expect("ended");
-        assert_eq!(v.results[0].reason, Some(FailReason::WrongMovement), "{v:?}");
-        assert!(v.failures.contains(&"wrong-movement"), "{v:?}");
+        assert_eq!(v.results[0].reason.as_deref(), Some(FailReason::WrongMovement.name()), "{v:?}");
+        assert!(v.failed("wrong-movement"), "{v:?}");
     }
 
     #[test]
@@ -1302,7 +1333,7 @@ mod tests {
                 )));
                 let v = verdict(&s.end("incomplete")).expect("ended");
                 assert_eq!(v.results[0].attempts, 1, "a plane gets no retry");
-                assert!(v.failures.contains(&"planar-motion"), "{v:?}");
+                assert!(v.failed("planar-motion"), "{v:?}");
             } else {
                 assert!(verdict(&events).is_some_and(|v| v.passed), "{events:?}");
             }
@@ -1341,7 +1372,7 @@ mod tests {
         );
         // Stream time, not wall time: a frame 100 s later ends the session at once.
         let events = s.observe(100_000_000_000, &[face(0.0, 0.5)], FRAME);
-        assert!(verdict(&events).expect("timed out").failures.contains(&"timeout"));
+        assert!(verdict(&events).expect("timed out").failed("timeout"));
     }
 
     #[test]
@@ -1391,7 +1422,7 @@ mod tests {
         // The running challenge had its first attempt; the last one was never asked.
         let attempts: Vec<u32> = v.results.iter().map(|r| r.attempts).collect();
         assert_eq!(attempts, vec![1, 1, 0]);
-        assert!(!v.passed && v.failures.contains(&"incomplete"), "{v:?}");
+        assert!(!v.passed && v.failed("incomplete"), "{v:?}");
         assert!(s.end("incomplete").is_empty());
     }
 

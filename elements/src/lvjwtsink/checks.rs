@@ -80,6 +80,19 @@ pub fn check_frame(faces: &[Face], width: u32, height: u32, settings: &FrameChec
     FrameCheck { main_face: Some(index), errors }
 }
 
+/// Share of a passive series' frames that must show a face for the series to count as live.
+pub const MIN_FACE_FRAME_SHARE: f32 = 0.8;
+
+/// The passive verdict on a series of frames without a challenge: a main face in at least
+/// [`MIN_FACE_FRAME_SHARE`] of `frames`, and the last one's track judged real by lvantispoof
+/// and lvsurfaceanalysis (both must have run).
+pub fn passive_series_live(frames: usize, face_frames: usize, last: Option<&Face>) -> bool {
+    let share = face_frames as f32 / frames.max(1) as f32;
+    share >= MIN_FACE_FRAME_SHARE
+        && last
+            .is_some_and(|face| face.antispoof.is_some_and(|a| a.is_real) && face.surface.is_some_and(|s| s.session_ok))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +127,22 @@ mod tests {
         spoof.antispoof =
             Some(Antispoof { score: 0.2, aggregated_score: 0.2, frames: 1, is_real: false, ..Antispoof::default() });
         assert_eq!(check_frame(&[spoof], 640, 480, &s).errors, vec![ErrorCode::SpoofSuspected]);
+    }
+
+    #[test]
+    fn a_passive_series_needs_faces_in_most_frames_and_both_passive_checks() {
+        let mut live = face(200.0, 100.0, 200.0);
+        live.antispoof = Some(Antispoof { is_real: true, ..Antispoof::default() });
+        live.surface = Some(crate::meta::Surface { session_ok: true, ..Default::default() });
+        assert!(passive_series_live(10, 8, Some(&live)));
+        assert!(!passive_series_live(10, 7, Some(&live)), "a face in 70 % of the frames");
+        assert!(!passive_series_live(10, 10, None));
+        let mut no_surface = live.clone();
+        no_surface.surface = None;
+        assert!(!passive_series_live(10, 10, Some(&no_surface)), "lvsurfaceanalysis did not run");
+        let mut spoof = live.clone();
+        spoof.antispoof = Some(Antispoof { is_real: false, ..Antispoof::default() });
+        assert!(!passive_series_live(10, 10, Some(&spoof)));
     }
 
     #[test]

@@ -16,13 +16,13 @@ use gst_base::subclass::prelude::*;
 use super::JwtAlgorithm;
 use super::age::{self, AgeCheck, GEAR_FILE};
 use super::bestshot::BestShot;
-use super::checks::{FrameCheck, FrameCheckSettings, check_frame};
-use super::session::{ChallengeVerdict, SinkSession, TokenContext};
-use super::token::{ChallengeOutcome, Challenges, KeySource, SECRET_ENV, Signer};
+use super::checks::{FrameCheckSettings, check_frame};
+use super::session::{SinkSession, TokenContext};
+use super::token::{KeySource, SECRET_ENV, Signer};
 use crate::element;
 use crate::errors::ErrorCode;
-use crate::meta::Face;
 use crate::model::SharedModel;
+use crate::verdict::{FrameResult, Verdict};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvjwtsink", gst::DebugColorFlags::empty(), Some("Liveness verdict token sink"))
@@ -113,89 +113,6 @@ fn error_array(errors: &[ErrorCode]) -> gst::Array {
     gst::Array::new(errors.iter().map(|e| u32::from(e.code())))
 }
 
-/// lvchallenge's `liveness-verdict` structure (see its documentation) read back.
-fn challenge_verdict(s: &gst::StructureRef) -> Option<ChallengeVerdict> {
-    let score = |name: &str| s.get::<f64>(name).ok().filter(|v| *v >= 0.0).map(|v| v as f32);
-    let results = s
-        .get::<gst::List>("results")
-        .ok()
-        .map(|list| {
-            list.iter()
-                .filter_map(|v| v.get::<gst::Structure>().ok())
-                .map(|r| ChallengeOutcome {
-                    challenge: r.get::<String>("challenge").unwrap_or_default(),
-                    passed: r.get("passed").unwrap_or(false),
-                    attempts: r.get("attempts").unwrap_or(0),
-                    penalty: r.get("penalty").unwrap_or(false),
-                    reason: r.get::<String>("reason").ok().filter(|reason| !reason.is_empty()),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let failures = s
-        .get::<gst::Array>("failures")
-        .ok()
-        .map(|a| a.iter().filter_map(|v| v.get::<String>().ok()).collect())
-        .unwrap_or_default();
-    let sequence = s.get::<String>("sequence").unwrap_or_default();
-    Some(ChallengeVerdict {
-        summary: Challenges {
-            passed: s.get("passed").ok()?,
-            liveness_score: score("liveness-score").unwrap_or(0.0),
-            passed_challenges: s.get("passed-challenges").unwrap_or(0),
-            total_challenges: s.get("total-challenges").unwrap_or(0),
-            sequence: sequence.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
-            results,
-            failures,
-        },
-        surface_score: score("surface-score"),
-        antispoof_score: score("antispoof-score"),
-    })
-}
-
-/// The per-frame result the `frame-result` signal carries.
-fn frame_result(buffer: &gst::BufferRef, faces: &[Face], check: &FrameCheck) -> gst::Structure {
-    let mut s = gst::Structure::builder("frame-result")
-        .field("timestamp", buffer.pts())
-        .field("is-ok", check.is_ok())
-        .field("errors", error_array(&check.errors))
-        .field("faces", faces.len() as u32)
-        .build();
-    let Some(face) = check.main_face.and_then(|i| faces.get(i)) else { return s };
-    s.set("x", face.bbox.x.round() as i32);
-    s.set("y", face.bbox.y.round() as i32);
-    s.set("width", face.bbox.width.round() as i32);
-    s.set("height", face.bbox.height.round() as i32);
-    s.set("score", face.score as f64);
-    if let Some(q) = face.quality {
-        for (name, value) in [
-            ("blur", q.blur),
-            ("light", q.light),
-            ("darkness", q.darkness),
-            ("illumination", q.illumination),
-            ("specularity", q.specularity),
-        ] {
-            s.set(name, value as f64);
-        }
-    }
-    if let Some(a) = face.antispoof {
-        s.set("antispoof-score", a.aggregated_score as f64);
-    }
-    if let Some(c) = &face.challenge {
-        s.set("challenge", c.challenge.as_str());
-        s.set("challenge-index", c.index);
-        s.set("challenge-total", c.total);
-        s.set("progress", c.progress as f64);
-        s.set("passed", c.passed);
-        s.set("time-left-ms", c.time_left_ms.map(|ms| ms as i64).unwrap_or(-1));
-        s.set("stage", c.stage.as_str());
-        if let Some(hint) = &c.hint {
-            s.set("hint", hint.as_str());
-        }
-    }
-    s
-}
-
 impl LvJwtSink {
     /// The `session-id` property, or a random UUID for each session when it is unset.
     fn new_session_id(&self) -> String {
@@ -262,7 +179,7 @@ impl LvJwtSink {
     }
 
     /// Ends the session if one is open, then hands the token out. Called without the state lock.
-    fn finish_and_deliver(&self, verdict: Option<ChallengeVerdict>) -> bool {
+    fn finish_and_deliver(&self, verdict: Option<Verdict>) -> bool {
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let result = {
             let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -285,14 +202,17 @@ impl LvJwtSink {
     fn deliver(&self, d: Delivery, settings: &Settings) -> bool {
         gst::info!(CAT, imp = self, "verdict: ok {}, errors {:?}", d.is_ok, d.errors);
         let obj = self.obj();
-        let structure = gst::Structure::builder("liveness-token")
+        let mut structure = gst::Structure::builder("liveness-token")
             .field("token", &d.token)
             .field("is-ok", d.is_ok)
             .field("errors", error_array(&d.errors))
             .field("session-id", &d.session_id)
             .field("bestshot-pts", d.bestshot_pts.map(gst::ClockTime::from_nseconds))
-            .field("bestshot-score", d.bestshot_score.map(f64::from).unwrap_or(-1.0))
             .build();
+        // Absent when no frame gave a best shot.
+        if let Some(score) = d.bestshot_score {
+            structure.set("bestshot-score", f64::from(score));
+        }
         element::post(&*obj, structure);
         obj.emit_by_name::<()>("verdict", &[&d.token, &d.is_ok, &error_array(&d.errors)]);
         if let Some(path) = &settings.location
@@ -556,6 +476,13 @@ impl BaseSinkImpl for LvJwtSink {
         };
         let signer = Signer::new(settings.algorithm.into(), &source)
             .map_err(|err| gst::error_msg!(gst::LibraryError::Settings, ["{}", err]))?;
+        if settings.algorithm == JwtAlgorithm::Rs256 {
+            gst::warning!(
+                CAT,
+                imp = self,
+                "rs256 signs through the rsa crate, which is not constant-time (RUSTSEC-2023-0071): prefer es256"
+            );
+        }
         let gear = if settings.min_age > 0 {
             Some(element::load_model(GEAR_FILE, settings.age_model_location.as_deref(), settings.threads as usize)?)
         } else {
@@ -589,8 +516,16 @@ impl BaseSinkImpl for LvJwtSink {
     fn event(&self, event: gst::Event) -> bool {
         let delivered = match event.view() {
             gst::EventView::CustomDownstream(custom) => {
-                match custom.structure().filter(|s| s.name() == "liveness-verdict").and_then(challenge_verdict) {
-                    Some(verdict) => self.finish_and_deliver(Some(verdict)),
+                match custom
+                    .structure()
+                    .filter(|s| s.name() == crate::verdict::VERDICT_STRUCTURE)
+                    .map(Verdict::try_from)
+                {
+                    Some(Ok(verdict)) => self.finish_and_deliver(Some(verdict)),
+                    Some(Err(err)) => {
+                        gst::element_imp_error!(self, gst::StreamError::Format, ["lvchallenge's verdict: {}", err]);
+                        false
+                    }
                     None => true,
                 }
             }
@@ -635,7 +570,8 @@ impl BaseSinkImpl for LvJwtSink {
             state.session.best = Some(shot);
         }
         drop(guard);
-        self.obj().emit_by_name::<()>("frame-result", &[&frame_result(buffer, &faces, &check)]);
+        let result = FrameResult::new(buffer.pts().map(|t| t.nseconds()), &check.errors, &faces, check.main_face);
+        self.obj().emit_by_name::<()>("frame-result", &[&gst::Structure::from(&result)]);
         Ok(gst::FlowSuccess::Ok)
     }
 }

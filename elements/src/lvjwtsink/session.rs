@@ -4,17 +4,10 @@
 use super::age::AgeCheck;
 use super::bestshot::{BestShot, ShotScore};
 use super::checks::{FrameCheck, margins};
-use super::token::{self, Challenges, Claims, Details, FaceFramePosition, Liveness, RectClaim};
+use super::token::{self, Claims, Details, FaceFramePosition, Liveness, RectClaim};
 use crate::errors::ErrorCode;
 use crate::meta::Face;
-
-/// lvchallenge's verdict, as it travels downstream.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChallengeVerdict {
-    pub summary: Challenges,
-    pub surface_score: Option<f32>,
-    pub antispoof_score: Option<f32>,
-}
+use crate::verdict::Verdict;
 
 /// What a token needs besides the session: identity and time.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +27,7 @@ pub struct SinkSession {
     pub frames_with_face: u64,
     /// The main face of the last frame that had one, for the passive findings.
     last_main: Option<Face>,
-    pub challenge: Option<ChallengeVerdict>,
+    pub challenge: Option<Verdict>,
 }
 
 /// Frames with these findings do not give a best shot: the face is not alone, or not whole.
@@ -64,9 +57,7 @@ impl SinkSession {
     /// findings on the last face; no best shot is `no-face`; then the age check.
     pub fn errors(&self, age: Option<&AgeCheck>) -> Vec<ErrorCode> {
         let mut errors: Vec<ErrorCode> = match &self.challenge {
-            Some(verdict) => {
-                verdict.summary.failures.iter().filter_map(|f| ErrorCode::from_verdict_failure(f)).collect()
-            }
+            Some(verdict) => verdict.error_codes(),
             None => {
                 let mut passive = Vec::new();
                 if let Some(face) = &self.last_main {
@@ -137,14 +128,14 @@ impl SinkSession {
                 liveness: Liveness { score: antispoof_score, quality_score: best.map(|b| b.score.total()) },
             },
             errors: errors.iter().map(|e| e.code()).collect(),
-            is_ok: errors.is_empty() && self.challenge.as_ref().is_none_or(|c| c.summary.passed),
+            is_ok: errors.is_empty() && self.challenge.as_ref().is_none_or(|c| c.passed),
             bestshot: context.bestshot,
             iat: context.now_s,
             exp: context.now_s + context.expiry_s,
             jti: token::random_uuid(),
             sub: context.session_id,
             iss: context.issuer,
-            challenges: self.challenge.as_ref().map(|c| c.summary.clone()),
+            challenges: self.challenge.clone(),
             surface_score,
             age: age.map(|a| token::AgeClaim {
                 years: a.estimate.years,
@@ -225,18 +216,17 @@ mod tests {
         let faces = [Face::default(), Face::default()];
         let check = FrameCheck { main_face: Some(0), errors: vec![ErrorCode::SeveralFaces] };
         session.observe(&faces, &check);
-        session.challenge = Some(ChallengeVerdict {
-            summary: Challenges {
-                passed: false,
-                liveness_score: 0.0,
-                passed_challenges: 0,
-                total_challenges: 1,
-                sequence: vec!["turn_left".into()],
-                results: Vec::new(),
-                failures: vec!["several-faces".into()],
-            },
+        session.challenge = Some(Verdict {
+            passed: false,
+            liveness_score: 0.0,
+            passed_challenges: 0,
+            total_challenges: 1,
+            sequence: vec!["turn_left".into()],
+            results: Vec::new(),
+            failures: vec!["several-faces".into()],
             surface_score: None,
             antispoof_score: None,
+            ..Verdict::default()
         });
         assert_eq!(session.errors(None), vec![ErrorCode::SeveralFaces]);
         // No face in any frame: no-face.
@@ -249,18 +239,17 @@ mod tests {
     fn a_failed_challenge_verdict_maps_its_failures_to_codes() {
         let session = SinkSession {
             best: Some(shot(&face(200.0))),
-            challenge: Some(ChallengeVerdict {
-                summary: Challenges {
-                    passed: false,
-                    liveness_score: 0.5,
-                    passed_challenges: 1,
-                    total_challenges: 2,
-                    sequence: vec!["turn_left".into(), "look_up".into()],
-                    results: vec![],
-                    failures: vec!["liveness-score".into(), "timeout".into()],
-                },
+            challenge: Some(Verdict {
+                passed: false,
+                liveness_score: 0.5,
+                passed_challenges: 1,
+                total_challenges: 2,
+                sequence: vec!["turn_left".into(), "look_up".into()],
+                results: vec![],
+                failures: vec!["liveness-score".into(), "timeout".into()],
                 surface_score: Some(0.7),
                 antispoof_score: Some(0.9),
+                ..Verdict::default()
             }),
             ..SinkSession::default()
         };

@@ -185,7 +185,8 @@ pub struct Claims {
     pub sub: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
-    pub challenges: Option<Challenges>,
+    /// lvchallenge's verdict, when it ran.
+    pub challenges: Option<crate::verdict::Verdict>,
     pub surface_score: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub age: Option<AgeClaim>,
@@ -244,30 +245,6 @@ pub struct Mouth {
 pub struct Liveness {
     pub score: Option<f32>,
     pub quality_score: Option<f32>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Challenges {
-    pub passed: bool,
-    pub liveness_score: f32,
-    pub passed_challenges: u32,
-    pub total_challenges: u32,
-    pub sequence: Vec<String>,
-    pub results: Vec<ChallengeOutcome>,
-    pub failures: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChallengeOutcome {
-    pub challenge: String,
-    pub passed: bool,
-    pub attempts: u32,
-    pub penalty: bool,
-    /// Why its last attempt failed: timeout, face-lost, no-reaction, wrong-movement,
-    /// planar-motion (absent when passed or never asked).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

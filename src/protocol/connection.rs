@@ -1,0 +1,582 @@
+//! One LPProto connection as a state machine. The socket side ([`crate::ws`]) feeds it what
+//! arrives ([`Connection::on_message`]), what the session made of a frame
+//! ([`Connection::on_frame_result`]), whether the session started ([`Connection::on_started`])
+//! and the clock ([`Connection::on_tick`] at [`Connection::deadline`]); it answers with
+//! [`Action`]s to carry out in order. It owns every protocol rule: CONNECT once and first, its
+//! headers, one FRAME in flight, frame size and encoding, heartbeats, the idle timeout, and the
+//! end of the session at its verdict.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use base64::Engine;
+use gstliveness::errors::ErrorCode;
+use gstliveness::verdict::FrameResult;
+use tokio::time::Instant;
+
+use super::codec::{Message, ProtoError, VERSION};
+
+/// Content type of a FRAME body (seed 000).
+pub const FRAME_CONTENT_TYPE: &str = "image/x-jpeg-base64";
+/// Heartbeat periods accepted in CONNECT, in ms.
+pub const HEARTBEAT_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=60_000;
+/// Longest `user-id` header, in bytes.
+pub const MAX_USER_ID_BYTES: usize = 128;
+
+/// The bounds a connection enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest JPEG of a FRAME, in bytes (after base64 decoding).
+    pub max_frame_bytes: usize,
+    /// How long a connected session may go without a FRAME or HEARTBEAT.
+    pub idle_timeout: Duration,
+}
+
+/// One WebSocket message from the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// An LPProto text message.
+    Text(String),
+    /// A raw JPEG: a FRAME without base64 (extension to seed 000).
+    Binary(Vec<u8>),
+}
+
+/// CONNECT, checked: what starting the session needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectRequest {
+    /// The client's `session-id`, when it chose one.
+    pub session_id: Option<String>,
+    /// The frames are a selfie view.
+    pub mirrored: bool,
+    /// Whose attempts the session counts (seed 002's policy): `user:<user-id>`, else
+    /// `address:<client IP>`.
+    pub user_key: String,
+    /// Period of the server's HEARTBEATs, when asked for.
+    pub heartbeat: Option<Duration>,
+}
+
+/// What the session made of one FRAME.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FrameAnswer {
+    /// The frame's checks: answered with STATS, the session goes on.
+    Stats(FrameResult),
+    /// The session's verdict and its signed token.
+    Verdict { token: String, is_ok: bool, errors: Vec<u32> },
+    /// The frame was refused (not a JPEG, another size ...): ERROR, the session goes on.
+    Refused(ProtoError),
+    /// The session cannot go on: ERROR and the connection closes.
+    Failed(ProtoError),
+}
+
+/// What the connection asks the socket side to do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send this message.
+    Send(Message),
+    /// Check the user's attempts and start the session, then call
+    /// [`Connection::on_started`].
+    Start(ConnectRequest),
+    /// Hand this JPEG to the session; its answer goes to [`Connection::on_frame_result`].
+    Analyse(Vec<u8>),
+    /// Count the session's verdict against the user's attempts before anything else is sent,
+    /// so that the next CONNECT, on any server, already sees it.
+    Record { user_key: String, passed: bool },
+    /// Close the socket (after the messages before it).
+    Close,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for CONNECT.
+    Opened,
+    /// CONNECT accepted, the session starting.
+    Starting { user_key: String, heartbeat: Option<Duration> },
+    /// Analysing frames.
+    Connected { user_key: String, frame_in_flight: bool },
+    /// The session ended; nothing more is read.
+    Closed,
+}
+
+/// The protocol state of one connection.
+#[derive(Debug)]
+pub struct Connection {
+    limits: Limits,
+    /// The client's address, the policy key of anonymous clients.
+    remote: Option<IpAddr>,
+    phase: Phase,
+    idle_deadline: Instant,
+    /// Period and time of the next HEARTBEAT.
+    heartbeat: Option<(Duration, Instant)>,
+}
+
+fn error(code: ErrorCode, detail: impl Into<String>) -> Action {
+    Action::Send(ProtoError::new(code, detail).to_message())
+}
+
+impl Connection {
+    pub fn new(limits: Limits, remote: Option<IpAddr>, now: Instant) -> Self {
+        Connection { limits, remote, phase: Phase::Opened, idle_deadline: now + limits.idle_timeout, heartbeat: None }
+    }
+
+    /// The session ended: the socket side stops reading and closes.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// When [`Connection::on_tick`] has something to do: the next heartbeat, or the idle
+    /// timeout of a connected session with no frame in flight.
+    pub fn deadline(&self) -> Option<Instant> {
+        let idle = match self.phase {
+            Phase::Connected { frame_in_flight: false, .. } => Some(self.idle_deadline),
+            _ => None,
+        };
+        let beat = match self.phase {
+            Phase::Connected { .. } => self.heartbeat.map(|(_, next)| next),
+            _ => None,
+        };
+        [idle, beat].into_iter().flatten().min()
+    }
+
+    /// A message from the client.
+    pub fn on_message(&mut self, incoming: Incoming, now: Instant) -> Vec<Action> {
+        if self.is_closed() {
+            return Vec::new();
+        }
+        let message = match &incoming {
+            Incoming::Binary(_) => Message::new("FRAME"),
+            Incoming::Text(text) => match Message::parse(text) {
+                Ok(message) => message,
+                Err(err) => return vec![Action::Send(err.to_message())],
+            },
+        };
+        match message.command.as_str() {
+            "CONNECT" => self.on_connect(&message),
+            "FRAME" => self.on_frame(&message, incoming, now),
+            "HEARTBEAT" => {
+                // A client's heartbeat keeps the session alive.
+                self.idle_deadline = now + self.limits.idle_timeout;
+                Vec::new()
+            }
+            other => vec![error(ErrorCode::UnknownCommand, format!("unknown command {other:.40}"))],
+        }
+    }
+
+    fn on_connect(&mut self, message: &Message) -> Vec<Action> {
+        if self.phase != Phase::Opened {
+            return vec![error(ErrorCode::AlreadyConnected, "this session is connected")];
+        }
+        match parse_connect(message, self.remote) {
+            Ok(request) => {
+                self.phase = Phase::Starting { user_key: request.user_key.clone(), heartbeat: request.heartbeat };
+                vec![Action::Start(request)]
+            }
+            Err(err) => vec![Action::Send(err.to_message())],
+        }
+    }
+
+    fn on_frame(&mut self, message: &Message, incoming: Incoming, now: Instant) -> Vec<Action> {
+        let Phase::Connected { frame_in_flight, .. } = &mut self.phase else {
+            return vec![error(ErrorCode::NotConnected, "send CONNECT first and wait for CONNECTED")];
+        };
+        if *frame_in_flight {
+            return vec![error(ErrorCode::FrameInFlight, "wait for the answer to the previous FRAME")];
+        }
+        let jpeg = match incoming {
+            Incoming::Binary(bytes) => check_size(&bytes, self.limits.max_frame_bytes).map(|_| bytes),
+            Incoming::Text(_) => frame_jpeg(message, self.limits.max_frame_bytes),
+        };
+        match jpeg {
+            Ok(jpeg) => {
+                *frame_in_flight = true;
+                self.idle_deadline = now + self.limits.idle_timeout;
+                vec![Action::Analyse(jpeg)]
+            }
+            Err(err) => vec![Action::Send(err.to_message())],
+        }
+    }
+
+    /// The session started (with its id) or could not (the ERROR to send).
+    pub fn on_started(&mut self, result: Result<String, ProtoError>, now: Instant) -> Vec<Action> {
+        let Phase::Starting { user_key, heartbeat } = std::mem::replace(&mut self.phase, Phase::Opened) else {
+            return Vec::new();
+        };
+        match result {
+            Ok(session_id) => {
+                self.phase = Phase::Connected { user_key, frame_in_flight: false };
+                self.idle_deadline = now + self.limits.idle_timeout;
+                self.heartbeat = heartbeat.map(|period| (period, now + period));
+                vec![Action::Send(
+                    Message::new("CONNECTED").with_header("session-id", &session_id).with_header("version", VERSION),
+                )]
+            }
+            // A refused CONNECT (cooldown, no pipeline) may be tried again.
+            Err(err) => vec![Action::Send(err.to_message())],
+        }
+    }
+
+    /// The session's answer to the FRAME in flight.
+    pub fn on_frame_result(&mut self, answer: FrameAnswer, now: Instant) -> Vec<Action> {
+        let Phase::Connected { user_key, frame_in_flight } = &mut self.phase else {
+            return Vec::new();
+        };
+        *frame_in_flight = false;
+        self.idle_deadline = now + self.limits.idle_timeout;
+        let user_key = user_key.clone();
+        match answer {
+            FrameAnswer::Stats(result) => {
+                let body = serde_json::to_string(&result).unwrap_or_else(|_| "{}".into());
+                vec![Action::Send(Message::new("STATS").with_body("application/json", body))]
+            }
+            FrameAnswer::Refused(err) => vec![Action::Send(err.to_message())],
+            FrameAnswer::Failed(err) => self.close_with(vec![Action::Send(err.to_message())]),
+            FrameAnswer::Verdict { token, is_ok: true, .. } => self.close_with(vec![
+                Action::Record { user_key, passed: true },
+                Action::Send(Message::new("SUCCESS").with_body("application/jwt", token)),
+            ]),
+            FrameAnswer::Verdict { token, is_ok: false, errors } => {
+                let first = errors.first().copied().unwrap_or(u32::from(ErrorCode::ChallengeFailed.code()));
+                let list = errors.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+                let answer = Message::new("ERROR")
+                    .with_header("error", &first.to_string())
+                    .with_header("errors", &list)
+                    .with_body("application/jwt", token);
+                self.close_with(vec![Action::Record { user_key, passed: false }, Action::Send(answer)])
+            }
+        }
+    }
+
+    /// The clock reached [`Connection::deadline`] (or any time before: nothing happens).
+    pub fn on_tick(&mut self, now: Instant) -> Vec<Action> {
+        let Phase::Connected { frame_in_flight, .. } = self.phase else { return Vec::new() };
+        if !frame_in_flight && now >= self.idle_deadline {
+            let detail = format!("no FRAME for {} ms", self.limits.idle_timeout.as_millis());
+            return self.close_with(vec![error(ErrorCode::SessionTimeout, detail)]);
+        }
+        match &mut self.heartbeat {
+            Some((period, next)) if now >= *next => {
+                // Late ticks do not pile up beats.
+                while *next <= now {
+                    *next += *period;
+                }
+                vec![Action::Send(Message::new("HEARTBEAT"))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn close_with(&mut self, mut actions: Vec<Action>) -> Vec<Action> {
+        self.phase = Phase::Closed;
+        actions.push(Action::Close);
+        actions
+    }
+}
+
+/// A client-chosen session id: letters, digits, `-` and `_`, at most 64.
+pub fn valid_session_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// CONNECT's headers: version, heartbeat, session-id, mirrored, user-id.
+pub fn parse_connect(message: &Message, remote: Option<IpAddr>) -> Result<ConnectRequest, ProtoError> {
+    let version = message.require("version")?;
+    if version != VERSION {
+        return Err(ProtoError::header(
+            ErrorCode::UnsupportedVersion,
+            "version",
+            format!("version {version:.20} is not {VERSION}"),
+        ));
+    }
+    let heartbeat = match message.header("heartbeat") {
+        None => None,
+        Some(value) => {
+            let ms = value.parse::<u64>().ok().filter(|ms| *ms == 0 || HEARTBEAT_RANGE_MS.contains(ms)).ok_or_else(
+                || ProtoError::header(ErrorCode::InvalidHeader, "heartbeat", "heartbeat is 0 or 100 to 60000 ms"),
+            )?;
+            (ms > 0).then(|| Duration::from_millis(ms))
+        }
+    };
+    let session_id = match message.header("session-id") {
+        Some(id) if valid_session_id(id) => Some(id.to_string()),
+        Some(_) => {
+            return Err(ProtoError::header(
+                ErrorCode::InvalidHeader,
+                "session-id",
+                "session-id holds 1 to 64 letters, digits, - or _",
+            ));
+        }
+        None => None,
+    };
+    let mirrored = match message.header("mirrored").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false") | Some("0") | Some("no") => false,
+        Some("true") | Some("1") | Some("yes") => true,
+        Some(_) => return Err(ProtoError::header(ErrorCode::InvalidHeader, "mirrored", "mirrored is true or false")),
+    };
+    let user_key = match message.header("user-id") {
+        Some(user) if !user.is_empty() && user.len() <= MAX_USER_ID_BYTES => format!("user:{user}"),
+        Some(_) => return Err(ProtoError::header(ErrorCode::InvalidHeader, "user-id", "user-id holds 1 to 128 bytes")),
+        None => format!("address:{}", remote.map(|ip| ip.to_string()).unwrap_or_default()),
+    };
+    Ok(ConnectRequest { session_id, mirrored, user_key, heartbeat })
+}
+
+/// The JPEG of a text FRAME: its content type, then its size before and after base64.
+fn frame_jpeg(message: &Message, max_bytes: usize) -> Result<Vec<u8>, ProtoError> {
+    let content_type = message.require("content-type")?;
+    if !content_type.eq_ignore_ascii_case(FRAME_CONTENT_TYPE) {
+        return Err(ProtoError::header(
+            ErrorCode::InvalidHeader,
+            "content-type",
+            format!("FRAME content-type must be {FRAME_CONTENT_TYPE}"),
+        ));
+    }
+    let body = message.body.trim();
+    // Base64 grows 4/3: refuse before decoding what cannot fit.
+    if body.len() / 4 * 3 > max_bytes + 3 {
+        return Err(too_large(max_bytes));
+    }
+    let jpeg = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|err| ProtoError::new(ErrorCode::BadBase64, format!("FRAME body: {err}")))?;
+    check_size(&jpeg, max_bytes)?;
+    Ok(jpeg)
+}
+
+fn too_large(max_bytes: usize) -> ProtoError {
+    ProtoError::new(ErrorCode::FrameTooLarge, format!("frames are limited to {max_bytes} bytes"))
+}
+
+fn check_size(jpeg: &[u8], max_bytes: usize) -> Result<(), ProtoError> {
+    if jpeg.len() > max_bytes {
+        return Err(too_large(max_bytes));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits { max_frame_bytes: 1024, idle_timeout: Duration::from_secs(10) };
+
+    fn text(s: &str) -> Incoming {
+        Incoming::Text(s.to_string())
+    }
+
+    fn frame(body: &str) -> Incoming {
+        Incoming::Text(format!("FRAME\ncontent-type:{FRAME_CONTENT_TYPE}\n\n{body}"))
+    }
+
+    /// The code of the one ERROR among `actions`.
+    fn error_code(actions: &[Action]) -> Option<String> {
+        actions.iter().find_map(|a| match a {
+            Action::Send(m) if m.command == "ERROR" => m.header("error").map(str::to_string),
+            _ => None,
+        })
+    }
+
+    fn code(c: ErrorCode) -> Option<String> {
+        Some(c.code().to_string())
+    }
+
+    /// A connection through CONNECT and CONNECTED, at `now`.
+    fn connected(connect: &str, now: Instant) -> Connection {
+        let mut c = Connection::new(LIMITS, "192.0.2.7".parse().ok(), now);
+        let actions = c.on_message(text(connect), now);
+        assert!(matches!(actions.as_slice(), [Action::Start(_)]), "{actions:?}");
+        let actions = c.on_started(Ok("s1".into()), now);
+        let [Action::Send(m)] = actions.as_slice() else { panic!("{actions:?}") };
+        assert_eq!(
+            (m.command.as_str(), m.header("session-id"), m.header("version")),
+            ("CONNECTED", Some("s1"), Some("1.0"))
+        );
+        c
+    }
+
+    #[test]
+    fn connect_is_checked_header_by_header() {
+        let now = Instant::now();
+        let mut c = Connection::new(LIMITS, "192.0.2.7".parse().ok(), now);
+        let cases = [
+            ("CONNECT\n\n", ErrorCode::MissingHeader),
+            ("CONNECT\nversion:2.0\n\n", ErrorCode::UnsupportedVersion),
+            ("CONNECT\nversion:1.0\nheartbeat:50\n\n", ErrorCode::InvalidHeader),
+            ("CONNECT\nversion:1.0\nheartbeat:x\n\n", ErrorCode::InvalidHeader),
+            ("CONNECT\nversion:1.0\nsession-id:../x\n\n", ErrorCode::InvalidHeader),
+            ("CONNECT\nversion:1.0\nmirrored:maybe\n\n", ErrorCode::InvalidHeader),
+            ("connect\n\n", ErrorCode::Malformed),
+            ("HELLO\n\n", ErrorCode::UnknownCommand),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(error_code(&c.on_message(text(message), now)), code(expected), "{message:?}");
+        }
+        let long_user = format!("CONNECT\nversion:1.0\nuser-id:{}\n\n", "u".repeat(MAX_USER_ID_BYTES + 1));
+        assert_eq!(error_code(&c.on_message(text(&long_user), now)), code(ErrorCode::InvalidHeader));
+        // None of them connected: a good CONNECT still starts the session.
+        let actions = c.on_message(text("CONNECT\nversion:1.0\nheartbeat:0\nmirrored:YES\n\n"), now);
+        let request =
+            ConnectRequest { session_id: None, mirrored: true, user_key: "address:192.0.2.7".into(), heartbeat: None };
+        assert_eq!(actions, vec![Action::Start(request)]);
+    }
+
+    #[test]
+    fn the_policy_key_is_the_user_id_else_the_address() {
+        let connect = |headers: &str| {
+            let message = Message::parse(&format!("CONNECT\nversion:1.0\n{headers}\n")).unwrap();
+            parse_connect(&message, "2001:db8::1".parse().ok()).unwrap()
+        };
+        assert_eq!(connect("user-id:alice\n").user_key, "user:alice");
+        assert_eq!(connect("").user_key, "address:2001:db8::1");
+        let request = connect("session-id:abc_1\nheartbeat:250\n");
+        assert_eq!(
+            (request.session_id.as_deref(), request.heartbeat),
+            (Some("abc_1"), Some(Duration::from_millis(250)))
+        );
+    }
+
+    #[test]
+    fn connect_comes_once_and_before_frames() {
+        let now = Instant::now();
+        let mut c = Connection::new(LIMITS, None, now);
+        assert_eq!(error_code(&c.on_message(frame("/9j/"), now)), code(ErrorCode::NotConnected));
+        assert_eq!(error_code(&c.on_message(Incoming::Binary(vec![0xFF, 0xD8]), now)), code(ErrorCode::NotConnected));
+        assert!(matches!(c.on_message(text("CONNECT\nversion:1.0\n\n"), now).as_slice(), [Action::Start(_)]));
+        // While the session starts, and once it runs, another CONNECT is refused.
+        assert_eq!(error_code(&c.on_message(text("CONNECT\nversion:1.0\n\n"), now)), code(ErrorCode::AlreadyConnected));
+        assert_eq!(error_code(&c.on_message(frame("/9j/"), now)), code(ErrorCode::NotConnected));
+        c.on_started(Ok("s".into()), now);
+        assert_eq!(error_code(&c.on_message(text("CONNECT\nversion:1.0\n\n"), now)), code(ErrorCode::AlreadyConnected));
+    }
+
+    #[test]
+    fn a_refused_start_can_be_retried() {
+        let now = Instant::now();
+        let mut c = Connection::new(LIMITS, None, now);
+        c.on_message(text("CONNECT\nversion:1.0\n\n"), now);
+        let mut cooldown = ProtoError::new(ErrorCode::Cooldown, "wait");
+        cooldown.retry_after_ms = Some(5000);
+        let actions = c.on_started(Err(cooldown), now);
+        let [Action::Send(m)] = actions.as_slice() else { panic!("{actions:?}") };
+        assert_eq!((m.header("error"), m.header("retry-after-ms")), (Some("1015"), Some("5000")));
+        assert!(!c.is_closed() && c.deadline().is_none());
+        assert!(matches!(c.on_message(text("CONNECT\nversion:1.0\n\n"), now).as_slice(), [Action::Start(_)]));
+    }
+
+    #[test]
+    fn one_frame_is_in_flight_and_its_answer_frees_the_next() {
+        let now = Instant::now();
+        let mut c = connected("CONNECT\nversion:1.0\n\n", now);
+        assert_eq!(c.on_message(frame("/9j/"), now), vec![Action::Analyse(vec![0xFF, 0xD8, 0xFF])]);
+        assert_eq!(error_code(&c.on_message(frame("/9j/"), now)), code(ErrorCode::FrameInFlight));
+        assert_eq!(error_code(&c.on_message(Incoming::Binary(vec![1]), now)), code(ErrorCode::FrameInFlight));
+        let actions = c.on_frame_result(FrameAnswer::Stats(FrameResult::default()), now);
+        let [Action::Send(stats)] = actions.as_slice() else { panic!("{actions:?}") };
+        assert_eq!(stats.command, "STATS");
+        let body: serde_json::Value = serde_json::from_str(&stats.body).unwrap();
+        assert_eq!((body["isOk"].as_bool(), body["details"]["faces"].as_u64()), (Some(false), Some(0)));
+        assert_eq!(c.on_message(Incoming::Binary(vec![0xFF, 0xD8]), now), vec![Action::Analyse(vec![0xFF, 0xD8])]);
+        // A refused frame is answered and the session goes on.
+        let refused = ProtoError::new(ErrorCode::NotJpeg, "not a JPEG");
+        assert_eq!(error_code(&c.on_frame_result(FrameAnswer::Refused(refused), now)), code(ErrorCode::NotJpeg));
+        assert!(!c.is_closed());
+    }
+
+    #[test]
+    fn frames_are_checked_before_they_reach_the_session() {
+        let now = Instant::now();
+        let mut c = connected("CONNECT\nversion:1.0\n\n", now);
+        assert_eq!(error_code(&c.on_message(frame("not base64!"), now)), code(ErrorCode::BadBase64));
+        assert_eq!(error_code(&c.on_message(frame(&"A".repeat(4000)), now)), code(ErrorCode::FrameTooLarge));
+        assert_eq!(error_code(&c.on_message(Incoming::Binary(vec![0; 1025]), now)), code(ErrorCode::FrameTooLarge));
+        let png = text("FRAME\ncontent-type:image/png\n\n");
+        assert_eq!(error_code(&c.on_message(png, now)), code(ErrorCode::InvalidHeader));
+        assert_eq!(error_code(&c.on_message(text("FRAME\n\n"), now)), code(ErrorCode::MissingHeader));
+        // None of them is in flight.
+        assert!(matches!(c.on_message(frame("/9j/"), now).as_slice(), [Action::Analyse(_)]));
+    }
+
+    #[test]
+    fn a_verdict_is_recorded_before_it_is_sent_and_ends_the_connection() {
+        let now = Instant::now();
+        let mut c = connected("CONNECT\nversion:1.0\nuser-id:bob\n\n", now);
+        c.on_message(frame("/9j/"), now);
+        let actions =
+            c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: false, errors: vec![11, 12] }, now);
+        assert_eq!(actions[0], Action::Record { user_key: "user:bob".into(), passed: false });
+        let Action::Send(m) = &actions[1] else { panic!("{actions:?}") };
+        assert_eq!(
+            (m.command.as_str(), m.header("error"), m.header("errors"), m.body.as_str()),
+            ("ERROR", Some("11"), Some("11,12"), "t")
+        );
+        assert_eq!(actions[2], Action::Close);
+        assert!(c.is_closed() && c.deadline().is_none());
+        assert!(c.on_message(frame("/9j/"), now).is_empty(), "nothing is read after the verdict");
+
+        let mut c = connected("CONNECT\nversion:1.0\n\n", now);
+        c.on_message(frame("/9j/"), now);
+        let actions = c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![] }, now);
+        assert_eq!(actions[0], Action::Record { user_key: "address:192.0.2.7".into(), passed: true });
+        assert!(
+            matches!(&actions[1], Action::Send(m) if m.command == "SUCCESS" && m.header("content-type") == Some("application/jwt"))
+        );
+        assert_eq!(actions[2], Action::Close);
+    }
+
+    #[test]
+    fn a_failed_session_is_not_counted_and_closes() {
+        let now = Instant::now();
+        let mut c = connected("CONNECT\nversion:1.0\n\n", now);
+        c.on_message(frame("/9j/"), now);
+        let actions = c.on_frame_result(FrameAnswer::Failed(ProtoError::new(ErrorCode::Internal, "pipeline")), now);
+        assert_eq!(error_code(&actions), code(ErrorCode::Internal));
+        assert_eq!(actions.last(), Some(&Action::Close));
+        assert!(!actions.iter().any(|a| matches!(a, Action::Record { .. })));
+    }
+
+    #[test]
+    fn an_idle_session_times_out_unless_a_frame_is_in_flight_or_the_client_beats() {
+        let start = Instant::now();
+        let mut c = connected("CONNECT\nversion:1.0\n\n", start);
+        assert_eq!(c.deadline(), Some(start + LIMITS.idle_timeout));
+        assert!(c.on_tick(start + Duration::from_secs(9)).is_empty());
+        // A client HEARTBEAT moves the deadline.
+        c.on_message(text("HEARTBEAT\n\n"), start + Duration::from_secs(9));
+        assert!(c.on_tick(start + Duration::from_secs(12)).is_empty());
+        // With a frame in flight there is no idle deadline.
+        c.on_message(frame("/9j/"), start + Duration::from_secs(12));
+        assert_eq!(c.deadline(), None);
+        assert!(c.on_tick(start + Duration::from_secs(60)).is_empty());
+        c.on_frame_result(FrameAnswer::Stats(FrameResult::default()), start + Duration::from_secs(60));
+        let late = start + Duration::from_secs(71);
+        let actions = c.on_tick(late);
+        assert_eq!(error_code(&actions), code(ErrorCode::SessionTimeout));
+        assert_eq!(actions.last(), Some(&Action::Close));
+        assert!(c.is_closed());
+    }
+
+    #[test]
+    fn heartbeats_go_out_at_the_asked_period_without_piling_up() {
+        let start = Instant::now();
+        let mut c = connected("CONNECT\nversion:1.0\nheartbeat:1000\n\n", start);
+        let beat = Duration::from_millis(1000);
+        assert_eq!(c.deadline(), Some(start + beat));
+        assert!(c.on_tick(start + Duration::from_millis(999)).is_empty());
+        assert_eq!(c.on_tick(start + beat), vec![Action::Send(Message::new("HEARTBEAT"))]);
+        // Three periods late: one beat, and the next one period after now's slot.
+        let late = start + Duration::from_millis(4500);
+        c.on_message(text("HEARTBEAT\n\n"), late);
+        assert_eq!(c.on_tick(late).len(), 1);
+        assert_eq!(c.deadline(), Some(start + Duration::from_millis(5000)));
+        // Heartbeats also go out while a frame is analysed.
+        c.on_message(frame("/9j/"), late);
+        assert_eq!(c.deadline(), Some(start + Duration::from_millis(5000)));
+    }
+
+    #[test]
+    fn session_ids_cannot_carry_odd_characters() {
+        assert!(valid_session_id("623e1bbc-24f9-4d84-907f-8000978ec2a1"));
+        assert!(!valid_session_id(""));
+        assert!(!valid_session_id("a:b"));
+        assert!(!valid_session_id("../x"));
+        assert!(!valid_session_id(&"a".repeat(65)));
+    }
+}
