@@ -31,14 +31,27 @@ pub struct App {
 /// Path of the LPProto WebSocket endpoint.
 pub const LPPROTO_PATH: &str = "lpproto";
 
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("GStreamer: {0}")]
+    GStreamer(#[from] gst::glib::Error),
+    #[error("liveness plugin: {0}")]
+    Plugin(#[from] gst::glib::BoolError),
+    #[error("signing key: {0}")]
+    SigningKey(#[from] gstliveness::lvjwtsink::token::KeyError),
+    #[error("REDIS_URL {url}: {source}")]
+    Redis { url: String, source: policy::StoreError },
+}
+
 /// Initialises GStreamer and registers the liveness plugin from this binary (once).
-pub fn init_gstreamer() -> Result<(), String> {
+pub fn init_gstreamer() -> Result<(), StartError> {
     static INIT: Once = Once::new();
     let mut result = Ok(());
     INIT.call_once(|| {
         result = gst::init()
-            .map_err(|err| format!("GStreamer: {err}"))
-            .and_then(|_| gstliveness::plugin_register_static().map_err(|err| format!("liveness plugin: {err}")));
+            .map_err(StartError::from)
+            .and_then(|_| gstliveness::plugin_register_static().map_err(StartError::from));
     });
     result
 }
@@ -76,7 +89,7 @@ impl App {
     /// Everything the server needs before it listens: GStreamer and the plugin, a key that can
     /// sign tokens (a bad key stops the server at start, not every session later), and the
     /// attempt counters' store.
-    pub async fn new(config: Config) -> Result<App, String> {
+    pub async fn new(config: Config) -> Result<App, StartError> {
         use gstliveness::lvjwtsink::token::{KeySource, Signer};
         init_gstreamer()?;
         let source = KeySource {
@@ -85,9 +98,11 @@ impl App {
             env_secret: None,
             key_id: None,
         };
-        Signer::new(config.jwt_algorithm, &source).map_err(|err| format!("signing key: {err}"))?;
+        Signer::new(config.jwt_algorithm, &source)?;
         let policy = match &config.redis_url {
-            Some(url) => PolicyStore::redis(url).await.map_err(|err| format!("REDIS_URL {url}: {err}"))?,
+            Some(url) => {
+                PolicyStore::redis(url).await.map_err(|source| StartError::Redis { url: url.clone(), source })?
+            }
             None => PolicyStore::memory(),
         };
         Ok(App { config, policy })
@@ -108,7 +123,7 @@ pub async fn serve(
     config: Config,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), StartError> {
     serve_app(App::new(config).await?, listener, shutdown).await;
     Ok(())
 }

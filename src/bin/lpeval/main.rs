@@ -990,7 +990,7 @@ fn admit(
 }
 
 async fn run(o: Options) -> Result<(), String> {
-    lpserver::init_gstreamer()?;
+    lpserver::init_gstreamer().map_err(|err| err.to_string())?;
     std::fs::create_dir_all(&o.out).map_err(|err| format!("{}: {err}", o.out.display()))?;
     // The identities, with the pose the mesh reads on each photo.
     let mut identities = Vec::new();
