@@ -81,120 +81,130 @@ pub enum ConfigError {
     Invalid { name: &'static str, value: String, expected: &'static str },
 }
 
+/// The variables of one configuration, read through a lookup function.
+struct Vars<F: Fn(&str) -> Option<String>>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    /// A variable's value; unset and blank are the same.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A parsed value, `default` when unset; `expected` says what `valid` accepts.
+    fn parse<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+        default: T,
+        expected: &'static str,
+        valid: impl Fn(&T) -> bool,
+    ) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => {
+                v.trim().parse::<T>().ok().filter(|t| valid(t)).ok_or(ConfigError::Invalid { name, value: v, expected })
+            }
+        }
+    }
+
+    fn millis(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        self.parse(name, default, "milliseconds, 100 or more", |v| *v >= 100).map(Duration::from_millis)
+    }
+
+    fn range<T: std::str::FromStr + PartialOrd>(
+        &self,
+        name: &'static str,
+        default: T,
+        expected: &'static str,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError> {
+        self.parse(name, default, expected, |v| range.contains(v))
+    }
+}
+
+/// The signing settings: algorithm, secret, key file (one of the two is required).
+type Signing = (Algorithm, Option<String>, Option<PathBuf>);
+
+fn signing<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Signing, ConfigError> {
+    let algorithm = match vars.get("JWT_ALGORITHM") {
+        None => Algorithm::Hs256,
+        Some(value) => Algorithm::from_nick(value.trim()).ok_or(ConfigError::Invalid {
+            name: "JWT_ALGORITHM",
+            value,
+            expected: "hs256, rs256 or es256",
+        })?,
+    };
+    let secret = vars.get("LIVENESS_JWT_SECRET");
+    let key_file = vars.get("JWT_KEY_FILE").map(PathBuf::from);
+    if secret.is_none() && key_file.is_none() {
+        return Err(ConfigError::NoKey);
+    }
+    Ok((algorithm, secret, key_file))
+}
+
+/// `STORE_FRAMES`: 0 or 1, and 1 needs `REDIS_URL`.
+fn store_frames<F: Fn(&str) -> Option<String>>(vars: &Vars<F>, redis: bool) -> Result<bool, ConfigError> {
+    match vars.get("STORE_FRAMES").as_deref().map(str::trim) {
+        None | Some("0") => Ok(false),
+        Some("1") if redis => Ok(true),
+        Some(other) => Err(ConfigError::Invalid {
+            name: "STORE_FRAMES",
+            value: other.to_string(),
+            expected: "0 or 1, and 1 needs REDIS_URL",
+        }),
+    }
+}
+
+/// `ADMIN_TOKEN`: at least 16 characters; never echoed in the error.
+fn admin_token<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<String>, ConfigError> {
+    match vars.get("ADMIN_TOKEN") {
+        Some(token) if token.len() < 16 => Err(ConfigError::Invalid {
+            name: "ADMIN_TOKEN",
+            value: "(hidden)".into(),
+            expected: "at least 16 characters",
+        }),
+        token => Ok(token),
+    }
+}
+
+fn policy<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<crate::policy::PolicySettings, ConfigError> {
+    Ok(crate::policy::PolicySettings {
+        attempts: vars.range("POLICY_ATTEMPTS", 3, "1 to 100", 1..=100)?,
+        cooldown_ms: vars.parse("POLICY_COOLDOWN_MS", 15 * 60 * 1000, "milliseconds", |_| true)?,
+        rounds: vars.range("POLICY_ROUNDS", 3, "1 to 100", 1..=100)?,
+    })
+}
+
 impl Config {
     /// Reads the configuration through `lookup` (the process environment in `main`).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        fn parse<T: std::str::FromStr>(
-            value: Option<String>,
-            name: &'static str,
-            default: T,
-            expected: &'static str,
-            valid: impl Fn(&T) -> bool,
-        ) -> Result<T, ConfigError> {
-            match value {
-                None => Ok(default),
-                Some(v) => v.trim().parse::<T>().ok().filter(|t| valid(t)).ok_or(ConfigError::Invalid {
-                    name,
-                    value: v,
-                    expected,
-                }),
-            }
-        }
-        let millis = |name: &'static str, default: u64| {
-            parse(get(name), name, default, "milliseconds, 100 or more", |v| *v >= 100).map(Duration::from_millis)
-        };
-        let port: u16 = parse(get("PORT"), "PORT", 5003, "a TCP port", |_| true)?;
-        let ip: IpAddr =
-            parse(get("BIND_ADDRESS"), "BIND_ADDRESS", IpAddr::from([127, 0, 0, 1]), "an IP address", |_| true)?;
-        let jwt_algorithm = match get("JWT_ALGORITHM") {
-            None => Algorithm::Hs256,
-            Some(value) => Algorithm::from_nick(value.trim()).ok_or(ConfigError::Invalid {
-                name: "JWT_ALGORITHM",
-                value,
-                expected: "hs256, rs256 or es256",
-            })?,
-        };
-        let jwt_secret = get("LIVENESS_JWT_SECRET");
-        let jwt_key_file = get("JWT_KEY_FILE").map(PathBuf::from);
-        if jwt_secret.is_none() && jwt_key_file.is_none() {
-            return Err(ConfigError::NoKey);
-        }
-        let redis_url = get("REDIS_URL");
-        let store_frames = match get("STORE_FRAMES").as_deref().map(str::trim) {
-            None | Some("0") => false,
-            Some("1") if redis_url.is_some() => true,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "STORE_FRAMES",
-                    value: other.to_string(),
-                    expected: "0 or 1, and 1 needs REDIS_URL",
-                });
-            }
-        };
-        let admin_token = get("ADMIN_TOKEN");
-        if let Some(token) = &admin_token
-            && token.len() < 16
-        {
-            return Err(ConfigError::Invalid {
-                name: "ADMIN_TOKEN",
-                value: "(hidden)".into(),
-                expected: "at least 16 characters",
-            });
-        }
+        let vars = Vars(lookup);
+        let port: u16 = vars.parse("PORT", 5003, "a TCP port", |_| true)?;
+        let ip: IpAddr = vars.parse("BIND_ADDRESS", IpAddr::from([127, 0, 0, 1]), "an IP address", |_| true)?;
+        let (jwt_algorithm, jwt_secret, jwt_key_file) = signing(&vars)?;
+        let redis_url = vars.get("REDIS_URL");
+        let store_frames = store_frames(&vars, redis_url.is_some())?;
+        let bytes = "bytes, 1024 or more";
         Ok(Config {
             address: SocketAddr::new(ip, port),
             jwt_algorithm,
             jwt_secret,
             jwt_key_file,
-            jwt_issuer: get("JWT_ISSUER"),
-            max_frame_bytes: parse(
-                get("MAX_FRAME_BYTES"),
-                "MAX_FRAME_BYTES",
-                2 * 1024 * 1024,
-                "bytes, 1024 or more",
-                |v| *v >= 1024,
-            )?,
-            max_body_bytes: parse(
-                get("MAX_BODY_BYTES"),
-                "MAX_BODY_BYTES",
-                16 * 1024 * 1024,
-                "bytes, 1024 or more",
-                |v| *v >= 1024,
-            )?,
-            idle_timeout: millis("SESSION_IDLE_TIMEOUT_MS", 30_000)?,
-            challenge_timeout: millis("CHALLENGE_TIMEOUT_MS", 10_000)?,
-            session_timeout: millis("SESSION_TIMEOUT_MS", 90_000)?,
-            challenges: get("CHALLENGES"),
-            challenge_length: parse(get("CHALLENGE_LENGTH"), "CHALLENGE_LENGTH", 5, "1 to 20", |v| {
-                (1..=20).contains(v)
-            })?,
-            challenge_sequence: get("CHALLENGE_SEQUENCE"),
-            min_age: parse(get("MIN_AGE"), "MIN_AGE", 18, "years, 0 to 150", |v| *v <= 150)?,
-            antispoof_threshold: parse(
-                get("ANTISPOOF_THRESHOLD"),
-                "ANTISPOOF_THRESHOLD",
-                0.5,
-                "a number from 0 to 1",
-                |v: &f64| (0.0..=1.0).contains(v),
-            )?,
+            jwt_issuer: vars.get("JWT_ISSUER"),
+            max_frame_bytes: vars.parse("MAX_FRAME_BYTES", 2 * 1024 * 1024, bytes, |v| *v >= 1024)?,
+            max_body_bytes: vars.parse("MAX_BODY_BYTES", 16 * 1024 * 1024, bytes, |v| *v >= 1024)?,
+            idle_timeout: vars.millis("SESSION_IDLE_TIMEOUT_MS", 30_000)?,
+            challenge_timeout: vars.millis("CHALLENGE_TIMEOUT_MS", 10_000)?,
+            session_timeout: vars.millis("SESSION_TIMEOUT_MS", 90_000)?,
+            challenges: vars.get("CHALLENGES"),
+            challenge_length: vars.range("CHALLENGE_LENGTH", 5, "1 to 20", 1..=20)?,
+            challenge_sequence: vars.get("CHALLENGE_SEQUENCE"),
+            min_age: vars.range("MIN_AGE", 18, "years, 0 to 150", 0..=150)?,
+            antispoof_threshold: vars.range("ANTISPOOF_THRESHOLD", 0.5, "a number from 0 to 1", 0.0..=1.0)?,
             redis_url,
             store_frames,
-            store_ttl_s: parse(get("STORE_TTL_S"), "STORE_TTL_S", 3600, "seconds, 1 to 31536000", |v| {
-                (1..=31_536_000).contains(v)
-            })?,
-            admin_token,
-            policy: crate::policy::PolicySettings {
-                attempts: parse(get("POLICY_ATTEMPTS"), "POLICY_ATTEMPTS", 3, "1 to 100", |v| (1..=100).contains(v))?,
-                cooldown_ms: parse(
-                    get("POLICY_COOLDOWN_MS"),
-                    "POLICY_COOLDOWN_MS",
-                    15 * 60 * 1000,
-                    "milliseconds",
-                    |_| true,
-                )?,
-                rounds: parse(get("POLICY_ROUNDS"), "POLICY_ROUNDS", 3, "1 to 100", |v| (1..=100).contains(v))?,
-            },
+            store_ttl_s: vars.range("STORE_TTL_S", 3600, "seconds, 1 to 31536000", 1..=31_536_000)?,
+            admin_token: admin_token(&vars)?,
+            policy: policy(&vars)?,
         })
     }
 }

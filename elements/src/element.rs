@@ -41,19 +41,25 @@ pub fn pad_templates() -> Vec<gst::PadTemplate> {
     ]
 }
 
+/// Why a buffer cannot be read as a frame of the negotiated caps.
+#[derive(Debug, thiserror::Error)]
+pub enum MapError {
+    #[error("buffer of {size} bytes does not hold a {width}x{height} {format} frame")]
+    Unmappable { size: usize, width: u32, height: u32, format: gst_video::VideoFormat },
+    #[error(transparent)]
+    View(#[from] crate::frame::FrameError),
+}
+
 /// Maps `buffer` readable as a frame of `info`, or says why it cannot be.
 pub fn map_frame<'a>(
     buffer: &'a gst::BufferRef,
     info: &gst_video::VideoInfo,
-) -> Result<gst_video::VideoFrameRef<&'a gst::BufferRef>, String> {
-    gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|_| {
-        format!(
-            "buffer of {} bytes does not hold a {}x{} {} frame",
-            buffer.size(),
-            info.width(),
-            info.height(),
-            info.format()
-        )
+) -> Result<gst_video::VideoFrameRef<&'a gst::BufferRef>, MapError> {
+    gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).map_err(|_| MapError::Unmappable {
+        size: buffer.size(),
+        width: info.width(),
+        height: info.height(),
+        format: info.format(),
     })
 }
 
@@ -62,9 +68,9 @@ pub fn with_frame<R>(
     buffer: &gst::BufferRef,
     info: &gst_video::VideoInfo,
     f: impl FnOnce(&FrameView) -> R,
-) -> Result<R, String> {
+) -> Result<R, MapError> {
     let frame = map_frame(buffer, info)?;
-    let view = FrameView::from_video_frame(&frame).map_err(|err| err.to_string())?;
+    let view = FrameView::from_video_frame(&frame)?;
     Ok(f(&view))
 }
 

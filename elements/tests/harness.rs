@@ -102,3 +102,47 @@ fn lvchallenge_reset_starts_a_new_session_after_a_verdict() {
     let after = state(push_and_pull(&mut h, &rgb, 3));
     assert_eq!((after.verdict, after.passed), (None, 0), "{after:?}");
 }
+
+/// The tokens and their `is_ok` as lvjwtsink's `verdict` signal hands them out.
+type Verdicts = std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>;
+
+/// lvjwtsink behind lvfacedetect, and what its `verdict` signal hands out.
+fn jwt_harness() -> (Harness, Vec<u8>, Verdicts) {
+    let (h, rgb) = harness(
+        "lvfacedetect ! lvjwtsink name=jwt min-age=0 key=harness-secret-that-is-long-enough-0123456789 session-id=h1",
+    );
+    let bin = h.element().expect("the harness' bin").downcast::<gst::Bin>().expect("a bin");
+    let verdicts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = verdicts.clone();
+    bin.by_name("jwt").expect("lvjwtsink").connect("verdict", false, move |args| {
+        let token = args[1].get::<String>().unwrap_or_default();
+        let is_ok = args[2].get::<bool>().unwrap_or(false);
+        seen.lock().unwrap().push((token, is_ok));
+        None
+    });
+    (h, rgb, verdicts)
+}
+
+#[test]
+fn lvjwtsink_hands_out_one_verdict_at_the_end_of_stream_after_a_flush() {
+    let (mut h, rgb, verdicts) = jwt_harness();
+    for index in 0..3 {
+        h.push(frame(&rgb, index)).expect("lvjwtsink takes the frame");
+    }
+    assert!(h.push_event(gst::event::FlushStart::new()));
+    assert!(h.push_event(gst::event::FlushStop::new(true)));
+    assert!(h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<gst::ClockTime>::new())));
+    h.push(frame(&rgb, 0)).expect("frames are taken after the flush");
+    assert!(verdicts.lock().unwrap().is_empty(), "no verdict before the stream ends");
+    assert!(h.push_event(gst::event::Eos::new()));
+    let verdicts = verdicts.lock().unwrap();
+    assert_eq!(verdicts.len(), 1, "one verdict for the session");
+    assert_eq!(verdicts[0].0.split('.').count(), 3, "a signed JWT");
+}
+
+#[test]
+fn lvjwtsink_refuses_formats_outside_its_template() {
+    let (mut h, _, _) = jwt_harness();
+    h.set_src_caps_str("video/x-raw,format=GRAY16_LE,width=64,height=64,framerate=10/1");
+    assert_eq!(h.push(gst::Buffer::from_slice(vec![0u8; 64 * 64 * 2])), Err(gst::FlowError::NotNegotiated));
+}

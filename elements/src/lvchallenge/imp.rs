@@ -12,7 +12,7 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::ChallengePoseSource;
-use super::challenge::{ChallengeRng, ChallengeType, format_list, parse_list};
+use super::challenge::{ChallengeRng, ChallengeType, SequenceError, format_list, parse_list};
 use super::hud::{self, Canvas};
 use super::session::{Event, PoseSource, Session, SessionSettings};
 use crate::element;
@@ -78,21 +78,30 @@ pub struct LvChallenge {
     state: Mutex<Option<State>>,
 }
 
+/// Why the settings cannot make a session.
+#[derive(Debug, thiserror::Error)]
+enum SettingsError {
+    #[error("reaction-min ({min_ms} ms) is later than reaction-max ({max_ms} ms): no movement could answer a prompt")]
+    ReactionWindow { min_ms: u64, max_ms: u64 },
+    #[error("{property}: {source}")]
+    List { property: &'static str, source: SequenceError },
+}
+
 /// Builds a session from the settings: the fixed `sequence`, or a random draw.
-fn new_session(settings: &Settings) -> Result<Session, String> {
+fn new_session(settings: &Settings) -> Result<Session, SettingsError> {
     let s = &settings.session;
     if s.reaction_min_ns > s.reaction_max_ns {
-        return Err(format!(
-            "reaction-min ({} ms) is later than reaction-max ({} ms): no movement could answer a prompt",
-            s.reaction_min_ns / 1_000_000,
-            s.reaction_max_ns / 1_000_000
-        ));
+        return Err(SettingsError::ReactionWindow {
+            min_ms: s.reaction_min_ns / 1_000_000,
+            max_ms: s.reaction_max_ns / 1_000_000,
+        });
     }
-    let pool = parse_list(&settings.challenges).map_err(|err| format!("challenges: {err}"))?;
+    let list = |property| move |source| SettingsError::List { property, source };
+    let pool = parse_list(&settings.challenges).map_err(list("challenges"))?;
     let mut rng = ChallengeRng::new(u64::try_from(settings.seed).ok());
     let queue = match settings.sequence.as_deref() {
-        Some(list) => parse_list(list).map_err(|err| format!("sequence: {err}"))?,
-        None => rng.sequence(&pool, settings.length as usize).map_err(|err| format!("challenges: {err}"))?,
+        Some(sequence) => parse_list(sequence).map_err(list("sequence"))?,
+        None => rng.sequence(&pool, settings.length as usize).map_err(list("challenges"))?,
     };
     Ok(Session::new(queue, pool, rng, settings.session.clone()))
 }
@@ -736,16 +745,17 @@ mod tests {
         settings.sequence = Some("blink,smile".into());
         assert_eq!(new_session(&settings).unwrap().queue(), &[ChallengeType::Blink, ChallengeType::Smile]);
         settings.sequence = Some("blink,wink".into());
-        assert!(new_session(&settings).err().unwrap().contains("sequence: unknown challenge \"wink\""));
+        assert!(new_session(&settings).err().unwrap().to_string().contains("sequence: unknown challenge \"wink\""));
         settings.sequence = None;
         settings.challenges = "blink".into();
-        assert!(new_session(&settings).err().unwrap().contains("cannot be drawn"));
+        assert!(new_session(&settings).err().unwrap().to_string().contains("cannot be drawn"));
         settings.challenges = "turn_left,turn_right".into();
         settings.session.reaction_min_ns = 4_000_000_000;
         assert!(
             new_session(&settings)
                 .err()
                 .unwrap()
+                .to_string()
                 .contains("reaction-min (4000 ms) is later than reaction-max (3000 ms)")
         );
     }

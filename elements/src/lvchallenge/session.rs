@@ -765,85 +765,15 @@ impl Session {
             self.fail_attempt(t, reason, events);
             return;
         }
-        let s = self.settings.clone();
         // Whether this frame shows the movement, and whether the challenge is now done.
         let (showing, done) = match challenge {
             ChallengeType::TurnLeft | ChallengeType::TurnRight | ChallengeType::LookUp | ChallengeType::LookDown => {
-                let target = match challenge {
-                    ChallengeType::TurnLeft => Pose::Left,
-                    ChallengeType::TurnRight => Pose::Right,
-                    ChallengeType::LookUp => Pose::Up,
-                    _ => Pose::Down,
-                };
-                // The asked direction past its threshold counts, whatever the other axis does
-                // meanwhile (a turn tilts the mesh's pitch a little): another direction was
-                // judged by the wrong-movement rule until the asked one was seen.
-                let showing = self
-                    .shares_of(face, false)
-                    .is_some_and(|shares| shares.iter().any(|(pose, share)| *pose == target && *share > 1.0));
-                self.attempt.hold = if showing { self.attempt.hold + 1 } else { 0 };
-                events.push(Event::Progress {
-                    challenge,
-                    index,
-                    progress: (self.attempt.hold as f32 / s.hold_frames.max(1) as f32).min(1.0),
-                });
-                (showing, self.attempt.hold >= s.hold_frames)
+                self.static_pose(face, challenge, events)
             }
-            ChallengeType::NodYes | ChallengeType::ShakeNo => {
-                let pose = self.gesture_pose(face);
-                if self.attempt.history.last() != Some(&pose) {
-                    self.attempt.history.push(pose);
-                }
-                self.attempt.seen.insert(pose);
-                let h = &self.attempt.history;
-                let followed = |a: Pose, b: Pose| h.windows(2).any(|w| w[0] == a && w[1] == b);
-                let seen = |p: Pose| self.attempt.seen.contains(&p);
-                let done = if challenge == ChallengeType::NodYes {
-                    (seen(Pose::Up) && seen(Pose::Down))
-                        || followed(Pose::Down, Pose::Center)
-                        || h.iter().filter(|p| **p == Pose::Down).count() >= 2
-                } else {
-                    (seen(Pose::Left) && seen(Pose::Right))
-                        || followed(Pose::Left, Pose::Center)
-                        || followed(Pose::Right, Pose::Center)
-                };
-                let vertical = matches!(pose, Pose::Up | Pose::Down);
-                (pose != Pose::Center && vertical == (challenge == ChallengeType::NodYes), done)
-            }
-            ChallengeType::Blink => {
-                let ratio = face.eyes.map(|e| e.mean_aspect_ratio());
-                let closed = match (neutral.eye_ratio, face.eyes) {
-                    (Some(base), Some(eyes)) => eyes_closed(&eyes, base, s.blink_ratio),
-                    _ => false,
-                };
-                if closed {
-                    self.attempt.eyes_were_closed = true;
-                }
-                let reopened = self.attempt.eyes_were_closed && !closed && ratio.is_some();
-                (closed, reopened)
-            }
+            ChallengeType::NodYes | ChallengeType::ShakeNo => self.gesture(face, challenge),
+            ChallengeType::Blink => self.blink(face, neutral),
             ChallengeType::OpenMouth | ChallengeType::Smile | ChallengeType::MoveCloser => {
-                let showing = match challenge {
-                    ChallengeType::OpenMouth => match (face.mouth, neutral.mouth_opened) {
-                        (Some(m), Some(base)) => m.opened >= base + s.mouth_open_gain,
-                        _ => false,
-                    },
-                    ChallengeType::Smile => match (face.mouth, neutral.smile) {
-                        (Some(m), Some(base)) => m.smile >= s.smile_threshold && m.smile - base >= s.smile_gain,
-                        _ => false,
-                    },
-                    _ => {
-                        let start = *self.attempt.start_width.get_or_insert(face.bbox.width);
-                        face.bbox.width >= start * s.closer_factor
-                    }
-                };
-                self.attempt.hold = if showing { self.attempt.hold + 1 } else { 0 };
-                events.push(Event::Progress {
-                    challenge,
-                    index,
-                    progress: (self.attempt.hold as f32 / s.expression_frames.max(1) as f32).min(1.0),
-                });
-                (showing, self.attempt.hold >= s.expression_frames)
+                self.expression(face, neutral, challenge, events)
             }
         };
         if showing && !self.attempt.detected {
@@ -854,8 +784,8 @@ impl Session {
             return;
         }
         // A head movement seen on the mesh must not be the movement of a plane.
-        let planar = s.planar_threshold > 0.0 && self.attempt.max_residual.is_some_and(|r| r < s.planar_threshold);
-        if planar {
+        let threshold = self.settings.planar_threshold;
+        if threshold > 0.0 && self.attempt.max_residual.is_some_and(|r| r < threshold) {
             self.fail_attempt(t, FailReason::PlanarMotion, events);
             return;
         }
@@ -868,6 +798,98 @@ impl Session {
             reason: None,
         });
         self.advance(t, events);
+    }
+
+    /// Counts a frame toward a hold of `needed` frames and reports the progress: whether the
+    /// hold is complete.
+    fn hold(&mut self, showing: bool, needed: u32, challenge: ChallengeType, events: &mut Vec<Event>) -> bool {
+        self.attempt.hold = if showing { self.attempt.hold + 1 } else { 0 };
+        let progress = (self.attempt.hold as f32 / needed.max(1) as f32).min(1.0);
+        events.push(Event::Progress { challenge, index: self.index, progress });
+        self.attempt.hold >= needed
+    }
+
+    /// A turn or a look up or down, held for `hold_frames`.
+    fn static_pose(&mut self, face: &Face, challenge: ChallengeType, events: &mut Vec<Event>) -> (bool, bool) {
+        let target = match challenge {
+            ChallengeType::TurnLeft => Pose::Left,
+            ChallengeType::TurnRight => Pose::Right,
+            ChallengeType::LookUp => Pose::Up,
+            _ => Pose::Down,
+        };
+        // The asked direction past its threshold counts, whatever the other axis does
+        // meanwhile (a turn tilts the mesh's pitch a little): another direction was judged by
+        // the wrong-movement rule until the asked one was seen.
+        let showing = self
+            .shares_of(face, false)
+            .is_some_and(|shares| shares.iter().any(|(pose, share)| *pose == target && *share > 1.0));
+        let needed = self.settings.hold_frames;
+        (showing, self.hold(showing, needed, challenge, events))
+    }
+
+    /// A nod (down and back, or up and down) or a head shake (both sides, or one and back).
+    fn gesture(&mut self, face: &Face, challenge: ChallengeType) -> (bool, bool) {
+        let pose = self.gesture_pose(face);
+        if self.attempt.history.last() != Some(&pose) {
+            self.attempt.history.push(pose);
+        }
+        self.attempt.seen.insert(pose);
+        let h = &self.attempt.history;
+        let followed = |a: Pose, b: Pose| h.windows(2).any(|w| w[0] == a && w[1] == b);
+        let seen = |p: Pose| self.attempt.seen.contains(&p);
+        let nod = challenge == ChallengeType::NodYes;
+        let done = if nod {
+            (seen(Pose::Up) && seen(Pose::Down))
+                || followed(Pose::Down, Pose::Center)
+                || h.iter().filter(|p| **p == Pose::Down).count() >= 2
+        } else {
+            (seen(Pose::Left) && seen(Pose::Right))
+                || followed(Pose::Left, Pose::Center)
+                || followed(Pose::Right, Pose::Center)
+        };
+        let vertical = matches!(pose, Pose::Up | Pose::Down);
+        (pose != Pose::Center && vertical == nod, done)
+    }
+
+    /// Eyes closed, then open again.
+    fn blink(&mut self, face: &Face, neutral: Neutral) -> (bool, bool) {
+        let closed = match (neutral.eye_ratio, face.eyes) {
+            (Some(base), Some(eyes)) => eyes_closed(&eyes, base, self.settings.blink_ratio),
+            _ => false,
+        };
+        if closed {
+            self.attempt.eyes_were_closed = true;
+        }
+        let reopened = self.attempt.eyes_were_closed && !closed && face.eyes.is_some();
+        (closed, reopened)
+    }
+
+    /// An open mouth, a smile or a closer face, held for `expression_frames`.
+    fn expression(
+        &mut self,
+        face: &Face,
+        neutral: Neutral,
+        challenge: ChallengeType,
+        events: &mut Vec<Event>,
+    ) -> (bool, bool) {
+        let s = &self.settings;
+        let showing = match challenge {
+            ChallengeType::OpenMouth => match (face.mouth, neutral.mouth_opened) {
+                (Some(m), Some(base)) => m.opened >= base + s.mouth_open_gain,
+                _ => false,
+            },
+            ChallengeType::Smile => match (face.mouth, neutral.smile) {
+                (Some(m), Some(base)) => m.smile >= s.smile_threshold && m.smile - base >= s.smile_gain,
+                _ => false,
+            },
+            _ => {
+                let factor = s.closer_factor;
+                let start = *self.attempt.start_width.get_or_insert(face.bbox.width);
+                face.bbox.width >= start * factor
+            }
+        };
+        let needed = self.settings.expression_frames;
+        (showing, self.hold(showing, needed, challenge, events))
     }
 
     /// The gesture direction of this frame, with hysteresis: a direction counts once past its

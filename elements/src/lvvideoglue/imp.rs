@@ -107,27 +107,38 @@ fn packed_rgb(plane: &[u8], stride: usize, width: usize, height: usize) -> Vec<u
     out
 }
 
+/// Why a stored frame could not be encoded.
+#[derive(Debug, thiserror::Error)]
+enum EncodeError {
+    #[error(transparent)]
+    Map(#[from] element::MapError),
+    #[error("RGB conversion: {0}")]
+    Convert(&'static str),
+    #[error("JPEG: {0}")]
+    Jpeg(String),
+}
+
 /// A raw frame as JPEG.
 fn raw_to_jpeg(
     buffer: &gst::BufferRef,
     info: &gst_video::VideoInfo,
     to_rgb: Option<&RgbConverter>,
     quality: u8,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, EncodeError> {
     let frame = element::map_frame(buffer, info)?;
     let (width, height) = (info.width() as usize, info.height() as usize);
     let rgb = match to_rgb {
         None => packed_rgb(frame.plane_data(0).unwrap_or(&[]), frame.plane_stride()[0].max(0) as usize, width, height),
         Some(c) => {
-            let mut out = gst::Buffer::with_size(c.rgb.size()).map_err(|err| err.to_string())?;
-            let out_ref = out.get_mut().ok_or("new buffer not writable")?;
+            let mut out = gst::Buffer::with_size(c.rgb.size()).map_err(|_| EncodeError::Convert("no buffer"))?;
+            let out_ref = out.get_mut().ok_or(EncodeError::Convert("new buffer not writable"))?;
             let mut dest = gst_video::VideoFrameRef::from_buffer_ref_writable(out_ref, &c.rgb)
-                .map_err(|_| "RGB frame not writable".to_string())?;
+                .map_err(|_| EncodeError::Convert("RGB frame not writable"))?;
             c.converter.frame_ref(&frame, &mut dest);
             packed_rgb(dest.plane_data(0).unwrap_or(&[]), dest.plane_stride()[0].max(0) as usize, width, height)
         }
     };
-    encode_jpeg(&rgb, info.width(), info.height(), quality).map_err(|err| format!("JPEG: {err}"))
+    encode_jpeg(&rgb, info.width(), info.height(), quality).map_err(|err| EncodeError::Jpeg(err.to_string()))
 }
 
 struct State {

@@ -798,42 +798,94 @@ struct Played<A> {
     trace: Vec<(f64, f32, f32, String)>,
 }
 
-/// Runs one LPProto session with `actor` at `fps` until the verdict (at most 150 s).
-async fn play<A: Actor + 'static>(url: &str, mut actor: A, fps: f64, kind: &str, identity: &Identity) -> Played<A> {
-    use base64::Engine;
-    let mut record = SessionRecord {
-        kind: kind.into(),
-        identity: identity.name.into(),
-        role: identity.role,
-        passed: false,
-        decided: false,
-        outcome: String::new(),
-        codes: Vec::new(),
-        failed_challenges: Vec::new(),
-        seconds: 0.0,
-        frames: 0,
-    };
-    let mut trace = Vec::new();
-    let mut socket = match tokio_tungstenite::connect_async(url).await {
-        Ok((socket, _)) => socket,
-        Err(err) => {
-            record.outcome = format!("connect failed: {err}");
-            return Played { record, actor, trace };
+impl SessionRecord {
+    /// A session of `kind` for `identity` that has not run yet.
+    fn new(kind: &str, identity: &Identity) -> Self {
+        SessionRecord {
+            kind: kind.into(),
+            identity: identity.name.into(),
+            role: identity.role,
+            passed: false,
+            decided: false,
+            outcome: String::new(),
+            codes: Vec::new(),
+            failed_challenges: Vec::new(),
+            seconds: 0.0,
+            frames: 0,
         }
-    };
-    // Every session is a different user of the relying party: the attempts policy (3 failed
-    // sessions, then a cooldown) would otherwise stop the attacks after three.
+    }
+}
+
+/// Opens the WebSocket and CONNECTs as a new user of the relying party: the attempts policy
+/// (3 failed sessions, then a cooldown) would otherwise stop the attacks after three.
+async fn open_session(url: &str, kind: &str) -> Result<lpserver::client::Socket, String> {
     static NEXT_USER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(url).await.map_err(|err| format!("connect failed: {err}"))?;
     let user = NEXT_USER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let connect = format!("CONNECT\nversion:1.0\nuser-id:eval-{kind}-{user}\n\n");
     let _ = socket.send(WsMessage::Text(connect.into())).await;
     match receive(&mut socket).await {
-        Some(m) if m.command == "CONNECTED" => {}
+        Some(m) if m.command == "CONNECTED" => Ok(socket),
+        other => Err(format!("CONNECT refused: {:?}", other.map(|m| m.encode()))),
+    }
+}
+
+/// Reads the answer to a FRAME into `record` and `seen`; true when the session is over.
+fn read_answer(answer: Option<lpserver::protocol::Message>, record: &mut SessionRecord, seen: &mut Observed) -> bool {
+    let Some(m) = answer else {
+        record.outcome = "socket closed".into();
+        return true;
+    };
+    match m.command.as_str() {
+        "STATS" => {
+            let body: Value = serde_json::from_str(&m.body).unwrap_or(Value::Null);
+            let c = &body["details"]["challenge"];
+            *seen = Observed {
+                stage: c["stage"].as_str().unwrap_or("").to_string(),
+                hint: c["hint"].as_str().map(str::to_string),
+                challenge: c["name"].as_str().map(str::to_string),
+                index: c["index"].as_u64(),
+            };
+            false
+        }
+        "SUCCESS" => {
+            (record.passed, record.decided) = (true, true);
+            record.outcome = "SUCCESS".into();
+            true
+        }
+        "ERROR" if m.header("errors").is_some() => {
+            record.codes = m.header("errors").unwrap_or("").split(',').filter_map(|c| c.parse().ok()).collect();
+            record.outcome = format!("ERROR {}", m.header("errors").unwrap_or(""));
+            record.failed_challenges = failed_challenges(&m.body);
+            record.decided = true;
+            true
+        }
+        // A frame-level error: the session goes on, unless the server failed.
+        "ERROR" if m.header("error") == Some("1000") => {
+            record.outcome = format!("server error: {}", m.header("reason").unwrap_or(&m.body));
+            true
+        }
+        "ERROR" => false,
         other => {
-            record.outcome = format!("CONNECT refused: {:?}", other.map(|m| m.encode()));
-            return Played { record, actor, trace };
+            record.outcome = format!("unexpected {other}");
+            true
         }
     }
+}
+
+/// Runs one LPProto session with `actor` at `fps` until the verdict (at most 150 s).
+async fn play<A: Actor + 'static>(url: &str, mut actor: A, fps: f64, kind: &str, identity: &Identity) -> Played<A> {
+    use base64::Engine;
+    let mut record = SessionRecord::new(kind, identity);
+    let mut trace = Vec::new();
+    let mut socket = match open_session(url, kind).await {
+        Ok(socket) => socket,
+        Err(outcome) => {
+            record.outcome = outcome;
+            return Played { record, actor, trace };
+        }
+    };
     let started = Instant::now();
     let period = Duration::from_secs_f64(1.0 / fps);
     let mut seen = Observed::default();
@@ -863,45 +915,8 @@ async fn play<A: Actor + 'static>(url: &str, mut actor: A, fps: f64, kind: &str,
             break;
         }
         record.frames += 1;
-        match receive(&mut socket).await {
-            Some(m) if m.command == "STATS" => {
-                let body: Value = serde_json::from_str(&m.body).unwrap_or(Value::Null);
-                let c = &body["details"]["challenge"];
-                seen = Observed {
-                    stage: c["stage"].as_str().unwrap_or("").to_string(),
-                    hint: c["hint"].as_str().map(str::to_string),
-                    challenge: c["name"].as_str().map(str::to_string),
-                    index: c["index"].as_u64(),
-                };
-            }
-            Some(m) if m.command == "SUCCESS" => {
-                record.passed = true;
-                record.decided = true;
-                record.outcome = "SUCCESS".into();
-                break;
-            }
-            Some(m) if m.command == "ERROR" && m.header("errors").is_some() => {
-                record.codes = m.header("errors").unwrap_or("").split(',').filter_map(|c| c.parse().ok()).collect();
-                record.outcome = format!("ERROR {}", m.header("errors").unwrap_or(""));
-                record.failed_challenges = failed_challenges(&m.body);
-                record.decided = true;
-                break;
-            }
-            Some(m) if m.command == "ERROR" => {
-                // A frame-level error (the session goes on).
-                if m.header("error") == Some("1000") {
-                    record.outcome = format!("server error: {}", m.body);
-                    break;
-                }
-            }
-            Some(m) => {
-                record.outcome = format!("unexpected {}", m.command);
-                break;
-            }
-            None => {
-                record.outcome = "socket closed".into();
-                break;
-            }
+        if read_answer(receive(&mut socket).await, &mut record, &mut seen) {
+            break;
         }
         if let Some(rest) = period.checked_sub(frame_started.elapsed()) {
             tokio::time::sleep(rest).await;
@@ -989,10 +1004,9 @@ fn admit(
     }
 }
 
-async fn run(o: Options) -> Result<(), String> {
-    lpserver::init_gstreamer().map_err(|err| err.to_string())?;
-    std::fs::create_dir_all(&o.out).map_err(|err| format!("{}: {err}", o.out.display()))?;
-    // The identities, with the pose the mesh reads on each photo.
+/// Every identity of the evaluation: the registry photos, then the people of the face-api
+/// group photos; each one admitted or left out with the reason.
+fn load_identities(o: &Options) -> Vec<Arc<Identity>> {
     let mut identities = Vec::new();
     println!("identities (mesh head pose on the photo; role; the renders' check):");
     for source in SOURCES {
@@ -1017,55 +1031,52 @@ async fn run(o: Options) -> Result<(), String> {
             );
         }
     }
-    if let Some(name) = &o.probe {
-        let id = identities.iter().find(|id| id.name == name).ok_or(format!("no identity {name}"))?;
-        let chain = Chain::new("lvfacedetect ! lvlandmarks ! lvantispoof")?;
-        let face = |e: Expression| {
-            let rgb = image::RgbImage::from_raw(SIDE, SIDE, id.model.render(&e)).ok_or("render size".to_string())?;
-            let faces = chain.faces(&rgb)?;
-            faces.into_iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area())).ok_or("no face".to_string())
-        };
-        let neutral = face(Expression::default())?.landmarks.map(|l| l.points).unwrap_or_default();
-        let read = |e: Expression| {
-            face(e).map(|f| {
-                let residual = f
-                    .landmarks
-                    .as_ref()
-                    .and_then(|l| gstliveness::lvchallenge::planarity::planar_residual(&neutral, &l.points))
-                    .unwrap_or(f32::NAN);
-                let pose = f.head_pose.map_or((f32::NAN, f32::NAN), |p| (p.yaw_degrees, p.pitch_degrees));
-                (pose.0, pose.1, residual, f.antispoof.map_or(f32::NAN, |a| a.score))
-            })
-        };
-        for (axis, values) in [
-            ("yaw", [-30.0f32, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0]),
-            ("pitch", [-20.0, -12.0, -6.0, 0.0, 6.0, 12.0, 20.0]),
-        ] {
-            for v in values {
-                let e = if axis == "yaw" {
-                    Expression { yaw: v, ..Expression::default() }
-                } else {
-                    Expression { pitch: v, ..Expression::default() }
-                };
-                let (yaw, pitch, residual, pad) = read(e)?;
-                println!(
-                    "{name}: rendered {axis} {v:+5.1} -> mesh yaw {yaw:+6.1} pitch {pitch:+6.1}, planar residual {residual:.4}, \
-                     lvantispoof {pad:.3}"
-                );
-            }
-        }
-        return Ok(());
-    }
-    if o.mode == "pad" {
-        return pad::run(&identities, &o.out, o.seed);
-    }
-    let wanted = |role: Role| o.set == "all" || (o.set == "tuning") == (role == Role::Tuning);
-    let chosen: Vec<Arc<Identity>> = identities.iter().filter(|id| wanted(id.role)).cloned().collect();
-    if chosen.is_empty() {
-        return Err("no identity to run".into());
-    }
+    identities
+}
 
-    // The server, with its defaults (a random signing key: nothing is kept).
+/// `--probe NAME`: what the mesh and lvantispoof read on the identity's renders turned by
+/// known angles.
+fn probe(identities: &[Arc<Identity>], name: &str) -> Result<(), String> {
+    let id = identities.iter().find(|id| id.name == name).ok_or(format!("no identity {name}"))?;
+    let chain = Chain::new("lvfacedetect ! lvlandmarks ! lvantispoof")?;
+    let face = |e: Expression| {
+        let rgb = image::RgbImage::from_raw(SIDE, SIDE, id.model.render(&e)).ok_or("render size".to_string())?;
+        let faces = chain.faces(&rgb)?;
+        faces.into_iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area())).ok_or("no face".to_string())
+    };
+    let neutral = face(Expression::default())?.landmarks.map(|l| l.points).unwrap_or_default();
+    for (axis, values) in [
+        ("yaw", [-30.0f32, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0]),
+        ("pitch", [-20.0, -12.0, -6.0, 0.0, 6.0, 12.0, 20.0]),
+    ] {
+        for v in values {
+            let e = if axis == "yaw" {
+                Expression { yaw: v, ..Expression::default() }
+            } else {
+                Expression { pitch: v, ..Expression::default() }
+            };
+            let f = face(e)?;
+            let residual = f
+                .landmarks
+                .as_ref()
+                .and_then(|l| gstliveness::lvchallenge::planarity::planar_residual(&neutral, &l.points))
+                .unwrap_or(f32::NAN);
+            let (yaw, pitch) = f.head_pose.map_or((f32::NAN, f32::NAN), |p| (p.yaw_degrees, p.pitch_degrees));
+            let pad = f.antispoof.map_or(f32::NAN, |a| a.score);
+            println!(
+                "{name}: rendered {axis} {v:+5.1} -> mesh yaw {yaw:+6.1} pitch {pitch:+6.1}, planar residual {residual:.4}, \
+                 lvantispoof {pad:.3}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An in-process lpserver with its defaults (a random signing key: nothing is kept): its
+/// LPProto URL, the sender that stops it and its task.
+type Server = (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), lpserver::StartError>>);
+
+async fn start_server(o: &Options) -> Result<Server, String> {
     let secret: String = ChaCha8Rng::seed_from_u64(o.seed ^ 0x5eed)
         .sample_iter(rand::distr::Alphanumeric)
         .take(40)
@@ -1085,14 +1096,27 @@ async fn run(o: Options) -> Result<(), String> {
     let server = tokio::spawn(lpserver::serve(config, listener, async {
         let _ = stopped.await;
     }));
+    Ok((url, stop, server))
+}
 
-    let limit = Arc::new(tokio::sync::Semaphore::new(o.parallel));
-    let started = Instant::now();
-    // Genuine sessions.
+/// What the genuine sessions gave: their records, the frames of the first that passed (for
+/// the replay attack) and its pose trace.
+struct Genuine {
+    records: Vec<SessionRecord>,
+    recording: Option<(Arc<Identity>, Recording)>,
+    trace: Vec<(f64, f32, f32, String)>,
+}
+
+async fn run_genuine(
+    o: &Options,
+    chosen: &[Arc<Identity>],
+    url: &str,
+    limit: &Arc<tokio::sync::Semaphore>,
+) -> Result<Genuine, String> {
     let mut tasks = Vec::new();
     for (i, id) in chosen.iter().enumerate() {
         for n in 0..o.sessions {
-            let (url, id, limit) = (url.clone(), id.clone(), limit.clone());
+            let (url, id, limit) = (url.to_string(), id.clone(), limit.clone());
             let seed = o.seed * 1000 + (i * 100 + n) as u64;
             let fps = o.fps;
             tasks.push(tokio::spawn(async move {
@@ -1102,9 +1126,7 @@ async fn run(o: Options) -> Result<(), String> {
             }));
         }
     }
-    let mut records = Vec::new();
-    let mut recording: Option<(Arc<Identity>, Recording)> = None;
-    let mut trace = Vec::new();
+    let mut genuine = Genuine { records: Vec::new(), recording: None, trace: Vec::new() };
     for task in tasks {
         let played = task.await.map_err(|err| err.to_string())?;
         let r = &played.record;
@@ -1115,156 +1137,160 @@ async fn run(o: Options) -> Result<(), String> {
             r.seconds,
             r.failed_challenges.join(" ")
         );
-        if r.passed && recording.is_none() {
+        if r.passed && genuine.recording.is_none() {
             let id = chosen.iter().find(|id| id.name == r.identity).cloned();
-            recording = id.map(|id| (id, played.actor.recording.clone()));
-            trace = played.trace.clone();
+            genuine.recording = id.map(|id| (id, played.actor.recording.clone()));
+            genuine.trace = played.trace.clone();
         }
-        records.push(played.record);
+        genuine.records.push(played.record);
     }
+    Ok(genuine)
+}
 
-    // Attacks, each kind over the chosen identities in turn.
-    if o.attacks > 0 {
-        let mut tasks: Vec<tokio::task::JoinHandle<SessionRecord>> = Vec::new();
-        for kind in ATTACKS {
-            for n in 0..o.attacks {
-                let id = chosen[n % chosen.len()].clone();
-                let other = chosen[(n + 1) % chosen.len()].clone();
-                let (url, limit) = (url.clone(), limit.clone());
-                let seed = o.seed * 7000 + n as u64;
-                let fps = o.fps;
-                let replay = recording.as_ref().map(|(_, frames)| Arc::new(frames.clone()));
-                let replay_id = recording.as_ref().map(|(id, _)| id.clone());
-                tasks.push(tokio::spawn(async move {
-                    let _slot = limit.acquire_owned().await;
-                    let neutral = || jpeg(&id.model.render(&Expression::default()), SIDE);
-                    let picture = |kind| Picture {
-                        neutral: neutral(),
-                        kind,
-                        rng: ChaCha8Rng::seed_from_u64(seed),
-                        prompts: PromptReader::default(),
-                        motion: None,
-                    };
-                    match kind {
-                        "static-photo" => play(&url, picture(PictureKind::Still), fps, kind, &id).await.record,
-                        "hand-held-print" => play(&url, picture(PictureKind::HandHeld), fps, kind, &id).await.record,
-                        "planar-tilt" => play(&url, picture(PictureKind::Tilted), fps, kind, &id).await.record,
-                        "replay-loop" => match (replay, replay_id) {
-                            (Some(frames), Some(rid)) => {
-                                let offset = (n as f64 * 1.7) % frames.last().map_or(1.0, |f| f.0.max(1.0));
-                                play(&url, Replay { frames, offset }, fps, kind, &rid).await.record
-                            }
-                            _ => SessionRecord {
-                                kind: kind.into(),
-                                identity: id.name.into(),
-                                role: id.role,
-                                passed: false,
-                                decided: false,
-                                outcome: "no passing session to record".into(),
-                                codes: Vec::new(),
-                                failed_challenges: Vec::new(),
-                                seconds: 0.0,
-                                frames: 0,
-                            },
-                        },
-                        "screen-relay" => {
-                            let person = Person::new(id.model.clone(), id.photo_pose, seed);
-                            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5c4ee2);
-                            let screen =
-                                attack::Screen::random(1 + (n % 3) as u8, SIDE as usize, SIDE as usize, &mut rng);
-                            play(&url, ScreenRelay { person, screen }, fps, kind, &id).await.record
-                        }
-                        _ => {
-                            let person = Person::new(id.model.clone(), id.photo_pose, seed);
-                            let other = other.model.render(&Expression::default());
-                            play(&url, TwoFaces { person, other }, fps, kind, &id).await.record
-                        }
-                    }
-                }));
+/// One attack session of `kind`, the `n`th of its kind.
+async fn attack_session(
+    kind: &'static str,
+    n: usize,
+    (id, other): (Arc<Identity>, Arc<Identity>),
+    replay: Option<(Arc<Identity>, Arc<Recording>)>,
+    url: String,
+    seed: u64,
+    fps: f64,
+) -> SessionRecord {
+    let neutral = || jpeg(&id.model.render(&Expression::default()), SIDE);
+    let picture = |kind| Picture {
+        neutral: neutral(),
+        kind,
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        prompts: PromptReader::default(),
+        motion: None,
+    };
+    match kind {
+        "static-photo" => play(&url, picture(PictureKind::Still), fps, kind, &id).await.record,
+        "hand-held-print" => play(&url, picture(PictureKind::HandHeld), fps, kind, &id).await.record,
+        "planar-tilt" => play(&url, picture(PictureKind::Tilted), fps, kind, &id).await.record,
+        "replay-loop" => match replay {
+            Some((rid, frames)) => {
+                let offset = (n as f64 * 1.7) % frames.last().map_or(1.0, |f| f.0.max(1.0));
+                play(&url, Replay { frames, offset }, fps, kind, &rid).await.record
             }
+            None => SessionRecord { outcome: "no passing session to record".into(), ..SessionRecord::new(kind, &id) },
+        },
+        "screen-relay" => {
+            let person = Person::new(id.model.clone(), id.photo_pose, seed);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5c4ee2);
+            let screen = attack::Screen::random(1 + (n % 3) as u8, SIDE as usize, SIDE as usize, &mut rng);
+            play(&url, ScreenRelay { person, screen }, fps, kind, &id).await.record
         }
-        for task in tasks {
-            let r = task.await.map_err(|err| err.to_string())?;
-            println!(
-                "  {:<15} {:<12} {:<28} {:5.1} s {}",
-                r.kind,
-                r.identity,
-                r.outcome,
-                r.seconds,
-                r.failed_challenges.join(" ")
-            );
-            records.push(r);
+        _ => {
+            let person = Person::new(id.model.clone(), id.photo_pose, seed);
+            let other = other.model.render(&Expression::default());
+            play(&url, TwoFaces { person, other }, fps, kind, &id).await.record
         }
     }
-    let _ = stop.send(());
-    let _ = server.await;
+}
 
-    // The report.
-    println!(
-        "\n== make eval: {} sessions in {:.0} s, set {} ==",
-        records.len(),
-        started.elapsed().as_secs_f64(),
-        o.set
-    );
-    let mut summary = serde_json::Map::new();
-    for role in [Role::Tuning, Role::Reporting] {
-        let genuine: Vec<&SessionRecord> =
-            records.iter().filter(|r| r.kind == "genuine" && r.role == role && r.decided).collect();
-        if genuine.is_empty() {
-            continue;
-        }
-        let failed = genuine.iter().filter(|r| !r.passed).count();
-        let mut times: Vec<f64> = genuine.iter().filter(|r| r.passed).map(|r| r.seconds).collect();
-        let median_pass = median(&mut times);
-        let bpcer = failed as f64 / genuine.len() as f64;
-        let reasons = code_counts(genuine.iter().copied());
-        let names: Vec<&str> = chosen.iter().filter(|id| id.role == role).map(|id| id.name).collect();
-        println!(
-            "genuine ({role:?} identities: {}): {} sessions, {} failed, BPCER {:.1} %, median time to pass {}",
-            names.join(", "),
-            genuine.len(),
-            failed,
-            bpcer * 100.0,
-            median_pass.map_or("-".into(), |m| format!("{m:.1} s"))
-        );
-        println!("  failure codes: {reasons:?}");
-        let mut per_identity = BTreeMap::new();
-        for r in &genuine {
-            let entry = per_identity.entry(r.identity.clone()).or_insert((0usize, 0usize));
-            entry.0 += 1;
-            entry.1 += r.passed as usize;
-        }
-        for (name, (sessions, passed)) in &per_identity {
-            println!("  {name:<12} {passed}/{sessions} passed");
-        }
-        summary.insert(
-            format!("genuine-{role:?}").to_lowercase(),
-            json!({"identities": names, "sessions": genuine.len(), "failed": failed, "bpcer": bpcer,
-                   "median_seconds_to_pass": median_pass, "failure_codes": reasons,
-                   "per_identity": per_identity.iter().map(|(k, v)| (k.clone(), json!({"sessions": v.0, "passed": v.1}))).collect::<serde_json::Map<_, _>>()}),
-        );
-    }
+/// The attacks, each kind over the chosen identities in turn.
+async fn run_attacks(
+    o: &Options,
+    chosen: &[Arc<Identity>],
+    url: &str,
+    limit: &Arc<tokio::sync::Semaphore>,
+    recording: &Option<(Arc<Identity>, Recording)>,
+) -> Result<Vec<SessionRecord>, String> {
+    let replay = recording.as_ref().map(|(id, frames)| (id.clone(), Arc::new(frames.clone())));
+    let mut tasks = Vec::new();
     for kind in ATTACKS {
-        let attacks: Vec<&SessionRecord> = records.iter().filter(|r| r.kind == kind && r.decided).collect();
-        if attacks.is_empty() {
-            continue;
+        for n in 0..o.attacks {
+            let pair = (chosen[n % chosen.len()].clone(), chosen[(n + 1) % chosen.len()].clone());
+            let (url, limit, replay) = (url.to_string(), limit.clone(), replay.clone());
+            let (seed, fps) = (o.seed * 7000 + n as u64, o.fps);
+            tasks.push(tokio::spawn(async move {
+                let _slot = limit.acquire_owned().await;
+                attack_session(kind, n, pair, replay, url, seed, fps).await
+            }));
         }
-        let accepted = attacks.iter().filter(|r| r.passed).count();
-        let apcer = accepted as f64 / attacks.len() as f64;
-        let codes = code_counts(attacks.iter().copied());
-        let mut times: Vec<f64> = attacks.iter().map(|r| r.seconds).collect();
-        println!(
-            "attack {kind:<16} {} sessions, {} accepted, APCER {:.1} %, median {:.1} s to the verdict; codes {codes:?}",
-            attacks.len(),
-            accepted,
-            apcer * 100.0,
-            median(&mut times).unwrap_or(0.0)
-        );
-        summary.insert(
-            kind.into(),
-            json!({"sessions": attacks.len(), "accepted": accepted, "apcer": apcer, "codes": codes}),
-        );
     }
+    let mut records = Vec::new();
+    for task in tasks {
+        let r = task.await.map_err(|err| err.to_string())?;
+        println!(
+            "  {:<15} {:<12} {:<28} {:5.1} s {}",
+            r.kind,
+            r.identity,
+            r.outcome,
+            r.seconds,
+            r.failed_challenges.join(" ")
+        );
+        records.push(r);
+    }
+    Ok(records)
+}
+
+/// BPCER, time to pass and failure codes of the genuine sessions of one role, printed; their
+/// summary for results.json (None when the role ran no session).
+fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Role) -> Option<Value> {
+    let genuine: Vec<&SessionRecord> =
+        records.iter().filter(|r| r.kind == "genuine" && r.role == role && r.decided).collect();
+    if genuine.is_empty() {
+        return None;
+    }
+    let failed = genuine.iter().filter(|r| !r.passed).count();
+    let mut times: Vec<f64> = genuine.iter().filter(|r| r.passed).map(|r| r.seconds).collect();
+    let median_pass = median(&mut times);
+    let bpcer = failed as f64 / genuine.len() as f64;
+    let reasons = code_counts(genuine.iter().copied());
+    let names: Vec<&str> = chosen.iter().filter(|id| id.role == role).map(|id| id.name).collect();
+    println!(
+        "genuine ({role:?} identities: {}): {} sessions, {} failed, BPCER {:.1} %, median time to pass {}",
+        names.join(", "),
+        genuine.len(),
+        failed,
+        bpcer * 100.0,
+        median_pass.map_or("-".into(), |m| format!("{m:.1} s"))
+    );
+    println!("  failure codes: {reasons:?}");
+    let mut per_identity = BTreeMap::new();
+    for r in &genuine {
+        let entry = per_identity.entry(r.identity.clone()).or_insert((0usize, 0usize));
+        entry.0 += 1;
+        entry.1 += r.passed as usize;
+    }
+    for (name, (sessions, passed)) in &per_identity {
+        println!("  {name:<12} {passed}/{sessions} passed");
+    }
+    Some(json!({"identities": names, "sessions": genuine.len(), "failed": failed, "bpcer": bpcer,
+           "median_seconds_to_pass": median_pass, "failure_codes": reasons,
+           "per_identity": per_identity.iter().map(|(k, v)| (k.clone(), json!({"sessions": v.0, "passed": v.1}))).collect::<serde_json::Map<_, _>>()}))
+}
+
+/// APCER and codes of one attack kind, printed; its summary (None when it ran no session).
+fn attack_summary(records: &[SessionRecord], kind: &str) -> Option<Value> {
+    let attacks: Vec<&SessionRecord> = records.iter().filter(|r| r.kind == kind && r.decided).collect();
+    if attacks.is_empty() {
+        return None;
+    }
+    let accepted = attacks.iter().filter(|r| r.passed).count();
+    let apcer = accepted as f64 / attacks.len() as f64;
+    let codes = code_counts(attacks.iter().copied());
+    let mut times: Vec<f64> = attacks.iter().map(|r| r.seconds).collect();
+    println!(
+        "attack {kind:<16} {} sessions, {} accepted, APCER {:.1} %, median {:.1} s to the verdict; codes {codes:?}",
+        attacks.len(),
+        accepted,
+        apcer * 100.0,
+        median(&mut times).unwrap_or(0.0)
+    );
+    Some(json!({"sessions": attacks.len(), "accepted": accepted, "apcer": apcer, "codes": codes}))
+}
+
+/// Writes results.json, sessions.csv and trace.csv into the output folder.
+fn write_results(
+    o: &Options,
+    summary: serde_json::Map<String, Value>,
+    records: &[SessionRecord],
+    trace: &[(f64, f32, f32, String)],
+) -> Result<(), String> {
     let results = json!({"set": o.set, "fps": o.fps, "summary": summary, "sessions": records});
     let write = |name: &str, text: String| {
         let path = o.out.join(name);
@@ -1272,7 +1298,7 @@ async fn run(o: Options) -> Result<(), String> {
     };
     write("results.json", serde_json::to_string_pretty(&results).map_err(|err| err.to_string())?)?;
     let mut csv = String::from("kind,identity,role,passed,outcome,seconds,frames\n");
-    for r in &records {
+    for r in records {
         csv.push_str(&format!(
             "{},{},{:?},{},{},{:.2},{}\n",
             r.kind,
@@ -1286,10 +1312,55 @@ async fn run(o: Options) -> Result<(), String> {
     }
     write("sessions.csv", csv)?;
     let mut csv = String::from("t,yaw,pitch,prompt\n");
-    for (t, yaw, pitch, prompt) in &trace {
+    for (t, yaw, pitch, prompt) in trace {
         csv.push_str(&format!("{t:.3},{yaw:.2},{pitch:.2},{prompt}\n"));
     }
     write("trace.csv", csv)?;
     println!("written: {}/results.json, sessions.csv, trace.csv", o.out.display());
     Ok(())
+}
+
+async fn run(o: Options) -> Result<(), String> {
+    lpserver::init_gstreamer().map_err(|err| err.to_string())?;
+    std::fs::create_dir_all(&o.out).map_err(|err| format!("{}: {err}", o.out.display()))?;
+    let identities = load_identities(&o);
+    if let Some(name) = &o.probe {
+        return probe(&identities, name);
+    }
+    if o.mode == "pad" {
+        return pad::run(&identities, &o.out, o.seed);
+    }
+    let wanted = |role: Role| o.set == "all" || (o.set == "tuning") == (role == Role::Tuning);
+    let chosen: Vec<Arc<Identity>> = identities.iter().filter(|id| wanted(id.role)).cloned().collect();
+    if chosen.is_empty() {
+        return Err("no identity to run".into());
+    }
+    let (url, stop, server) = start_server(&o).await?;
+    let limit = Arc::new(tokio::sync::Semaphore::new(o.parallel));
+    let started = Instant::now();
+    let Genuine { mut records, recording, trace } = run_genuine(&o, &chosen, &url, &limit).await?;
+    if o.attacks > 0 {
+        records.extend(run_attacks(&o, &chosen, &url, &limit, &recording).await?);
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+
+    println!(
+        "\n== make eval: {} sessions in {:.0} s, set {} ==",
+        records.len(),
+        started.elapsed().as_secs_f64(),
+        o.set
+    );
+    let mut summary = serde_json::Map::new();
+    for role in [Role::Tuning, Role::Reporting] {
+        if let Some(value) = genuine_summary(&records, &chosen, role) {
+            summary.insert(format!("genuine-{role:?}").to_lowercase(), value);
+        }
+    }
+    for kind in ATTACKS {
+        if let Some(value) = attack_summary(&records, kind) {
+            summary.insert(kind.into(), value);
+        }
+    }
+    write_results(&o, summary, &records, &trace)
 }
