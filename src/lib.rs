@@ -56,12 +56,19 @@ pub fn init_gstreamer() -> Result<(), StartError> {
     result
 }
 
+/// The body of `GET /health`.
+#[derive(serde::Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+}
+
 /// Every route of the server.
 pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     let health = warp::path("health")
         .and(warp::path::end())
         .and(warp::get())
-        .map(|| warp::reply::json(&serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})));
+        .map(|| warp::reply::json(&Health { status: "ok", version: env!("CARGO_PKG_VERSION") }));
     let ws_app = app.clone();
     let lpproto = warp::path(LPPROTO_PATH).and(warp::path::end()).and(warp::ws()).and(warp::addr::remote()).map(
         move |ws: warp::ws::Ws, remote: Option<std::net::SocketAddr>| {

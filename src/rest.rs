@@ -25,7 +25,7 @@ use gstliveness::lvjwtsink::checks::{FrameCheck, FrameCheckSettings, check_frame
 use gstliveness::meta::{Eyes, Face, QualityResult};
 use gstliveness::verdict::FaceRect;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use warp::http::StatusCode;
 use warp::{Filter, Reply};
 
@@ -123,16 +123,31 @@ impl RestError {
         }
     }
 
-    fn body(&self) -> Value {
-        let mut body = json!({"error": self.code.name(), "code": self.code.code(), "detail": self.detail});
-        if let Some(field) = &self.field {
-            body["field"] = json!(field);
+    fn body(&self) -> ErrorBody<'_> {
+        ErrorBody {
+            error: self.code.name(),
+            code: self.code.code(),
+            detail: &self.detail,
+            field: self.field.as_deref(),
+            retry_after_ms: (self.code == ErrorCode::Busy).then_some(BUSY_RETRY_AFTER_MS),
         }
-        if self.code == ErrorCode::Busy {
-            body["retry_after_ms"] = json!(1000);
-        }
-        body
     }
+}
+
+/// How long a client told `busy` should wait before it retries, in ms.
+const BUSY_RETRY_AFTER_MS: u64 = 1000;
+
+/// The JSON body of every REST error: the code's name and number from the shared table, what
+/// went wrong, the request field concerned.
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    code: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_ms: Option<u64>,
 }
 
 /// A JSON error answer.
