@@ -57,6 +57,66 @@ fn meta_json(buffer: &gst::BufferRef) -> serde_json::Value {
     serde_json::to_value(buffer.meta::<FaceMeta>().expect("a FaceMeta").frame()).unwrap()
 }
 
+/// The astronaut photo (tests/fixtures/README.md) as one RGB frame, its caps, and a buffer of
+/// it at `index` tenths of a second.
+fn astronaut() -> (Vec<u8>, String) {
+    let image = image::open(common::root().join("tests/fixtures/astronaut.png")).expect("astronaut.png").to_rgb8();
+    let caps = format!("video/x-raw,format=RGB,width={},height={},framerate=10/1", image.width(), image.height());
+    (image.into_raw(), caps)
+}
+
+fn tenth(rgb: &[u8], index: u64) -> gst::Buffer {
+    let mut buffer = gst::Buffer::from_slice(rgb.to_vec());
+    let b = buffer.get_mut().expect("a new buffer is writable");
+    b.set_pts(gst::ClockTime::from_mseconds(index * 100));
+    b.set_duration(gst::ClockTime::from_mseconds(100));
+    buffer
+}
+
+#[test]
+fn harness_lvvideoglue_refuses_other_caps_and_counts_fps_limit_again_after_a_flush() {
+    let (_redis, url) = RedisServer::start();
+    lpserver::init_gstreamer().unwrap();
+    let (rgb, caps) = astronaut();
+    let launch = format!("lvfacedetect ! lvvideoglue redis-url=\"{url}\" session-id=harness-1 fps-limit=5");
+    let mut refused = gst_check::Harness::new_parse(&launch);
+    refused.set_src_caps_str("video/x-raw,format=GRAY16_LE,width=64,height=64,framerate=10/1");
+    assert_eq!(refused.push(gst::Buffer::from_slice(vec![0u8; 64 * 64 * 2])), Err(gst::FlowError::NotNegotiated));
+    drop(refused);
+
+    let mut h = gst_check::Harness::new_parse(&launch);
+    h.set_src_caps_str(&caps);
+    // 5 frames a second: the frame at 0.1 s is left out, the one at 0.2 s stored.
+    for index in 0..3 {
+        h.push(tenth(&rgb, index)).expect("lvvideoglue takes the frame");
+    }
+    assert!(h.push_event(gst::event::FlushStart::new()));
+    assert!(h.push_event(gst::event::FlushStop::new(true)));
+    assert!(h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<gst::ClockTime>::new())));
+    // Time starts again at 0 after the flush: that frame is stored, not taken as too soon.
+    h.push(tenth(&rgb, 0)).expect("frames are taken after the flush");
+    assert!(h.push_event(gst::event::Eos::new()));
+    let records = records(&url, "harness-1");
+    let pts: Vec<u64> = stored_frames(&records).iter().map(|f| f.pts_ns).collect();
+    assert_eq!(pts, vec![0, 200_000_000, 0], "{pts:?}");
+    assert!(summaries(&records).iter().any(|s| s["reason"] == "eos"), "the end of stream is summarised");
+
+    // lvvideogluesrc reads the session back as timed JPEG frames, then ends the stream.
+    let mut src = gst_check::Harness::new_parse(&format!("lvvideogluesrc redis-url=\"{url}\" session-id=harness-1"));
+    src.play();
+    // Buffers and events queue apart in the harness, in the order they were pushed: once the
+    // EOS is in, every frame is.
+    while src.pull_event().expect("events until the end of stream").type_() != gst::EventType::Eos {}
+    let mut read = Vec::new();
+    while let Some(buffer) = src.try_pull() {
+        assert!(buffer.meta::<FaceMeta>().is_some(), "the stored FaceMeta comes back");
+        read.push(buffer.pts().map(|t| t.nseconds()));
+    }
+    assert_eq!(read.len(), 3, "{read:?}");
+    let caps = src.sinkpad().and_then(|pad| pad.current_caps()).expect("negotiated caps");
+    assert_eq!(caps.structure(0).map(|s| s.name().as_str()), Some("image/jpeg"));
+}
+
 #[test]
 fn a_stored_session_glues_into_a_webm_with_the_results_of_the_chain() {
     let (_redis, url) = RedisServer::start();

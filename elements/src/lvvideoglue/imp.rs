@@ -525,10 +525,17 @@ impl BaseSinkImpl for LvVideoGlue {
     fn event(&self, event: gst::Event) -> bool {
         let ok = match event.view() {
             gst::EventView::CustomDownstream(custom) => match custom.structure() {
-                Some(s) if s.name() == "liveness-verdict" => self.summarise("verdict", Some(s)),
+                Some(s) if s.name() == crate::verdict::VERDICT_STRUCTURE => self.summarise("verdict", Some(s)),
                 _ => true,
             },
             gst::EventView::Eos(_) => self.summarise("eos", None),
+            // Timestamps may start again after a flush: `fps-limit` counts from the next frame.
+            gst::EventView::FlushStop(_) => {
+                if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                    state.last_stored_pts = None;
+                }
+                true
+            }
             _ => true,
         };
         ok && self.parent_event(event)
