@@ -9,6 +9,8 @@
 #                the fusion refitted into models/pad-fusion.json (target/eval/pad-det.png)
 
 SHELL := /bin/bash
+# ONNX Runtime 1.32 keeps a device id and telemetry events under $HOME unless told not to.
+export ORT_DISABLE_TELEMETRY := 1
 ORT_VERSION := 1.32.0
 ORT_LIB := .ort/libonnxruntime.so.$(ORT_VERSION)
 PLUGIN_DIR := $(CURDIR)/target/debug

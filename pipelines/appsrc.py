@@ -74,6 +74,8 @@ def main():
         fail("no signing key: set LIVENESS_JWT_SECRET (e.g. export LIVENESS_JWT_SECRET=$(openssl rand -hex 32)) "
              "or pass --key-file; there is no default key")
 
+    # ONNX Runtime 1.32 keeps a device id and telemetry events under $HOME unless told not to.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     Gst.init(None)
     if Gst.ElementFactory.find("lvjwtsink") is None:
         fail("the liveness plugin is not found: install it (meson install), or set GST_PLUGIN_PATH to the "

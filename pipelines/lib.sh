@@ -9,6 +9,9 @@ LV_MIN_AGE="" LV_DISPLAY=false LV_TIMEOUT=120 LV_DRY_RUN=false LV_SHIFT=0
 # Live sources (cameras, RTSP) set LV_LIVE=true: frames the analysis cannot keep up with are
 # dropped before it, oldest first, instead of piling up.
 LV_LIVE=false
+# ONNX Runtime 1.32 keeps a device id and queues telemetry events under $HOME unless told not
+# to: the chain's models and the machine stay private.
+export ORT_DISABLE_TELEMETRY="${ORT_DISABLE_TELEMETRY:-1}"
 
 lv_die() {
     echo "$LV_NAME: $1" >&2

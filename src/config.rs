@@ -42,6 +42,8 @@ Configuration comes from the environment:
   STORE_TTL_S              seconds a stored session is kept after its last frame (default 3600)
   ADMIN_TOKEN              bearer token of GET /sessions/{id}/video and DELETE /sessions/{id},
                            at least 16 characters; unset refuses both
+  STATS_DETAIL             production (default): STATS carry prompts, progress, hints and
+                           frame-check codes, no scores; debug adds the anti-spoofing score
 
 There is no default key: set LIVENESS_JWT_SECRET (for example `openssl rand -hex 32`) or
 JWT_KEY_FILE.";
@@ -69,6 +71,8 @@ pub struct Config {
     pub store_ttl_s: u32,
     pub admin_token: Option<String>,
     pub policy: crate::policy::PolicySettings,
+    /// STATS carry the passive scores (`STATS_DETAIL=debug`; `production` by default).
+    pub stats_scores: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -166,6 +170,19 @@ fn admin_token<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<S
     }
 }
 
+/// `STATS_DETAIL`: `production` (no scores in STATS) or `debug`.
+fn stats_detail<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<bool, ConfigError> {
+    match vars.get("STATS_DETAIL").as_deref().map(str::trim) {
+        None | Some("production") => Ok(false),
+        Some("debug") => Ok(true),
+        Some(other) => Err(ConfigError::Invalid {
+            name: "STATS_DETAIL",
+            value: other.to_string(),
+            expected: "production or debug",
+        }),
+    }
+}
+
 fn policy<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<crate::policy::PolicySettings, ConfigError> {
     Ok(crate::policy::PolicySettings {
         attempts: vars.range("POLICY_ATTEMPTS", 3, "1 to 100", 1..=100)?,
@@ -205,6 +222,7 @@ impl Config {
             store_ttl_s: vars.range("STORE_TTL_S", 3600, "seconds, 1 to 31536000", 1..=31_536_000)?,
             admin_token: admin_token(&vars)?,
             policy: policy(&vars)?,
+            stats_scores: stats_detail(&vars)?,
         })
     }
 }
@@ -247,6 +265,10 @@ mod tests {
         let c = config(&[key, ("STORE_FRAMES", "1"), ("REDIS_URL", "redis://127.0.0.1")]).unwrap();
         assert!(c.store_frames);
         assert_eq!(c.store_ttl_s, 3600);
+        assert!(!config(&[key]).unwrap().stats_scores, "no scores in STATS by default");
+        assert!(config(&[key, ("STATS_DETAIL", "debug")]).unwrap().stats_scores);
+        let err = config(&[key, ("STATS_DETAIL", "verbose")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "STATS_DETAIL", .. }), "{err}");
         let err = config(&[key, ("ADMIN_TOKEN", "short")]).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { name: "ADMIN_TOKEN", .. }), "{err}");
         assert!(!err.to_string().contains("short"), "the token is not echoed: {err}");

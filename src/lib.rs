@@ -31,6 +31,20 @@ pub struct App {
 /// Path of the LPProto WebSocket endpoint.
 pub const LPPROTO_PATH: &str = "lpproto";
 
+/// Tells ONNX Runtime (1.32 and later) to keep no device id, queue no telemetry event under
+/// `$HOME` and send none, unless the environment already says otherwise. The variable must be
+/// set before the library loads, and changing the environment is only sound while the process
+/// has one thread: call it first thing in `main`.
+pub fn quiet_onnx_runtime() {
+    if std::env::var_os(ORT_TELEMETRY_VARIABLE).is_none() {
+        // SAFETY: called at the start of `main`, before any other thread exists.
+        unsafe { std::env::set_var(ORT_TELEMETRY_VARIABLE, "1") };
+    }
+}
+
+/// ONNX Runtime's opt-out of telemetry on Linux.
+pub const ORT_TELEMETRY_VARIABLE: &str = "ORT_DISABLE_TELEMETRY";
+
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -63,12 +77,34 @@ struct Health {
     version: &'static str,
 }
 
+/// The body of `GET /ready`: whether the server can take sessions, and what it depends on.
+#[derive(serde::Serialize)]
+struct Ready {
+    ready: bool,
+    /// `ok`, `memory` (no REDIS_URL: counters in this process) or why Redis does not answer.
+    attempts_store: String,
+}
+
+/// `GET /ready`: 200 when the attempt counters answer, 503 (with the reason) when not.
+async fn ready(app: Arc<App>) -> Result<warp::reply::Response, std::convert::Infallible> {
+    use warp::Reply;
+    let (ready, attempts_store) = match (&app.policy, app.policy.ping().await) {
+        (policy::PolicyStore::Memory(..), _) => (true, "memory".to_string()),
+        (_, Ok(())) => (true, "ok".to_string()),
+        (_, Err(err)) => (false, err.to_string()),
+    };
+    let status = if ready { warp::http::StatusCode::OK } else { warp::http::StatusCode::SERVICE_UNAVAILABLE };
+    Ok(warp::reply::with_status(warp::reply::json(&Ready { ready, attempts_store }), status).into_response())
+}
+
 /// Every route of the server.
 pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
     let health = warp::path("health")
         .and(warp::path::end())
         .and(warp::get())
         .map(|| warp::reply::json(&Health { status: "ok", version: env!("CARGO_PKG_VERSION") }));
+    let ready_app = app.clone();
+    let ready = warp::path("ready").and(warp::path::end()).and(warp::get()).and_then(move || ready(ready_app.clone()));
     let ws_app = app.clone();
     let lpproto = warp::path(LPPROTO_PATH).and(warp::path::end()).and(warp::ws()).and(warp::addr::remote()).map(
         move |ws: warp::ws::Ws, remote: Option<std::net::SocketAddr>| {
@@ -84,6 +120,7 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
         .and(warp::path!("static" / String))
         .and_then(|name: String| async move { web::asset(&name).ok_or_else(warp::reject::not_found) });
     health
+        .or(ready)
         .or(lpproto)
         .or(page)
         .or(assets)

@@ -90,7 +90,28 @@ pub enum StoreError {
 /// Where the counters live.
 pub enum PolicyStore {
     Memory(Mutex<HashMap<String, Attempts>>, Mutex<Vec<FinalFailure>>),
-    Redis(redis::aio::MultiplexedConnection),
+    /// A connection that reconnects by itself (with backoff) when Redis restarts.
+    Redis(redis::aio::ConnectionManager),
+}
+
+/// How long one Redis command may take before it counts as failed.
+const REDIS_RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+/// Longest wait between two reconnection attempts.
+const REDIS_MAX_BACKOFF: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Runs a Redis command; a command lost with its connection (Redis restarted) is sent again
+/// once, on the connection the manager makes anew.
+async fn with_reconnect<T, F, Fut>(connection: &redis::aio::ConnectionManager, command: F) -> redis::RedisResult<T>
+where
+    F: Fn(redis::aio::ConnectionManager) -> Fut,
+    Fut: std::future::Future<Output = redis::RedisResult<T>>,
+{
+    match command(connection.clone()).await {
+        Err(err) if err.is_io_error() || err.is_connection_dropped() || err.is_unrecoverable_error() => {
+            command(connection.clone()).await
+        }
+        result => result,
+    }
 }
 
 /// Redis keys hold the user key hex-encoded: no character of it can reach another key.
@@ -120,7 +141,24 @@ impl PolicyStore {
 
     pub async fn redis(url: &str) -> Result<PolicyStore, StoreError> {
         let client = redis::Client::open(url)?;
-        Ok(PolicyStore::Redis(client.get_multiplexed_async_connection().await?))
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(REDIS_RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(REDIS_RESPONSE_TIMEOUT))
+            .set_max_delay(REDIS_MAX_BACKOFF);
+        Ok(PolicyStore::Redis(redis::aio::ConnectionManager::new_with_config(client, config).await?))
+    }
+
+    /// Whether the store answers (Redis reachable); the memory store always does.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            PolicyStore::Memory(..) => Ok(()),
+            PolicyStore::Redis(connection) => {
+                let _: String =
+                    with_reconnect(connection, |mut c| async move { redis::cmd("PING").query_async(&mut c).await })
+                        .await?;
+                Ok(())
+            }
+        }
     }
 
     /// The counters of `key`.
@@ -134,13 +172,15 @@ impl PolicyStore {
                 Ok((0, map.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned().unwrap_or_default()))
             }
             PolicyStore::Redis(connection) => {
-                let mut connection = connection.clone();
-                let (version, state): (Option<u64>, Option<String>) = redis::cmd("HMGET")
-                    .arg(redis_key("attempts", key))
-                    .arg("version")
-                    .arg("state")
-                    .query_async(&mut connection)
-                    .await?;
+                let (version, state): (Option<u64>, Option<String>) = with_reconnect(connection, |mut c| async move {
+                    redis::cmd("HMGET")
+                        .arg(redis_key("attempts", key))
+                        .arg("version")
+                        .arg("state")
+                        .query_async(&mut c)
+                        .await
+                })
+                .await?;
                 let attempts = match state {
                     Some(json) => serde_json::from_str(&json).map_err(|err| StoreError::Corrupt(err.to_string()))?,
                     None => Attempts::default(),
@@ -165,15 +205,20 @@ impl PolicyStore {
                     let (version, mut attempts) = self.read(key).await?;
                     change(&mut attempts);
                     let state = serde_json::to_string(&attempts).map_err(|err| StoreError::Corrupt(err.to_string()))?;
-                    let mut connection = connection.clone();
-                    let written: i32 = script
-                        .key(redis_key("attempts", key))
-                        .arg(version)
-                        .arg(version + 1)
-                        .arg(state)
-                        .arg(ATTEMPTS_TTL_MS)
-                        .invoke_async(&mut connection)
-                        .await?;
+                    let written: i32 = with_reconnect(connection, |mut c| {
+                        let (script, state) = (&script, &state);
+                        async move {
+                            script
+                                .key(redis_key("attempts", key))
+                                .arg(version)
+                                .arg(version + 1)
+                                .arg(state)
+                                .arg(ATTEMPTS_TTL_MS)
+                                .invoke_async(&mut c)
+                                .await
+                        }
+                    })
+                    .await?;
                     if written == 1 {
                         return Ok(attempts);
                     }
@@ -224,14 +269,13 @@ impl PolicyStore {
                 Ok(())
             }
             PolicyStore::Redis(connection) => {
-                let mut connection = connection.clone();
                 let json = serde_json::to_string(&record).map_err(|err| StoreError::Corrupt(err.to_string()))?;
-                let _: () = redis::cmd("SET")
-                    .arg(redis_key("final-failure", &record.key))
-                    .arg(json)
-                    .arg("NX")
-                    .query_async(&mut connection)
-                    .await?;
+                let key = redis_key("final-failure", &record.key);
+                let _: () = with_reconnect(connection, |mut c| {
+                    let set = redis::cmd("SET").arg(&key).arg(&json).arg("NX").clone();
+                    async move { set.query_async(&mut c).await }
+                })
+                .await?;
                 Ok(())
             }
         }
@@ -244,9 +288,10 @@ impl PolicyStore {
                 Ok(finals.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|r| r.key == key).cloned())
             }
             PolicyStore::Redis(connection) => {
-                let mut connection = connection.clone();
-                let json: Option<String> =
-                    redis::cmd("GET").arg(redis_key("final-failure", key)).query_async(&mut connection).await?;
+                let json: Option<String> = with_reconnect(connection, |mut c| async move {
+                    redis::cmd("GET").arg(redis_key("final-failure", key)).query_async(&mut c).await
+                })
+                .await?;
                 json.map(|j| serde_json::from_str(&j).map_err(|err| StoreError::Corrupt(err.to_string()))).transpose()
             }
         }

@@ -20,7 +20,11 @@ type FrameInFlight = Pin<Box<dyn Future<Output = FrameAnswer> + Send>>;
 
 /// Serves one WebSocket connection to its end.
 pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<std::net::SocketAddr>) {
-    let limits = Limits { max_frame_bytes: app.config.max_frame_bytes, idle_timeout: app.config.idle_timeout };
+    let limits = Limits {
+        max_frame_bytes: app.config.max_frame_bytes,
+        idle_timeout: app.config.idle_timeout,
+        stats_scores: app.config.stats_scores,
+    };
     let mut connection = Connection::new(limits, remote.map(|r| r.ip()), Instant::now());
     let (mut sink, mut stream) = socket.split();
     let mut session: Option<SessionHandle> = None;

@@ -38,6 +38,7 @@ async fn a_performed_session_gets_stats_then_success_and_the_socket_closes() {
                 let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
                 assert!(body["isOk"].is_boolean() && body["errors"].is_array(), "{body}");
                 assert!(body["details"]["faceRect"]["width"].as_i64().unwrap() > 50, "{body}");
+                assert!(body["details"]["antispoofScore"].is_null(), "production STATS carry no score: {body}");
                 if let Some(name) = body["details"]["challenge"]["name"].as_str() {
                     assert_eq!(body["details"]["challenge"]["stage"], "challenge", "{body}");
                     challenges_seen.insert(name.to_string());
@@ -337,4 +338,48 @@ async fn the_load_tool_reports_round_trips_of_concurrent_sessions() {
     assert!(p50 > 0.0, "{text}");
     let bad = lpload(vec!["--sessions".into(), "zero".into()]).await.unwrap().unwrap();
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// CONNECT on `address` until it is answered CONNECTED or `deadline` passes; the last answer.
+async fn connect_until(address: std::net::SocketAddr, user: &str, deadline: std::time::Instant) -> Message {
+    loop {
+        let mut socket = open(address).await;
+        let answer = connect(&mut socket, &format!("user-id:{user}\n")).await;
+        if answer.command == "CONNECTED" || std::time::Instant::now() > deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_servers_recover_when_redis_restarts() {
+    let (mut redis, url) = common::RedisServer::start();
+    let vars = [("REDIS_URL", url.as_str())];
+    let (first, _stop1) = start(&vars).await;
+    let (second, _stop2) = start(&vars).await;
+    for address in [first, second] {
+        let mut socket = open(address).await;
+        assert_eq!(connect(&mut socket, "user-id:ivan\n").await.command, "CONNECTED");
+    }
+    // Redis gone: a clear error, no session without its attempt counters.
+    redis.kill();
+    let mut socket = open(first).await;
+    let refused = connect(&mut socket, "user-id:ivan\n").await;
+    assert_eq!(error_code(&refused), Some(1000), "{refused:?}");
+    assert!(refused.header("reason").unwrap_or("").contains("attempt counters unavailable"), "{refused:?}");
+    let (status, body) = common::http(first, "GET", "/ready", b"").await;
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((status, &body["ready"]), (503, &serde_json::json!(false)), "{body}");
+    assert!(body["attempts_store"].as_str().unwrap_or("").contains("redis"), "{body}");
+    // A new Redis on the same address: both servers take sessions again within 5 s.
+    redis.restart();
+    let restarted = std::time::Instant::now();
+    for address in [first, second] {
+        let answer = connect_until(address, "ivan", restarted + Duration::from_secs(5)).await;
+        assert_eq!(answer.command, "CONNECTED", "{answer:?} after {:?}", restarted.elapsed());
+    }
+    println!("both servers took a session {:?} after Redis restarted", restarted.elapsed());
+    let (status, body) = common::http(second, "GET", "/ready", b"").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
 }

@@ -256,3 +256,53 @@ async fn bad_requests_get_their_codes_and_the_server_carries_on() {
     let (status, v) = post_json(address, "/detect", &json!({"image": jpeg})).await;
     assert_eq!((status, v["face_count"].as_u64()), (200, Some(1)), "{v}");
 }
+
+/// Every file under `dir`.
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_process_leaves_nothing_of_onnx_runtime_in_the_home_directory() {
+    let home = std::env::temp_dir().join(format!("lpserver-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_lpserver"))
+        .env("HOME", &home)
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        // GStreamer's plugin registry is a cache of its own, not ONNX Runtime's.
+        .env("GST_REGISTRY", std::env::temp_dir().join(format!("lpserver-registry-{}.bin", std::process::id())))
+        .env_remove("ORT_DISABLE_TELEMETRY")
+        .env("LIVENESS_JWT_SECRET", common::KEY)
+        .env("PORT", port.to_string())
+        .spawn()
+        .expect("lpserver runs");
+    let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut up = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(address).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // A detection loads ONNX Runtime and runs a model in the server's process.
+    let answer =
+        if up { Some(post_json(address, "/detect", &json!({"image": fixture("astronaut.png")})).await) } else { None };
+    let _ = server.kill();
+    let _ = server.wait();
+    let written = files_under(&home);
+    let _ = std::fs::remove_dir_all(&home);
+    let (status, v) = answer.expect("lpserver listens");
+    assert_eq!((status, v["face_count"].as_u64()), (200, Some(1)), "{v}");
+    assert!(written.is_empty(), "ONNX Runtime wrote under HOME: {written:?}");
+}

@@ -72,6 +72,8 @@ pub fn environment() -> Result<Environment, ModelError> {
                     Ok(builder) => {
                         return builder
                             .with_name("gst-liveness")
+                            // Nothing about the models or the machine leaves the process or lands on disk.
+                            .with_telemetry(false)
                             .build()
                             .map_err(|err| ModelError::Runtime(format!("{}: {err}", candidate.display())));
                     }

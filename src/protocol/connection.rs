@@ -23,13 +23,16 @@ pub const HEARTBEAT_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=60_000;
 /// Longest `user-id` header, in bytes.
 pub const MAX_USER_ID_BYTES: usize = 128;
 
-/// The bounds a connection enforces.
+/// The bounds a connection enforces, and what its STATS show.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Largest JPEG of a FRAME, in bytes (after base64 decoding).
     pub max_frame_bytes: usize,
     /// How long a connected session may go without a FRAME or HEARTBEAT.
     pub idle_timeout: Duration,
+    /// STATS carry the passive scores (`STATS_DETAIL=debug`). Off in production: a score
+    /// per frame is an oracle to tune a presentation attack against.
+    pub stats_scores: bool,
 }
 
 /// One WebSocket message from the client.
@@ -223,7 +226,10 @@ impl Connection {
         self.idle_deadline = now + self.limits.idle_timeout;
         let user_key = user_key.clone();
         match answer {
-            FrameAnswer::Stats(result) => {
+            FrameAnswer::Stats(mut result) => {
+                if !self.limits.stats_scores {
+                    result.details.antispoof_score = None;
+                }
                 let body = serde_json::to_string(&result).unwrap_or_else(|_| "{}".into());
                 vec![Action::Send(Message::new("STATS").with_body("application/json", body))]
             }
@@ -356,7 +362,7 @@ fn check_size(jpeg: &[u8], max_bytes: usize) -> Result<(), ProtoError> {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits { max_frame_bytes: 1024, idle_timeout: Duration::from_secs(10) };
+    const LIMITS: Limits = Limits { max_frame_bytes: 1024, idle_timeout: Duration::from_secs(10), stats_scores: false };
 
     fn text(s: &str) -> Incoming {
         Incoming::Text(s.to_string())
@@ -478,6 +484,26 @@ mod tests {
         let refused = ProtoError::new(ErrorCode::NotJpeg, "not a JPEG");
         assert_eq!(error_code(&c.on_frame_result(FrameAnswer::Refused(refused), now)), code(ErrorCode::NotJpeg));
         assert!(!c.is_closed());
+    }
+
+    #[test]
+    fn stats_carry_no_score_unless_debugging() {
+        let now = Instant::now();
+        let scored = FrameResult {
+            details: gstliveness::verdict::FrameDetails { faces: 1, antispoof_score: Some(0.8), ..Default::default() },
+            ..Default::default()
+        };
+        for (stats_scores, expected) in [(false, serde_json::Value::Null), (true, serde_json::json!(0.8))] {
+            let mut c = Connection::new(Limits { stats_scores, ..LIMITS }, None, now);
+            c.on_message(text("CONNECT\nversion:1.0\n\n"), now);
+            c.on_started(Ok("s".into()), now);
+            c.on_message(frame("/9j/"), now);
+            let actions = c.on_frame_result(FrameAnswer::Stats(scored.clone()), now);
+            let [Action::Send(stats)] = actions.as_slice() else { panic!("{actions:?}") };
+            let body: serde_json::Value = serde_json::from_str(&stats.body).unwrap();
+            assert_eq!(body["details"]["antispoofScore"], expected, "stats_scores {stats_scores}");
+            assert_eq!(body["details"]["faces"], 1);
+        }
     }
 
     #[test]

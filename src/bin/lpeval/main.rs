@@ -952,8 +952,9 @@ fn code_counts<'a>(records: impl Iterator<Item = &'a SessionRecord>) -> BTreeMap
     counts
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // Before the runtime's threads: the variable is read when ONNX Runtime loads.
+    lpserver::quiet_onnx_runtime();
     let options = match options() {
         Ok(o) => o,
         Err(err) => {
@@ -961,7 +962,8 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(err) = run(options).await {
+    let result = tokio::runtime::Runtime::new().map_err(|err| err.to_string()).and_then(|rt| rt.block_on(run(options)));
+    if let Err(err) = result {
         eprintln!("lpeval: {err}");
         std::process::exit(1);
     }
