@@ -21,9 +21,17 @@ Configuration comes from the environment:
   MAX_FRAME_BYTES          largest JPEG frame (LPProto) or image (REST) accepted, in bytes
                            (default 2097152)
   MAX_BODY_BYTES           largest REST request body, in bytes (default 16777216)
+  MAX_FRAME_PIXELS         most pixels of an LPProto frame or of an image in a REST `frames`
+                           list, read from the header before decoding (default 2073600,
+                           1920x1080)
+  MAX_IMAGE_PIXELS         most pixels of a single REST image (default 16777216, 4096x4096)
   SESSION_IDLE_TIMEOUT_MS  a session without a FRAME for this long ends (default 30000)
+  CONNECT_TIMEOUT_MS       a WebSocket without CONNECT for this long is closed (default 10000)
+  MAX_SESSIONS             LPProto sessions at once; CONNECT past it gets `busy` (1023) with
+                           retry-after-ms (default 5 per core the process may use)
   CHALLENGE_TIMEOUT_MS     time for one attempt at a challenge (default 10000)
-  SESSION_TIMEOUT_MS       time for a whole challenge session (default 90000, seed 002)
+  SESSION_TIMEOUT_MS       time for a whole challenge session (default 90000, seed 002); a
+                           connection lasts at most this plus 5 s from CONNECT, heartbeats or not
   CHALLENGES               challenge pool, comma-separated (default: the six head movements)
   CHALLENGE_LENGTH         challenges per session (default 5)
   CHALLENGE_SEQUENCE       a fixed sequence for every session: for tests and demos only,
@@ -56,8 +64,16 @@ pub struct Config {
     pub jwt_key_file: Option<PathBuf>,
     pub jwt_issuer: Option<String>,
     pub max_frame_bytes: usize,
+    /// Most pixels an LPProto frame or an image of a REST `frames` list may have.
+    pub max_frame_pixels: u64,
+    /// Most pixels a single REST image (`image`, `idImage` ...) may have.
+    pub max_image_pixels: u64,
     pub max_body_bytes: usize,
     pub idle_timeout: Duration,
+    /// How long a new WebSocket may wait before its CONNECT.
+    pub connect_timeout: Duration,
+    /// Most LPProto sessions at once; CONNECT past it is answered `busy`.
+    pub max_sessions: usize,
     pub challenge_timeout: Duration,
     pub session_timeout: Duration,
     pub challenges: Option<String>,
@@ -124,6 +140,19 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         self.parse(name, default, expected, |v| range.contains(v))
     }
 }
+
+/// Sessions one core analyses at 10 frames a second with room to spare: a frame costs about
+/// 17.5 ms of CPU in lpserver, so a core holds about 5.5 such sessions.
+const SESSIONS_PER_CORE: usize = 5;
+
+/// `MAX_SESSIONS` when unset: from the cores the process may use.
+fn default_max_sessions() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * SESSIONS_PER_CORE
+}
+
+/// The pixel bounds accept 64x64 to 4096x4096 pixels.
+const MAX_PIXELS: u64 = 4096 * 4096;
+const PIXELS: &str = "pixels, 4096 to 16777216";
 
 /// The signing settings: algorithm, secret, key file (one of the two is required).
 type Signing = (Algorithm, Option<String>, Option<PathBuf>);
@@ -209,7 +238,11 @@ impl Config {
             jwt_issuer: vars.get("JWT_ISSUER"),
             max_frame_bytes: vars.parse("MAX_FRAME_BYTES", 2 * 1024 * 1024, bytes, |v| *v >= 1024)?,
             max_body_bytes: vars.parse("MAX_BODY_BYTES", 16 * 1024 * 1024, bytes, |v| *v >= 1024)?,
+            max_frame_pixels: vars.range("MAX_FRAME_PIXELS", 1920 * 1080, PIXELS, 4096..=MAX_PIXELS)?,
+            max_image_pixels: vars.range("MAX_IMAGE_PIXELS", MAX_PIXELS, PIXELS, 4096..=MAX_PIXELS)?,
             idle_timeout: vars.millis("SESSION_IDLE_TIMEOUT_MS", 30_000)?,
+            connect_timeout: vars.millis("CONNECT_TIMEOUT_MS", 10_000)?,
+            max_sessions: vars.range("MAX_SESSIONS", default_max_sessions(), "1 to 10000", 1..=10_000)?,
             challenge_timeout: vars.millis("CHALLENGE_TIMEOUT_MS", 10_000)?,
             session_timeout: vars.millis("SESSION_TIMEOUT_MS", 90_000)?,
             challenges: vars.get("CHALLENGES"),

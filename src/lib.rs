@@ -26,6 +26,8 @@ use crate::policy::PolicyStore;
 pub struct App {
     pub config: Config,
     pub policy: PolicyStore,
+    /// One permit per LPProto session that may run at once (`MAX_SESSIONS`).
+    pub session_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Path of the LPProto WebSocket endpoint.
@@ -149,7 +151,8 @@ impl App {
             }
             None => PolicyStore::memory(),
         };
-        Ok(App { config, policy })
+        let session_slots = Arc::new(tokio::sync::Semaphore::new(config.max_sessions));
+        Ok(App { config, policy, session_slots })
     }
 }
 

@@ -234,6 +234,9 @@ fn parse_body(body: &[u8]) -> Result<Map<String, Value>, RestError> {
 struct Request<'a> {
     map: &'a Map<String, Value>,
     max_image_bytes: usize,
+    /// Most pixels of a single image, and of each image of a `frames` list.
+    max_image_pixels: u64,
+    max_frame_pixels: u64,
 }
 
 impl Request<'_> {
@@ -262,7 +265,7 @@ impl Request<'_> {
     }
 
     fn image(&self, field: &str) -> Result<DecodedFrame, RestError> {
-        decode_image(self.string(field)?, field, self.max_image_bytes)
+        decode_image(self.string(field)?, field, self.max_image_bytes, self.max_image_pixels)
     }
 
     /// `frames` (an array of images), or a single `image`.
@@ -287,7 +290,7 @@ impl Request<'_> {
             let Value::String(text) = item else {
                 return Err(RestError::field(ErrorCode::InvalidField, &field, "each frame must be a base64 string"));
             };
-            let frame = decode_image(text, &field, self.max_image_bytes)?;
+            let frame = decode_image(text, &field, self.max_image_bytes, self.max_frame_pixels)?;
             if let Some(first) = frames.first()
                 && (first.width, first.height) != (frame.width, frame.height)
             {
@@ -304,7 +307,7 @@ impl Request<'_> {
 }
 
 /// Decodes a base64 image (a `data:image/...;base64,` prefix is accepted).
-fn decode_image(text: &str, field: &str, max_bytes: usize) -> Result<DecodedFrame, RestError> {
+fn decode_image(text: &str, field: &str, max_bytes: usize, max_pixels: u64) -> Result<DecodedFrame, RestError> {
     let text = text.trim();
     let text = match text.strip_prefix("data:") {
         Some(rest) => rest.split_once(',').map(|(_, data)| data).unwrap_or(""),
@@ -319,7 +322,8 @@ fn decode_image(text: &str, field: &str, max_bytes: usize) -> Result<DecodedFram
     if bytes.len() > max_bytes {
         return Err(RestError::field(ErrorCode::BadImage, field, format!("images are limited to {max_bytes} bytes")));
     }
-    decode_still(&bytes).map_err(|err| RestError::field(ErrorCode::BadImage, field, format!("{field}: {err}")))
+    decode_still(&bytes, max_pixels)
+        .map_err(|err| RestError::field(ErrorCode::BadImage, field, format!("{field}: {err}")))
 }
 
 fn internal(err: impl std::fmt::Display) -> RestError {
@@ -582,7 +586,12 @@ fn to_json<T: Serialize>(body: T) -> Result<Value, RestError> {
 
 /// Runs one endpoint (blocking).
 fn handle(app: &App, endpoint: Endpoint, map: &Map<String, Value>, started: Instant) -> Result<Value, RestError> {
-    let request = Request { map, max_image_bytes: app.config.max_frame_bytes };
+    let request = Request {
+        map,
+        max_image_bytes: app.config.max_frame_bytes,
+        max_image_pixels: app.config.max_image_pixels,
+        max_frame_pixels: app.config.max_frame_pixels,
+    };
     let threshold = app.config.antispoof_threshold;
     let body = match endpoint {
         Endpoint::Detect => to_json(detect(&request)?),
@@ -802,20 +811,21 @@ mod tests {
 
     #[test]
     fn images_decode_with_clear_errors() {
-        let err = decode_image("not base64!", "image", 1000).unwrap_err();
+        let err = decode_image("not base64!", "image", 1000, 1 << 24).unwrap_err();
         assert_eq!((err.code, err.field.as_deref()), (ErrorCode::BadBase64, Some("image")));
-        let err = decode_image("aGVsbG8=", "image", 1000).unwrap_err();
+        let err = decode_image("aGVsbG8=", "image", 1000, 1 << 24).unwrap_err();
         assert_eq!(err.code, ErrorCode::BadImage);
-        let err = decode_image(&"A".repeat(4000), "idImage", 1000).unwrap_err();
+        let err = decode_image(&"A".repeat(4000), "idImage", 1000, 1 << 24).unwrap_err();
         assert_eq!((err.code, err.field.as_deref()), (ErrorCode::BadImage, Some("idImage")));
-        let err = decode_image("data:image/png;base64,aGVsbG8=", "image", 1000).unwrap_err();
+        let err = decode_image("data:image/png;base64,aGVsbG8=", "image", 1000, 1 << 24).unwrap_err();
         assert_eq!(err.code, ErrorCode::BadImage, "{err:?}");
     }
 
     #[test]
     fn fields_are_checked() {
         let map = parse_body(br#"{"image": 5, "threshold": 2}"#).unwrap();
-        let request = Request { map: &map, max_image_bytes: 1000 };
+        let request =
+            Request { map: &map, max_image_bytes: 1000, max_image_pixels: 1 << 24, max_frame_pixels: 1 << 21 };
         assert_eq!(request.string("image").unwrap_err().code, ErrorCode::InvalidField);
         assert_eq!(request.string("other").unwrap_err().code, ErrorCode::MissingField);
         assert_eq!(request.number("threshold", 0.5, 0.0..=1.0).unwrap_err().code, ErrorCode::InvalidField);

@@ -45,11 +45,17 @@ pub enum SessionError {
     Thread(String),
 }
 
-/// Why a posted image could not be decoded.
+/// Why an image could not be decoded.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     #[error("neither a JPEG nor a PNG")]
     UnknownFormat,
+    #[error("the frame does not start with a JPEG marker")]
+    NotJpeg,
+    #[error("the {format:?} image is truncated: {missing}")]
+    Truncated { format: image::ImageFormat, missing: &'static str },
+    #[error("{width}x{height} is {} pixels, more than the {max_pixels} allowed", *width as u64 * *height as u64)]
+    TooManyPixels { width: u32, height: u32, max_pixels: u64 },
     #[error("{format:?}: {source}")]
     Image { format: image::ImageFormat, source: image::ImageError },
 }
@@ -70,18 +76,28 @@ pub struct DecodedFrame {
     pub rgb: Vec<u8>,
 }
 
-/// Decodes a JPEG, refusing anything else and frames over `MAX_FRAME_SIDE`.
-pub fn decode_jpeg(bytes: &[u8]) -> Result<DecodedFrame, ProtoError> {
-    let not_jpeg = |detail: String| ProtoError::new(ErrorCode::NotJpeg, detail);
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return Err(not_jpeg("the frame does not start with a JPEG marker".into()));
-    }
-    decode(bytes, image::ImageFormat::Jpeg).map_err(|err| not_jpeg(format!("JPEG: {err}")))
+/// A JPEG ends with its end-of-image marker (a few padding bytes may follow it).
+fn jpeg_is_whole(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(32)..];
+    tail.windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
-/// Decodes a JPEG or PNG still (the REST API's images), refusing images over
-/// `MAX_FRAME_SIDE`.
-pub fn decode_still(bytes: &[u8]) -> Result<DecodedFrame, DecodeError> {
+/// A PNG ends with its IEND chunk.
+fn png_is_whole(bytes: &[u8]) -> bool {
+    bytes.len() >= 12 && &bytes[bytes.len() - 8..bytes.len() - 4] == b"IEND"
+}
+
+/// Decodes a JPEG frame (LPProto), refusing anything else, truncated files and frames of more
+/// than `max_pixels` (read from the header, before anything is decoded).
+pub fn decode_jpeg(bytes: &[u8], max_pixels: u64) -> Result<DecodedFrame, DecodeError> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return Err(DecodeError::NotJpeg);
+    }
+    decode(bytes, image::ImageFormat::Jpeg, max_pixels)
+}
+
+/// Decodes a JPEG or PNG still (the REST API's images), with the same checks.
+pub fn decode_still(bytes: &[u8], max_pixels: u64) -> Result<DecodedFrame, DecodeError> {
     let format = if bytes.starts_with(&[0xFF, 0xD8]) {
         image::ImageFormat::Jpeg
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -89,16 +105,30 @@ pub fn decode_still(bytes: &[u8]) -> Result<DecodedFrame, DecodeError> {
     } else {
         return Err(DecodeError::UnknownFormat);
     };
-    decode(bytes, format).map_err(|source| DecodeError::Image { format, source })
+    decode(bytes, format, max_pixels)
 }
 
-fn decode(bytes: &[u8], format: image::ImageFormat) -> Result<DecodedFrame, image::ImageError> {
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+fn decode(bytes: &[u8], format: image::ImageFormat, max_pixels: u64) -> Result<DecodedFrame, DecodeError> {
+    let whole = match format {
+        image::ImageFormat::Png => png_is_whole(bytes),
+        _ => jpeg_is_whole(bytes),
+    };
+    if !whole {
+        let missing = if format == image::ImageFormat::Png { "no IEND chunk" } else { "no end-of-image marker" };
+        return Err(DecodeError::Truncated { format, missing });
+    }
+    let reader = || image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let (width, height) = reader().into_dimensions().map_err(|source| DecodeError::Image { format, source })?;
+    let max_pixels = max_pixels.min(MAX_FRAME_SIDE as u64 * MAX_FRAME_SIDE as u64);
+    if width as u64 * height as u64 > max_pixels || width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE {
+        return Err(DecodeError::TooManyPixels { width, height, max_pixels });
+    }
+    let mut reader = reader();
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_FRAME_SIDE);
     limits.max_image_height = Some(MAX_FRAME_SIDE);
     reader.limits(limits);
-    let rgb = reader.decode()?.to_rgb8();
+    let rgb = reader.decode().map_err(|source| DecodeError::Image { format, source })?.to_rgb8();
     Ok(DecodedFrame { width: rgb.width(), height: rgb.height(), rgb: rgb.into_raw() })
 }
 
@@ -214,6 +244,15 @@ fn build_pipeline(
     Ok((pipeline, appsrc, jwt, store.is_some()))
 }
 
+/// The LPProto error of a frame that cannot be decoded.
+fn frame_error(err: &DecodeError) -> ProtoError {
+    let code = match err {
+        DecodeError::TooManyPixels { .. } => ErrorCode::FrameTooLarge,
+        _ => ErrorCode::NotJpeg,
+    };
+    ProtoError::new(code, err.to_string())
+}
+
 /// A running session's pipeline; only its actor thread touches it.
 struct LivenessSession {
     pipeline: gst::Pipeline,
@@ -221,6 +260,8 @@ struct LivenessSession {
     events: std_mpsc::Receiver<SinkEvent>,
     started: Instant,
     info: Option<gst_video::VideoInfo>,
+    /// Most pixels a frame may have (`MAX_FRAME_PIXELS`).
+    max_pixels: u64,
     /// With frame storage: where the end of stream is announced, so that `stop` lets
     /// lvvideoglue write the last frames and the summary first.
     eos: Option<std_mpsc::Receiver<()>>,
@@ -268,6 +309,7 @@ impl LivenessSession {
             events,
             started: Instant::now(),
             info: None,
+            max_pixels: config.max_frame_pixels,
             eos: stored.then_some(eos),
         };
         if session.pipeline.set_state(gst::State::Playing).is_err() {
@@ -283,9 +325,9 @@ impl LivenessSession {
 
     /// Decodes one JPEG, runs it through the pipeline and waits for lvjwtsink's word on it.
     fn analyse(&mut self, jpeg: &[u8]) -> FrameAnswer {
-        let frame = match decode_jpeg(jpeg) {
+        let frame = match decode_jpeg(jpeg, self.max_pixels) {
             Ok(frame) => frame,
-            Err(err) => return FrameAnswer::Refused(err),
+            Err(err) => return FrameAnswer::Refused(frame_error(&err)),
         };
         if let Err(err) = self.push(frame) {
             // A frame of another size is refused; a pipeline that takes no frame ends the session.
@@ -356,6 +398,8 @@ type FrameRequest = (Vec<u8>, oneshot::Sender<FrameAnswer>);
 /// thread; [`SessionHandle::close`] also waits for that.
 pub struct SessionHandle {
     pub id: String,
+    /// The session's place under `MAX_SESSIONS`, given back when the handle goes.
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
     requests: Option<std_mpsc::Sender<FrameRequest>>,
     stopped: Option<oneshot::Receiver<()>>,
 }
@@ -393,7 +437,7 @@ impl SessionHandle {
             })
             .map_err(|err| SessionError::Thread(err.to_string()))?;
         started.await.map_err(|_| SessionError::Thread("ended before the session started".into()))??;
-        Ok(SessionHandle { id, requests: Some(requests), stopped: Some(stopped) })
+        Ok(SessionHandle { id, _slot: None, requests: Some(requests), stopped: Some(stopped) })
     }
 
     /// Hands one JPEG to the session; the future gives its answer.
@@ -429,6 +473,9 @@ fn refuse_stored_id(config: &Config, id: &str) -> Result<(), SessionError> {
     Ok(())
 }
 
+/// When a client told `busy` may try again, in ms.
+const BUSY_RETRY_AFTER_MS: u64 = 1000;
+
 /// Milliseconds since 1970.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -437,6 +484,14 @@ pub fn now_ms() -> u64 {
 /// Checks the user's attempts and starts the session CONNECT asked for; the ERROR to answer
 /// when it cannot start.
 pub async fn open(app: &Arc<App>, request: &ConnectRequest) -> Result<SessionHandle, ProtoError> {
+    let Ok(slot) = app.session_slots.clone().try_acquire_owned() else {
+        let mut busy = ProtoError::new(
+            ErrorCode::Busy,
+            format!("the server runs its {} sessions: try again later", app.config.max_sessions),
+        );
+        busy.retry_after_ms = Some(BUSY_RETRY_AFTER_MS);
+        return Err(busy);
+    };
     let decision = app
         .policy
         .decide(&request.user_key, now_ms(), &app.config.policy)
@@ -458,7 +513,8 @@ pub async fn open(app: &Arc<App>, request: &ConnectRequest) -> Result<SessionHan
         mirrored: request.mirrored,
         client_chose_id: request.session_id.is_some(),
     };
-    SessionHandle::start(app.clone(), options).await.map_err(|err| match err {
+    let started = SessionHandle::start(app.clone(), options).await;
+    started.map(|handle| SessionHandle { _slot: Some(slot), ..handle }).map_err(|err| match err {
         SessionError::IdTaken => ProtoError::header(
             ErrorCode::InvalidHeader,
             "session-id",

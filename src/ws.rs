@@ -18,12 +18,19 @@ use crate::session::{self, SessionHandle, now_ms};
 
 type FrameInFlight = Pin<Box<dyn Future<Output = FrameAnswer> + Send>>;
 
+/// Time past `SESSION_TIMEOUT_MS` a connection may last, for the verdict to arrive.
+const SESSION_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Serves one WebSocket connection to its end.
 pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<std::net::SocketAddr>) {
     let limits = Limits {
         max_frame_bytes: app.config.max_frame_bytes,
         idle_timeout: app.config.idle_timeout,
         stats_scores: app.config.stats_scores,
+        connect_timeout: app.config.connect_timeout,
+        // lvchallenge's own session timeout runs in stream time from the first frame: the
+        // connection's bound leaves it room to give its verdict first.
+        max_session: app.config.session_timeout + SESSION_GRACE,
     };
     let mut connection = Connection::new(limits, remote.map(|r| r.ip()), Instant::now());
     let (mut sink, mut stream) = socket.split();
@@ -75,8 +82,8 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
                     in_flight = session.as_ref().map(|s| Box::pin(s.analyse(jpeg)) as FrameInFlight);
                 }
                 Action::Record { user_key, passed } => record(&app, &user_key, passed, session.as_ref()).await,
-                Action::Close => {
-                    let _ = sink.send(WsMessage::close()).await;
+                Action::Close(code) => {
+                    let _ = sink.send(WsMessage::close_with(code as u16, "")).await;
                     break 'connection;
                 }
             }

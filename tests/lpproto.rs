@@ -383,3 +383,132 @@ async fn two_servers_recover_when_redis_restarts() {
     let (status, body) = common::http(second, "GET", "/ready", b"").await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
 }
+
+/// The resident memory of this process, in MB.
+fn rss_mb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next());
+    kb.and_then(|kb| kb.parse::<u64>().ok()).unwrap_or(0) / 1024
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bombs_and_truncated_frames_are_refused_before_decoding() {
+    let (address, _stop) = start(&[]).await;
+    let bomb = common::jpeg_bomb(4096);
+    assert!(bomb.len() < 2048, "{} bytes", bomb.len());
+    let before = rss_mb();
+    let mut sessions = Vec::new();
+    for _ in 0..48 {
+        let bomb = bomb.clone();
+        sessions.push(tokio::spawn(async move {
+            let mut socket = open(address).await;
+            assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
+            send(&mut socket, &frame(&bomb)).await;
+            let answer = receive(&mut socket).await.expect("an answer");
+            (error_code(&answer), answer.header("reason").unwrap_or("").to_string(), socket)
+        }));
+    }
+    let mut sockets = Vec::new();
+    for session in sessions {
+        let (code, reason, socket) = session.await.unwrap();
+        assert_eq!(code, Some(1010), "{reason}");
+        assert!(reason.contains("4096x4096"), "{reason}");
+        sockets.push(socket);
+    }
+    let after = rss_mb();
+    println!("48 bombs refused; resident memory {before} MB before, {after} MB with 48 sessions open");
+    assert!(after < 500, "{after} MB");
+    // A truncated frame is refused and the session goes on; then a whole frame is analysed.
+    let jpeg = &clip_jpegs()[0];
+    let socket = &mut sockets[0];
+    send(socket, &frame(&jpeg[..jpeg.len() - 200])).await;
+    let answer = receive(socket).await.unwrap();
+    assert_eq!(error_code(&answer), Some(1009), "{answer:?}");
+    assert!(answer.header("reason").unwrap_or("").contains("truncated"), "{answer:?}");
+    send(socket, &frame(jpeg)).await;
+    assert_eq!(receive(socket).await.unwrap().command, "STATS");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn frames_over_max_frame_pixels_are_refused() {
+    let (address, _stop) = start(&[("MAX_FRAME_PIXELS", "100000")]).await;
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
+    // The clip's frames are 512x512: 262144 pixels.
+    send(&mut socket, &frame(&clip_jpegs()[0])).await;
+    let answer = receive(&mut socket).await.unwrap();
+    assert_eq!(error_code(&answer), Some(1010), "{answer:?}");
+    assert!(answer.header("reason").unwrap_or("").contains("512x512 is 262144 pixels"), "{answer:?}");
+}
+
+/// Raises this process' open-file limit to `wanted` (or the hard limit, if lower): one test
+/// holds two thousand sockets, both ends in this process.
+fn raise_open_files(wanted: u64) {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted.min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_silent_sockets_are_closed_on_time_with_a_code() {
+    raise_open_files(4096);
+    let (address, _stop) = start(&[("CONNECT_TIMEOUT_MS", "1000")]).await;
+    let opened = std::time::Instant::now();
+    let mut sockets = Vec::new();
+    for _ in 0..1000 {
+        sockets.push(open(address).await);
+    }
+    let mut closed = Vec::new();
+    for socket in sockets {
+        closed.push(tokio::spawn(async move {
+            let mut socket = socket;
+            let error = receive(&mut socket).await;
+            let close = loop {
+                match socket.next().await {
+                    Some(Ok(WsMessage::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+                    Some(Ok(_)) => continue,
+                    _ => break None,
+                }
+            };
+            (error.and_then(|m| error_code(&m)), close)
+        }));
+    }
+    for task in closed {
+        assert_eq!(task.await.unwrap(), (Some(1013), Some(1008)), "ERROR session-timeout, then close 1008");
+    }
+    let took = opened.elapsed();
+    println!("1000 silent sockets closed {took:?} after they opened");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_past_max_sessions_are_told_to_come_back() {
+    let (address, _stop) = start(&[("MAX_SESSIONS", "2")]).await;
+    let mut first = open(address).await;
+    assert_eq!(connect(&mut first, "").await.command, "CONNECTED");
+    let mut second = open(address).await;
+    assert_eq!(connect(&mut second, "").await.command, "CONNECTED");
+    let mut third = open(address).await;
+    let busy = connect(&mut third, "").await;
+    assert_eq!(error_code(&busy), Some(1023), "{busy:?}");
+    assert_eq!(busy.header("retry-after-ms"), Some("1000"));
+    // The sessions already running go on.
+    send(&mut first, &frame(&clip_jpegs()[0])).await;
+    assert_eq!(receive(&mut first).await.unwrap().command, "STATS");
+    // One ends: its place is free again (the same socket may try again).
+    drop(second);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let answer = loop {
+        let answer = connect(&mut third, "").await;
+        if answer.command == "CONNECTED" || std::time::Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(answer.command, "CONNECTED", "{answer:?}");
+}

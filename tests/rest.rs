@@ -306,3 +306,20 @@ async fn the_server_process_leaves_nothing_of_onnx_runtime_in_the_home_directory
     assert_eq!((status, v["face_count"].as_u64()), (200, Some(1)), "{v}");
     assert!(written.is_empty(), "ONNX Runtime wrote under HOME: {written:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_bombs_and_truncated_images_are_refused_before_decoding() {
+    let (address, _stop) = start(&[]).await;
+    let bomb = b64(&common::jpeg_bomb(4096));
+    let frames: Vec<String> = (0..64).map(|_| bomb.clone()).collect();
+    let (status, v) = post_json(address, "/passive-monitor", &json!({"frames": frames})).await;
+    assert_eq!((status, v["error"].as_str(), v["field"].as_str()), (400, Some("bad-image"), Some("frames[0]")), "{v}");
+    assert!(v["detail"].as_str().unwrap_or("").contains("4096x4096"), "{v}");
+    // A whole image passes, a truncated one does not.
+    let png = std::fs::read(root().join("tests/fixtures/astronaut.png")).unwrap();
+    let (status, _) = post_json(address, "/detect", &json!({"image": b64(&png)})).await;
+    assert_eq!(status, 200);
+    let (status, v) = post_json(address, "/detect", &json!({"image": b64(&png[..png.len() - 20])})).await;
+    assert_eq!((status, v["error"].as_str()), (400, Some("bad-image")), "{v}");
+    assert!(v["detail"].as_str().unwrap_or("").contains("truncated"), "{v}");
+}

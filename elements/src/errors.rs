@@ -229,15 +229,21 @@ impl ErrorCode {
             }
             ErrorCode::UnsupportedVersion => "The CONNECT `version` is not one the server speaks (1.0).",
             ErrorCode::BadBase64 => "The FRAME body, or an image field of a REST request, is not valid base64.",
-            ErrorCode::NotJpeg => "The frame is not a JPEG image the server can decode.",
-            ErrorCode::FrameTooLarge => "The frame is larger than `MAX_FRAME_BYTES`.",
+            ErrorCode::NotJpeg => {
+                "The frame is not a whole JPEG image the server can decode (truncated files included)."
+            }
+            ErrorCode::FrameTooLarge => {
+                "The frame is larger than `MAX_FRAME_BYTES`, or its header declares more pixels than `MAX_FRAME_PIXELS`."
+            }
             ErrorCode::FrameSizeChanged => {
                 "The frame's width or height differs from the session's first frame (or from the first frame of a REST request's `frames`)."
             }
             ErrorCode::FrameInFlight => {
                 "A FRAME arrived before the answer to the previous one (one FRAME in flight per session)."
             }
-            ErrorCode::SessionTimeout => "No FRAME within the session's idle timeout; the session ends.",
+            ErrorCode::SessionTimeout => {
+                "No CONNECT within `CONNECT_TIMEOUT_MS`, no FRAME within the idle timeout, or the session outlasted `SESSION_TIMEOUT_MS`; the connection closes."
+            }
             ErrorCode::SessionClosed => "The session already has its verdict; connect again for a new one.",
             ErrorCode::Cooldown => {
                 "This user failed 3 sessions in a row: try again after the cooldown (`retry-after-ms`, seed 002: 15 minutes)."
@@ -250,10 +256,12 @@ impl ErrorCode {
             }
             ErrorCode::BodyTooLarge => "The REST request body is larger than `MAX_BODY_BYTES`.",
             ErrorCode::BadImage => {
-                "An image of the REST request is not a JPEG or PNG the server can decode, is larger than 4096 pixels a side or than `MAX_FRAME_BYTES` (named in `field`)."
+                "An image of the REST request is not a whole JPEG or PNG the server can decode, or is larger than `MAX_FRAME_BYTES` or than its pixel bound (`MAX_IMAGE_PIXELS`, `MAX_FRAME_PIXELS` in `frames`) (named in `field`)."
             }
             ErrorCode::UnknownEndpoint => "No REST endpoint has this path and method.",
-            ErrorCode::Busy => "Every analysis slot of the server is taken: retry after `retry_after_ms`.",
+            ErrorCode::Busy => {
+                "Every analysis slot (REST) or session place (`MAX_SESSIONS`, LPProto) of the server is taken: retry after `retry_after_ms` (`retry-after-ms`)."
+            }
             ErrorCode::Unauthorized => {
                 "The session endpoints need `Authorization: Bearer <ADMIN_TOKEN>`; the token is missing or wrong, or ADMIN_TOKEN is not set."
             }

@@ -33,6 +33,25 @@ pub struct Limits {
     /// STATS carry the passive scores (`STATS_DETAIL=debug`). Off in production: a score
     /// per frame is an oracle to tune a presentation attack against.
     pub stats_scores: bool,
+    /// How long an opened WebSocket may wait before its CONNECT.
+    pub connect_timeout: Duration,
+    /// How long a session may last from CONNECT, whatever its frames and heartbeats.
+    pub max_session: Duration,
+}
+
+/// The status code of a WebSocket close frame (RFC 6455, 7.4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCode {
+    /// 1000: the session ended with its verdict.
+    Normal = 1000,
+    /// 1001: the server is shutting down.
+    GoingAway = 1001,
+    /// 1008: the client broke a rule (a timeout, a bound).
+    Policy = 1008,
+    /// 1011: the server could not go on.
+    Internal = 1011,
+    /// 1013: the server is full; try again later.
+    TryAgainLater = 1013,
 }
 
 /// One WebSocket message from the client.
@@ -84,8 +103,8 @@ pub enum Action {
     /// Count the session's verdict against the user's attempts before anything else is sent,
     /// so that the next CONNECT, on any server, already sees it.
     Record { user_key: String, passed: bool },
-    /// Close the socket (after the messages before it).
-    Close,
+    /// Close the socket with this status code (after the messages before it).
+    Close(CloseCode),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +126,10 @@ pub struct Connection {
     /// The client's address, the policy key of anonymous clients.
     remote: Option<IpAddr>,
     phase: Phase,
+    /// Until when CONNECT may come.
+    connect_deadline: Instant,
+    /// When the session must end, from CONNECT.
+    session_deadline: Instant,
     idle_deadline: Instant,
     /// Period and time of the next HEARTBEAT.
     heartbeat: Option<(Duration, Instant)>,
@@ -118,7 +141,15 @@ fn error(code: ErrorCode, detail: impl Into<String>) -> Action {
 
 impl Connection {
     pub fn new(limits: Limits, remote: Option<IpAddr>, now: Instant) -> Self {
-        Connection { limits, remote, phase: Phase::Opened, idle_deadline: now + limits.idle_timeout, heartbeat: None }
+        Connection {
+            limits,
+            remote,
+            phase: Phase::Opened,
+            connect_deadline: now + limits.connect_timeout,
+            session_deadline: now + limits.connect_timeout + limits.max_session,
+            idle_deadline: now + limits.idle_timeout,
+            heartbeat: None,
+        }
     }
 
     /// The session ended: the socket side stops reading and closes.
@@ -126,18 +157,19 @@ impl Connection {
         self.phase == Phase::Closed
     }
 
-    /// When [`Connection::on_tick`] has something to do: the next heartbeat, or the idle
-    /// timeout of a connected session with no frame in flight.
+    /// When [`Connection::on_tick`] has something to do: the CONNECT deadline of a new
+    /// socket; the next heartbeat, the idle timeout (no frame in flight) and the end of the
+    /// session's time of a connected one.
     pub fn deadline(&self) -> Option<Instant> {
-        let idle = match self.phase {
-            Phase::Connected { frame_in_flight: false, .. } => Some(self.idle_deadline),
-            _ => None,
-        };
-        let beat = match self.phase {
-            Phase::Connected { .. } => self.heartbeat.map(|(_, next)| next),
-            _ => None,
-        };
-        [idle, beat].into_iter().flatten().min()
+        match self.phase {
+            Phase::Opened => Some(self.connect_deadline),
+            Phase::Connected { frame_in_flight, .. } => {
+                let idle = (!frame_in_flight).then_some(self.idle_deadline);
+                let beat = self.heartbeat.map(|(_, next)| next);
+                [idle, beat, Some(self.session_deadline)].into_iter().flatten().min()
+            }
+            Phase::Starting { .. } | Phase::Closed => None,
+        }
     }
 
     /// A message from the client.
@@ -207,6 +239,7 @@ impl Connection {
             Ok(session_id) => {
                 self.phase = Phase::Connected { user_key, frame_in_flight: false };
                 self.idle_deadline = now + self.limits.idle_timeout;
+                self.session_deadline = now + self.limits.max_session;
                 self.heartbeat = heartbeat.map(|period| (period, now + period));
                 vec![Action::Send(
                     Message::new("CONNECTED").with_header("session-id", &session_id).with_header("version", VERSION),
@@ -234,11 +267,14 @@ impl Connection {
                 vec![Action::Send(Message::new("STATS").with_body("application/json", body))]
             }
             FrameAnswer::Refused(err) => vec![Action::Send(err.to_message())],
-            FrameAnswer::Failed(err) => self.close_with(vec![Action::Send(err.to_message())]),
-            FrameAnswer::Verdict { token, is_ok: true, .. } => self.close_with(vec![
-                Action::Record { user_key, passed: true },
-                Action::Send(Message::new("SUCCESS").with_body("application/jwt", token)),
-            ]),
+            FrameAnswer::Failed(err) => self.close_with(vec![Action::Send(err.to_message())], CloseCode::Internal),
+            FrameAnswer::Verdict { token, is_ok: true, .. } => self.close_with(
+                vec![
+                    Action::Record { user_key, passed: true },
+                    Action::Send(Message::new("SUCCESS").with_body("application/jwt", token)),
+                ],
+                CloseCode::Normal,
+            ),
             FrameAnswer::Verdict { token, is_ok: false, errors } => {
                 let first = errors.first().copied().unwrap_or(u32::from(ErrorCode::ChallengeFailed.code()));
                 let list = errors.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
@@ -246,17 +282,32 @@ impl Connection {
                     .with_header("error", &first.to_string())
                     .with_header("errors", &list)
                     .with_body("application/jwt", token);
-                self.close_with(vec![Action::Record { user_key, passed: false }, Action::Send(answer)])
+                self.close_with(
+                    vec![Action::Record { user_key, passed: false }, Action::Send(answer)],
+                    CloseCode::Normal,
+                )
             }
         }
     }
 
     /// The clock reached [`Connection::deadline`] (or any time before: nothing happens).
     pub fn on_tick(&mut self, now: Instant) -> Vec<Action> {
-        let Phase::Connected { frame_in_flight, .. } = self.phase else { return Vec::new() };
+        let timeout = |detail: String| vec![error(ErrorCode::SessionTimeout, detail)];
+        let frame_in_flight = match self.phase {
+            Phase::Opened if now >= self.connect_deadline => {
+                let detail = format!("no CONNECT within {} ms of the upgrade", self.limits.connect_timeout.as_millis());
+                return self.close_with(timeout(detail), CloseCode::Policy);
+            }
+            Phase::Connected { frame_in_flight, .. } => frame_in_flight,
+            _ => return Vec::new(),
+        };
+        if now >= self.session_deadline {
+            let detail = format!("the session lasted its {} ms", self.limits.max_session.as_millis());
+            return self.close_with(timeout(detail), CloseCode::Policy);
+        }
         if !frame_in_flight && now >= self.idle_deadline {
             let detail = format!("no FRAME for {} ms", self.limits.idle_timeout.as_millis());
-            return self.close_with(vec![error(ErrorCode::SessionTimeout, detail)]);
+            return self.close_with(timeout(detail), CloseCode::Policy);
         }
         match &mut self.heartbeat {
             Some((period, next)) if now >= *next => {
@@ -270,9 +321,9 @@ impl Connection {
         }
     }
 
-    fn close_with(&mut self, mut actions: Vec<Action>) -> Vec<Action> {
+    fn close_with(&mut self, mut actions: Vec<Action>, code: CloseCode) -> Vec<Action> {
         self.phase = Phase::Closed;
-        actions.push(Action::Close);
+        actions.push(Action::Close(code));
         actions
     }
 }
@@ -362,7 +413,16 @@ fn check_size(jpeg: &[u8], max_bytes: usize) -> Result<(), ProtoError> {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits { max_frame_bytes: 1024, idle_timeout: Duration::from_secs(10), stats_scores: false };
+    /// Time for a new WebSocket to send CONNECT (lpserver's default).
+    const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+    const LIMITS: Limits = Limits {
+        max_frame_bytes: 1024,
+        idle_timeout: Duration::from_secs(10),
+        stats_scores: false,
+        connect_timeout: CONNECT_TIMEOUT,
+        max_session: Duration::from_secs(95),
+    };
 
     fn text(s: &str) -> Incoming {
         Incoming::Text(s.to_string())
@@ -463,7 +523,8 @@ mod tests {
         let actions = c.on_started(Err(cooldown), now);
         let [Action::Send(m)] = actions.as_slice() else { panic!("{actions:?}") };
         assert_eq!((m.header("error"), m.header("retry-after-ms")), (Some("1015"), Some("5000")));
-        assert!(!c.is_closed() && c.deadline().is_none());
+        // The CONNECT deadline still counts from the upgrade.
+        assert!(!c.is_closed() && c.deadline() == Some(now + CONNECT_TIMEOUT));
         assert!(matches!(c.on_message(text("CONNECT\nversion:1.0\n\n"), now).as_slice(), [Action::Start(_)]));
     }
 
@@ -533,7 +594,7 @@ mod tests {
             (m.command.as_str(), m.header("error"), m.header("errors"), m.body.as_str()),
             ("ERROR", Some("11"), Some("11,12"), "t")
         );
-        assert_eq!(actions[2], Action::Close);
+        assert_eq!(actions[2], Action::Close(CloseCode::Normal));
         assert!(c.is_closed() && c.deadline().is_none());
         assert!(c.on_message(frame("/9j/"), now).is_empty(), "nothing is read after the verdict");
 
@@ -544,7 +605,7 @@ mod tests {
         assert!(
             matches!(&actions[1], Action::Send(m) if m.command == "SUCCESS" && m.header("content-type") == Some("application/jwt"))
         );
-        assert_eq!(actions[2], Action::Close);
+        assert_eq!(actions[2], Action::Close(CloseCode::Normal));
     }
 
     #[test]
@@ -554,7 +615,7 @@ mod tests {
         c.on_message(frame("/9j/"), now);
         let actions = c.on_frame_result(FrameAnswer::Failed(ProtoError::new(ErrorCode::Internal, "pipeline")), now);
         assert_eq!(error_code(&actions), code(ErrorCode::Internal));
-        assert_eq!(actions.last(), Some(&Action::Close));
+        assert_eq!(actions.last(), Some(&Action::Close(CloseCode::Internal)));
         assert!(!actions.iter().any(|a| matches!(a, Action::Record { .. })));
     }
 
@@ -567,16 +628,48 @@ mod tests {
         // A client HEARTBEAT moves the deadline.
         c.on_message(text("HEARTBEAT\n\n"), start + Duration::from_secs(9));
         assert!(c.on_tick(start + Duration::from_secs(12)).is_empty());
-        // With a frame in flight there is no idle deadline.
+        // With a frame in flight there is no idle deadline, only the session's end.
         c.on_message(frame("/9j/"), start + Duration::from_secs(12));
-        assert_eq!(c.deadline(), None);
+        assert_eq!(c.deadline(), Some(start + LIMITS.max_session));
         assert!(c.on_tick(start + Duration::from_secs(60)).is_empty());
         c.on_frame_result(FrameAnswer::Stats(FrameResult::default()), start + Duration::from_secs(60));
         let late = start + Duration::from_secs(71);
         let actions = c.on_tick(late);
         assert_eq!(error_code(&actions), code(ErrorCode::SessionTimeout));
-        assert_eq!(actions.last(), Some(&Action::Close));
+        assert_eq!(actions.last(), Some(&Action::Close(CloseCode::Policy)));
         assert!(c.is_closed());
+    }
+
+    #[test]
+    fn connect_comes_within_its_timeout() {
+        let start = Instant::now();
+        let mut c = Connection::new(LIMITS, None, start);
+        assert_eq!(c.deadline(), Some(start + CONNECT_TIMEOUT));
+        assert!(c.on_tick(start + Duration::from_secs(9)).is_empty());
+        let actions = c.on_tick(start + CONNECT_TIMEOUT);
+        assert_eq!(error_code(&actions), code(ErrorCode::SessionTimeout));
+        assert_eq!(actions.last(), Some(&Action::Close(CloseCode::Policy)));
+        assert!(c.on_message(text("CONNECT\nversion:1.0\n\n"), start + CONNECT_TIMEOUT).is_empty());
+    }
+
+    #[test]
+    fn heartbeats_do_not_stretch_a_session_past_its_time() {
+        let start = Instant::now();
+        let mut c = connected("CONNECT\nversion:1.0\nheartbeat:1000\n\n", start);
+        let mut now = start;
+        // A client that only beats keeps the idle timeout away, not the session's end.
+        while now + Duration::from_secs(5) < start + LIMITS.max_session {
+            now += Duration::from_secs(5);
+            c.on_message(text("HEARTBEAT\n\n"), now);
+            assert!(c.on_tick(now).iter().all(|a| !matches!(a, Action::Close(_))), "closed at {:?}", now - start);
+        }
+        // A frame in flight does not stretch it either.
+        c.on_message(frame("/9j/"), now);
+        let end = start + LIMITS.max_session;
+        assert!(c.deadline().is_some_and(|d| d <= end), "the socket side wakes by the session's end");
+        let actions = c.on_tick(end);
+        assert_eq!(error_code(&actions), code(ErrorCode::SessionTimeout));
+        assert_eq!(actions.last(), Some(&Action::Close(CloseCode::Policy)));
     }
 
     #[test]
