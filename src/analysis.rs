@@ -33,6 +33,24 @@ pub enum AnalysisError {
     LostFrames { out: usize, count: usize },
 }
 
+/// A pipeline's error as a client may read it: the message and the element's explanation. The
+/// debug part's first line (the source file, line and function that raised it, the element's
+/// path) goes to the server's log only.
+pub fn client_error(err: &gst::message::Error) -> String {
+    let debug = err.debug().map(|d| d.to_string()).unwrap_or_default();
+    eprintln!(
+        "lpserver: pipeline error from {}: {} ({debug})",
+        err.src().map(|s| s.path_string().to_string()).unwrap_or_default(),
+        err.error()
+    );
+    match debug.split_once('\n') {
+        Some((_location, explanation)) if !explanation.trim().is_empty() => {
+            format!("{} ({})", err.error(), explanation.trim())
+        }
+        _ => err.error().to_string(),
+    }
+}
+
 /// One element of a chain: its factory and the properties it is built with.
 #[derive(Debug, Clone)]
 pub struct Stage {
@@ -145,7 +163,7 @@ pub fn run(frames: Vec<DecodedFrame>, chain: &[Stage]) -> Result<Analysis, Analy
     for msg in bus.iter() {
         match msg.view() {
             gst::MessageView::Error(err) => {
-                return Err(AnalysisError::Pipeline(format!("{} ({:?})", err.error(), err.debug())));
+                return Err(AnalysisError::Pipeline(client_error(err)));
             }
             gst::MessageView::Element(element) => messages.extend(element.structure().map(|s| s.to_owned())),
             _ => {}
@@ -161,7 +179,7 @@ pub fn run(frames: Vec<DecodedFrame>, chain: &[Stage]) -> Result<Analysis, Analy
 /// The first error message on `bus`, if any (other messages are dropped).
 fn first_error(bus: &gst::Bus) -> Option<String> {
     bus.iter_filtered(&[gst::MessageType::Error]).find_map(|msg| match msg.view() {
-        gst::MessageView::Error(err) => Some(format!("{} ({:?})", err.error(), err.debug())),
+        gst::MessageView::Error(err) => Some(client_error(err)),
         _ => None,
     })
 }

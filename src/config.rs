@@ -27,6 +27,8 @@ Configuration comes from the environment:
   MAX_IMAGE_PIXELS         most pixels of a single REST image (default 16777216, 4096x4096)
   SESSION_IDLE_TIMEOUT_MS  a session without a FRAME for this long ends (default 30000)
   CONNECT_TIMEOUT_MS       a WebSocket without CONNECT for this long is closed (default 10000)
+  SHUTDOWN_GRACE_MS        after SIGTERM or SIGINT, time live sessions get to finish before
+                           they are closed with `server-shutdown` (1028) (default 20000)
   MAX_SESSIONS             LPProto sessions at once; CONNECT past it gets `busy` (1023) with
                            retry-after-ms (default 5 per core the process may use)
   CHALLENGE_TIMEOUT_MS     time for one attempt at a challenge (default 10000)
@@ -74,6 +76,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Most LPProto sessions at once; CONNECT past it is answered `busy`.
     pub max_sessions: usize,
+    /// How long live sessions may go on after SIGTERM or SIGINT before they are closed.
+    pub shutdown_grace: Duration,
     pub challenge_timeout: Duration,
     pub session_timeout: Duration,
     pub challenges: Option<String>,
@@ -243,6 +247,12 @@ impl Config {
             idle_timeout: vars.millis("SESSION_IDLE_TIMEOUT_MS", 30_000)?,
             connect_timeout: vars.millis("CONNECT_TIMEOUT_MS", 10_000)?,
             max_sessions: vars.range("MAX_SESSIONS", default_max_sessions(), "1 to 10000", 1..=10_000)?,
+            shutdown_grace: Duration::from_millis(vars.range(
+                "SHUTDOWN_GRACE_MS",
+                20_000,
+                "milliseconds, 0 to 600000",
+                0..=600_000,
+            )?),
             challenge_timeout: vars.millis("CHALLENGE_TIMEOUT_MS", 10_000)?,
             session_timeout: vars.millis("SESSION_TIMEOUT_MS", 90_000)?,
             challenges: vars.get("CHALLENGES"),

@@ -28,6 +28,11 @@ pub struct App {
     pub policy: PolicyStore,
     /// One permit per LPProto session that may run at once (`MAX_SESSIONS`).
     pub session_slots: Arc<tokio::sync::Semaphore>,
+    /// Turns true when the server's grace period after SIGTERM is over: every connection
+    /// closes.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// Open LPProto connections.
+    pub connections: std::sync::atomic::AtomicUsize,
 }
 
 /// Path of the LPProto WebSocket endpoint.
@@ -152,17 +157,47 @@ impl App {
             None => PolicyStore::memory(),
         };
         let session_slots = Arc::new(tokio::sync::Semaphore::new(config.max_sessions));
-        Ok(App { config, policy, session_slots })
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        Ok(App { config, policy, session_slots, shutdown, connections: Default::default() })
     }
 }
 
-/// Serves `app` until `shutdown` completes.
+/// Serves `app` until `shutdown` completes, then drains: no new connection is taken, live
+/// sessions get `SHUTDOWN_GRACE_MS` to finish, and the connections still open after it are
+/// told (`server-shutdown`) and closed with 1001.
 pub async fn serve_app(
     app: App,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    warp::serve(routes(Arc::new(app))).incoming(listener).graceful(shutdown).run().await;
+    let app = Arc::new(app);
+    let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = warp::serve(routes(app.clone())).incoming(listener).graceful(async {
+        let _ = stopped.await;
+    });
+    let server = tokio::spawn(server.run());
+    shutdown.await;
+    let _ = stop_accepting.send(());
+    eprintln!(
+        "lpserver: shutting down: {} connections get {} ms to finish",
+        app.connections.load(std::sync::atomic::Ordering::SeqCst),
+        app.config.shutdown_grace.as_millis()
+    );
+    wait_for_connections(&app, app.config.shutdown_grace).await;
+    let _ = app.shutdown.send(true);
+    wait_for_connections(&app, CLOSE_WAIT).await;
+    let _ = server.await;
+}
+
+/// How long closing connections get to send their notice and close frame.
+const CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits until no LPProto connection is open, at most `limit`.
+async fn wait_for_connections(app: &App, limit: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while app.connections.load(std::sync::atomic::Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Prepares the server for `config` and serves until `shutdown` completes.

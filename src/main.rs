@@ -37,8 +37,13 @@ fn main() -> std::process::ExitCode {
         let listener =
             tokio::net::TcpListener::bind(address).await.map_err(|err| format!("cannot listen on {address}: {err}"))?;
         eprintln!("lpserver {} listening on {address}", env!("CARGO_PKG_VERSION"));
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|err| format!("SIGTERM handler: {err}"))?;
+        let shutdown = async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
         };
         lpserver::serve_app(app, listener, shutdown).await;
         Ok::<(), String>(())

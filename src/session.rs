@@ -294,7 +294,7 @@ impl LivenessSession {
         bus.set_sync_handler(move |_, msg| {
             match msg.view() {
                 gst::MessageView::Error(err) => {
-                    let _ = sender.send(SinkEvent::Failed(format!("{} ({:?})", err.error(), err.debug())));
+                    let _ = sender.send(SinkEvent::Failed(crate::analysis::client_error(err)));
                 }
                 gst::MessageView::Eos(_) => {
                     let _ = eos_sender.lock().map(|s| s.send(()));

@@ -33,6 +33,8 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
         max_session: app.config.session_timeout + SESSION_GRACE,
     };
     let mut connection = Connection::new(limits, remote.map(|r| r.ip()), Instant::now());
+    let _open = OpenConnection::count(&app);
+    let mut shutdown = app.shutdown.subscribe();
     let (mut sink, mut stream) = socket.split();
     let mut session: Option<SessionHandle> = None;
     let mut in_flight: Option<FrameInFlight> = None;
@@ -60,6 +62,7 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                 connection.on_tick(Instant::now())
             }
+            _ = shutdown.wait_for(|closing| *closing) => connection.on_shutdown(),
         };
         actions.extend(new);
         while let Some(action) = actions.pop_front() {
@@ -95,6 +98,22 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
         session.close().await;
     }
     let _ = sink.close().await;
+}
+
+/// One open connection in [`App::connections`], for as long as it lives.
+struct OpenConnection<'a>(&'a App);
+
+impl<'a> OpenConnection<'a> {
+    fn count(app: &'a App) -> Self {
+        app.connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        OpenConnection(app)
+    }
+}
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Counts a verdict against the user's attempts.

@@ -393,7 +393,8 @@ fn rss_mb() -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bombs_and_truncated_frames_are_refused_before_decoding() {
-    let (address, _stop) = start(&[]).await;
+    // Room for 48 sessions at once: the pixel bound is what holds here, not MAX_SESSIONS.
+    let (address, _stop) = start(&[("MAX_SESSIONS", "64")]).await;
     let bomb = common::jpeg_bomb(4096);
     assert!(bomb.len() < 2048, "{} bytes", bomb.len());
     let before = rss_mb();
@@ -511,4 +512,51 @@ async fn sessions_past_max_sessions_are_told_to_come_back() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(answer.command, "CONNECTED", "{answer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn internal_errors_name_the_problem_but_no_source_file() {
+    // A challenge lvchallenge does not know: the session pipeline cannot start.
+    let (address, _stop) = start(&[("CHALLENGES", "turn_left,jump")]).await;
+    let mut socket = open(address).await;
+    let refused = connect(&mut socket, "").await;
+    assert_eq!(error_code(&refused), Some(1000), "{refused:?}");
+    let reason = refused.header("reason").unwrap_or("");
+    assert!(reason.contains("jump"), "the reason names the problem: {reason}");
+    assert!(!reason.contains(".rs") && !reason.contains("src/"), "no source path reaches the client: {reason}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_gives_live_sessions_their_grace_then_an_error_and_a_close_code() {
+    let port = common::free_port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_lpserver"))
+        .env("LIVENESS_JWT_SECRET", common::KEY)
+        .env("PORT", port.to_string())
+        .env("SHUTDOWN_GRACE_MS", "500")
+        .spawn()
+        .expect("lpserver runs");
+    let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    assert!(common::wait_listening(address).await, "lpserver listens");
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
+    let signalled = std::time::Instant::now();
+    // SAFETY: kill only sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(server.id() as i32, libc::SIGTERM) }, 0);
+    // Within the grace period the session still works.
+    send(&mut socket, &frame(&clip_jpegs()[0])).await;
+    assert_eq!(receive(&mut socket).await.map(|m| m.command), Some("STATS".to_string()));
+    let notice = receive(&mut socket).await.expect("a notice before the close");
+    assert_eq!(error_code(&notice), Some(1028), "{notice:?}");
+    let close = loop {
+        match socket.next().await {
+            Some(Ok(WsMessage::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            _ => break None,
+        }
+    };
+    assert_eq!(close, Some(1001));
+    assert!(signalled.elapsed() >= Duration::from_millis(450), "{:?}", signalled.elapsed());
+    let status = server.wait().expect("lpserver exits");
+    assert!(status.success(), "{status:?}");
+    println!("SIGTERM: session closed after {:?}, server exited {status:?}", signalled.elapsed());
 }

@@ -275,7 +275,7 @@ fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
 async fn the_server_process_leaves_nothing_of_onnx_runtime_in_the_home_directory() {
     let home = std::env::temp_dir().join(format!("lpserver-home-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = common::free_port();
     let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_lpserver"))
         .env("HOME", &home)
         .env("XDG_CACHE_HOME", home.join(".cache"))
@@ -287,14 +287,7 @@ async fn the_server_process_leaves_nothing_of_onnx_runtime_in_the_home_directory
         .spawn()
         .expect("lpserver runs");
     let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut up = false;
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(address).await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let up = common::wait_listening(address).await;
     // A detection loads ONNX Runtime and runs a model in the server's process.
     let answer =
         if up { Some(post_json(address, "/detect", &json!({"image": fixture("astronaut.png")})).await) } else { None };

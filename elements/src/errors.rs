@@ -58,11 +58,12 @@ pub enum ErrorCode {
     SessionNotStored = 1025,
     StorageDisabled = 1026,
     StorageFailed = 1027,
+    ServerShutdown = 1028,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 48] = [
+    pub const ALL: [ErrorCode; 49] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -111,6 +112,7 @@ impl ErrorCode {
         ErrorCode::SessionNotStored,
         ErrorCode::StorageDisabled,
         ErrorCode::StorageFailed,
+        ErrorCode::ServerShutdown,
     ];
 
     pub fn code(self) -> u16 {
@@ -171,6 +173,7 @@ impl ErrorCode {
             ErrorCode::SessionNotStored => "session-not-stored",
             ErrorCode::StorageDisabled => "storage-disabled",
             ErrorCode::StorageFailed => "storage-failed",
+            ErrorCode::ServerShutdown => "server-shutdown",
         }
     }
 
@@ -270,6 +273,9 @@ impl ErrorCode {
             }
             ErrorCode::StorageDisabled => "The server has no session store: REDIS_URL is not set.",
             ErrorCode::StorageFailed => "Redis or the pipeline that glues the video failed (named in `detail`).",
+            ErrorCode::ServerShutdown => {
+                "The server is shutting down and its grace period (`SHUTDOWN_GRACE_MS`) is over: the session ends without a verdict and without a strike; connect again."
+            }
         }
     }
 

@@ -321,6 +321,16 @@ impl Connection {
         }
     }
 
+    /// The server shuts down: an open connection is told so and closed, without a verdict
+    /// and without a strike.
+    pub fn on_shutdown(&mut self) -> Vec<Action> {
+        if self.is_closed() {
+            return Vec::new();
+        }
+        let notice = error(ErrorCode::ServerShutdown, "the server is shutting down: connect again");
+        self.close_with(vec![notice], CloseCode::GoingAway)
+    }
+
     fn close_with(&mut self, mut actions: Vec<Action>, code: CloseCode) -> Vec<Action> {
         self.phase = Phase::Closed;
         actions.push(Action::Close(code));
@@ -638,6 +648,21 @@ mod tests {
         assert_eq!(error_code(&actions), code(ErrorCode::SessionTimeout));
         assert_eq!(actions.last(), Some(&Action::Close(CloseCode::Policy)));
         assert!(c.is_closed());
+    }
+
+    #[test]
+    fn a_shutdown_closes_every_open_connection_once() {
+        let now = Instant::now();
+        let mut waiting = Connection::new(LIMITS, None, now);
+        let mut analysing = connected("CONNECT\nversion:1.0\nuser-id:zoe\n\n", now);
+        analysing.on_message(frame("/9j/"), now);
+        for c in [&mut waiting, &mut analysing] {
+            let actions = c.on_shutdown();
+            assert_eq!(error_code(&actions), code(ErrorCode::ServerShutdown));
+            assert_eq!(actions.last(), Some(&Action::Close(CloseCode::GoingAway)));
+            assert!(!actions.iter().any(|a| matches!(a, Action::Record { .. })), "no strike");
+            assert!(c.on_shutdown().is_empty() && c.deadline().is_none());
+        }
     }
 
     #[test]

@@ -352,3 +352,19 @@ pub fn jpeg_bomb(side: u16) -> Vec<u8> {
     jpeg[sof + 7..sof + 9].copy_from_slice(&side.to_be_bytes());
     jpeg
 }
+
+/// A TCP port free on 127.0.0.1 a moment ago, for a server started as a process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until something listens on `address` (at most 10 s); whether it does.
+pub async fn wait_listening(address: std::net::SocketAddr) -> bool {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(address).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
