@@ -89,7 +89,8 @@ pub enum StoreError {
 
 /// Where the counters live.
 pub enum PolicyStore {
-    Memory(Mutex<HashMap<String, Attempts>>, Mutex<Vec<FinalFailure>>),
+    /// Counters, FINAL_FAILURE records and the keys with a live session.
+    Memory(Mutex<HashMap<String, Attempts>>, Mutex<Vec<FinalFailure>>, Mutex<std::collections::HashSet<String>>),
     /// A connection that reconnects by itself (with backoff) when Redis restarts.
     Redis(redis::aio::ConnectionManager),
 }
@@ -136,7 +137,7 @@ return 1
 
 impl PolicyStore {
     pub fn memory() -> PolicyStore {
-        PolicyStore::Memory(Mutex::default(), Mutex::default())
+        PolicyStore::Memory(Mutex::default(), Mutex::default(), Mutex::default())
     }
 
     pub async fn redis(url: &str) -> Result<PolicyStore, StoreError> {
@@ -168,7 +169,7 @@ impl PolicyStore {
 
     async fn read(&self, key: &str) -> Result<(u64, Attempts), StoreError> {
         match self {
-            PolicyStore::Memory(map, _) => {
+            PolicyStore::Memory(map, ..) => {
                 Ok((0, map.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned().unwrap_or_default()))
             }
             PolicyStore::Redis(connection) => {
@@ -193,7 +194,7 @@ impl PolicyStore {
     /// Applies `change` to the counters of `key` atomically; returns the new counters.
     async fn update(&self, key: &str, change: impl Fn(&mut Attempts)) -> Result<Attempts, StoreError> {
         match self {
-            PolicyStore::Memory(map, _) => {
+            PolicyStore::Memory(map, ..) => {
                 let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
                 let attempts = map.entry(key.to_string()).or_default();
                 change(attempts);
@@ -251,6 +252,45 @@ impl PolicyStore {
         Ok(attempts)
     }
 
+    /// Marks `key` as having a live session, for at most `ttl` (a crashed server's claim
+    /// lapses); false when another session of `key` is live, on any server sharing the store.
+    pub async fn claim_live(&self, key: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        match self {
+            PolicyStore::Memory(_, _, live) => {
+                Ok(live.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string()))
+            }
+            PolicyStore::Redis(connection) => {
+                let live_key = redis_key("live", key);
+                let ttl_ms = ttl.as_millis() as u64;
+                let set: Option<String> = with_reconnect(connection, |mut c| {
+                    let set = redis::cmd("SET").arg(&live_key).arg(1).arg("NX").arg("PX").arg(ttl_ms).clone();
+                    async move { set.query_async(&mut c).await }
+                })
+                .await?;
+                Ok(set.is_some())
+            }
+        }
+    }
+
+    /// The live session of `key` ended.
+    pub async fn release_live(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            PolicyStore::Memory(_, _, live) => {
+                live.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+                Ok(())
+            }
+            PolicyStore::Redis(connection) => {
+                let live_key = redis_key("live", key);
+                let _: i64 = with_reconnect(connection, |mut c| {
+                    let del = redis::cmd("DEL").arg(&live_key).clone();
+                    async move { del.query_async(&mut c).await }
+                })
+                .await?;
+                Ok(())
+            }
+        }
+    }
+
     /// A success clears the counters (not a FINAL_FAILURE record).
     pub async fn succeed(&self, key: &str) -> Result<(), StoreError> {
         self.update(key, |a| {
@@ -264,7 +304,7 @@ impl PolicyStore {
 
     async fn write_final(&self, record: FinalFailure) -> Result<(), StoreError> {
         match self {
-            PolicyStore::Memory(_, finals) => {
+            PolicyStore::Memory(_, finals, _) => {
                 finals.lock().unwrap_or_else(|p| p.into_inner()).push(record);
                 Ok(())
             }
@@ -284,7 +324,7 @@ impl PolicyStore {
     /// The FINAL_FAILURE record of `key`, if one was written.
     pub async fn final_failure(&self, key: &str) -> Result<Option<FinalFailure>, StoreError> {
         match self {
-            PolicyStore::Memory(_, finals) => {
+            PolicyStore::Memory(_, finals, _) => {
                 Ok(finals.lock().unwrap_or_else(|p| p.into_inner()).iter().find(|r| r.key == key).cloned())
             }
             PolicyStore::Redis(connection) => {

@@ -398,6 +398,8 @@ type FrameRequest = (Vec<u8>, oneshot::Sender<FrameAnswer>);
 /// thread; [`SessionHandle::close`] also waits for that.
 pub struct SessionHandle {
     pub id: String,
+    /// Whose attempts the session counts; its live claim is released when it ends.
+    pub user_key: String,
     /// The session's place under `MAX_SESSIONS`, given back when the handle goes.
     _slot: Option<tokio::sync::OwnedSemaphorePermit>,
     requests: Option<std_mpsc::Sender<FrameRequest>>,
@@ -437,7 +439,7 @@ impl SessionHandle {
             })
             .map_err(|err| SessionError::Thread(err.to_string()))?;
         started.await.map_err(|_| SessionError::Thread("ended before the session started".into()))??;
-        Ok(SessionHandle { id, _slot: None, requests: Some(requests), stopped: Some(stopped) })
+        Ok(SessionHandle { id, user_key: String::new(), _slot: None, requests: Some(requests), stopped: Some(stopped) })
     }
 
     /// Hands one JPEG to the session; the future gives its answer.
@@ -473,6 +475,14 @@ fn refuse_stored_id(config: &Config, id: &str) -> Result<(), SessionError> {
     Ok(())
 }
 
+/// Whether sessions of `user_key` hold a live claim: those of a user, not of an address.
+pub fn claims_live(user_key: &str) -> bool {
+    user_key.starts_with("user:")
+}
+
+/// How long past a session's longest life its live claim holds (a crashed server's lapses).
+const LIVE_CLAIM_MARGIN: Duration = Duration::from_secs(10);
+
 /// When a client told `busy` may try again, in ms.
 const BUSY_RETRY_AFTER_MS: u64 = 1000;
 
@@ -492,11 +502,10 @@ pub async fn open(app: &Arc<App>, request: &ConnectRequest) -> Result<SessionHan
         busy.retry_after_ms = Some(BUSY_RETRY_AFTER_MS);
         return Err(busy);
     };
-    let decision = app
-        .policy
-        .decide(&request.user_key, now_ms(), &app.config.policy)
-        .await
-        .map_err(|err| ProtoError::new(ErrorCode::Internal, format!("attempt counters unavailable: {err}")))?;
+    let unavailable = |err: crate::policy::StoreError| {
+        ProtoError::new(ErrorCode::Internal, format!("attempt counters unavailable: {err}"))
+    };
+    let decision = app.policy.decide(&request.user_key, now_ms(), &app.config.policy).await.map_err(unavailable)?;
     match decision {
         Decision::Allowed { .. } => {}
         Decision::Cooldown { until_ms } => {
@@ -508,13 +517,26 @@ pub async fn open(app: &Arc<App>, request: &ConnectRequest) -> Result<SessionHan
             return Err(ProtoError::new(ErrorCode::FinalFailure, "FINAL_FAILURE is recorded for this user"));
         }
     }
+    // One live session per user: parallel sessions would each get the round's attempts. An
+    // address stands for everyone behind it (a NAT, a proxy): its sessions are bounded by
+    // MAX_SESSIONS only.
+    let claim_ttl = app.config.session_timeout + app.config.connect_timeout + LIVE_CLAIM_MARGIN;
+    if claims_live(&request.user_key)
+        && !app.policy.claim_live(&request.user_key, claim_ttl).await.map_err(unavailable)?
+    {
+        return Err(ProtoError::new(ErrorCode::SessionRunning, "another session of this user is live"));
+    }
     let options = SessionOptions {
         id: request.session_id.clone().unwrap_or_else(gstliveness::lvjwtsink::token::random_uuid),
         mirrored: request.mirrored,
         client_chose_id: request.session_id.is_some(),
     };
     let started = SessionHandle::start(app.clone(), options).await;
-    started.map(|handle| SessionHandle { _slot: Some(slot), ..handle }).map_err(|err| match err {
+    if started.is_err() && claims_live(&request.user_key) {
+        let _ = app.policy.release_live(&request.user_key).await;
+    }
+    let user_key = request.user_key.clone();
+    started.map(|handle| SessionHandle { _slot: Some(slot), user_key, ..handle }).map_err(|err| match err {
         SessionError::IdTaken => ProtoError::header(
             ErrorCode::InvalidHeader,
             "session-id",

@@ -21,40 +21,54 @@ type FrameInFlight = Pin<Box<dyn Future<Output = FrameAnswer> + Send>>;
 /// Time past `SESSION_TIMEOUT_MS` a connection may last, for the verdict to arrive.
 const SESSION_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Serves one WebSocket connection to its end.
-pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<std::net::SocketAddr>) {
-    let limits = Limits {
-        max_frame_bytes: app.config.max_frame_bytes,
-        idle_timeout: app.config.idle_timeout,
-        stats_scores: app.config.stats_scores,
-        connect_timeout: app.config.connect_timeout,
+/// The connection's bounds from the server's configuration.
+fn limits(config: &crate::config::Config) -> Limits {
+    Limits {
+        max_frame_bytes: config.max_frame_bytes,
+        idle_timeout: config.idle_timeout,
+        stats_scores: config.stats_scores,
+        connect_timeout: config.connect_timeout,
         // lvchallenge's own session timeout runs in stream time from the first frame: the
         // connection's bound leaves it room to give its verdict first.
-        max_session: app.config.session_timeout + SESSION_GRACE,
-    };
-    let mut connection = Connection::new(limits, remote.map(|r| r.ip()), Instant::now());
+        max_session: config.session_timeout + SESSION_GRACE,
+    }
+}
+
+/// What one read from the socket gave.
+enum Read {
+    Message(Incoming),
+    /// Ping or pong: nothing for the protocol.
+    Skip,
+    /// The client left: a close frame, the end of the stream or a broken socket.
+    Left,
+}
+
+fn read(message: Option<Result<WsMessage, warp::Error>>) -> Read {
+    match message {
+        Some(Ok(m)) if m.is_binary() => Read::Message(Incoming::Binary(m.into_bytes().to_vec())),
+        Some(Ok(m)) if m.is_text() => Read::Message(Incoming::Text(m.to_str().unwrap_or_default().to_string())),
+        Some(Ok(m)) if !m.is_close() => Read::Skip,
+        _ => Read::Left,
+    }
+}
+
+/// Serves one WebSocket connection to its end.
+pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<std::net::SocketAddr>) {
+    let mut connection = Connection::new(limits(&app.config), remote.map(|r| r.ip()), Instant::now());
     let _open = OpenConnection::count(&app);
     let mut shutdown = app.shutdown.subscribe();
     let (mut sink, mut stream) = socket.split();
     let mut session: Option<SessionHandle> = None;
     let mut in_flight: Option<FrameInFlight> = None;
     let mut actions = VecDeque::new();
-    'connection: loop {
+    while !connection.is_closed() {
         let deadline = connection.deadline();
         let new = tokio::select! {
-            incoming = stream.next() => {
-                let Some(Ok(incoming)) = incoming else { break };
-                let incoming = if incoming.is_binary() {
-                    Incoming::Binary(incoming.into_bytes().to_vec())
-                } else if let Ok(text) = incoming.to_str() {
-                    Incoming::Text(text.to_string())
-                } else if incoming.is_close() {
-                    break;
-                } else {
-                    continue; // ping, pong
-                };
-                connection.on_message(incoming, Instant::now())
-            }
+            incoming = stream.next() => match read(incoming) {
+                Read::Message(incoming) => connection.on_message(incoming, Instant::now()),
+                Read::Skip => continue,
+                Read::Left => connection.on_closed(),
+            },
             answer = async { in_flight.as_mut().expect("guarded by the select condition").await }, if in_flight.is_some() => {
                 in_flight = None;
                 connection.on_frame_result(answer, Instant::now())
@@ -62,14 +76,16 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                 connection.on_tick(Instant::now())
             }
-            _ = shutdown.wait_for(|closing| *closing) => connection.on_shutdown(),
+            _ = async { shutdown.wait_for(|closing| *closing).await.map(|_| ()) } => connection.on_shutdown(),
         };
         actions.extend(new);
         while let Some(action) = actions.pop_front() {
             match action {
                 Action::Send(message) => {
                     if sink.send(WsMessage::text(message.encode())).await.is_err() {
-                        break 'connection;
+                        // The client is gone: what is left to do is count its session.
+                        actions.clear();
+                        actions.extend(connection.on_closed());
                     }
                 }
                 Action::Start(request) => {
@@ -87,17 +103,28 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
                 Action::Record { user_key, passed } => record(&app, &user_key, passed, session.as_ref()).await,
                 Action::Close(code) => {
                     let _ = sink.send(WsMessage::close_with(code as u16, "")).await;
-                    break 'connection;
                 }
             }
         }
     }
     // A frame still in the session is answered to no one; the pipeline stops either way.
     drop(in_flight);
-    if let Some(session) = session {
-        session.close().await;
-    }
+    finish(&app, session).await;
     let _ = sink.close().await;
+}
+
+/// Stops the session's pipeline and releases its user's live claim.
+async fn finish(app: &App, session: Option<SessionHandle>) {
+    if let Some(session) = session {
+        let user_key = session.user_key.clone();
+        session.close().await;
+        if !session::claims_live(&user_key) {
+            return;
+        }
+        if let Err(err) = app.policy.release_live(&user_key).await {
+            eprintln!("lpserver: the live session of a user was not released: {err}");
+        }
+    }
 }
 
 /// One open connection in [`App::connections`], for as long as it lives.
@@ -126,5 +153,11 @@ async fn record(app: &App, user_key: &str, passed: bool, session: Option<&Sessio
     if let Err(err) = recorded {
         let id = session.map(|s| s.id.as_str()).unwrap_or("?");
         eprintln!("lpserver: attempts of session {id} not recorded: {err}");
+    }
+    // The session is decided: the user may start the next one as soon as they hear it.
+    if session::claims_live(user_key)
+        && let Err(err) = app.policy.release_live(user_key).await
+    {
+        eprintln!("lpserver: the live session of a user was not released: {err}");
     }
 }

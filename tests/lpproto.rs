@@ -358,9 +358,9 @@ async fn two_servers_recover_when_redis_restarts() {
     let vars = [("REDIS_URL", url.as_str())];
     let (first, _stop1) = start(&vars).await;
     let (second, _stop2) = start(&vars).await;
-    for address in [first, second] {
+    for (n, address) in [first, second].into_iter().enumerate() {
         let mut socket = open(address).await;
-        assert_eq!(connect(&mut socket, "user-id:ivan\n").await.command, "CONNECTED");
+        assert_eq!(connect(&mut socket, &format!("user-id:ivan-{n}\n")).await.command, "CONNECTED");
     }
     // Redis gone: a clear error, no session without its attempt counters.
     redis.kill();
@@ -375,8 +375,8 @@ async fn two_servers_recover_when_redis_restarts() {
     // A new Redis on the same address: both servers take sessions again within 5 s.
     redis.restart();
     let restarted = std::time::Instant::now();
-    for address in [first, second] {
-        let answer = connect_until(address, "ivan", restarted + Duration::from_secs(5)).await;
+    for (n, address) in [first, second].into_iter().enumerate() {
+        let answer = connect_until(address, &format!("ivan-{n}"), restarted + Duration::from_secs(5)).await;
         assert_eq!(answer.command, "CONNECTED", "{answer:?} after {:?}", restarted.elapsed());
     }
     println!("both servers took a session {:?} after Redis restarted", restarted.elapsed());
@@ -559,4 +559,38 @@ async fn sigterm_gives_live_sessions_their_grace_then_an_error_and_a_close_code(
     let status = server.wait().expect("lpserver exits");
     assert!(status.success(), "{status:?}");
     println!("SIGTERM: session closed after {:?}, server exited {status:?}", signalled.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_live_session_per_user_and_an_aborted_one_is_a_strike() {
+    let (_redis, url) = common::RedisServer::start();
+    let (address, _stop) = start(&[("REDIS_URL", url.as_str()), ("MAX_SESSIONS", "20")]).await;
+    // Nine parallel CONNECTs for one user, in several spellings: one session.
+    let mut tasks = Vec::new();
+    for n in 0..9 {
+        tasks.push(tokio::spawn(async move {
+            let mut socket = open(address).await;
+            let user = if n % 2 == 0 { "user-id:Victim\n" } else { "user-id: victim\n" };
+            (connect(&mut socket, user).await, socket)
+        }));
+    }
+    let mut live = Vec::new();
+    let mut refused = 0;
+    for task in tasks {
+        let (answer, socket) = task.await.unwrap();
+        match (answer.command.as_str(), error_code(&answer)) {
+            ("CONNECTED", _) => live.push(socket),
+            ("ERROR", Some(1029)) => refused += 1,
+            other => panic!("{other:?}: {answer:?}"),
+        }
+    }
+    assert_eq!((live.len(), refused), (1, 8));
+    let store = lpserver::policy::PolicyStore::redis(&url).await.unwrap();
+    assert_eq!(store.get("user:victim").await.unwrap().strikes, 0, "no strike before the session ends");
+    // The live session is abandoned: that is a failed session, and the user may start another.
+    drop(live);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let again = connect_until(address, "VICTIM", deadline).await;
+    assert_eq!(again.command, "CONNECTED", "{again:?}");
+    assert_eq!(store.get("user:victim").await.unwrap().strikes, 1, "the abort counted once");
 }

@@ -59,11 +59,12 @@ pub enum ErrorCode {
     StorageDisabled = 1026,
     StorageFailed = 1027,
     ServerShutdown = 1028,
+    SessionRunning = 1029,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 49] = [
+    pub const ALL: [ErrorCode; 50] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -113,6 +114,7 @@ impl ErrorCode {
         ErrorCode::StorageDisabled,
         ErrorCode::StorageFailed,
         ErrorCode::ServerShutdown,
+        ErrorCode::SessionRunning,
     ];
 
     pub fn code(self) -> u16 {
@@ -174,6 +176,7 @@ impl ErrorCode {
             ErrorCode::StorageDisabled => "storage-disabled",
             ErrorCode::StorageFailed => "storage-failed",
             ErrorCode::ServerShutdown => "server-shutdown",
+            ErrorCode::SessionRunning => "session-running",
         }
     }
 
@@ -273,6 +276,9 @@ impl ErrorCode {
             }
             ErrorCode::StorageDisabled => "The server has no session store: REDIS_URL is not set.",
             ErrorCode::StorageFailed => "Redis or the pipeline that glues the video failed (named in `detail`).",
+            ErrorCode::SessionRunning => {
+                "Another session of this user is live (on this server or another sharing its Redis): one at a time."
+            }
             ErrorCode::ServerShutdown => {
                 "The server is shutting down and its grace period (`SHUTDOWN_GRACE_MS`) is over: the session ends without a verdict and without a strike; connect again."
             }

@@ -301,13 +301,16 @@ impl Connection {
             Phase::Connected { frame_in_flight, .. } => frame_in_flight,
             _ => return Vec::new(),
         };
+        // A session that runs out of time without a verdict is a failed one (seed 002).
         if now >= self.session_deadline {
             let detail = format!("the session lasted its {} ms", self.limits.max_session.as_millis());
-            return self.close_with(timeout(detail), CloseCode::Policy);
+            let actions = [self.strike(), timeout(detail)].concat();
+            return self.close_with(actions, CloseCode::Policy);
         }
         if !frame_in_flight && now >= self.idle_deadline {
             let detail = format!("no FRAME for {} ms", self.limits.idle_timeout.as_millis());
-            return self.close_with(timeout(detail), CloseCode::Policy);
+            let actions = [self.strike(), timeout(detail)].concat();
+            return self.close_with(actions, CloseCode::Policy);
         }
         match &mut self.heartbeat {
             Some((period, next)) if now >= *next => {
@@ -317,6 +320,22 @@ impl Connection {
                 }
                 vec![Action::Send(Message::new("HEARTBEAT"))]
             }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The client closed the socket (or it broke): a session started and left without its
+    /// verdict counts as failed (seed 002: an abort is a failure).
+    pub fn on_closed(&mut self) -> Vec<Action> {
+        let actions = self.strike();
+        self.phase = Phase::Closed;
+        actions
+    }
+
+    /// The failure of the running session, if one runs.
+    fn strike(&self) -> Vec<Action> {
+        match &self.phase {
+            Phase::Connected { user_key, .. } => vec![Action::Record { user_key: user_key.clone(), passed: false }],
             _ => Vec::new(),
         }
     }
@@ -379,7 +398,10 @@ pub fn parse_connect(message: &Message, remote: Option<IpAddr>) -> Result<Connec
         Some(_) => return Err(ProtoError::header(ErrorCode::InvalidHeader, "mirrored", "mirrored is true or false")),
     };
     let user_key = match message.header("user-id") {
-        Some(user) if !user.is_empty() && user.len() <= MAX_USER_ID_BYTES => format!("user:{user}"),
+        // One user, one key: letter case and surrounding spaces do not make another.
+        Some(user) if !user.trim().is_empty() && user.len() <= MAX_USER_ID_BYTES => {
+            format!("user:{}", user.trim().to_lowercase())
+        }
         Some(_) => return Err(ProtoError::header(ErrorCode::InvalidHeader, "user-id", "user-id holds 1 to 128 bytes")),
         None => format!("address:{}", remote.map(|ip| ip.to_string()).unwrap_or_default()),
     };
@@ -501,6 +523,7 @@ mod tests {
             parse_connect(&message, "2001:db8::1".parse().ok()).unwrap()
         };
         assert_eq!(connect("user-id:alice\n").user_key, "user:alice");
+        assert_eq!(connect("user-id: Alice \n").user_key, "user:alice", "one user whatever the letter case");
         assert_eq!(connect("").user_key, "address:2001:db8::1");
         let request = connect("session-id:abc_1\nheartbeat:250\n");
         assert_eq!(
@@ -646,8 +669,24 @@ mod tests {
         let late = start + Duration::from_secs(71);
         let actions = c.on_tick(late);
         assert_eq!(error_code(&actions), code(ErrorCode::SessionTimeout));
+        assert_eq!(actions[0], Action::Record { user_key: "address:192.0.2.7".into(), passed: false }, "a strike");
         assert_eq!(actions.last(), Some(&Action::Close(CloseCode::Policy)));
         assert!(c.is_closed());
+    }
+
+    #[test]
+    fn an_aborted_session_is_a_strike_but_a_socket_that_never_connected_is_not() {
+        let now = Instant::now();
+        let mut c = connected("CONNECT\nversion:1.0\nuser-id:yan\n\n", now);
+        assert_eq!(c.on_closed(), vec![Action::Record { user_key: "user:yan".into(), passed: false }]);
+        assert!(c.on_closed().is_empty(), "once");
+        let mut never = Connection::new(LIMITS, None, now);
+        assert!(never.on_closed().is_empty());
+        // After the verdict the socket's close is no second count.
+        let mut done = connected("CONNECT\nversion:1.0\nuser-id:yan\n\n", now);
+        done.on_message(frame("/9j/"), now);
+        done.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![] }, now);
+        assert!(done.on_closed().is_empty());
     }
 
     #[test]
