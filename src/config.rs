@@ -27,6 +27,9 @@ Configuration comes from the environment:
   MAX_IMAGE_PIXELS         most pixels of a single REST image (default 16777216, 4096x4096)
   SESSION_IDLE_TIMEOUT_MS  a session without a FRAME for this long ends (default 30000)
   CONNECT_TIMEOUT_MS       a WebSocket without CONNECT for this long is closed (default 10000)
+  ALLOWED_ORIGINS          comma-separated origins whose pages may open /lpproto
+                           (https://app.example.com; * for any); unset: the server's own pages
+                           (clients that are not browsers send no Origin and are not checked)
   SHUTDOWN_GRACE_MS        after SIGTERM or SIGINT, time live sessions get to finish before
                            they are closed with `server-shutdown` (1028) (default 20000)
   MAX_SESSIONS             LPProto sessions at once; CONNECT past it gets `busy` (1023) with
@@ -78,6 +81,8 @@ pub struct Config {
     pub max_sessions: usize,
     /// How long live sessions may go on after SIGTERM or SIGINT before they are closed.
     pub shutdown_grace: Duration,
+    /// Web origins whose pages may open `/lpproto`; empty: the server's own pages only.
+    pub allowed_origins: Vec<String>,
     pub challenge_timeout: Duration,
     pub session_timeout: Duration,
     pub challenges: Option<String>,
@@ -246,6 +251,10 @@ impl Config {
             max_image_pixels: vars.range("MAX_IMAGE_PIXELS", MAX_PIXELS, PIXELS, 4096..=MAX_PIXELS)?,
             idle_timeout: vars.millis("SESSION_IDLE_TIMEOUT_MS", 30_000)?,
             connect_timeout: vars.millis("CONNECT_TIMEOUT_MS", 10_000)?,
+            allowed_origins: vars
+                .get("ALLOWED_ORIGINS")
+                .map(|list| crate::origin::parse_origins(&list))
+                .unwrap_or_default(),
             max_sessions: vars.range("MAX_SESSIONS", default_max_sessions(), "1 to 10000", 1..=10_000)?,
             shutdown_grace: Duration::from_millis(vars.range(
                 "SHUTDOWN_GRACE_MS",

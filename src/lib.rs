@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod client;
 pub mod config;
+pub mod origin;
 pub mod policy;
 pub mod protocol;
 pub mod rest;
@@ -113,15 +114,33 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
     let ready_app = app.clone();
     let ready = warp::path("ready").and(warp::path::end()).and(warp::get()).and_then(move || ready(ready_app.clone()));
     let ws_app = app.clone();
-    let lpproto = warp::path(LPPROTO_PATH).and(warp::path::end()).and(warp::ws()).and(warp::addr::remote()).map(
-        move |ws: warp::ws::Ws, remote: Option<std::net::SocketAddr>| {
-            let app = ws_app.clone();
-            // Room for twice the largest frame in base64, so that an oversized frame gets its
-            // error code; beyond that the WebSocket layer closes the connection.
-            ws.max_message_size(app.config.max_frame_bytes * 8 / 3 + 65_536)
-                .on_upgrade(move |socket| ws::serve_connection(socket, app, remote))
-        },
-    );
+    let lpproto = warp::path(LPPROTO_PATH)
+        .and(warp::path::end())
+        .and(warp::ws())
+        .and(warp::addr::remote())
+        .and(warp::header::optional::<String>("origin"))
+        .and(warp::header::optional::<String>("host"))
+        .map(
+            move |ws: warp::ws::Ws,
+                  remote: Option<std::net::SocketAddr>,
+                  origin: Option<String>,
+                  host: Option<String>| {
+                use warp::Reply;
+                let app = ws_app.clone();
+                if !origin::origin_allowed(origin.as_deref(), host.as_deref(), &app.config.allowed_origins) {
+                    let refused = rest::RestError::new(
+                        gstliveness::errors::ErrorCode::OriginNotAllowed,
+                        "this page's origin may not open LPProto sessions: see ALLOWED_ORIGINS",
+                    );
+                    return rest::error_reply(&refused, None);
+                }
+                // Room for twice the largest frame in base64, so that an oversized frame gets its
+                // error code; beyond that the WebSocket layer closes the connection.
+                ws.max_message_size(app.config.max_frame_bytes * 8 / 3 + 65_536)
+                    .on_upgrade(move |socket| ws::serve_connection(socket, app, remote))
+                    .into_response()
+            },
+        );
     let page = warp::get().and(warp::path::end()).map(|| warp::reply::html(web::INDEX_HTML));
     let assets = warp::get()
         .and(warp::path!("static" / String))

@@ -116,6 +116,7 @@ impl RestError {
             ErrorCode::UnknownEndpoint => StatusCode::NOT_FOUND,
             ErrorCode::Busy | ErrorCode::StorageFailed => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::OriginNotAllowed => StatusCode::FORBIDDEN,
             ErrorCode::SessionNotStored => StatusCode::NOT_FOUND,
             ErrorCode::StorageDisabled => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -594,3 +594,26 @@ async fn one_live_session_per_user_and_an_aborted_one_is_a_strike() {
     assert_eq!(again.command, "CONNECTED", "{again:?}");
     assert_eq!(store.get("user:victim").await.unwrap().strikes, 1, "the abort counted once");
 }
+
+/// Opens `/lpproto` as a page of `origin` would; the HTTP status of a refusal.
+async fn open_from(address: std::net::SocketAddr, origin: &str) -> Result<Socket, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{address}/lpproto").into_client_request().unwrap();
+    request.headers_mut().insert("origin", origin.parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(err) => panic!("{err}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_of_other_origins_cannot_open_sessions() {
+    let (address, _stop) = start(&[]).await;
+    assert_eq!(open_from(address, "https://evil.example.net").await.err(), Some(403));
+    let mut own = open_from(address, &format!("http://{address}")).await.expect("the server's own page");
+    assert_eq!(connect(&mut own, "").await.command, "CONNECTED");
+    let (listed, _stop) = start(&[("ALLOWED_ORIGINS", "https://app.example.com")]).await;
+    assert!(open_from(listed, "https://app.example.com").await.is_ok());
+    assert_eq!(open_from(listed, "https://evil.example.net").await.err(), Some(403));
+}

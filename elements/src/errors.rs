@@ -60,11 +60,12 @@ pub enum ErrorCode {
     StorageFailed = 1027,
     ServerShutdown = 1028,
     SessionRunning = 1029,
+    OriginNotAllowed = 1030,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 50] = [
+    pub const ALL: [ErrorCode; 51] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -115,6 +116,7 @@ impl ErrorCode {
         ErrorCode::StorageFailed,
         ErrorCode::ServerShutdown,
         ErrorCode::SessionRunning,
+        ErrorCode::OriginNotAllowed,
     ];
 
     pub fn code(self) -> u16 {
@@ -177,6 +179,7 @@ impl ErrorCode {
             ErrorCode::StorageFailed => "storage-failed",
             ErrorCode::ServerShutdown => "server-shutdown",
             ErrorCode::SessionRunning => "session-running",
+            ErrorCode::OriginNotAllowed => "origin-not-allowed",
         }
     }
 
@@ -276,6 +279,9 @@ impl ErrorCode {
             }
             ErrorCode::StorageDisabled => "The server has no session store: REDIS_URL is not set.",
             ErrorCode::StorageFailed => "Redis or the pipeline that glues the video failed (named in `detail`).",
+            ErrorCode::OriginNotAllowed => {
+                "A web page of an origin not in `ALLOWED_ORIGINS` (by default: not the server's own) tried to open `/lpproto` (HTTP 403)."
+            }
             ErrorCode::SessionRunning => {
                 "Another session of this user is live (on this server or another sharing its Redis): one at a time."
             }
