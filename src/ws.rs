@@ -18,6 +18,9 @@ use crate::session::{self, SessionHandle, now_ms};
 
 type FrameInFlight = Pin<Box<dyn Future<Output = FrameAnswer> + Send>>;
 
+/// How long one message may wait for a client that does not read before it counts as gone.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Time past `SESSION_TIMEOUT_MS` a connection may last, for the verdict to arrive.
 const SESSION_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -82,7 +85,8 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
         while let Some(action) = actions.pop_front() {
             match action {
                 Action::Send(message) => {
-                    if sink.send(WsMessage::text(message.encode())).await.is_err() {
+                    let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(WsMessage::text(message.encode()))).await;
+                    if !matches!(sent, Ok(Ok(()))) {
                         // The client is gone: what is left to do is count its session.
                         actions.clear();
                         actions.extend(connection.on_closed());
