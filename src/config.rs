@@ -30,6 +30,9 @@ Configuration comes from the environment:
   ALLOWED_ORIGINS          comma-separated origins whose pages may open /lpproto
                            (https://app.example.com; * for any); unset: the server's own pages
                            (clients that are not browsers send no Origin and are not checked)
+  MAX_CONNECTIONS_PER_IP   LPProto connections one address may hold at once; more get HTTP 429
+                           `too-many-connections` (default 64; 0: no bound; behind a reverse
+                           proxy every client has the proxy's address: bound it there)
   SHUTDOWN_GRACE_MS        after SIGTERM or SIGINT, time live sessions get to finish before
                            they are closed with `server-shutdown` (1028) (default 20000)
   MAX_SESSIONS             LPProto sessions at once; CONNECT past it gets `busy` (1023) with
@@ -83,6 +86,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Web origins whose pages may open `/lpproto`; empty: the server's own pages only.
     pub allowed_origins: Vec<String>,
+    /// Most LPProto connections one address may hold at once; 0: no bound.
+    pub max_connections_per_ip: usize,
     pub challenge_timeout: Duration,
     pub session_timeout: Duration,
     pub challenges: Option<String>,
@@ -255,6 +260,7 @@ impl Config {
                 .get("ALLOWED_ORIGINS")
                 .map(|list| crate::origin::parse_origins(&list))
                 .unwrap_or_default(),
+            max_connections_per_ip: vars.range("MAX_CONNECTIONS_PER_IP", 64, "0 to 100000", 0..=100_000)?,
             max_sessions: vars.range("MAX_SESSIONS", default_max_sessions(), "1 to 10000", 1..=10_000)?,
             shutdown_grace: Duration::from_millis(vars.range(
                 "SHUTDOWN_GRACE_MS",

@@ -34,6 +34,40 @@ pub struct App {
     pub shutdown: tokio::sync::watch::Sender<bool>,
     /// Open LPProto connections.
     pub connections: std::sync::atomic::AtomicUsize,
+    /// Open LPProto connections by client address (`MAX_CONNECTIONS_PER_IP`).
+    pub connections_by_ip: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+}
+
+/// One connection of an address counted in [`App::connections_by_ip`] until it is dropped.
+struct AddressSlot {
+    app: Arc<App>,
+    ip: std::net::IpAddr,
+}
+
+impl AddressSlot {
+    /// Counts one more connection of `ip`; None when the address holds its bound already.
+    fn take(app: &Arc<App>, ip: std::net::IpAddr) -> Option<AddressSlot> {
+        let mut counts = app.connections_by_ip.lock().unwrap_or_else(|p| p.into_inner());
+        let count = counts.entry(ip).or_default();
+        let bound = app.config.max_connections_per_ip;
+        if bound > 0 && *count >= bound {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot { app: app.clone(), ip })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut counts = self.app.connections_by_ip.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = counts.get_mut(&self.ip) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// Path of the LPProto WebSocket endpoint.
@@ -134,10 +168,25 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
                     );
                     return rest::error_reply(&refused, None);
                 }
+                let slot = match remote.map(|r| AddressSlot::take(&app, r.ip())) {
+                    Some(None) => {
+                        let refused = rest::RestError::new(
+                            gstliveness::errors::ErrorCode::TooManyConnections,
+                            format!("this address holds {} connections already", app.config.max_connections_per_ip),
+                        );
+                        return rest::error_reply(&refused, None);
+                    }
+                    Some(Some(slot)) => Some(slot),
+                    None => None,
+                };
                 // Room for twice the largest frame in base64, so that an oversized frame gets its
                 // error code; beyond that the WebSocket layer closes the connection.
                 ws.max_message_size(app.config.max_frame_bytes * 8 / 3 + 65_536)
-                    .on_upgrade(move |socket| ws::serve_connection(socket, app, remote))
+                    .on_upgrade(move |socket| async move {
+                        // Held for the connection's life, given back when it ends.
+                        let _slot = slot;
+                        ws::serve_connection(socket, app, remote).await
+                    })
                     .into_response()
             },
         );
@@ -177,7 +226,14 @@ impl App {
         };
         let session_slots = Arc::new(tokio::sync::Semaphore::new(config.max_sessions));
         let (shutdown, _) = tokio::sync::watch::channel(false);
-        Ok(App { config, policy, session_slots, shutdown, connections: Default::default() })
+        Ok(App {
+            config,
+            policy,
+            session_slots,
+            shutdown,
+            connections: Default::default(),
+            connections_by_ip: Default::default(),
+        })
     }
 }
 

@@ -117,6 +117,7 @@ impl RestError {
             ErrorCode::Busy | ErrorCode::StorageFailed => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::OriginNotAllowed => StatusCode::FORBIDDEN,
+            ErrorCode::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::SessionNotStored => StatusCode::NOT_FOUND,
             ErrorCode::StorageDisabled => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

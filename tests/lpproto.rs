@@ -458,7 +458,7 @@ fn raise_open_files(wanted: u64) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_silent_sockets_are_closed_on_time_with_a_code() {
     raise_open_files(4096);
-    let (address, _stop) = start(&[("CONNECT_TIMEOUT_MS", "1000")]).await;
+    let (address, _stop) = start(&[("CONNECT_TIMEOUT_MS", "1000"), ("MAX_CONNECTIONS_PER_IP", "0")]).await;
     let opened = std::time::Instant::now();
     let mut sockets = Vec::new();
     for _ in 0..1000 {
@@ -616,4 +616,26 @@ async fn pages_of_other_origins_cannot_open_sessions() {
     let (listed, _stop) = start(&[("ALLOWED_ORIGINS", "https://app.example.com")]).await;
     assert!(open_from(listed, "https://app.example.com").await.is_ok());
     assert_eq!(open_from(listed, "https://evil.example.net").await.err(), Some(403));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_address_holds_at_most_max_connections_per_ip() {
+    let (address, _stop) = start(&[("MAX_CONNECTIONS_PER_IP", "3")]).await;
+    let own = format!("http://{address}");
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(open_from(address, &own).await.expect("within the bound"));
+    }
+    assert_eq!(open_from(address, &own).await.err(), Some(429));
+    // A connection that ends gives its place back.
+    drop(held.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let reopened = loop {
+        match open_from(address, &own).await {
+            Ok(socket) => break Some(socket),
+            Err(_) if std::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(_) => break None,
+        }
+    };
+    assert!(reopened.is_some(), "a place is free again");
 }

@@ -61,11 +61,12 @@ pub enum ErrorCode {
     ServerShutdown = 1028,
     SessionRunning = 1029,
     OriginNotAllowed = 1030,
+    TooManyConnections = 1031,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 51] = [
+    pub const ALL: [ErrorCode; 52] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -117,6 +118,7 @@ impl ErrorCode {
         ErrorCode::ServerShutdown,
         ErrorCode::SessionRunning,
         ErrorCode::OriginNotAllowed,
+        ErrorCode::TooManyConnections,
     ];
 
     pub fn code(self) -> u16 {
@@ -180,6 +182,7 @@ impl ErrorCode {
             ErrorCode::ServerShutdown => "server-shutdown",
             ErrorCode::SessionRunning => "session-running",
             ErrorCode::OriginNotAllowed => "origin-not-allowed",
+            ErrorCode::TooManyConnections => "too-many-connections",
         }
     }
 
@@ -279,6 +282,9 @@ impl ErrorCode {
             }
             ErrorCode::StorageDisabled => "The server has no session store: REDIS_URL is not set.",
             ErrorCode::StorageFailed => "Redis or the pipeline that glues the video failed (named in `detail`).",
+            ErrorCode::TooManyConnections => {
+                "This address holds `MAX_CONNECTIONS_PER_IP` LPProto connections already (HTTP 429)."
+            }
             ErrorCode::OriginNotAllowed => {
                 "A web page of an origin not in `ALLOWED_ORIGINS` (by default: not the server's own) tried to open `/lpproto` (HTTP 403)."
             }
