@@ -75,11 +75,14 @@ pub const LPPROTO_PATH: &str = "lpproto";
 
 /// Tells ONNX Runtime (1.32 and later) to keep no device id, queue no telemetry event under
 /// `$HOME` and send none, unless the environment already says otherwise. The variable must be
-/// set before the library loads, and changing the environment is only sound while the process
-/// has one thread: call it first thing in `main`.
-pub fn quiet_onnx_runtime() {
+/// set before the library loads: call it first thing in `main`.
+///
+/// # Safety
+/// It changes the process environment, which is only sound while no other thread may read or
+/// write it: call it before starting any thread (the async runtime included).
+pub unsafe fn quiet_onnx_runtime() {
     if std::env::var_os(ORT_TELEMETRY_VARIABLE).is_none() {
-        // SAFETY: called at the start of `main`, before any other thread exists.
+        // SAFETY: the caller guarantees that no other thread exists yet.
         unsafe { std::env::set_var(ORT_TELEMETRY_VARIABLE, "1") };
     }
 }

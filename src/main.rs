@@ -1,7 +1,8 @@
 //! `lpserver`: see `lpserver --help`.
 
 fn main() -> std::process::ExitCode {
-    lpserver::quiet_onnx_runtime();
+    // SAFETY: the first statement of `main`: no other thread exists yet.
+    unsafe { lpserver::quiet_onnx_runtime() };
     if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
         println!("{}", lpserver::config::HELP);
         return std::process::ExitCode::SUCCESS;

@@ -954,7 +954,8 @@ fn code_counts<'a>(records: impl Iterator<Item = &'a SessionRecord>) -> BTreeMap
 
 fn main() {
     // Before the runtime's threads: the variable is read when ONNX Runtime loads.
-    lpserver::quiet_onnx_runtime();
+    // SAFETY: the first statement of `main`: no other thread exists yet.
+    unsafe { lpserver::quiet_onnx_runtime() };
     let options = match options() {
         Ok(o) => o,
         Err(err) => {
