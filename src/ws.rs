@@ -104,7 +104,13 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
                 Action::Analyse(jpeg) => {
                     in_flight = session.as_ref().map(|s| Box::pin(s.analyse(jpeg)) as FrameInFlight);
                 }
-                Action::Record { user_key, passed } => record(&app, &user_key, passed, session.as_ref()).await,
+                Action::Record { user_key, passed } => {
+                    if let Err(err) = record(&app, &user_key, passed, session.as_ref()).await {
+                        // No verdict leaves the server unless its strike or reset is stored.
+                        actions.clear();
+                        actions.extend(connection.on_record_failed(&err.to_string()));
+                    }
+                }
                 Action::Close(code) => {
                     let _ = sink.send(WsMessage::close_with(code as u16, "")).await;
                 }
@@ -148,13 +154,18 @@ impl Drop for OpenConnection<'_> {
 }
 
 /// Counts a verdict against the user's attempts.
-async fn record(app: &App, user_key: &str, passed: bool, session: Option<&SessionHandle>) {
+async fn record(
+    app: &App,
+    user_key: &str,
+    passed: bool,
+    session: Option<&SessionHandle>,
+) -> Result<(), crate::policy::StoreError> {
     let recorded = if passed {
         app.policy.succeed(user_key).await
     } else {
         app.policy.fail(user_key, now_ms(), &app.config.policy).await.map(|_| ())
     };
-    if let Err(err) = recorded {
+    if let Err(err) = &recorded {
         let id = session.map(|s| s.id.as_str()).unwrap_or("?");
         eprintln!("lpserver: attempts of session {id} not recorded: {err}");
     }
@@ -164,4 +175,5 @@ async fn record(app: &App, user_key: &str, passed: bool, session: Option<&Sessio
     {
         eprintln!("lpserver: the live session of a user was not released: {err}");
     }
+    recorded
 }

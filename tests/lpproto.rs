@@ -646,3 +646,19 @@ async fn one_address_holds_at_most_max_connections_per_ip() {
     };
     assert!(reopened.is_some(), "a place is free again");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_verdict_whose_strike_cannot_be_stored_is_not_delivered() {
+    let frames = clip_jpegs();
+    let (mut redis, url) = common::RedisServer::start();
+    let vars: Vec<(&str, &str)> = QUICK_FAILURE.iter().copied().chain([("REDIS_URL", url.as_str())]).collect();
+    let (address, _stop) = start(&vars).await;
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "user-id:walt\n").await.command, "CONNECTED");
+    // Redis goes away during the session: its failed verdict cannot be counted.
+    redis.kill();
+    let answer = fail_session(&mut socket, &frames).await;
+    assert_eq!(error_code(&answer), Some(1000), "{answer:?}");
+    assert!(answer.header("reason").unwrap_or("").contains("could not be recorded"), "{answer:?}");
+    assert!(answer.body.is_empty() && answer.header("errors").is_none(), "no verdict token: {answer:?}");
+}

@@ -324,6 +324,15 @@ impl Connection {
         }
     }
 
+    /// The session's verdict could not be counted against the user's attempts: it is not
+    /// delivered (a verdict that left uncounted would be an attempt for free); the client is
+    /// told and the connection closes.
+    pub fn on_record_failed(&mut self, detail: &str) -> Vec<Action> {
+        self.phase = Phase::Closed;
+        let notice = error(ErrorCode::Internal, format!("the verdict could not be recorded ({detail}): try again"));
+        vec![notice, Action::Close(CloseCode::Internal)]
+    }
+
     /// The client closed the socket (or it broke): a session started and left without its
     /// verdict counts as failed (seed 002: an abort is a failure).
     pub fn on_closed(&mut self) -> Vec<Action> {
@@ -639,6 +648,18 @@ mod tests {
             matches!(&actions[1], Action::Send(m) if m.command == "SUCCESS" && m.header("content-type") == Some("application/jwt"))
         );
         assert_eq!(actions[2], Action::Close(CloseCode::Normal));
+    }
+
+    #[test]
+    fn a_verdict_that_cannot_be_recorded_is_not_delivered() {
+        let now = Instant::now();
+        let mut c = connected("CONNECT\nversion:1.0\nuser-id:una\n\n", now);
+        c.on_message(frame("/9j/"), now);
+        c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![] }, now);
+        let actions = c.on_record_failed("redis: connection refused");
+        assert_eq!(error_code(&actions), code(ErrorCode::Internal));
+        assert!(!actions.iter().any(|a| matches!(a, Action::Send(m) if m.command == "SUCCESS")));
+        assert_eq!(actions.last(), Some(&Action::Close(CloseCode::Internal)));
     }
 
     #[test]
