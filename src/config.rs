@@ -58,6 +58,16 @@ Configuration comes from the environment:
   STORE_TTL_S              seconds a stored session is kept after its last frame (default 3600)
   ADMIN_TOKEN              bearer token of GET /sessions/{id}/video and DELETE /sessions/{id},
                            at least 16 characters; unset refuses both
+  API_KEYS                 relying parties and their API keys, `name:key` comma-separated
+                           (name: letters, digits, - and _; key: at least 32 characters):
+                           their backends create sessions (POST /v1/sessions) and fetch
+                           results; browsers CONNECT with the session's one-time token
+  OPEN_SESSIONS            1 also takes anonymous CONNECTs (demos): attempts are counted per
+                           client address (default 0). lpserver needs API_KEYS or this
+  CLIENT_TOKEN_TTL_MS      how long a session's client token may wait for its CONNECT
+                           (default 120000)
+  RESULT_TTL_MS            how long an ended session's result waits to be fetched (default
+                           600000)
   STATS_DETAIL             production (default): STATS carry prompts, progress, hints and
                            frame-check codes, no scores; debug adds the anti-spoofing score
 
@@ -103,6 +113,14 @@ pub struct Config {
     pub policy: crate::policy::PolicySettings,
     /// STATS carry the passive scores (`STATS_DETAIL=debug`; `production` by default).
     pub stats_scores: bool,
+    /// Relying parties that may create sessions (`API_KEYS`).
+    pub api_keys: Vec<crate::auth::ApiKey>,
+    /// Anonymous CONNECTs are taken (`OPEN_SESSIONS=1`).
+    pub open_sessions: bool,
+    /// How long a client token waits for its CONNECT.
+    pub client_token_ttl: Duration,
+    /// How long an ended relying-party session's result waits to be fetched.
+    pub result_ttl: Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -111,6 +129,10 @@ pub enum ConfigError {
         "no signing key for the verdict tokens: set LIVENESS_JWT_SECRET (at least 32 bytes, e.g. `export LIVENESS_JWT_SECRET=$(openssl rand -hex 32)`) or JWT_KEY_FILE; there is no default key"
     )]
     NoKey,
+    #[error(
+        "no way to start an LPProto session: set API_KEYS (relying parties create sessions, see the README) or OPEN_SESSIONS=1 (anyone may CONNECT; for demos)"
+    )]
+    NoSessions,
     #[error("{name}={value:?} is not valid: {expected}")]
     Invalid { name: &'static str, value: String, expected: &'static str },
 }
@@ -226,6 +248,29 @@ fn stats_detail<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<bool, C
     }
 }
 
+/// `API_KEYS` and `OPEN_SESSIONS`: at least one way to start a session. Keys are never echoed.
+fn sessions<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<(Vec<crate::auth::ApiKey>, bool), ConfigError> {
+    let api_keys = match vars.get("API_KEYS") {
+        None => Vec::new(),
+        Some(list) => crate::auth::parse_api_keys(&list).map_err(|expected| ConfigError::Invalid {
+            name: "API_KEYS",
+            value: "(hidden)".into(),
+            expected,
+        })?,
+    };
+    let open = match vars.get("OPEN_SESSIONS").as_deref().map(str::trim) {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(other) => {
+            return Err(ConfigError::Invalid { name: "OPEN_SESSIONS", value: other.to_string(), expected: "0 or 1" });
+        }
+    };
+    if api_keys.is_empty() && !open {
+        return Err(ConfigError::NoSessions);
+    }
+    Ok((api_keys, open))
+}
+
 fn policy<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<crate::policy::PolicySettings, ConfigError> {
     Ok(crate::policy::PolicySettings {
         attempts: vars.range("POLICY_ATTEMPTS", 3, "1 to 100", 1..=100)?,
@@ -244,6 +289,7 @@ impl Config {
         let redis_url = vars.get("REDIS_URL");
         let store_frames = store_frames(&vars, redis_url.is_some())?;
         let bytes = "bytes, 1024 or more";
+        let (api_keys, open_sessions) = sessions(&vars)?;
         Ok(Config {
             address: SocketAddr::new(ip, port),
             jwt_algorithm,
@@ -281,6 +327,20 @@ impl Config {
             admin_token: admin_token(&vars)?,
             policy: policy(&vars)?,
             stats_scores: stats_detail(&vars)?,
+            api_keys,
+            open_sessions,
+            client_token_ttl: Duration::from_millis(vars.range(
+                "CLIENT_TOKEN_TTL_MS",
+                120_000,
+                "milliseconds, 1000 to 3600000",
+                1000..=3_600_000,
+            )?),
+            result_ttl: Duration::from_millis(vars.range(
+                "RESULT_TTL_MS",
+                600_000,
+                "milliseconds, 1000 to 86400000",
+                1000..=86_400_000,
+            )?),
         })
     }
 }
@@ -294,29 +354,32 @@ mod tests {
         Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
     }
 
+    const OPEN: (&str, &str) = ("OPEN_SESSIONS", "1");
+
     #[test]
     fn there_is_no_default_key() {
-        let err = config(&[]).unwrap_err();
+        let err = config(&[OPEN]).unwrap_err();
         assert_eq!(err, ConfigError::NoKey);
         assert!(err.to_string().contains("LIVENESS_JWT_SECRET"));
     }
 
     #[test]
     fn defaults_and_bad_values() {
-        let c = config(&[("LIVENESS_JWT_SECRET", "x")]).unwrap();
+        let c = config(&[("LIVENESS_JWT_SECRET", "x"), OPEN]).unwrap();
         assert_eq!(c.address, "127.0.0.1:5003".parse().unwrap());
         assert_eq!((c.max_frame_bytes, c.idle_timeout, c.min_age), (2 * 1024 * 1024, Duration::from_secs(30), 18));
-        let err = config(&[("LIVENESS_JWT_SECRET", "x"), ("PORT", "http")]).unwrap_err();
+        let err = config(&[("LIVENESS_JWT_SECRET", "x"), OPEN, ("PORT", "http")]).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { name: "PORT", .. }), "{err}");
-        let err = config(&[("LIVENESS_JWT_SECRET", "x"), ("ANTISPOOF_THRESHOLD", "1.5")]).unwrap_err();
+        let err = config(&[("LIVENESS_JWT_SECRET", "x"), OPEN, ("ANTISPOOF_THRESHOLD", "1.5")]).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { name: "ANTISPOOF_THRESHOLD", .. }), "{err}");
-        let err = config(&[("JWT_KEY_FILE", "/k"), ("JWT_ALGORITHM", "none")]).unwrap_err();
+        let err = config(&[("JWT_KEY_FILE", "/k"), OPEN, ("JWT_ALGORITHM", "none")]).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { name: "JWT_ALGORITHM", .. }), "{err}");
     }
 
     #[test]
     fn frame_storage_needs_redis_and_admin_tokens_are_long() {
         let key = ("LIVENESS_JWT_SECRET", "x");
+        let config = |vars: &[(&str, &str)]| config(&[&[OPEN], vars].concat());
         assert!(!config(&[key]).unwrap().store_frames);
         let err = config(&[key, ("STORE_FRAMES", "1")]).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { name: "STORE_FRAMES", .. }), "{err}");
@@ -330,5 +393,27 @@ mod tests {
         let err = config(&[key, ("ADMIN_TOKEN", "short")]).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { name: "ADMIN_TOKEN", .. }), "{err}");
         assert!(!err.to_string().contains("short"), "the token is not echoed: {err}");
+    }
+
+    #[test]
+    fn sessions_need_api_keys_or_open_sessions() {
+        let key = ("LIVENESS_JWT_SECRET", "x");
+        assert_eq!(config(&[key]).unwrap_err(), ConfigError::NoSessions);
+        let c = config(&[key, OPEN]).unwrap();
+        assert!(c.open_sessions && c.api_keys.is_empty());
+        let secret = "0123456789abcdef0123456789abcdef";
+        let c = config(&[key, ("API_KEYS", &format!("shop:{secret}, bank-2:{secret}x"))]).unwrap();
+        assert!(!c.open_sessions);
+        let parties: Vec<&str> = c.api_keys.iter().map(|k| k.party.as_str()).collect();
+        assert_eq!(parties, ["shop", "bank-2"]);
+        assert!(!format!("{c:?}").contains(secret), "keys are not printed");
+        for bad in ["shop:short", "shop", ":0123456789abcdef0123456789abcdef", "a b:0123456789abcdef0123456789abcdef"] {
+            let err = config(&[key, ("API_KEYS", bad)]).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { name: "API_KEYS", .. }), "{bad}: {err}");
+            assert!(!err.to_string().contains("short"), "the keys are not echoed: {err}");
+        }
+        let err = config(&[key, ("API_KEYS", &format!("shop:{secret},shop:{secret}y"))]).unwrap_err();
+        assert!(err.to_string().contains("once"), "{err}");
+        assert_eq!(config(&[key, OPEN]).unwrap().client_token_ttl, Duration::from_secs(120));
     }
 }

@@ -5,11 +5,13 @@
 //! browser client that speaks LPProto.
 
 pub mod analysis;
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod origin;
 pub mod policy;
 pub mod protocol;
+pub mod relying_party;
 pub mod rest;
 pub mod session;
 pub mod sessions;
@@ -134,7 +136,7 @@ struct Ready {
 async fn ready(app: Arc<App>) -> Result<warp::reply::Response, std::convert::Infallible> {
     use warp::Reply;
     let (ready, attempts_store) = match (&app.policy, app.policy.ping().await) {
-        (policy::PolicyStore::Memory(..), _) => (true, "memory".to_string()),
+        (policy::PolicyStore::Memory(_), _) => (true, "memory".to_string()),
         (_, Ok(())) => (true, "ok".to_string()),
         (_, Err(err)) => (false, err.to_string()),
     };
@@ -203,6 +205,7 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
         .or(page)
         .or(assets)
         .or(sessions::routes(app.clone()))
+        .or(relying_party::routes(app.clone()))
         .or(rest::routes(app))
         .recover(rest::recover)
 }

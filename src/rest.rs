@@ -99,15 +99,17 @@ pub struct RestError {
     pub code: ErrorCode,
     pub detail: String,
     pub field: Option<String>,
+    /// When to try again (`cooldown`, `busy`), in ms.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl RestError {
     pub(crate) fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        RestError { code, detail: detail.into(), field: None }
+        RestError { code, detail: detail.into(), field: None, retry_after_ms: None }
     }
 
     pub(crate) fn field(code: ErrorCode, field: &str, detail: impl Into<String>) -> Self {
-        RestError { code, detail: detail.into(), field: Some(field.to_string()) }
+        RestError { code, detail: detail.into(), field: Some(field.to_string()), retry_after_ms: None }
     }
 
     fn status(&self) -> StatusCode {
@@ -118,7 +120,10 @@ impl RestError {
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::OriginNotAllowed => StatusCode::FORBIDDEN,
             ErrorCode::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::SessionNotStored => StatusCode::NOT_FOUND,
+            ErrorCode::SessionNotStored | ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Cooldown => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::FinalFailure => StatusCode::FORBIDDEN,
+            ErrorCode::SessionNotFinished | ErrorCode::SessionRunning => StatusCode::CONFLICT,
             ErrorCode::StorageDisabled => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
@@ -131,7 +136,7 @@ impl RestError {
             code: self.code.code(),
             detail: &self.detail,
             field: self.field.as_deref(),
-            retry_after_ms: (self.code == ErrorCode::Busy).then_some(BUSY_RETRY_AFTER_MS),
+            retry_after_ms: self.retry_after_ms.or((self.code == ErrorCode::Busy).then_some(BUSY_RETRY_AFTER_MS)),
         }
     }
 }
@@ -224,7 +229,7 @@ pub async fn recover(rejection: warp::Rejection) -> Result<warp::reply::Response
     Ok(error_reply(&error, status))
 }
 
-fn parse_body(body: &[u8]) -> Result<Map<String, Value>, RestError> {
+pub(crate) fn parse_body(body: &[u8]) -> Result<Map<String, Value>, RestError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(RestError::new(ErrorCode::InvalidJson, "the body must be a JSON object")),

@@ -18,8 +18,7 @@ use tokio::sync::oneshot;
 use crate::App;
 use crate::analysis::{MissingElement, Stage};
 use crate::config::Config;
-use crate::policy::Decision;
-use crate::protocol::{ConnectRequest, FrameAnswer, ProtoError};
+use crate::protocol::{ConnectRequest, FrameAnswer, Outcome, ProtoError};
 
 /// How long a frame may take through the pipeline before the session fails.
 const FRAME_ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
@@ -158,6 +157,8 @@ pub struct SessionOptions {
     pub mirrored: bool,
     /// The client chose the id: with frame storage, it must not be a stored session's.
     pub client_chose_id: bool,
+    /// Whom the verdict token is for (`aud`): the relying party that created the session.
+    pub audience: Option<String>,
 }
 
 /// lvchallenge as the configuration asks: a fixed sequence, or a random one from the pool.
@@ -184,6 +185,9 @@ fn sink_element(config: &Config, options: &SessionOptions) -> Result<gst::Elemen
     }
     if let Some(issuer) = &config.jwt_issuer {
         stage = stage.with("issuer", issuer);
+    }
+    if let Some(audience) = &options.audience {
+        stage = stage.with("audience", audience);
     }
     let jwt = stage.build()?;
     jwt.set_property_from_str("algorithm", config.jwt_algorithm.nick());
@@ -395,7 +399,9 @@ type FrameRequest = (Vec<u8>, oneshot::Sender<FrameAnswer>);
 pub struct SessionHandle {
     pub id: String,
     /// Whose attempts the session counts; its live claim is released when it ends.
-    pub user_key: String,
+    pub policy_key: String,
+    /// The relying party's session this one runs, if a relying party created it.
+    pub relying_party: Option<crate::relying_party::RunningSession>,
     /// The session's place under `MAX_SESSIONS`, given back when the handle goes.
     _slot: Option<tokio::sync::OwnedSemaphorePermit>,
     requests: Option<std_mpsc::Sender<FrameRequest>>,
@@ -435,7 +441,14 @@ impl SessionHandle {
             })
             .map_err(|err| SessionError::Thread(err.to_string()))?;
         started.await.map_err(|_| SessionError::Thread("ended before the session started".into()))??;
-        Ok(SessionHandle { id, user_key: String::new(), _slot: None, requests: Some(requests), stopped: Some(stopped) })
+        Ok(SessionHandle {
+            id,
+            policy_key: String::new(),
+            relying_party: None,
+            _slot: None,
+            requests: Some(requests),
+            stopped: Some(stopped),
+        })
     }
 
     /// Hands one JPEG to the session; the future gives its answer.
@@ -471,9 +484,11 @@ fn refuse_stored_id(config: &Config, id: &str) -> Result<(), SessionError> {
     Ok(())
 }
 
-/// Whether sessions of `user_key` hold a live claim: those of a user, not of an address.
-pub fn claims_live(user_key: &str) -> bool {
-    user_key.starts_with("user:")
+/// Whether sessions of `policy_key` hold a live claim: a relying party's user has one session
+/// at a time; an address stands for everyone behind it (a NAT, a proxy), bounded by
+/// `MAX_SESSIONS` and its attempts only.
+pub fn claims_live(policy_key: &str) -> bool {
+    crate::policy::is_relying_party_key(policy_key)
 }
 
 /// How long past a session's longest life its live claim holds (a crashed server's lapses).
@@ -487,8 +502,49 @@ pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
+/// Whose session CONNECT opens: a relying party's (by its client token) or, with
+/// `OPEN_SESSIONS=1`, an anonymous one counted by the client's address.
+struct Identity {
+    policy_key: String,
+    options: SessionOptions,
+    relying_party: Option<crate::relying_party::RunningSession>,
+}
+
+async fn identify(app: &App, request: &ConnectRequest, claim_ttl: Duration) -> Result<Identity, ProtoError> {
+    let options = SessionOptions { mirrored: request.mirrored, ..Default::default() };
+    match &request.session_token {
+        Some(token) => {
+            let running = crate::relying_party::redeem(app, token, claim_ttl).await?;
+            Ok(Identity {
+                policy_key: running.record.policy_key.clone(),
+                options: SessionOptions {
+                    id: running.id.clone(),
+                    audience: Some(running.record.relying_party.clone()),
+                    ..options
+                },
+                relying_party: Some(running),
+            })
+        }
+        None if app.config.open_sessions => Ok(Identity {
+            policy_key: format!("address:{}", request.remote.map(|ip| ip.to_string()).unwrap_or_default()),
+            options: SessionOptions {
+                id: request.session_id.clone().unwrap_or_else(gstliveness::lvjwtsink::token::random_uuid),
+                client_chose_id: request.session_id.is_some(),
+                ..options
+            },
+            relying_party: None,
+        }),
+        None => Err(ProtoError::header(
+            ErrorCode::SessionTokenRequired,
+            "session-token",
+            "this server takes sessions created by a relying party: CONNECT with its session-token",
+        )),
+    }
+}
+
 /// Checks the user's attempts and starts the session CONNECT asked for; the ERROR to answer
-/// when it cannot start.
+/// when it cannot start. A relying party's session that cannot start is finished with that
+/// ERROR's code, so its backend learns why.
 pub async fn open(app: &Arc<App>, request: &ConnectRequest) -> Result<SessionHandle, ProtoError> {
     let Ok(slot) = app.session_slots.clone().try_acquire_owned() else {
         let mut busy = ProtoError::new(
@@ -498,46 +554,70 @@ pub async fn open(app: &Arc<App>, request: &ConnectRequest) -> Result<SessionHan
         busy.retry_after_ms = Some(BUSY_RETRY_AFTER_MS);
         return Err(busy);
     };
+    let claim_ttl = app.config.session_timeout + app.config.connect_timeout + LIVE_CLAIM_MARGIN;
+    let identity = identify(app, request, claim_ttl).await?;
+    let started = start_counted(app, &identity, claim_ttl).await;
+    match (started, &identity.relying_party) {
+        (Ok(handle), relying_party) => Ok(SessionHandle {
+            _slot: Some(slot),
+            policy_key: identity.policy_key.clone(),
+            relying_party: relying_party.clone(),
+            ..handle
+        }),
+        (Err(err), Some(running)) => {
+            let _ = crate::relying_party::finish(app, running, &Outcome::Ended(err.code)).await;
+            Err(err)
+        }
+        (Err(err), None) => Err(err),
+    }
+}
+
+/// Claims the user's one live session, reserves the session's strike and starts it; undoes
+/// the claim and the reservation when it cannot start.
+async fn start_counted(app: &Arc<App>, identity: &Identity, claim_ttl: Duration) -> Result<SessionHandle, ProtoError> {
     let unavailable = |err: crate::policy::StoreError| {
         ProtoError::new(ErrorCode::Internal, format!("attempt counters unavailable: {err}"))
     };
-    let decision = app.policy.decide(&request.user_key, now_ms(), &app.config.policy).await.map_err(unavailable)?;
-    match decision {
-        Decision::Allowed { .. } => {}
-        Decision::Cooldown { until_ms } => {
-            let mut err = ProtoError::new(ErrorCode::Cooldown, "too many failed sessions: wait for the cooldown");
-            err.retry_after_ms = Some(until_ms.saturating_sub(now_ms()));
-            return Err(err);
-        }
-        Decision::FinalFailure => {
-            return Err(ProtoError::new(ErrorCode::FinalFailure, "FINAL_FAILURE is recorded for this user"));
-        }
-    }
-    // One live session per user: parallel sessions would each get the round's attempts. An
-    // address stands for everyone behind it (a NAT, a proxy): its sessions are bounded by
-    // MAX_SESSIONS only.
-    let claim_ttl = app.config.session_timeout + app.config.connect_timeout + LIVE_CLAIM_MARGIN;
-    if claims_live(&request.user_key)
-        && !app.policy.claim_live(&request.user_key, claim_ttl).await.map_err(unavailable)?
-    {
+    let key = &identity.policy_key;
+    // One live session per user: parallel sessions would each get the round's attempts.
+    let claims = claims_live(key);
+    if claims && !app.policy.claim_live(key, claim_ttl).await.map_err(unavailable)? {
         return Err(ProtoError::new(ErrorCode::SessionRunning, "another session of this user is live"));
     }
-    let options = SessionOptions {
-        id: request.session_id.clone().unwrap_or_else(gstliveness::lvjwtsink::token::random_uuid),
-        mirrored: request.mirrored,
-        client_chose_id: request.session_id.is_some(),
+    let release = || async {
+        if claims {
+            let _ = app.policy.release_live(key).await;
+        }
     };
-    let started = SessionHandle::start(app.clone(), options).await;
-    if started.is_err() && claims_live(&request.user_key) {
-        let _ = app.policy.release_live(&request.user_key).await;
+    let decision = match app.policy.reserve(key, now_ms(), &app.config.policy).await {
+        Ok(decision) => decision,
+        Err(err) => {
+            release().await;
+            return Err(unavailable(err));
+        }
+    };
+    let refused = decision.refusal(now_ms()).map(|refusal| ProtoError {
+        retry_after_ms: refusal.retry_after_ms,
+        ..ProtoError::new(refusal.code, refusal.detail)
+    });
+    if let Some(refused) = refused {
+        release().await;
+        return Err(refused);
     }
-    let user_key = request.user_key.clone();
-    started.map(|handle| SessionHandle { _slot: Some(slot), user_key, ..handle }).map_err(|err| match err {
-        SessionError::IdTaken => ProtoError::header(
-            ErrorCode::InvalidHeader,
-            "session-id",
-            "a stored session already has this session-id: choose another or leave it out",
-        ),
-        other => ProtoError::new(ErrorCode::Internal, other.to_string()),
-    })
+    match SessionHandle::start(app.clone(), identity.options.clone()).await {
+        Ok(handle) => Ok(handle),
+        Err(err) => {
+            // The server could not start it: the reservation is given back.
+            let _ = app.policy.unreserve(key, &app.config.policy).await;
+            release().await;
+            Err(match err {
+                SessionError::IdTaken => ProtoError::header(
+                    ErrorCode::InvalidHeader,
+                    "session-id",
+                    "a stored session already has this session-id: choose another or leave it out",
+                ),
+                other => ProtoError::new(ErrorCode::Internal, other.to_string()),
+            })
+        }
+    }
 }

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use warp::ws::{Message as WsMessage, WebSocket};
 
 use crate::App;
-use crate::protocol::{Action, Connection, FrameAnswer, Incoming, Limits};
+use crate::protocol::{Action, Connection, FrameAnswer, Incoming, Limits, Outcome};
 use crate::session::{self, SessionHandle, now_ms};
 
 type FrameInFlight = Pin<Box<dyn Future<Output = FrameAnswer> + Send>>;
@@ -85,9 +85,9 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
         while let Some(action) = actions.pop_front() {
             match action {
                 Action::Send(message) => {
-                    let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(WsMessage::text(message.encode()))).await;
-                    if !matches!(sent, Ok(Ok(()))) {
-                        // The client is gone: what is left to do is count its session.
+                    if !send(&mut sink, WsMessage::text(message.encode())).await {
+                        // The client is gone or does not read: what is left to do is count
+                        // its session.
                         actions.clear();
                         actions.extend(connection.on_closed());
                     }
@@ -104,15 +104,18 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
                 Action::Analyse(jpeg) => {
                     in_flight = session.as_ref().map(|s| Box::pin(s.analyse(jpeg)) as FrameInFlight);
                 }
-                Action::Record { user_key, passed } => {
-                    if let Err(err) = record(&app, &user_key, passed, session.as_ref()).await {
+                Action::Record(outcome) => {
+                    let Some(session) = session.as_ref() else { continue };
+                    if let Err(err) = record(&app, session, &outcome).await
+                        && matches!(outcome, Outcome::Verdict { .. })
+                    {
                         // No verdict leaves the server unless its strike or reset is stored.
                         actions.clear();
                         actions.extend(connection.on_record_failed(&err.to_string()));
                     }
                 }
                 Action::Close(code) => {
-                    let _ = sink.send(WsMessage::close_with(code as u16, "")).await;
+                    send(&mut sink, WsMessage::close_with(code as u16, "")).await;
                 }
             }
         }
@@ -120,18 +123,25 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
     // A frame still in the session is answered to no one; the pipeline stops either way.
     drop(in_flight);
     finish(&app, session).await;
-    let _ = sink.close().await;
+    // A client that does not read gets no more time than any message.
+    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.close()).await;
+}
+
+/// Sends one message, within `SEND_TIMEOUT`: a client that does not read cannot make the
+/// server queue for it. False when it could not be sent.
+async fn send(sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>, message: WsMessage) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(message)).await, Ok(Ok(())))
 }
 
 /// Stops the session's pipeline and releases its user's live claim.
 async fn finish(app: &App, session: Option<SessionHandle>) {
     if let Some(session) = session {
-        let user_key = session.user_key.clone();
+        let policy_key = session.policy_key.clone();
         session.close().await;
-        if !session::claims_live(&user_key) {
+        if !session::claims_live(&policy_key) {
             return;
         }
-        if let Err(err) = app.policy.release_live(&user_key).await {
+        if let Err(err) = app.policy.release_live(&policy_key).await {
             eprintln!("lpserver: the live session of a user was not released: {err}");
         }
     }
@@ -153,25 +163,29 @@ impl Drop for OpenConnection<'_> {
     }
 }
 
-/// Counts a verdict against the user's attempts.
-async fn record(
-    app: &App,
-    user_key: &str,
-    passed: bool,
-    session: Option<&SessionHandle>,
-) -> Result<(), crate::policy::StoreError> {
-    let recorded = if passed {
-        app.policy.succeed(user_key).await
-    } else {
-        app.policy.fail(user_key, now_ms(), &app.config.policy).await.map(|_| ())
+/// Records how a session ended: against its user's attempts (a pass clears the strikes, a
+/// failure or an end without verdict keeps the strike reserved at its start, a shutdown gives
+/// it back) and, for a relying party's session, as the result its backend fetches.
+async fn record(app: &App, session: &SessionHandle, outcome: &Outcome) -> Result<(), crate::policy::StoreError> {
+    let key = &session.policy_key;
+    let counted = match outcome {
+        Outcome::Verdict { is_ok: true, .. } => app.policy.succeed(key).await,
+        Outcome::Verdict { .. } | Outcome::Ended(_) => {
+            app.policy.fail(key, now_ms(), &app.config.policy).await.map(drop)
+        }
+        Outcome::ServerShutdown => app.policy.unreserve(key, &app.config.policy).await,
     };
+    let reported = match &session.relying_party {
+        Some(running) => crate::relying_party::finish(app, running, outcome).await,
+        None => Ok(()),
+    };
+    let recorded = counted.and(reported);
     if let Err(err) = &recorded {
-        let id = session.map(|s| s.id.as_str()).unwrap_or("?");
-        eprintln!("lpserver: attempts of session {id} not recorded: {err}");
+        eprintln!("lpserver: the end of session {} was not recorded: {err}", session.id);
     }
     // The session is decided: the user may start the next one as soon as they hear it.
-    if session::claims_live(user_key)
-        && let Err(err) = app.policy.release_live(user_key).await
+    if session::claims_live(key)
+        && let Err(err) = app.policy.release_live(key).await
     {
         eprintln!("lpserver: the live session of a user was not released: {err}");
     }

@@ -1,5 +1,6 @@
 //! The browser page at `/` in headless Chromium: a fake camera plays the demo clip, the page
-//! speaks LPProto to a real server and must reach SUCCESS, with the seed 002 beeps played
+//! gets a relying party's session token in its address, speaks LPProto to a real server and
+//! must reach SUCCESS (and the relying party the same verdict), with the seed 002 beeps played
 //! and a screenshot of the verdict left in `target/test-artifacts/browser-verdict.png`.
 //! Chromium is driven through its DevTools protocol over a WebSocket.
 
@@ -88,7 +89,12 @@ async fn the_page_reaches_success_in_chromium() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let clip = y4m_clip(&dir);
-    let (address, _stop) = start(&[("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right")]).await;
+    // Relying-party sessions only: the test is the relying party's backend.
+    let (address, _stop) =
+        start(&[("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right"), ("OPEN_SESSIONS", "0")]).await;
+    let (status, created) = common::create_session(address, "page-user").await;
+    assert_eq!(status, 201, "{created}");
+    let (session_id, client_token) = (created["sessionId"].as_str().unwrap(), created["clientToken"].as_str().unwrap());
 
     let profile = dir.join("profile");
     let _browser = Browser {
@@ -133,7 +139,8 @@ async fn the_page_reaches_success_in_chromium() {
         .to_string();
     let (mut devtools, _) = tokio_tungstenite::connect_async(page).await.expect("DevTools WebSocket");
 
-    call(&mut devtools, 1, "Page.navigate", json!({"url": format!("http://{address}/?autostart")})).await;
+    let url = format!("http://{address}/?autostart#session-token={client_token}");
+    call(&mut devtools, 1, "Page.navigate", json!({"url": url})).await;
     let started = Instant::now();
     let mut id = 2;
     let state = loop {
@@ -171,5 +178,34 @@ async fn the_page_reaches_success_in_chromium() {
     let token = state["token"].as_str().unwrap();
     let claims = verify(token);
     assert_eq!(claims["isOk"], true, "{claims}");
+    // The relying party's backend fetches the same verdict, bound to its session and to it.
+    let (status, result) = common::fetch_result(address, session_id, common::API_KEY).await;
+    assert_eq!((status, &result["isOk"]), (200, &json!(true)), "{result}");
+    let claims = verify(result["token"].as_str().unwrap());
+    assert_eq!((claims["sub"].as_str(), claims["aud"].as_str()), (Some(session_id), Some("shop")), "{claims}");
+    // The token left the address bar once used.
+    let href =
+        call(&mut devtools, id + 2, "Runtime.evaluate", json!({"expression": "location.href", "returnByValue": true}))
+            .await;
+    assert!(!href["result"]["value"].as_str().unwrap_or("").contains(client_token), "{href}");
+
+    // The same page on a server that takes anonymous sessions (OPEN_SESSIONS=1): it connects
+    // without a token.
+    let (open_address, _stop_open) = start(&[("OPEN_SESSIONS", "1")]).await;
+    call(&mut devtools, id + 3, "Page.navigate", json!({"url": format!("http://{open_address}/?autostart")})).await;
+    let opened = Instant::now();
+    let mut id = id + 4;
+    let running = loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        id += 1;
+        let expression = "document.body.dataset.state || ''";
+        let state =
+            call(&mut devtools, id, "Runtime.evaluate", json!({"expression": expression, "returnByValue": true})).await;
+        let state = state["result"]["value"].as_str().unwrap_or("").to_string();
+        if state == "running" || opened.elapsed() > Duration::from_secs(30) {
+            break state;
+        }
+    };
+    assert_eq!(running, "running", "the anonymous session started");
     let _ = std::fs::remove_dir_all(&dir);
 }

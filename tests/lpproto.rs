@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Socket, clip_jpegs, connect, frame, open, receive, send, start, verify};
+use common::{Socket, clip_jpegs, connect, connect_user, create_session, frame, open, receive, send, start, verify};
 
 use std::time::Duration;
 
@@ -232,6 +232,7 @@ fn the_server_refuses_to_start_without_a_key_and_says_how_to_set_one() {
     // A secret too short to be safe stops it too, before it listens.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_lpserver"))
         .env("LIVENESS_JWT_SECRET", "short")
+        .env("OPEN_SESSIONS", "1")
         .env_remove("JWT_KEY_FILE")
         .env("PORT", "0")
         .output()
@@ -256,25 +257,35 @@ async fn failed_sessions_cool_down_the_user_on_every_server_then_end_in_final_fa
     let (first, _stop1) = start(&vars).await;
     let (second, _stop2) = start(&vars).await;
     let mut socket = open(first).await;
-    assert_eq!(connect(&mut socket, "user-id:eve\n").await.command, "CONNECTED");
+    assert_eq!(connect_user(&mut socket, first, "eve").await.command, "CONNECTED");
     assert_eq!(error_code(&fail_session(&mut socket, &frames).await), Some(13));
-    // The other server refuses eve for the cooldown, but not someone else.
-    let mut socket = open(second).await;
-    let refused = connect(&mut socket, "user-id:eve\n").await;
-    assert_eq!(error_code(&refused), Some(1015), "{refused:?}");
-    let wait: u64 = refused.header("retry-after-ms").unwrap().parse().unwrap();
+    // The other server refuses eve (whatever the letter case) for the cooldown, but not
+    // someone else.
+    let (status, refused) = create_session(second, "EVE").await;
+    assert_eq!((status, &refused["code"]), (429, &serde_json::json!(1015)), "{refused}");
+    let wait = refused["retry_after_ms"].as_u64().unwrap();
     assert!(wait > 0 && wait <= 1500, "{wait}");
-    assert_eq!(connect(&mut socket, "user-id:frank\n").await.command, "CONNECTED");
+    let mut socket = open(second).await;
+    assert_eq!(connect_user(&mut socket, second, "frank").await.command, "CONNECTED");
     // After the cooldown: a second failed round is final.
     tokio::time::sleep(Duration::from_millis(wait + 100)).await;
     let mut socket = open(second).await;
-    assert_eq!(connect(&mut socket, "user-id:eve\n").await.command, "CONNECTED");
+    assert_eq!(connect_user(&mut socket, first, "eve").await.command, "CONNECTED");
     assert_eq!(error_code(&fail_session(&mut socket, &frames).await), Some(13));
-    let mut socket = open(first).await;
-    assert_eq!(error_code(&connect(&mut socket, "user-id:eve\n").await), Some(1016));
+    let (status, refused) = create_session(first, "eve").await;
+    assert_eq!((status, &refused["code"]), (403, &serde_json::json!(1016)), "{refused}");
     let store = lpserver::policy::PolicyStore::redis(&url).await.unwrap();
-    let record = store.final_failure("user:eve").await.unwrap().expect("a FINAL_FAILURE record in Redis");
+    let record = store.final_failure("rp:shop:eve").await.unwrap().expect("a FINAL_FAILURE record in Redis");
     assert_eq!((record.status.as_str(), record.strikes), ("FINAL_FAILURE", 2));
+    // An operator lifts it (ADMIN_TOKEN); nobody else can.
+    let lift = serde_json::json!({"relyingParty": "shop", "userReference": "Eve"});
+    let path = "/v1/admin/final-failures/lift";
+    let wrong = format!("Authorization: Bearer {}", common::API_KEY);
+    assert_eq!(common::post_json_with(second, path, &wrong, &lift).await.0, 401);
+    let admin = format!("Authorization: Bearer {}", common::ADMIN_TOKEN);
+    let (status, lifted) = common::post_json_with(second, path, &admin, &lift).await;
+    assert_eq!((status, &lifted["lifted"]), (200, &serde_json::json!(true)), "{lifted}");
+    assert_eq!(create_session(first, "eve").await.0, 201);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -288,11 +299,11 @@ async fn a_success_clears_the_failures() {
     let (address, _stop2) = start(&[policy[0], policy[1], ("CHALLENGE_SEQUENCE", "turn_left")]).await;
     // A failure: only the neutral lead-in.
     let mut socket = open(failing).await;
-    assert_eq!(connect(&mut socket, "user-id:grace\n").await.command, "CONNECTED");
+    assert_eq!(connect_user(&mut socket, failing, "grace").await.command, "CONNECTED");
     assert_eq!(error_code(&fail_session(&mut socket, &frames).await), Some(13));
     // A success: the clip turns left first.
     let mut socket = open(address).await;
-    assert_eq!(connect(&mut socket, "user-id:grace\n").await.command, "CONNECTED");
+    assert_eq!(connect_user(&mut socket, address, "grace").await.command, "CONNECTED");
     let mut last = None;
     for jpeg in &frames {
         send(&mut socket, &frame(jpeg)).await;
@@ -304,14 +315,12 @@ async fn a_success_clears_the_failures() {
     }
     assert_eq!(last.map(|m| m.command), Some("SUCCESS".to_string()));
     // After the success one failure is not yet a cooldown; a second one is.
-    let mut socket = open(failing).await;
-    assert_eq!(connect(&mut socket, "user-id:grace\n").await.command, "CONNECTED");
-    assert_eq!(error_code(&fail_session(&mut socket, &frames).await), Some(13));
-    let mut socket = open(failing).await;
-    assert_eq!(connect(&mut socket, "user-id:grace\n").await.command, "CONNECTED");
-    assert_eq!(error_code(&fail_session(&mut socket, &frames).await), Some(13));
-    let mut socket = open(failing).await;
-    assert_eq!(error_code(&connect(&mut socket, "user-id:grace\n").await), Some(1015));
+    for _ in 0..2 {
+        let mut socket = open(failing).await;
+        assert_eq!(connect_user(&mut socket, failing, "grace").await.command, "CONNECTED");
+        assert_eq!(error_code(&fail_session(&mut socket, &frames).await), Some(13));
+    }
+    assert_eq!(create_session(failing, "grace").await.0, 429);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,9 +331,10 @@ async fn the_load_tool_reports_round_trips_of_concurrent_sessions() {
             std::process::Command::new(env!("CARGO_BIN_EXE_lpload")).args(args).output()
         })
     };
-    let args = ["--sessions", "2", "--frames", "12", "--fps", "20", "--ramp-ms", "0", "--url"];
+    // As a relying party: each session created for a user of its own.
+    let args = ["--sessions", "2", "--frames", "12", "--fps", "20", "--ramp-ms", "0", "--api-key", common::API_KEY];
     let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    args.push(format!("ws://{address}/lpproto"));
+    args.extend(["--url".to_string(), format!("ws://{address}/lpproto")]);
     let output = lpload(args).await.unwrap().expect("lpload runs");
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
@@ -340,13 +350,18 @@ async fn the_load_tool_reports_round_trips_of_concurrent_sessions() {
     assert_eq!(bad.status.code(), Some(2));
 }
 
-/// CONNECT on `address` until it is answered CONNECTED or `deadline` passes; the last answer.
-async fn connect_until(address: std::net::SocketAddr, user: &str, deadline: std::time::Instant) -> Message {
+/// Creates a session of `user` and CONNECTs it on `address` until it is answered CONNECTED
+/// or `deadline` passes; the last answer (or the refusal of the creation), and the socket.
+async fn connect_until(address: std::net::SocketAddr, user: &str, deadline: std::time::Instant) -> (String, Socket) {
     loop {
         let mut socket = open(address).await;
-        let answer = connect(&mut socket, &format!("user-id:{user}\n")).await;
-        if answer.command == "CONNECTED" || std::time::Instant::now() > deadline {
-            return answer;
+        let (status, created) = create_session(address, user).await;
+        let answer = match created["clientToken"].as_str() {
+            Some(token) => format!("{:?}", connect(&mut socket, &format!("session-token:{token}\n")).await),
+            None => format!("{status} {created}"),
+        };
+        if answer.contains("CONNECTED") || std::time::Instant::now() > deadline {
+            return (answer, socket);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -360,12 +375,14 @@ async fn two_servers_recover_when_redis_restarts() {
     let (second, _stop2) = start(&vars).await;
     for (n, address) in [first, second].into_iter().enumerate() {
         let mut socket = open(address).await;
-        assert_eq!(connect(&mut socket, &format!("user-id:ivan-{n}\n")).await.command, "CONNECTED");
+        assert_eq!(connect_user(&mut socket, address, &format!("ivan-{n}")).await.command, "CONNECTED");
     }
     // Redis gone: a clear error, no session without its attempt counters.
     redis.kill();
+    let (status, refused) = create_session(first, "ivan").await;
+    assert_eq!((status, &refused["code"]), (500, &serde_json::json!(1000)), "{refused}");
     let mut socket = open(first).await;
-    let refused = connect(&mut socket, "user-id:ivan\n").await;
+    let refused = connect(&mut socket, "").await;
     assert_eq!(error_code(&refused), Some(1000), "{refused:?}");
     assert!(refused.header("reason").unwrap_or("").contains("attempt counters unavailable"), "{refused:?}");
     let (status, body) = common::http(first, "GET", "/ready", b"").await;
@@ -376,8 +393,9 @@ async fn two_servers_recover_when_redis_restarts() {
     redis.restart();
     let restarted = std::time::Instant::now();
     for (n, address) in [first, second].into_iter().enumerate() {
-        let answer = connect_until(address, &format!("ivan-{n}"), restarted + Duration::from_secs(5)).await;
-        assert_eq!(answer.command, "CONNECTED", "{answer:?} after {:?}", restarted.elapsed());
+        let user = format!("ivan-again-{n}");
+        let (answer, _socket) = connect_until(address, &user, restarted + Duration::from_secs(5)).await;
+        assert!(answer.contains("CONNECTED"), "{answer} after {:?}", restarted.elapsed());
     }
     println!("both servers took a session {:?} after Redis restarted", restarted.elapsed());
     let (status, body) = common::http(second, "GET", "/ready", b"").await;
@@ -538,6 +556,7 @@ async fn sigterm_gives_live_sessions_their_grace_then_an_error_and_a_close_code(
     let port = common::free_port();
     let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_lpserver"))
         .env("LIVENESS_JWT_SECRET", common::KEY)
+        .env("OPEN_SESSIONS", "1")
         .env("PORT", port.to_string())
         .env("SHUTDOWN_GRACE_MS", "500")
         .spawn()
@@ -571,14 +590,21 @@ async fn sigterm_gives_live_sessions_their_grace_then_an_error_and_a_close_code(
 #[tokio::test(flavor = "multi_thread")]
 async fn one_live_session_per_user_and_an_aborted_one_is_a_strike() {
     let (_redis, url) = common::RedisServer::start();
-    let (address, _stop) = start(&[("REDIS_URL", url.as_str()), ("MAX_SESSIONS", "20")]).await;
-    // Nine parallel CONNECTs for one user, in several spellings: one session.
-    let mut tasks = Vec::new();
+    let vars = [("REDIS_URL", url.as_str()), ("MAX_SESSIONS", "20"), ("POLICY_ATTEMPTS", "3")];
+    let (address, _stop) = start(&vars).await;
+    // Nine sessions created for one user, in several spellings, CONNECTed in parallel: one
+    // session runs.
+    let mut tokens = Vec::new();
     for n in 0..9 {
+        let (status, created) = create_session(address, if n % 2 == 0 { "Victim" } else { " victim" }).await;
+        assert_eq!(status, 201, "{created}");
+        tokens.push(created["clientToken"].as_str().unwrap().to_string());
+    }
+    let mut tasks = Vec::new();
+    for token in tokens {
         tasks.push(tokio::spawn(async move {
             let mut socket = open(address).await;
-            let user = if n % 2 == 0 { "user-id:Victim\n" } else { "user-id: victim\n" };
-            (connect(&mut socket, user).await, socket)
+            (connect(&mut socket, &format!("session-token:{token}\n")).await, socket)
         }));
     }
     let mut live = Vec::new();
@@ -593,13 +619,22 @@ async fn one_live_session_per_user_and_an_aborted_one_is_a_strike() {
     }
     assert_eq!((live.len(), refused), (1, 8));
     let store = lpserver::policy::PolicyStore::redis(&url).await.unwrap();
-    assert_eq!(store.get("user:victim").await.unwrap().strikes, 0, "no strike before the session ends");
-    // The live session is abandoned: that is a failed session, and the user may start another.
+    let strikes = || async { store.get("rp:shop:victim").await.unwrap().strikes };
+    assert_eq!(strikes().await, 1, "the running session's strike is reserved; the refused ones cost none");
+    // The live session is abandoned: its strike stays, and the user may start another.
     drop(live);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let again = connect_until(address, "VICTIM", deadline).await;
-    assert_eq!(again.command, "CONNECTED", "{again:?}");
-    assert_eq!(store.get("user:victim").await.unwrap().strikes, 1, "the abort counted once");
+    let (again, socket) = connect_until(address, "VICTIM", deadline).await;
+    assert!(again.contains("CONNECTED"), "{again}");
+    assert_eq!(strikes().await, 2, "the abort kept its strike, the new session reserved one");
+    // The third session ends the round: no fourth while it runs, nor after it is abandoned.
+    drop(socket);
+    let (third, socket) = connect_until(address, "victim", std::time::Instant::now() + Duration::from_secs(5)).await;
+    assert!(third.contains("CONNECTED"), "{third}");
+    assert_eq!(create_session(address, "victim").await.0, 429, "a cooldown while the third runs");
+    drop(socket);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!((create_session(address, "victim").await.0, strikes().await), (429, 3));
 }
 
 /// Opens `/lpproto` as a page of `origin` would; the HTTP status of a refusal.
@@ -654,11 +689,42 @@ async fn a_verdict_whose_strike_cannot_be_stored_is_not_delivered() {
     let vars: Vec<(&str, &str)> = QUICK_FAILURE.iter().copied().chain([("REDIS_URL", url.as_str())]).collect();
     let (address, _stop) = start(&vars).await;
     let mut socket = open(address).await;
-    assert_eq!(connect(&mut socket, "user-id:walt\n").await.command, "CONNECTED");
+    assert_eq!(connect_user(&mut socket, address, "walt").await.command, "CONNECTED");
     // Redis goes away during the session: its failed verdict cannot be counted.
     redis.kill();
     let answer = fail_session(&mut socket, &frames).await;
     assert_eq!(error_code(&answer), Some(1000), "{answer:?}");
     assert!(answer.header("reason").unwrap_or("").contains("could not be recorded"), "{answer:?}");
     assert!(answer.body.is_empty() && answer.header("errors").is_none(), "no verdict token: {answer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_does_not_read_is_disconnected_and_nothing_piles_up() {
+    let (address, _stop) = start(&[]).await;
+    // A client with a small receive buffer that never reads, sending commands the server
+    // answers with an ERROR each: the answers fill the socket, then the server's sends wait.
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(4096).unwrap();
+    let stream = tcp.connect(address).await.unwrap();
+    let (socket, _) = tokio_tungstenite::client_async(format!("ws://{address}/lpproto"), stream).await.unwrap();
+    let (mut write, _read) = socket.split();
+    let started = std::time::Instant::now();
+    let mut sent = 0u64;
+    let disconnected = loop {
+        let next = write.send(WsMessage::Text("UNREAD\n\n".into()));
+        match tokio::time::timeout(Duration::from_secs(40), next).await {
+            Ok(Ok(())) => sent += 1,
+            // The server dropped the connection.
+            Ok(Err(_)) => break true,
+            Err(_) => break false,
+        }
+        if started.elapsed() > Duration::from_secs(90) {
+            break false;
+        }
+    };
+    println!("a client that does not read: disconnected after {:?} and {sent} messages", started.elapsed());
+    assert!(disconnected, "the server still holds a client that reads nothing after {:?}", started.elapsed());
+    // The server goes on for everyone else.
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
 }

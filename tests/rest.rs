@@ -283,6 +283,7 @@ async fn the_server_process_leaves_nothing_of_onnx_runtime_in_the_home_directory
         .env("GST_REGISTRY", std::env::temp_dir().join(format!("lpserver-registry-{}.bin", std::process::id())))
         .env_remove("ORT_DISABLE_TELEMETRY")
         .env("LIVENESS_JWT_SECRET", common::KEY)
+        .env("OPEN_SESSIONS", "1")
         .env("PORT", port.to_string())
         .spawn()
         .expect("lpserver runs");

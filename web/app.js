@@ -85,6 +85,19 @@ function showVerdict(ok, title, details) {
   $("sign").textContent = ok ? "\u2714" : "\u2716";
 }
 
+/**
+ * The client token of a relying party's session, handed over in the address fragment
+ * (`/#session-token=...`: a fragment is never sent to a server or written in its logs). It
+ * works once, so it is taken out of the address bar and out of the history.
+ */
+let sessionToken = new URLSearchParams(location.hash.slice(1)).get("session-token") || undefined;
+if (sessionToken) history.replaceState(null, "", location.pathname + location.search);
+function takeSessionToken() {
+  const token = sessionToken;
+  sessionToken = undefined;
+  return token;
+}
+
 async function start() {
   $("start").disabled = true;
   $("verdict").hidden = true;
@@ -104,10 +117,9 @@ async function start() {
   await video.play();
 
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const params = new URLSearchParams(location.search);
   const client = new LPClient(`${scheme}://${location.host}/lpproto`, {
     heartbeat: 5000,
-    userId: params.get("user") || undefined,
+    sessionToken: takeSessionToken(),
   });
   setState("connecting", "Connecting\u2026");
   try {

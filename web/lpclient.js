@@ -1,7 +1,7 @@
 // LPProto client (seed 000): text WebSocket messages made of a command line, `name:value`
 // header lines, an empty line and a body. Used by app.js; usable on its own:
 //
-//   const client = new LPClient("ws://host:5003/lpproto", { heartbeat: 5000 });
+//   const client = new LPClient("ws://host:5003/lpproto", { heartbeat: 5000, sessionToken });
 //   client.onmessage = (message) => { ... };          // STATS, SUCCESS, ERROR, ...
 //   await client.connect();                            // resolves with the CONNECTED message
 //   client.sendFrame(base64Jpeg);                      // one FRAME in flight at a time
@@ -52,7 +52,8 @@ class LPClient {
       socket.onopen = () => {
         const headers = { version: "1.0" };
         if (this.options.heartbeat) headers.heartbeat = this.options.heartbeat;
-        if (this.options.userId) headers["user-id"] = this.options.userId;
+        // A relying party's session: the one-time token its backend got from POST /v1/sessions.
+        if (this.options.sessionToken) headers["session-token"] = this.options.sessionToken;
         if (this.options.mirrored) headers.mirrored = "true";
         socket.send(lpEncode("CONNECT", headers));
       };

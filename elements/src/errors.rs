@@ -62,11 +62,15 @@ pub enum ErrorCode {
     SessionRunning = 1029,
     OriginNotAllowed = 1030,
     TooManyConnections = 1031,
+    SessionTokenRequired = 1032,
+    InvalidSessionToken = 1033,
+    SessionNotFinished = 1034,
+    SessionNotFound = 1035,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 52] = [
+    pub const ALL: [ErrorCode; 56] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -119,6 +123,10 @@ impl ErrorCode {
         ErrorCode::SessionRunning,
         ErrorCode::OriginNotAllowed,
         ErrorCode::TooManyConnections,
+        ErrorCode::SessionTokenRequired,
+        ErrorCode::InvalidSessionToken,
+        ErrorCode::SessionNotFinished,
+        ErrorCode::SessionNotFound,
     ];
 
     pub fn code(self) -> u16 {
@@ -183,6 +191,10 @@ impl ErrorCode {
             ErrorCode::SessionRunning => "session-running",
             ErrorCode::OriginNotAllowed => "origin-not-allowed",
             ErrorCode::TooManyConnections => "too-many-connections",
+            ErrorCode::SessionTokenRequired => "session-token-required",
+            ErrorCode::InvalidSessionToken => "invalid-session-token",
+            ErrorCode::SessionNotFinished => "session-not-finished",
+            ErrorCode::SessionNotFound => "session-not-found",
         }
     }
 
@@ -258,9 +270,11 @@ impl ErrorCode {
             }
             ErrorCode::SessionClosed => "The session already has its verdict; connect again for a new one.",
             ErrorCode::Cooldown => {
-                "This user failed 3 sessions in a row: try again after the cooldown (`retry-after-ms`, seed 002: 15 minutes)."
+                "This user (or, for anonymous sessions, this address) started 3 sessions that did not pass: try again after the cooldown (`retry-after-ms`, seed 002: 15 minutes; HTTP 429 at `POST /v1/sessions`)."
             }
-            ErrorCode::FinalFailure => "This user failed 9 sessions (3 cooldown rounds): FINAL_FAILURE is recorded.",
+            ErrorCode::FinalFailure => {
+                "This relying party's user failed 9 sessions (3 cooldown rounds): FINAL_FAILURE is recorded until an operator lifts it (`POST /v1/admin/final-failures/lift`; HTTP 403 at `POST /v1/sessions`)."
+            }
             ErrorCode::InvalidJson => "The REST request body is not a JSON object.",
             ErrorCode::MissingField => "A required field of the REST request is missing (named in `field`).",
             ErrorCode::InvalidField => {
@@ -275,7 +289,7 @@ impl ErrorCode {
                 "Every analysis slot (REST) or session place (`MAX_SESSIONS`, LPProto) of the server is taken: retry after `retry_after_ms` (`retry-after-ms`)."
             }
             ErrorCode::Unauthorized => {
-                "The session endpoints need `Authorization: Bearer <ADMIN_TOKEN>`; the token is missing or wrong, or ADMIN_TOKEN is not set."
+                "The relying-party endpoints need `Authorization: Bearer <API key>` (one of `API_KEYS`), the admin ones `Authorization: Bearer <ADMIN_TOKEN>`: the key is missing or wrong, or none is configured (HTTP 401)."
             }
             ErrorCode::SessionNotStored => {
                 "No stored session has this id (frames were not stored, or it expired or was deleted)."
@@ -291,8 +305,20 @@ impl ErrorCode {
             ErrorCode::SessionRunning => {
                 "Another session of this user is live (on this server or another sharing its Redis): one at a time."
             }
+            ErrorCode::SessionTokenRequired => {
+                "CONNECT without `session-token`: this server takes sessions created by a relying party (`POST /v1/sessions`) only (`OPEN_SESSIONS` is off)."
+            }
+            ErrorCode::InvalidSessionToken => {
+                "The CONNECT `session-token` is unknown, expired (`CLIENT_TOKEN_TTL_MS`) or already used: the relying party creates a new session."
+            }
+            ErrorCode::SessionNotFinished => {
+                "`GET /v1/sessions/{id}/result`: the session has not ended yet (`state` says where it is): ask again later (HTTP 409)."
+            }
+            ErrorCode::SessionNotFound => {
+                "No session of this relying party has this id: unknown, expired (`RESULT_TTL_MS`), or its result was already fetched (HTTP 404)."
+            }
             ErrorCode::ServerShutdown => {
-                "The server is shutting down and its grace period (`SHUTDOWN_GRACE_MS`) is over: the session ends without a verdict and without a strike; connect again."
+                "The server is shutting down and its grace period (`SHUTDOWN_GRACE_MS`) is over: the session ends without a verdict, its reserved strike is given back; connect again."
             }
         }
     }

@@ -5,6 +5,10 @@
 //!
 //!   lpload --sessions 50 --fps 10 --url ws://127.0.0.1:5003/lpproto
 //!
+//! With `--api-key`, lpload is a relying party: each session is created for a user of its own
+//! (`POST /v1/sessions`) and CONNECTs with its token; without it the sessions are anonymous
+//! (the server needs `OPEN_SESSIONS=1`, and counts all of them against one address).
+//!
 //! The server must run with the clip's challenge sequence for sessions to pass
 //! (`CHALLENGE_SEQUENCE=turn_left,look_up,turn_right` for the bundled demo clip); the round
 //! trips are measured either way.
@@ -22,6 +26,7 @@ const HELP: &str = "\
 lpload: concurrent LPProto sessions against an lpserver
 
 Usage: lpload [--url URL] [--sessions N] [--fps F] [--clip FILE] [--frames M] [--ramp-ms MS]
+              [--api-key KEY]
 
   --url       LPProto endpoint (default ws://127.0.0.1:5003/lpproto)
   --sessions  concurrent sessions (default 10)
@@ -29,7 +34,10 @@ Usage: lpload [--url URL] [--sessions N] [--fps F] [--clip FILE] [--frames M] [-
   --clip      video to replay, any file GStreamer decodes
               (default tests/fixtures/demo-session.webm)
   --frames    frames per session, the clip looping (default: the clip's length)
-  --ramp-ms   spread the session starts over this long (default 1000)";
+  --ramp-ms   spread the session starts over this long (default 1000)
+  --api-key   a relying party's API key (one of the server's API_KEYS): each session is
+              created for a user of its own; without it the sessions are anonymous (the
+              server needs OPEN_SESSIONS=1 and counts them all against this address)";
 
 struct Options {
     url: String,
@@ -38,6 +46,7 @@ struct Options {
     clip: PathBuf,
     frames: Option<usize>,
     ramp: Duration,
+    api_key: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
@@ -48,6 +57,7 @@ fn options() -> Result<Options, String> {
         clip: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-session.webm"),
         frames: None,
         ramp: Duration::from_millis(1000),
+        api_key: None,
     };
     for (arg, value) in lpserver::client::option_pairs(HELP)? {
         let number = |what: &str| value.parse::<f64>().ok().filter(|v| *v > 0.0).ok_or(format!("{arg}: {what}"));
@@ -57,6 +67,7 @@ fn options() -> Result<Options, String> {
             "--fps" => options.fps = number("a positive number")?,
             "--clip" => options.clip = PathBuf::from(&value),
             "--frames" => options.frames = Some(number("a positive number")? as usize),
+            "--api-key" => options.api_key = Some(value.clone()),
             "--ramp-ms" => options.ramp = Duration::from_millis(value.parse().map_err(|_| "--ramp-ms: milliseconds")?),
             _ => return Err(format!("unknown option {arg}\n\n{HELP}")),
         }
@@ -97,13 +108,33 @@ struct SessionReport {
     late: u64,
 }
 
+/// CONNECT's text: with a session token when lpload is a relying party.
+async fn connect_message(url: &str, api_key: Option<&str>, user: usize) -> Result<String, String> {
+    match api_key {
+        Some(key) => {
+            let user = format!("lpload-{}-{user}", std::process::id());
+            let token = lpserver::client::create_session(url, key, &user).await?;
+            Ok(format!("CONNECT\nversion:1.0\nsession-token:{token}\n\n"))
+        }
+        None => Ok("CONNECT\nversion:1.0\n\n".into()),
+    }
+}
+
 async fn run_session(
     url: String,
     frames: std::sync::Arc<Vec<String>>,
     count: usize,
     period: Duration,
+    (api_key, user): (Option<String>, usize),
 ) -> SessionReport {
     let mut report = SessionReport::default();
+    let connect = match connect_message(&url, api_key.as_deref(), user).await {
+        Ok(connect) => connect,
+        Err(err) => {
+            report.outcome = format!("session not created: {err}");
+            return report;
+        }
+    };
     let (mut socket, _) = match tokio_tungstenite::connect_async(url.as_str()).await {
         Ok(socket) => socket,
         Err(err) => {
@@ -111,7 +142,7 @@ async fn run_session(
             return report;
         }
     };
-    if socket.send(WsMessage::Text("CONNECT\nversion:1.0\n\n".into())).await.is_err() {
+    if socket.send(WsMessage::Text(connect.into())).await.is_err() {
         report.outcome = "CONNECT not sent".into();
         return report;
     }
@@ -204,10 +235,10 @@ async fn main() {
     let mut tasks = Vec::new();
     for n in 0..options.sessions {
         let delay = options.ramp.mul_f64(n as f64 / options.sessions.max(1) as f64);
-        let (url, frames) = (options.url.clone(), frames.clone());
+        let (url, frames, api_key) = (options.url.clone(), frames.clone(), options.api_key.clone());
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            run_session(url, frames, count, period).await
+            run_session(url, frames, count, period, (api_key, n)).await
         }));
     }
     let mut round_trips = Vec::new();

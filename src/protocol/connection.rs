@@ -20,8 +20,8 @@ use super::codec::{Message, ProtoError, VERSION};
 pub const FRAME_CONTENT_TYPE: &str = "image/x-jpeg-base64";
 /// Heartbeat periods accepted in CONNECT, in ms.
 pub const HEARTBEAT_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=60_000;
-/// Longest `user-id` header, in bytes.
-pub const MAX_USER_ID_BYTES: usize = 128;
+/// Longest `session-token` header, in bytes.
+pub const MAX_SESSION_TOKEN_BYTES: usize = 128;
 
 /// The bounds a connection enforces, and what its STATS show.
 #[derive(Debug, Clone, Copy)]
@@ -70,9 +70,11 @@ pub struct ConnectRequest {
     pub session_id: Option<String>,
     /// The frames are a selfie view.
     pub mirrored: bool,
-    /// Whose attempts the session counts (seed 002's policy): `user:<user-id>`, else
-    /// `address:<client IP>`.
-    pub user_key: String,
+    /// The one-time client token of a session a relying party created (`POST /v1/sessions`);
+    /// without one the session is anonymous, counted by the client's address.
+    pub session_token: Option<String>,
+    /// The client's address.
+    pub remote: Option<IpAddr>,
     /// Period of the server's HEARTBEATs, when asked for.
     pub heartbeat: Option<Duration>,
 }
@@ -100,11 +102,24 @@ pub enum Action {
     Start(ConnectRequest),
     /// Hand this JPEG to the session; its answer goes to [`Connection::on_frame_result`].
     Analyse(Vec<u8>),
-    /// Count the session's verdict against the user's attempts before anything else is sent,
-    /// so that the next CONNECT, on any server, already sees it.
-    Record { user_key: String, passed: bool },
+    /// Record how the session ended (its verdict against the user's attempts, and for the
+    /// relying party) before anything else is sent, so that the next CONNECT, on any server,
+    /// already sees it.
+    Record(Outcome),
     /// Close the socket with this status code (after the messages before it).
     Close(CloseCode),
+}
+
+/// How a started session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its verdict: delivered only once recorded. A pass clears the user's strikes.
+    Verdict { is_ok: bool, errors: Vec<u32>, token: String },
+    /// No verdict (the client left or fell silent, the time ran out, the pipeline failed):
+    /// the strike reserved at its start stays (seed 002: an abort is a failure).
+    Ended(ErrorCode),
+    /// The server shut down: the reserved strike is given back.
+    ServerShutdown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,9 +127,9 @@ enum Phase {
     /// Waiting for CONNECT.
     Opened,
     /// CONNECT accepted, the session starting.
-    Starting { user_key: String, heartbeat: Option<Duration> },
+    Starting { heartbeat: Option<Duration> },
     /// Analysing frames.
-    Connected { user_key: String, frame_in_flight: bool },
+    Connected { frame_in_flight: bool },
     /// The session ended; nothing more is read.
     Closed,
 }
@@ -202,7 +217,7 @@ impl Connection {
         }
         match parse_connect(message, self.remote) {
             Ok(request) => {
-                self.phase = Phase::Starting { user_key: request.user_key.clone(), heartbeat: request.heartbeat };
+                self.phase = Phase::Starting { heartbeat: request.heartbeat };
                 vec![Action::Start(request)]
             }
             Err(err) => vec![Action::Send(err.to_message())],
@@ -232,12 +247,12 @@ impl Connection {
 
     /// The session started (with its id) or could not (the ERROR to send).
     pub fn on_started(&mut self, result: Result<String, ProtoError>, now: Instant) -> Vec<Action> {
-        let Phase::Starting { user_key, heartbeat } = std::mem::replace(&mut self.phase, Phase::Opened) else {
+        let Phase::Starting { heartbeat } = std::mem::replace(&mut self.phase, Phase::Opened) else {
             return Vec::new();
         };
         match result {
             Ok(session_id) => {
-                self.phase = Phase::Connected { user_key, frame_in_flight: false };
+                self.phase = Phase::Connected { frame_in_flight: false };
                 self.idle_deadline = now + self.limits.idle_timeout;
                 self.session_deadline = now + self.limits.max_session;
                 self.heartbeat = heartbeat.map(|period| (period, now + period));
@@ -252,12 +267,11 @@ impl Connection {
 
     /// The session's answer to the FRAME in flight.
     pub fn on_frame_result(&mut self, answer: FrameAnswer, now: Instant) -> Vec<Action> {
-        let Phase::Connected { user_key, frame_in_flight } = &mut self.phase else {
+        let Phase::Connected { frame_in_flight } = &mut self.phase else {
             return Vec::new();
         };
         *frame_in_flight = false;
         self.idle_deadline = now + self.limits.idle_timeout;
-        let user_key = user_key.clone();
         match answer {
             FrameAnswer::Stats(mut result) => {
                 if !self.limits.stats_scores {
@@ -267,25 +281,24 @@ impl Connection {
                 vec![Action::Send(Message::new("STATS").with_body("application/json", body))]
             }
             FrameAnswer::Refused(err) => vec![Action::Send(err.to_message())],
-            FrameAnswer::Failed(err) => self.close_with(vec![Action::Send(err.to_message())], CloseCode::Internal),
-            FrameAnswer::Verdict { token, is_ok: true, .. } => self.close_with(
-                vec![
-                    Action::Record { user_key, passed: true },
-                    Action::Send(Message::new("SUCCESS").with_body("application/jwt", token)),
-                ],
-                CloseCode::Normal,
-            ),
+            FrameAnswer::Failed(err) => {
+                let actions = vec![Action::Record(Outcome::Ended(err.code)), Action::Send(err.to_message())];
+                self.close_with(actions, CloseCode::Internal)
+            }
+            FrameAnswer::Verdict { token, is_ok: true, errors } => {
+                let success = Message::new("SUCCESS").with_body("application/jwt", token.clone());
+                let record = Action::Record(Outcome::Verdict { is_ok: true, errors, token });
+                self.close_with(vec![record, Action::Send(success)], CloseCode::Normal)
+            }
             FrameAnswer::Verdict { token, is_ok: false, errors } => {
                 let first = errors.first().copied().unwrap_or(u32::from(ErrorCode::ChallengeFailed.code()));
                 let list = errors.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
                 let answer = Message::new("ERROR")
                     .with_header("error", &first.to_string())
                     .with_header("errors", &list)
-                    .with_body("application/jwt", token);
-                self.close_with(
-                    vec![Action::Record { user_key, passed: false }, Action::Send(answer)],
-                    CloseCode::Normal,
-                )
+                    .with_body("application/jwt", token.clone());
+                let record = Action::Record(Outcome::Verdict { is_ok: false, errors, token });
+                self.close_with(vec![record, Action::Send(answer)], CloseCode::Normal)
             }
         }
     }
@@ -304,12 +317,12 @@ impl Connection {
         // A session that runs out of time without a verdict is a failed one (seed 002).
         if now >= self.session_deadline {
             let detail = format!("the session lasted its {} ms", self.limits.max_session.as_millis());
-            let actions = [self.strike(), timeout(detail)].concat();
+            let actions = [self.end(ErrorCode::SessionTimeout), timeout(detail)].concat();
             return self.close_with(actions, CloseCode::Policy);
         }
         if !frame_in_flight && now >= self.idle_deadline {
             let detail = format!("no FRAME for {} ms", self.limits.idle_timeout.as_millis());
-            let actions = [self.strike(), timeout(detail)].concat();
+            let actions = [self.end(ErrorCode::SessionTimeout), timeout(detail)].concat();
             return self.close_with(actions, CloseCode::Policy);
         }
         match &mut self.heartbeat {
@@ -336,27 +349,32 @@ impl Connection {
     /// The client closed the socket (or it broke): a session started and left without its
     /// verdict counts as failed (seed 002: an abort is a failure).
     pub fn on_closed(&mut self) -> Vec<Action> {
-        let actions = self.strike();
+        let actions = self.end(ErrorCode::SessionEnded);
         self.phase = Phase::Closed;
         actions
     }
 
-    /// The failure of the running session, if one runs.
-    fn strike(&self) -> Vec<Action> {
+    /// The end of the running session without a verdict, if one runs.
+    fn end(&self, code: ErrorCode) -> Vec<Action> {
+        self.record(Outcome::Ended(code))
+    }
+
+    fn record(&self, outcome: Outcome) -> Vec<Action> {
         match &self.phase {
-            Phase::Connected { user_key, .. } => vec![Action::Record { user_key: user_key.clone(), passed: false }],
+            Phase::Connected { .. } => vec![Action::Record(outcome)],
             _ => Vec::new(),
         }
     }
 
-    /// The server shuts down: an open connection is told so and closed, without a verdict
-    /// and without a strike.
+    /// The server shuts down: an open connection is told so and closed, without a verdict;
+    /// a running session's reserved strike is given back.
     pub fn on_shutdown(&mut self) -> Vec<Action> {
         if self.is_closed() {
             return Vec::new();
         }
         let notice = error(ErrorCode::ServerShutdown, "the server is shutting down: connect again");
-        self.close_with(vec![notice], CloseCode::GoingAway)
+        let actions = [self.record(Outcome::ServerShutdown), vec![notice]].concat();
+        self.close_with(actions, CloseCode::GoingAway)
     }
 
     fn close_with(&mut self, mut actions: Vec<Action>, code: CloseCode) -> Vec<Action> {
@@ -371,7 +389,9 @@ pub fn valid_session_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// CONNECT's headers: version, heartbeat, session-id, mirrored, user-id.
+/// CONNECT's headers: version, heartbeat, session-id, mirrored, session-token. `user-id` is
+/// refused: a client does not name whose attempts it uses (a relying party does, when it
+/// creates the session).
 pub fn parse_connect(message: &Message, remote: Option<IpAddr>) -> Result<ConnectRequest, ProtoError> {
     let version = message.require("version")?;
     if version != VERSION {
@@ -406,15 +426,32 @@ pub fn parse_connect(message: &Message, remote: Option<IpAddr>) -> Result<Connec
         Some("true") | Some("1") | Some("yes") => true,
         Some(_) => return Err(ProtoError::header(ErrorCode::InvalidHeader, "mirrored", "mirrored is true or false")),
     };
-    let user_key = match message.header("user-id") {
-        // One user, one key: letter case and surrounding spaces do not make another.
-        Some(user) if !user.trim().is_empty() && user.len() <= MAX_USER_ID_BYTES => {
-            format!("user:{}", user.trim().to_lowercase())
+    if message.header("user-id").is_some() {
+        return Err(ProtoError::header(
+            ErrorCode::InvalidHeader,
+            "user-id",
+            "user-id is not accepted: the relying party names the user when it creates the session (POST /v1/sessions); anonymous sessions count by address",
+        ));
+    }
+    let session_token = match message.header("session-token") {
+        None => None,
+        Some(_) if session_id.is_some() => {
+            return Err(ProtoError::header(
+                ErrorCode::InvalidHeader,
+                "session-id",
+                "a relying party's session has its id already: leave session-id out",
+            ));
         }
-        Some(_) => return Err(ProtoError::header(ErrorCode::InvalidHeader, "user-id", "user-id holds 1 to 128 bytes")),
-        None => format!("address:{}", remote.map(|ip| ip.to_string()).unwrap_or_default()),
+        Some(token) if !token.is_empty() && token.len() <= MAX_SESSION_TOKEN_BYTES => Some(token.to_string()),
+        Some(_) => {
+            return Err(ProtoError::header(
+                ErrorCode::InvalidSessionToken,
+                "session-token",
+                "session-token holds 1 to 128 bytes",
+            ));
+        }
     };
-    Ok(ConnectRequest { session_id, mirrored, user_key, heartbeat })
+    Ok(ConnectRequest { session_id, mirrored, session_token, remote, heartbeat })
 }
 
 /// The JPEG of a text FRAME: its content type, then its size before and after base64.
@@ -516,24 +553,36 @@ mod tests {
         for (message, expected) in cases {
             assert_eq!(error_code(&c.on_message(text(message), now)), code(expected), "{message:?}");
         }
-        let long_user = format!("CONNECT\nversion:1.0\nuser-id:{}\n\n", "u".repeat(MAX_USER_ID_BYTES + 1));
-        assert_eq!(error_code(&c.on_message(text(&long_user), now)), code(ErrorCode::InvalidHeader));
+        let long_token = format!("CONNECT\nversion:1.0\nsession-token:{}\n\n", "t".repeat(MAX_SESSION_TOKEN_BYTES + 1));
+        assert_eq!(error_code(&c.on_message(text(&long_token), now)), code(ErrorCode::InvalidSessionToken));
         // None of them connected: a good CONNECT still starts the session.
         let actions = c.on_message(text("CONNECT\nversion:1.0\nheartbeat:0\nmirrored:YES\n\n"), now);
-        let request =
-            ConnectRequest { session_id: None, mirrored: true, user_key: "address:192.0.2.7".into(), heartbeat: None };
+        let request = ConnectRequest {
+            session_id: None,
+            mirrored: true,
+            session_token: None,
+            remote: "192.0.2.7".parse().ok(),
+            heartbeat: None,
+        };
         assert_eq!(actions, vec![Action::Start(request)]);
     }
 
     #[test]
-    fn the_policy_key_is_the_user_id_else_the_address() {
-        let connect = |headers: &str| {
+    fn a_client_names_no_user_and_a_token_brings_its_session() {
+        let parse = |headers: &str| {
             let message = Message::parse(&format!("CONNECT\nversion:1.0\n{headers}\n")).unwrap();
-            parse_connect(&message, "2001:db8::1".parse().ok()).unwrap()
+            parse_connect(&message, "2001:db8::1".parse().ok())
         };
-        assert_eq!(connect("user-id:alice\n").user_key, "user:alice");
-        assert_eq!(connect("user-id: Alice \n").user_key, "user:alice", "one user whatever the letter case");
-        assert_eq!(connect("").user_key, "address:2001:db8::1");
+        let connect = |headers: &str| parse(headers).unwrap();
+        let refused = |headers: &str| parse(headers).unwrap_err();
+        let err = refused("user-id:alice\n");
+        assert_eq!((err.code, err.header.as_deref()), (ErrorCode::InvalidHeader, Some("user-id")));
+        assert!(err.detail.contains("POST /v1/sessions"), "{}", err.detail);
+        let request = connect("session-token:abc-DEF_123\n");
+        assert_eq!(request.session_token.as_deref(), Some("abc-DEF_123"));
+        assert_eq!(request.remote, "2001:db8::1".parse().ok());
+        assert_eq!(refused("session-token:t\nsession-id:x\n").header.as_deref(), Some("session-id"));
+        assert_eq!(connect("").session_token, None);
         let request = connect("session-id:abc_1\nheartbeat:250\n");
         assert_eq!(
             (request.session_id.as_deref(), request.heartbeat),
@@ -626,11 +675,12 @@ mod tests {
     #[test]
     fn a_verdict_is_recorded_before_it_is_sent_and_ends_the_connection() {
         let now = Instant::now();
-        let mut c = connected("CONNECT\nversion:1.0\nuser-id:bob\n\n", now);
+        let mut c = connected("CONNECT\nversion:1.0\nsession-token:bob\n\n", now);
         c.on_message(frame("/9j/"), now);
         let actions =
             c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: false, errors: vec![11, 12] }, now);
-        assert_eq!(actions[0], Action::Record { user_key: "user:bob".into(), passed: false });
+        let failed = Outcome::Verdict { is_ok: false, errors: vec![11, 12], token: "t".into() };
+        assert_eq!(actions[0], Action::Record(failed));
         let Action::Send(m) = &actions[1] else { panic!("{actions:?}") };
         assert_eq!(
             (m.command.as_str(), m.header("error"), m.header("errors"), m.body.as_str()),
@@ -643,7 +693,7 @@ mod tests {
         let mut c = connected("CONNECT\nversion:1.0\n\n", now);
         c.on_message(frame("/9j/"), now);
         let actions = c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![] }, now);
-        assert_eq!(actions[0], Action::Record { user_key: "address:192.0.2.7".into(), passed: true });
+        assert_eq!(actions[0], Action::Record(Outcome::Verdict { is_ok: true, errors: vec![], token: "t".into() }));
         assert!(
             matches!(&actions[1], Action::Send(m) if m.command == "SUCCESS" && m.header("content-type") == Some("application/jwt"))
         );
@@ -653,7 +703,7 @@ mod tests {
     #[test]
     fn a_verdict_that_cannot_be_recorded_is_not_delivered() {
         let now = Instant::now();
-        let mut c = connected("CONNECT\nversion:1.0\nuser-id:una\n\n", now);
+        let mut c = connected("CONNECT\nversion:1.0\nsession-token:una\n\n", now);
         c.on_message(frame("/9j/"), now);
         c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![] }, now);
         let actions = c.on_record_failed("redis: connection refused");
@@ -663,14 +713,14 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_session_is_not_counted_and_closes() {
+    fn a_session_whose_pipeline_fails_ends_without_a_verdict_and_closes() {
         let now = Instant::now();
         let mut c = connected("CONNECT\nversion:1.0\n\n", now);
         c.on_message(frame("/9j/"), now);
         let actions = c.on_frame_result(FrameAnswer::Failed(ProtoError::new(ErrorCode::Internal, "pipeline")), now);
         assert_eq!(error_code(&actions), code(ErrorCode::Internal));
+        assert_eq!(actions[0], Action::Record(Outcome::Ended(ErrorCode::Internal)), "its strike stays");
         assert_eq!(actions.last(), Some(&Action::Close(CloseCode::Internal)));
-        assert!(!actions.iter().any(|a| matches!(a, Action::Record { .. })));
     }
 
     #[test]
@@ -690,7 +740,7 @@ mod tests {
         let late = start + Duration::from_secs(71);
         let actions = c.on_tick(late);
         assert_eq!(error_code(&actions), code(ErrorCode::SessionTimeout));
-        assert_eq!(actions[0], Action::Record { user_key: "address:192.0.2.7".into(), passed: false }, "a strike");
+        assert_eq!(actions[0], Action::Record(Outcome::Ended(ErrorCode::SessionTimeout)), "a strike");
         assert_eq!(actions.last(), Some(&Action::Close(CloseCode::Policy)));
         assert!(c.is_closed());
     }
@@ -698,13 +748,13 @@ mod tests {
     #[test]
     fn an_aborted_session_is_a_strike_but_a_socket_that_never_connected_is_not() {
         let now = Instant::now();
-        let mut c = connected("CONNECT\nversion:1.0\nuser-id:yan\n\n", now);
-        assert_eq!(c.on_closed(), vec![Action::Record { user_key: "user:yan".into(), passed: false }]);
+        let mut c = connected("CONNECT\nversion:1.0\nsession-token:yan\n\n", now);
+        assert_eq!(c.on_closed(), vec![Action::Record(Outcome::Ended(ErrorCode::SessionEnded))]);
         assert!(c.on_closed().is_empty(), "once");
         let mut never = Connection::new(LIMITS, None, now);
         assert!(never.on_closed().is_empty());
         // After the verdict the socket's close is no second count.
-        let mut done = connected("CONNECT\nversion:1.0\nuser-id:yan\n\n", now);
+        let mut done = connected("CONNECT\nversion:1.0\nsession-token:yan\n\n", now);
         done.on_message(frame("/9j/"), now);
         done.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![] }, now);
         assert!(done.on_closed().is_empty());
@@ -714,13 +764,14 @@ mod tests {
     fn a_shutdown_closes_every_open_connection_once() {
         let now = Instant::now();
         let mut waiting = Connection::new(LIMITS, None, now);
-        let mut analysing = connected("CONNECT\nversion:1.0\nuser-id:zoe\n\n", now);
+        let mut analysing = connected("CONNECT\nversion:1.0\nsession-token:zoe\n\n", now);
         analysing.on_message(frame("/9j/"), now);
-        for c in [&mut waiting, &mut analysing] {
+        for (c, running) in [(&mut waiting, false), (&mut analysing, true)] {
             let actions = c.on_shutdown();
             assert_eq!(error_code(&actions), code(ErrorCode::ServerShutdown));
             assert_eq!(actions.last(), Some(&Action::Close(CloseCode::GoingAway)));
-            assert!(!actions.iter().any(|a| matches!(a, Action::Record { .. })), "no strike");
+            let given_back = actions.contains(&Action::Record(Outcome::ServerShutdown));
+            assert_eq!(given_back, running, "a running session's strike is given back");
             assert!(c.on_shutdown().is_empty() && c.deadline().is_none());
         }
     }

@@ -6,4 +6,4 @@ pub mod codec;
 pub mod connection;
 
 pub use codec::{Message, ProtoError, VERSION};
-pub use connection::{Action, CloseCode, ConnectRequest, Connection, FrameAnswer, Incoming, Limits};
+pub use connection::{Action, CloseCode, ConnectRequest, Connection, FrameAnswer, Incoming, Limits, Outcome};

@@ -118,6 +118,11 @@ pub fn frame(jpeg: &[u8]) -> String {
 }
 
 pub const KEY: &str = "lpserver-test-secret-0123456789abcdef";
+/// The API key of the relying party `shop` on the test servers (and of `bank`).
+pub const API_KEY: &str = "shop-api-key-0123456789abcdef0123456789";
+pub const OTHER_API_KEY: &str = "bank-api-key-0123456789abcdef0123456789";
+/// The test servers' ADMIN_TOKEN.
+pub const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -126,8 +131,16 @@ pub fn root() -> PathBuf {
 /// Starts a server on a free port with `vars` over the test defaults; returns its address and
 /// the sender that stops it.
 pub async fn start(vars: &[(&str, &str)]) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let mut all: Vec<(String, String)> =
-        vec![("LIVENESS_JWT_SECRET".into(), KEY.into()), ("MIN_AGE".into(), "0".into())];
+    let mut all: Vec<(String, String)> = vec![
+        ("LIVENESS_JWT_SECRET".into(), KEY.into()),
+        ("MIN_AGE".into(), "0".into()),
+        ("OPEN_SESSIONS".into(), "1".into()),
+    ];
+    all.push(("API_KEYS".into(), format!("shop:{API_KEY},bank:{OTHER_API_KEY}")));
+    all.push(("ADMIN_TOKEN".into(), ADMIN_TOKEN.into()));
+    // Tests open many anonymous sessions from 127.0.0.1, one address: the attempts policy
+    // would cool it down after three. Tests of the policy set their own bounds.
+    all.push(("POLICY_ATTEMPTS".into(), "100".into()));
     all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config =
         lpserver::config::Config::from_lookup(|name| all.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
@@ -241,10 +254,44 @@ pub async fn post_json(
     (status, value)
 }
 
+/// POSTs `body` as JSON with an extra header line and reads the JSON answer.
+pub async fn post_json_with(
+    address: std::net::SocketAddr,
+    path: &str,
+    header: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let (status, bytes) = http_with(address, "POST", path, &[header], body.to_string().as_bytes()).await;
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
+/// `POST /v1/sessions` as the relying party `shop`, for `user`: the status and the answer.
+pub async fn create_session(address: std::net::SocketAddr, user: &str) -> (u16, serde_json::Value) {
+    let auth = format!("Authorization: Bearer {API_KEY}");
+    post_json_with(address, "/v1/sessions", &auth, &serde_json::json!({ "userReference": user })).await
+}
+
+/// A session of `shop`'s `user` created on `address`, then CONNECTed with its client token
+/// on `socket`: CONNECT's answer.
+pub async fn connect_user(socket: &mut Socket, address: std::net::SocketAddr, user: &str) -> Message {
+    let (status, created) = create_session(address, user).await;
+    assert_eq!(status, 201, "{created}");
+    let token = created["clientToken"].as_str().expect("a client token");
+    connect(socket, &format!("session-token:{token}\n")).await
+}
+
+/// `GET /v1/sessions/{id}/result` with `api_key`: the status and the answer.
+pub async fn fetch_result(address: std::net::SocketAddr, id: &str, api_key: &str) -> (u16, serde_json::Value) {
+    let auth = format!("Authorization: Bearer {api_key}");
+    let (status, bytes) = http_with(address, "GET", &format!("/v1/sessions/{id}/result"), &[&auth], b"").await;
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
+
 /// The claims of a token signed with the test key; panics when it does not verify.
 pub fn verify(token: &str) -> serde_json::Value {
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.required_spec_claims.clear();
+    validation.validate_aud = false;
     jsonwebtoken::decode::<serde_json::Value>(
         token,
         &jsonwebtoken::DecodingKey::from_secret(KEY.as_bytes()),

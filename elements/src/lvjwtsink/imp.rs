@@ -40,6 +40,7 @@ struct Settings {
     key_file: Option<PathBuf>,
     key_id: Option<String>,
     issuer: Option<String>,
+    audience: Option<String>,
     expiry_s: u32,
     session_id: Option<String>,
     include_bestshot: bool,
@@ -61,6 +62,7 @@ impl Default for Settings {
             key_file: None,
             key_id: None,
             issuer: None,
+            audience: None,
             expiry_s: DEFAULT_EXPIRY_S,
             session_id: None,
             include_bestshot: true,
@@ -155,6 +157,7 @@ impl LvJwtSink {
         let context = TokenContext {
             session_id: state.session_id.clone(),
             issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
             now_s,
             expiry_s: settings.expiry_s as u64,
             bestshot,
@@ -266,6 +269,11 @@ impl ObjectImpl for LvJwtSink {
                 glib::ParamSpecString::builder("issuer")
                     .nick("Issuer")
                     .blurb("`iss` claim of the token; left out when unset")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("audience")
+                    .nick("Audience")
+                    .blurb("`aud` claim of the token: whom it is for (lpserver: the relying party); left out when unset")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecUInt::builder("expiry")
@@ -386,6 +394,7 @@ impl ObjectImpl for LvJwtSink {
             "key-file" => settings.key_file = text().map(PathBuf::from),
             "key-id" => settings.key_id = text(),
             "issuer" => settings.issuer = text(),
+            "audience" => settings.audience = text(),
             "expiry" => settings.expiry_s = value.get().expect("type checked upstream"),
             "session-id" => settings.session_id = text(),
             "include-bestshot" => settings.include_bestshot = value.get().expect("type checked upstream"),
@@ -414,6 +423,7 @@ impl ObjectImpl for LvJwtSink {
             "key-file" => path(&settings.key_file),
             "key-id" => settings.key_id.to_value(),
             "issuer" => settings.issuer.to_value(),
+            "audience" => settings.audience.to_value(),
             "expiry" => settings.expiry_s.to_value(),
             "session-id" => settings.session_id.to_value(),
             "include-bestshot" => settings.include_bestshot.to_value(),

@@ -14,6 +14,8 @@ use crate::verdict::Verdict;
 pub struct TokenContext {
     pub session_id: String,
     pub issuer: Option<String>,
+    /// `aud`: whom the token is for.
+    pub audience: Option<String>,
     pub now_s: u64,
     pub expiry_s: u64,
     /// The best shot as base64 JPEG, when the token carries it.
@@ -135,6 +137,7 @@ impl SinkSession {
             jti: token::random_uuid(),
             sub: context.session_id,
             iss: context.issuer,
+            aud: context.audience,
             challenges: self.challenge.clone(),
             surface_score,
             age: age.map(|a| token::AgeClaim {
@@ -170,7 +173,14 @@ mod tests {
     }
 
     fn context() -> TokenContext {
-        TokenContext { session_id: "s1".into(), issuer: None, now_s: 1000, expiry_s: 300, bestshot: None }
+        TokenContext {
+            session_id: "s1".into(),
+            issuer: None,
+            audience: None,
+            now_s: 1000,
+            expiry_s: 300,
+            bestshot: None,
+        }
     }
 
     #[test]

@@ -185,6 +185,8 @@ pub struct Claims {
     pub sub: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
     /// lvchallenge's verdict, when it ran.
     pub challenges: Option<crate::verdict::Verdict>,
     pub surface_score: Option<f32>,

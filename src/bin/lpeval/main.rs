@@ -816,14 +816,20 @@ impl SessionRecord {
     }
 }
 
-/// Opens the WebSocket and CONNECTs as a new user of the relying party: the attempts policy
-/// (3 failed sessions, then a cooldown) would otherwise stop the attacks after three.
+/// The API key lpeval, the relying party of its simulated people, gives its own in-process
+/// server (on loopback, for the run only).
+const EVAL_API_KEY: &str = "lpeval-relying-party-key-0123456789abcdef";
+
+/// Creates a session for a new user of the relying party (the attempts policy, 3 failed
+/// sessions then a cooldown, would otherwise stop the attacks after three), opens the
+/// WebSocket and CONNECTs with the session's token.
 async fn open_session(url: &str, kind: &str) -> Result<lpserver::client::Socket, String> {
     static NEXT_USER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let user = NEXT_USER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let token = lpserver::client::create_session(url, EVAL_API_KEY, &format!("eval-{kind}-{user}")).await?;
     let (mut socket, _) =
         tokio_tungstenite::connect_async(url).await.map_err(|err| format!("connect failed: {err}"))?;
-    let user = NEXT_USER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let connect = format!("CONNECT\nversion:1.0\nuser-id:eval-{kind}-{user}\n\n");
+    let connect = format!("CONNECT\nversion:1.0\nsession-token:{token}\n\n");
     let _ = socket.send(WsMessage::Text(connect.into())).await;
     match receive(&mut socket).await {
         Some(m) if m.command == "CONNECTED" => Ok(socket),
@@ -1090,6 +1096,8 @@ async fn start_server(o: &Options) -> Result<Server, String> {
         // The age gate is not part of the liveness decision measured here (on upscaled group
         // photo crops GEAR is unsure of adults' ages): off unless asked for.
         "MIN_AGE" => Some(std::env::var("MIN_AGE").unwrap_or_else(|_| "0".into())),
+        // lpeval is the relying party of its simulated people.
+        "API_KEYS" => Some(format!("lpeval:{EVAL_API_KEY}")),
         other => std::env::var(other).ok(),
     })
     .map_err(|err| format!("configuration: {err}"))?;

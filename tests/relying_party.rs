@@ -1,0 +1,134 @@
+//! Relying-party sessions end to end with a real WebSocket client: the backend creates a
+//! session with its API key, the client CONNECTs with the one-time token, the backend fetches
+//! the verdict once; every refusal on the way (keys, tokens, other parties, order).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    API_KEY, OTHER_API_KEY, Socket, clip_jpegs, connect, create_session, fetch_result, frame, open, receive, send,
+    start, verify,
+};
+use lpserver::protocol::Message;
+use serde_json::json;
+
+fn error_code(message: &Message) -> Option<u32> {
+    (message.command == "ERROR").then(|| message.header("error").and_then(|e| e.parse().ok())).flatten()
+}
+
+/// Sends the clip until the session ends; its last answer.
+async fn run_clip(socket: &mut Socket, frames: &[Vec<u8>]) -> Message {
+    for jpeg in frames {
+        send(socket, &frame(jpeg)).await;
+        let answer = receive(socket).await.expect("an answer");
+        if answer.command != "STATS" {
+            return answer;
+        }
+    }
+    panic!("the clip ended before the session");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backend_creates_the_session_the_client_connects_the_backend_fetches_the_verdict_once() {
+    let frames = clip_jpegs();
+    let (address, _stop) =
+        start(&[("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right"), ("OPEN_SESSIONS", "0")]).await;
+    // Without a key, with a wrong one: 401.
+    let body = json!({"userReference": "alice"});
+    assert_eq!(common::post_json(address, "/v1/sessions", &body).await.0, 401);
+    let wrong = "Authorization: Bearer not-the-key-0123456789abcdef0123456789";
+    let (status, refused) = common::post_json_with(address, "/v1/sessions", wrong, &body).await;
+    assert_eq!((status, &refused["error"]), (401, &json!("unauthorized")), "{refused}");
+    let auth = format!("Authorization: Bearer {API_KEY}");
+    let (status, refused) = common::post_json_with(address, "/v1/sessions", &auth, &json!({})).await;
+    assert_eq!((status, &refused["field"]), (400, &json!("userReference")), "{refused}");
+
+    let (status, created) = create_session(address, "alice").await;
+    assert_eq!(status, 201, "{created}");
+    let (id, token) = (created["sessionId"].as_str().unwrap(), created["clientToken"].as_str().unwrap());
+    assert_eq!(created["expiresInMs"], 120_000);
+    // Not ended yet: 409 with where it is.
+    let (status, early) = fetch_result(address, id, API_KEY).await;
+    assert_eq!((status, &early["code"]), (409, &json!(1034)), "{early}");
+    assert!(early["detail"].as_str().unwrap().contains("created"), "{early}");
+
+    // This server takes no anonymous session, and no client-named user.
+    let mut socket = open(address).await;
+    assert_eq!(error_code(&connect(&mut socket, "").await), Some(1032));
+    assert_eq!(error_code(&connect(&mut socket, "user-id:alice\n").await), Some(1006));
+    assert_eq!(error_code(&connect(&mut socket, "session-token:made-up\n").await), Some(1033));
+    let connected = connect(&mut socket, &format!("session-token:{token}\n")).await;
+    assert_eq!((connected.command.as_str(), connected.header("session-id")), ("CONNECTED", Some(id)));
+    // The token worked once.
+    let mut again = open(address).await;
+    assert_eq!(error_code(&connect(&mut again, &format!("session-token:{token}\n")).await), Some(1033));
+    assert!(fetch_result(address, id, API_KEY).await.1["detail"].as_str().unwrap().contains("running"));
+
+    let success = run_clip(&mut socket, &frames).await;
+    assert_eq!(success.command, "SUCCESS", "{success:?}");
+    // Another relying party does not see it; the party that created it gets it, once.
+    assert_eq!(fetch_result(address, id, OTHER_API_KEY).await.0, 404);
+    let (status, result) = fetch_result(address, id, API_KEY).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!((&result["sessionId"], &result["isOk"], &result["errors"]), (&json!(id), &json!(true), &json!([])));
+    let claims = verify(result["token"].as_str().unwrap());
+    assert_eq!((claims["sub"].as_str(), claims["aud"].as_str()), (Some(id), Some("shop")), "{claims}");
+    assert_eq!(result["token"].as_str(), Some(success.body.as_str()), "the token the client got");
+    let (status, gone) = fetch_result(address, id, API_KEY).await;
+    assert_eq!((status, &gone["code"]), (404, &json!(1035)), "{gone}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abandoned_session_is_reported_to_the_backend_and_tokens_expire() {
+    let (address, _stop) = start(&[("OPEN_SESSIONS", "0"), ("CLIENT_TOKEN_TTL_MS", "1000")]).await;
+    let (_, created) = create_session(address, "bob").await;
+    let (id, token) = (created["sessionId"].as_str().unwrap(), created["clientToken"].as_str().unwrap());
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, &format!("session-token:{token}\n")).await.command, "CONNECTED");
+    drop(socket);
+    // The backend learns the session ended without a verdict (session-ended), with no token.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let result = loop {
+        let (status, result) = fetch_result(address, id, API_KEY).await;
+        if status != 409 || std::time::Instant::now() > deadline {
+            assert_eq!(status, 200, "{result}");
+            break result;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((&result["isOk"], &result["errors"]), (&json!(false), &json!([16])), "{result}");
+    assert!(result.get("token").is_none(), "{result}");
+    // A token not used within CLIENT_TOKEN_TTL_MS is worth nothing.
+    let (_, created) = create_session(address, "bob").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut socket = open(address).await;
+    let late = connect(&mut socket, &format!("session-token:{}\n", created["clientToken"].as_str().unwrap())).await;
+    assert_eq!(error_code(&late), Some(1033), "{late:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn anonymous_sessions_count_by_address_whatever_the_client_sends() {
+    let frames = clip_jpegs();
+    let quick = [
+        ("CHALLENGE_SEQUENCE", "look_down"),
+        ("CHALLENGE_TIMEOUT_MS", "300"),
+        ("POLICY_ATTEMPTS", "2"),
+        ("POLICY_COOLDOWN_MS", "60000"),
+    ];
+    let (address, _stop) = start(&quick).await;
+    // One session fails, one is abandoned: the round is used up, whatever session-id each
+    // CONNECT carries.
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "session-id:first\n").await.command, "CONNECTED");
+    let failed = run_clip(&mut socket, &frames).await;
+    assert_eq!(error_code(&failed), Some(13), "{failed:?}");
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "session-id:second\n").await.command, "CONNECTED");
+    drop(socket);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut socket = open(address).await;
+    let refused = connect(&mut socket, "session-id:third\n").await;
+    assert_eq!(error_code(&refused), Some(1015), "{refused:?}");
+    assert_eq!(error_code(&connect(&mut socket, "user-id:someone-else\n").await), Some(1006), "no key to rotate");
+}
