@@ -2,6 +2,8 @@
 #   make test    install what is missing, build, run every test (cargo, meson, gst-inspect)
 #   make demo    install what is missing, build, run the whole chain on a bundled clip and
 #                print the decoded verdict token (pass, then a random sequence that fails)
+#   make demo-server [MODE=open|rp]  lpserver and its page on http://127.0.0.1:5003/, with
+#                anonymous sessions or as a relying party's session (token in the address)
 #   make bench   print lvfacedetect vs opencv facedetect timings (release build)
 #   make eval    genuine and attack sessions through lpserver over LPProto (release build):
 #                BPCER, APCER per attack, time to pass; figure in target/eval/eval.png
@@ -17,7 +19,7 @@ PLUGIN_DIR := $(CURDIR)/target/debug
 ELEMENTS := lvfacedetect lvlandmarks lvantispoof lvsurfaceanalysis lvchallenge lvjwtsink lvvideoglue lvvideogluesrc
 
 # fixtures: the face-matching photos of the REST tests, from a PyPI sdist (not committed).
-.PHONY: all deps ort fixtures build test test-cargo test-features test-meson demo bench eval eval-pad models clean-meson
+.PHONY: all deps ort fixtures build test test-cargo test-features test-meson demo demo-server bench eval eval-pad models clean-meson
 
 all: build
 
@@ -88,6 +90,9 @@ test-meson:
 
 demo: build
 	@scripts/demo.sh
+
+demo-server: build
+	@scripts/demo-server.sh
 
 bench: ort
 	cargo bench -p gst-plugin-liveness --bench facedetect

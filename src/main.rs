@@ -38,6 +38,16 @@ fn main() -> std::process::ExitCode {
         let listener =
             tokio::net::TcpListener::bind(address).await.map_err(|err| format!("cannot listen on {address}: {err}"))?;
         eprintln!("lpserver {} listening on {address}", env!("CARGO_PKG_VERSION"));
+        if app.config.open_sessions {
+            eprintln!(
+                "lpserver: WARNING: OPEN_SESSIONS=1: anyone who reaches /lpproto may start anonymous sessions, \
+                 counted by client address; for demos only, production sessions come from POST /v1/sessions"
+            );
+        }
+        let parties: Vec<&str> = app.config.api_keys.iter().map(|k| k.party.as_str()).collect();
+        if !parties.is_empty() {
+            eprintln!("lpserver: relying parties: {}", parties.join(", "));
+        }
         let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|err| format!("SIGTERM handler: {err}"))?;
         let shutdown = async move {

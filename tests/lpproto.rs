@@ -559,6 +559,7 @@ async fn sigterm_gives_live_sessions_their_grace_then_an_error_and_a_close_code(
         .env("OPEN_SESSIONS", "1")
         .env("PORT", port.to_string())
         .env("SHUTDOWN_GRACE_MS", "500")
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("lpserver runs");
     let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
@@ -584,6 +585,9 @@ async fn sigterm_gives_live_sessions_their_grace_then_an_error_and_a_close_code(
     assert!(signalled.elapsed() >= Duration::from_millis(450), "{:?}", signalled.elapsed());
     let status = server.wait().expect("lpserver exits");
     assert!(status.success(), "{status:?}");
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut server.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains("WARNING: OPEN_SESSIONS=1"), "anonymous sessions are announced loudly: {log}");
     println!("SIGTERM: session closed after {:?}, server exited {status:?}", signalled.elapsed());
 }
 
