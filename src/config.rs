@@ -27,9 +27,10 @@ Configuration comes from the environment:
   MAX_IMAGE_PIXELS         most pixels of a single REST image (default 16777216, 4096x4096)
   SESSION_IDLE_TIMEOUT_MS  a session without a FRAME for this long ends (default 30000)
   CONNECT_TIMEOUT_MS       a WebSocket without CONNECT for this long is closed (default 10000)
-  ALLOWED_ORIGINS          comma-separated origins whose pages may open /lpproto
-                           (https://app.example.com; * for any); unset: the server's own pages
-                           (clients that are not browsers send no Origin and are not checked)
+  ALLOWED_ORIGINS          comma-separated origins whose pages may open /lpproto and call the
+                           REST API, answered with CORS headers (https://app.example.com; * for
+                           any); unset: the server's own pages (clients that are not browsers
+                           send no Origin and are not checked)
   MAX_CONNECTIONS_PER_IP   LPProto connections one address may hold at once; more get HTTP 429
                            `too-many-connections` (default 64; 0: no bound; behind a reverse
                            proxy every client has the proxy's address: bound it there)
@@ -248,6 +249,18 @@ fn stats_detail<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<bool, C
     }
 }
 
+/// `ALLOWED_ORIGINS`: origins (`https://app.example.com`) or `*`.
+fn allowed_origins<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Vec<String>, ConfigError> {
+    match vars.get("ALLOWED_ORIGINS") {
+        None => Ok(Vec::new()),
+        Some(list) => crate::origin::parse_origins(&list).ok_or(ConfigError::Invalid {
+            name: "ALLOWED_ORIGINS",
+            value: list,
+            expected: "comma-separated origins, scheme and host (https://app.example.com:8443), or *",
+        }),
+    }
+}
+
 /// `API_KEYS` and `OPEN_SESSIONS`: at least one way to start a session. Keys are never echoed.
 fn sessions<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<(Vec<crate::auth::ApiKey>, bool), ConfigError> {
     let api_keys = match vars.get("API_KEYS") {
@@ -302,10 +315,7 @@ impl Config {
             max_image_pixels: vars.range("MAX_IMAGE_PIXELS", MAX_PIXELS, PIXELS, 4096..=MAX_PIXELS)?,
             idle_timeout: vars.millis("SESSION_IDLE_TIMEOUT_MS", 30_000)?,
             connect_timeout: vars.millis("CONNECT_TIMEOUT_MS", 10_000)?,
-            allowed_origins: vars
-                .get("ALLOWED_ORIGINS")
-                .map(|list| crate::origin::parse_origins(&list))
-                .unwrap_or_default(),
+            allowed_origins: allowed_origins(&vars)?,
             max_connections_per_ip: vars.range("MAX_CONNECTIONS_PER_IP", 64, "0 to 100000", 0..=100_000)?,
             max_sessions: vars.range("MAX_SESSIONS", default_max_sessions(), "1 to 10000", 1..=10_000)?,
             shutdown_grace: Duration::from_millis(vars.range(
@@ -415,5 +425,9 @@ mod tests {
         let err = config(&[key, ("API_KEYS", &format!("shop:{secret},shop:{secret}y"))]).unwrap_err();
         assert!(err.to_string().contains("once"), "{err}");
         assert_eq!(config(&[key, OPEN]).unwrap().client_token_ttl, Duration::from_secs(120));
+        let err = config(&[key, OPEN, ("ALLOWED_ORIGINS", "app.example.com")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "ALLOWED_ORIGINS", .. }), "{err}");
+        let c = config(&[key, OPEN, ("ALLOWED_ORIGINS", "https://App.example.com/,*")]).unwrap();
+        assert_eq!(c.allowed_origins, ["https://app.example.com", "*"]);
     }
 }

@@ -167,11 +167,7 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
                 use warp::Reply;
                 let app = ws_app.clone();
                 if !origin::origin_allowed(origin.as_deref(), host.as_deref(), &app.config.allowed_origins) {
-                    let refused = rest::RestError::new(
-                        gstliveness::errors::ErrorCode::OriginNotAllowed,
-                        "this page's origin may not open LPProto sessions: see ALLOWED_ORIGINS",
-                    );
-                    return rest::error_reply(&refused, None);
+                    return rest::error_reply(&origin::refused(), None);
                 }
                 let slot = match remote.map(|r| AddressSlot::take(&app, r.ip())) {
                     Some(None) => {
@@ -206,7 +202,7 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
         .or(assets)
         .or(sessions::routes(app.clone()))
         .or(relying_party::routes(app.clone()))
-        .or(rest::routes(app))
+        .or(origin::with_cors(app.clone(), rest::routes(app)))
         .recover(rest::recover)
 }
 

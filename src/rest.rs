@@ -209,7 +209,9 @@ fn analysis_slots() -> usize {
 
 /// Turns warp's rejections into the JSON errors of the table.
 pub async fn recover(rejection: warp::Rejection) -> Result<warp::reply::Response, std::convert::Infallible> {
-    let (error, status) = if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+    let (error, status) = if rejection.find::<crate::origin::OriginRefused>().is_some() {
+        (crate::origin::refused(), None)
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
         (RestError::new(ErrorCode::BodyTooLarge, "the request body is larger than MAX_BODY_BYTES"), None)
     } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
         (

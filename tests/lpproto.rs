@@ -373,9 +373,12 @@ async fn two_servers_recover_when_redis_restarts() {
     let vars = [("REDIS_URL", url.as_str())];
     let (first, _stop1) = start(&vars).await;
     let (second, _stop2) = start(&vars).await;
+    // A live session on each server, kept across the restart.
+    let mut live = Vec::new();
     for (n, address) in [first, second].into_iter().enumerate() {
         let mut socket = open(address).await;
         assert_eq!(connect_user(&mut socket, address, &format!("ivan-{n}")).await.command, "CONNECTED");
+        live.push(socket);
     }
     // Redis gone: a clear error, no session without its attempt counters.
     redis.kill();
@@ -398,6 +401,12 @@ async fn two_servers_recover_when_redis_restarts() {
         assert!(answer.contains("CONNECTED"), "{answer} after {:?}", restarted.elapsed());
     }
     println!("both servers took a session {:?} after Redis restarted", restarted.elapsed());
+    // The sessions that ran through the restart go on.
+    let jpeg = &clip_jpegs()[0];
+    for socket in &mut live {
+        send(socket, &frame(jpeg)).await;
+        assert_eq!(receive(socket).await.map(|m| m.command), Some("STATS".to_string()));
+    }
     let (status, body) = common::http(second, "GET", "/ready", b"").await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
 }

@@ -317,3 +317,39 @@ async fn image_bombs_and_truncated_images_are_refused_before_decoding() {
     assert_eq!((status, v["error"].as_str()), (400, Some("bad-image")), "{v}");
     assert!(v["detail"].as_str().unwrap_or("").contains("truncated"), "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_of_listed_origins_get_cors_and_others_are_refused() {
+    let (address, _stop) = common::start(&[("ALLOWED_ORIGINS", "https://app.example.com")]).await;
+    let body = serde_json::json!({"image": "not an image"}).to_string();
+    let request = |origin: &'static str, method: &'static str| {
+        let body = body.clone();
+        async move {
+            let headers: Vec<String> = [format!("Origin: {origin}"), "Access-Control-Request-Method: POST".into()]
+                .into_iter()
+                .take(if method == "OPTIONS" { 2 } else { 1 })
+                .collect();
+            let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+            let (status, head, body) = common::http_full(address, method, "/detect", &headers, body.as_bytes()).await;
+            (status, head.to_ascii_lowercase(), String::from_utf8_lossy(&body).to_string())
+        }
+    };
+    // A listed page: answered (here: its image is refused), with CORS headers.
+    let (status, head, _) = request("https://app.example.com", "POST").await;
+    assert_eq!(status, 400);
+    assert!(head.contains("access-control-allow-origin: https://app.example.com"), "{head}");
+    let (status, head, _) = request("https://app.example.com", "OPTIONS").await;
+    assert_eq!(status, 204, "{head}");
+    assert!(head.contains("access-control-allow-methods: get, post, delete"), "{head}");
+    // Another site's page: refused before its request is read, and its preflight too.
+    for method in ["POST", "OPTIONS"] {
+        let (status, head, body) = request("https://evil.example.net", method).await;
+        assert_eq!(status, 403, "{method}: {head}");
+        assert!(body.contains("origin-not-allowed"), "{body}");
+        assert!(!head.contains("access-control-allow-origin"), "{head}");
+    }
+    // A backend sends no Origin: no CORS, no refusal.
+    let (status, head, _) = common::http_full(address, "POST", "/detect", &[], body.as_bytes()).await;
+    assert_eq!(status, 400);
+    assert!(!head.to_ascii_lowercase().contains("access-control-allow-origin"), "{head}");
+}

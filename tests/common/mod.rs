@@ -186,6 +186,18 @@ pub async fn http_with(
     headers: &[&str],
     body: &[u8],
 ) -> (u16, Vec<u8>) {
+    let (status, _, body) = http_full(address, method, path, headers, body).await;
+    (status, body)
+}
+
+/// Like [`http_with`]; also returns the answer's head (status line and headers).
+pub async fn http_full(
+    address: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(address).await.expect("connects");
     let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
@@ -226,7 +238,7 @@ pub async fn http_with(
     if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         body = dechunk(&body);
     }
-    (status, body)
+    (status, head, body)
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
