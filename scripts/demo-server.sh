@@ -11,7 +11,7 @@ mode="${MODE:-open}"
 port="${PORT:-5003}"
 export LIVENESS_JWT_SECRET="DEMO-KEY-not-secret-do-not-use-in-production"
 export MIN_AGE="${MIN_AGE:-0}" PORT="$port" ORT_DISABLE_TELEMETRY=1
-server="$root/target/debug/lpserver"
+server="${LPSERVER:-$root/target/debug/lpserver}"
 base="http://127.0.0.1:$port"
 
 case "$mode" in

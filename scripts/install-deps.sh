@@ -10,8 +10,8 @@ packages=(
     # run and test
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     redis-server python3
-    # key pairs for the RS256 and ES256 token tests
-    openssl
+    # key pairs for the RS256 and ES256 token tests; make demo-server's relying party
+    openssl curl
     # the browser page's test (headless, fake camera)
     chromium
     # the opencv facedetect element the benchmark compares against, and its cascade files

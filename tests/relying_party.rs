@@ -132,3 +132,44 @@ async fn anonymous_sessions_count_by_address_whatever_the_client_sends() {
     assert_eq!(error_code(&refused), Some(1015), "{refused:?}");
     assert_eq!(error_code(&connect(&mut socket, "user-id:someone-else\n").await), Some(1006), "no key to rotate");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn make_demo_server_plays_the_relying_party() {
+    use tokio::io::AsyncBufReadExt;
+    // scripts/demo-server.sh MODE=rp: lpserver, a session created with curl, the page's
+    // address with its token printed; once the session ends, its result.
+    let port = common::free_port();
+    let mut script = tokio::process::Command::new(common::root().join("scripts/demo-server.sh"))
+        .env("MODE", "rp")
+        .env("PORT", port.to_string())
+        .env("LPSERVER", env!("CARGO_BIN_EXE_lpserver"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the script runs");
+    let mut lines = tokio::io::BufReader::new(script.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line: String = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("in time")
+            .unwrap()
+            .expect("a line");
+        if let Some(url) = line.strip_prefix("Open within 2 minutes: ") {
+            break url.to_string();
+        }
+    };
+    let token = url.split_once("#session-token=").expect("a token in the address").1.to_string();
+    let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, &format!("session-token:{token}\n")).await.command, "CONNECTED");
+    drop(socket);
+    // The script fetches the result of the abandoned session and stops.
+    let mut printed = String::new();
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await {
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    assert!(printed.contains("\"isOk\": false") && printed.contains("16"), "{printed}");
+    assert!(script.wait().await.unwrap().success());
+}
