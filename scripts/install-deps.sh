@@ -14,6 +14,8 @@ packages=(
     openssl curl
     # the browser page's test (headless, fake camera)
     chromium
+    # the scale-out test: deploy/nginx-lpserver.conf in front of three lpservers
+    nginx
     # the opencv facedetect element the benchmark compares against, and its cascade files
     gstreamer1.0-opencv opencv-data
     # pipelines/: the RTSP test server, and the Python appsrc example (PyGObject)

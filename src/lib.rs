@@ -130,6 +130,11 @@ struct Ready {
     ready: bool,
     /// `ok`, `memory` (no REDIS_URL: counters in this process) or why Redis does not answer.
     attempts_store: String,
+    /// LPProto sessions running, of `max_sessions`.
+    sessions: usize,
+    max_sessions: usize,
+    /// Open LPProto connections.
+    connections: usize,
 }
 
 /// `GET /ready`: 200 when the attempt counters answer, 503 (with the reason) when not.
@@ -141,7 +146,15 @@ async fn ready(app: Arc<App>) -> Result<warp::reply::Response, std::convert::Inf
         (_, Err(err)) => (false, err.to_string()),
     };
     let status = if ready { warp::http::StatusCode::OK } else { warp::http::StatusCode::SERVICE_UNAVAILABLE };
-    Ok(warp::reply::with_status(warp::reply::json(&Ready { ready, attempts_store }), status).into_response())
+    let max_sessions = app.config.max_sessions;
+    let body = Ready {
+        ready,
+        attempts_store,
+        sessions: max_sessions.saturating_sub(app.session_slots.available_permits()),
+        max_sessions,
+        connections: app.connections.load(std::sync::atomic::Ordering::SeqCst),
+    };
+    Ok(warp::reply::with_status(warp::reply::json(&body), status).into_response())
 }
 
 /// Every route of the server.
