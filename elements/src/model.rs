@@ -1,5 +1,5 @@
-//! ONNX Runtime: finding the library and the model files, and one session per model file and
-//! thread setting per process, shared by every element instance.
+//! ONNX Runtime: finding the library and the model files, and one pool of sessions per model
+//! file and thread setting per process, shared by every element instance.
 //!
 //! The ONNX Runtime library is loaded at run time (`ort` with `load-dynamic`) on the first
 //! element start, never while GStreamer scans plugins, so a machine without it still lists
@@ -16,7 +16,7 @@
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, MutexGuard, OnceLock, atomic::AtomicUsize, atomic::Ordering},
+    sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, atomic::AtomicUsize, atomic::Ordering},
 };
 
 use ort::{environment::Environment, session::Session};
@@ -115,11 +115,53 @@ pub fn locate(file_name: &str, location: Option<&Path>) -> Result<PathBuf, Model
         .ok_or_else(|| ModelError::NotFound(dirs.first().map(|d| d.join(file_name)).unwrap_or_default()))
 }
 
-/// A model session shared between element instances. `run` in ONNX Runtime's Rust API needs
-/// exclusive access, so callers hold the lock for the length of one inference.
+/// A model shared between element instances: a pool of ONNX Runtime sessions of one file, so
+/// that pipelines on different threads run it at once. `run` needs exclusive access to a
+/// session, so each inference takes one from the pool (making a new one while fewer than
+/// [`pool_size`] exist) and gives it back.
 pub struct SharedModel {
     path: PathBuf,
-    session: Mutex<Session>,
+    intra_threads: usize,
+    /// Sessions not running an inference.
+    idle: Mutex<Vec<Session>>,
+    /// Signalled when a session goes back to `idle`.
+    returned: Condvar,
+    /// Sessions made so far (idle or running).
+    made: AtomicUsize,
+}
+
+/// Sessions a model's pool may hold: one per core the process may use (`LIVENESS_MODEL_SESSIONS`
+/// overrides it). ONNX Runtime runs each inference on `intra_threads` threads, so more
+/// sessions than cores would only queue on the CPU.
+pub fn pool_size() -> usize {
+    static SIZE: OnceLock<usize> = OnceLock::new();
+    *SIZE.get_or_init(|| {
+        std::env::var("LIVENESS_MODEL_SESSIONS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| (1..=256).contains(n))
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
+}
+
+/// A session taken from a pool for one inference; back in the pool when dropped.
+struct PooledSession<'a> {
+    model: &'a SharedModel,
+    session: Option<Session>,
+}
+
+impl Drop for PooledSession<'_> {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            lock_ignoring_poison(&self.model.idle).push(session);
+            self.model.returned.notify_one();
+        }
+    }
+}
+
+/// A panic while running a model leaves the pool itself intact.
+fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl SharedModel {
@@ -127,9 +169,41 @@ impl SharedModel {
         &self.path
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, Session> {
-        // A panic while running a model leaves the session itself intact.
-        self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Sessions of this model made so far.
+    pub fn sessions(&self) -> usize {
+        self.made.load(Ordering::SeqCst)
+    }
+
+    /// An idle session, a new one while the pool has room, else the next one given back.
+    fn take(&self) -> Result<PooledSession<'_>, ModelError> {
+        let mut idle = lock_ignoring_poison(&self.idle);
+        loop {
+            if let Some(session) = idle.pop() {
+                return Ok(PooledSession { model: self, session: Some(session) });
+            }
+            if self.made.load(Ordering::SeqCst) < pool_size() {
+                self.made.fetch_add(1, Ordering::SeqCst);
+                drop(idle);
+                return match load_session(&self.path, self.intra_threads) {
+                    Ok(session) => Ok(PooledSession { model: self, session: Some(session) }),
+                    Err(err) => {
+                        self.made.fetch_sub(1, Ordering::SeqCst);
+                        Err(err)
+                    }
+                };
+            }
+            idle = self.returned.wait(idle).unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+
+    /// Calls `f` with one of the model's sessions (to read its inputs and outputs, say).
+    pub fn with_session<T>(&self, f: impl FnOnce(&Session) -> T) -> Result<T, ModelError> {
+        let pooled = self.take()?;
+        let session = pooled
+            .session
+            .as_ref()
+            .ok_or_else(|| ModelError::Load { path: self.path.clone(), reason: "the pool gave no session".into() })?;
+        Ok(f(session))
     }
 
     /// Runs the model on one float tensor of `shape` (its only input) and returns every
@@ -139,7 +213,10 @@ impl SharedModel {
         let output_error = |reason: String| ModelError::Output { model: name(), reason };
         let tensor = ort::value::TensorRef::from_array_view((shape.to_vec(), input))
             .map_err(|err| output_error(err.to_string()))?;
-        let mut session = self.lock();
+        let mut pooled = self.take()?;
+        let Some(session) = pooled.session.as_mut() else {
+            return Err(output_error("no session".into()));
+        };
         let outputs = session.run(ort::inputs![tensor]).map_err(|err| output_error(err.to_string()))?;
         outputs
             .iter()
@@ -169,35 +246,53 @@ pub fn output<'a>(outputs: &'a [ModelOutput], name: &str, model: &str) -> Result
 
 static LOADS: AtomicUsize = AtomicUsize::new(0);
 
-/// How many model sessions this process has created so far.
+/// How many models this process has loaded so far (a model's further pool sessions are not
+/// counted: they are copies of one load).
 pub fn sessions_loaded() -> usize {
     LOADS.load(Ordering::SeqCst)
 }
 
-/// The session for `path` with `intra_threads` ONNX Runtime threads, created on first use and
-/// kept for the life of the process, so later pipelines start without loading it again.
-pub fn shared_session(path: &Path, intra_threads: usize) -> Result<Arc<SharedModel>, ModelError> {
-    type SessionKey = (PathBuf, usize);
-    static SESSIONS: OnceLock<Mutex<HashMap<SessionKey, Arc<SharedModel>>>> = OnceLock::new();
+/// One ONNX Runtime session of `path` with `intra_threads` threads that do not spin while
+/// waiting for work (spinning costs a core per thread for nothing).
+fn load_session(path: &Path, intra_threads: usize) -> Result<Session, ModelError> {
     let environment = environment()?;
-    let key = (path.canonicalize().unwrap_or_else(|_| path.to_path_buf()), intra_threads.max(1));
-    let sessions = SESSIONS.get_or_init(Default::default);
-    let mut sessions = sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(model) = sessions.get(&key) {
-        return Ok(model.clone());
-    }
     let load_error =
         |err: &dyn std::fmt::Display| ModelError::Load { path: path.to_path_buf(), reason: err.to_string() };
-    let session = Session::builder(&environment)
+    Session::builder(&environment)
         .map_err(|err| load_error(&err))?
-        .with_intra_threads(key.1)
+        .with_intra_threads(intra_threads)
         .map_err(|err| load_error(&err))?
         .with_inter_threads(1)
         .map_err(|err| load_error(&err))?
+        .with_intra_op_spinning(false)
+        .map_err(|err| load_error(&err))?
+        .with_inter_op_spinning(false)
+        .map_err(|err| load_error(&err))?
         .commit_from_file(path)
-        .map_err(|err| load_error(&err))?;
+        .map_err(|err| load_error(&err))
+}
+
+/// The model for `path` with `intra_threads` ONNX Runtime threads per inference, loaded on
+/// first use (its first session, so that a bad file fails the element's start) and kept for
+/// the life of the process, so later pipelines start without loading it again.
+pub fn shared_session(path: &Path, intra_threads: usize) -> Result<Arc<SharedModel>, ModelError> {
+    type SessionKey = (PathBuf, usize);
+    static SESSIONS: OnceLock<Mutex<HashMap<SessionKey, Arc<SharedModel>>>> = OnceLock::new();
+    let key = (path.canonicalize().unwrap_or_else(|_| path.to_path_buf()), intra_threads.max(1));
+    let sessions = SESSIONS.get_or_init(Default::default);
+    let mut sessions = lock_ignoring_poison(sessions);
+    if let Some(model) = sessions.get(&key) {
+        return Ok(model.clone());
+    }
+    let first = load_session(path, key.1)?;
     LOADS.fetch_add(1, Ordering::SeqCst);
-    let model = Arc::new(SharedModel { path: key.0.clone(), session: Mutex::new(session) });
+    let model = Arc::new(SharedModel {
+        path: key.0.clone(),
+        intra_threads: key.1,
+        idle: Mutex::new(vec![first]),
+        returned: Condvar::new(),
+        made: AtomicUsize::new(1),
+    });
     sessions.insert(key, model.clone());
     Ok(model)
 }

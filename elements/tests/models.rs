@@ -95,7 +95,6 @@ fn every_model_loads_with_its_documented_inputs_and_outputs() {
     for (file, inputs, outputs) in SIGNATURES {
         let path = model::locate(file, None).unwrap_or_else(|err| panic!("{err}"));
         let shared = model::shared_session(&path, 1).unwrap_or_else(|err| panic!("{err}"));
-        let session = shared.lock();
         let describe = |outlets: &[ort::value::Outlet]| -> Vec<(String, Vec<i64>)> {
             outlets
                 .iter()
@@ -105,7 +104,33 @@ fn every_model_loads_with_its_documented_inputs_and_outputs() {
         let expect = |list: &[(&str, &[i64])]| -> Vec<(String, Vec<i64>)> {
             list.iter().map(|(n, s)| (n.to_string(), s.to_vec())).collect()
         };
-        assert_eq!(describe(session.inputs()), expect(inputs), "{file} inputs");
-        assert_eq!(describe(session.outputs()), expect(outputs), "{file} outputs");
+        let (found_inputs, found_outputs) =
+            shared.with_session(|session| (describe(session.inputs()), describe(session.outputs()))).unwrap();
+        assert_eq!(found_inputs, expect(inputs), "{file} inputs");
+        assert_eq!(found_outputs, expect(outputs), "{file} outputs");
     }
+}
+
+#[test]
+fn a_model_runs_on_several_threads_at_once_with_the_same_answers() {
+    // The back-camera detector: no other test of this binary runs it on more than one thread.
+    let path = model::locate("blazeface-back-256.onnx", None).unwrap();
+    let shared = model::shared_session(&path, 1).unwrap();
+    let input: Vec<f32> = (0..256 * 256 * 3).map(|i| ((i * 37 % 255) as f32) / 127.5 - 1.0).collect();
+    let expected = shared.run(&input, &[1, 256, 256, 3]).unwrap();
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| (0..15).map(|_| shared.run(&input, &[1, 256, 256, 3]).unwrap()).collect::<Vec<_>>())
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    });
+    assert!(results.iter().all(|r| *r == expected), "every session gives the same outputs");
+    let (made, bound) = (shared.sessions(), model::pool_size());
+    assert!(made >= 1 && made <= bound, "{made} sessions for a pool of {bound}");
+    if bound >= 2 {
+        assert!(made >= 2, "four threads at once made the pool grow: {made}");
+    }
+    println!("4 threads x 15 runs: {made} sessions (pool of {bound})");
 }
