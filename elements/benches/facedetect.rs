@@ -234,6 +234,14 @@ fn main() {
             std::hint::black_box(analyse_quality(&native, 96, &QualityThresholds::default()));
         });
         println!("surface analysis: luma canvas {luma:.3} ms, checks {surface:.3} ms, quality (96 px) {quality:.3} ms");
+        // The same canvas from an RGB frame (lpserver's decoded JPEGs are RGB).
+        let (caps, buffer) = &rgb[0];
+        let info = gst_video::VideoInfo::from_caps(caps).expect("raw video caps");
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).expect("frame maps");
+        let view = gstliveness::frame::FrameView::from_video_frame(&frame).expect("supported format");
+        let luma_rgb =
+            time(&mut || gstliveness::frame::resample_luma(&view, &map, SURFACE_CANVAS, SURFACE_CANVAS, &mut canvas));
+        println!("surface analysis: luma canvas from RGB {luma_rgb:.3} ms (from I420 {luma:.3} ms)");
     }
     // lvantispoof's PAD features on their own (the crop is read once for the CNNs anyway).
     {

@@ -324,7 +324,56 @@ pub fn resample_luma(frame: &FrameView, map: &Affine, out_w: usize, out_h: usize
             // The Y plane is the luma: one load a sample.
             luma_with(frame, map, out_w, out_h, out, move |x, y| full_range(f.planes[0][y * f.strides[0] + x] as f32))
         }
-        _ => luma_with(frame, map, out_w, out_h, out, move |x, y| f.luma(x, y)),
+        PixelLayout::Gray => luma_with(frame, map, out_w, out_h, out, move |x, y| f.luma(x, y)),
+        _ => {
+            // Packed RGB and YUV: the luma of the frame rectangle the canvas covers is worked
+            // out once a pixel (not once a tap: an enlarged canvas reads each pixel about 16
+            // times), then read like a Y plane.
+            let patch = LumaPatch::new(frame, map, out_w, out_h);
+            luma_with(frame, map, out_w, out_h, out, move |x, y| patch.get(&f, x, y))
+        }
+    }
+}
+
+/// The full-range luma of one rectangle of a frame.
+struct LumaPatch {
+    x0: usize,
+    y0: usize,
+    width: usize,
+    height: usize,
+    luma: Vec<f32>,
+}
+
+impl LumaPatch {
+    /// The rectangle `map` reads for an `out_w` x `out_h` canvas (its corners' bounding box,
+    /// with a pixel of margin for the interpolation taps), clipped to the frame.
+    fn new(frame: &FrameView, map: &Affine, out_w: usize, out_h: usize) -> LumaPatch {
+        let corners = [(0.0, 0.0), (out_w as f32, 0.0), (0.0, out_h as f32), (out_w as f32, out_h as f32)]
+            .map(|(u, v)| map.apply(u, v));
+        let (xs, ys) = (corners.map(|c| c.0), corners.map(|c| c.1));
+        let low = |values: [f32; 4], size: usize| {
+            (values.iter().copied().fold(f32::INFINITY, f32::min).floor() - 1.0).clamp(0.0, size as f32) as usize
+        };
+        let high = |values: [f32; 4], size: usize| {
+            (values.iter().copied().fold(f32::NEG_INFINITY, f32::max).ceil() + 2.0).clamp(0.0, size as f32) as usize
+        };
+        let (x0, x1) = (low(xs, frame.width), high(xs, frame.width));
+        let (y0, y1) = (low(ys, frame.height), high(ys, frame.height));
+        let (width, height) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
+        let mut luma = Vec::with_capacity(width * height);
+        for y in y0..y0 + height {
+            luma.extend((x0..x0 + width).map(|x| frame.luma(x, y)));
+        }
+        LumaPatch { x0, y0, width, height, luma }
+    }
+
+    /// The luma at (x, y): from the patch, or worked out on the spot outside it.
+    #[inline]
+    fn get(&self, frame: &FrameView, x: usize, y: usize) -> f32 {
+        match (x.checked_sub(self.x0), y.checked_sub(self.y0)) {
+            (Some(dx), Some(dy)) if dx < self.width && dy < self.height => self.luma[dy * self.width + dx],
+            _ => frame.luma(x, y),
+        }
     }
 }
 
@@ -629,6 +678,35 @@ mod tests {
         resample_luma(&grey, &Affine { xv: 1e-9, ..straight }, 40, 40, &mut b);
         for (p, q) in a.iter().zip(&b) {
             assert!((p - q).abs() < 1e-3, "{p} {q}");
+        }
+    }
+
+    #[test]
+    fn rgb_luma_through_the_patch_equals_the_luma_of_each_tap() {
+        let pixels: Vec<u8> = (0..64 * 48 * 3).map(|i| (i * 31 % 253) as u8).collect();
+        let rgb = FrameView::new(
+            64,
+            48,
+            PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 },
+            [&pixels, &[], &[]],
+            [64 * 3, 0, 0],
+            YuvMatrix::BT601_LIMITED,
+        )
+        .unwrap();
+        let maps = [
+            // enlarging, axis-aligned; rotated; shrinking; partly outside the frame
+            Affine { xu: 0.2, xv: 0.0, x0: 10.0, yu: 0.0, yv: 0.2, y0: 5.0 },
+            Affine { xu: 0.25, xv: -0.1, x0: 30.0, yu: 0.1, yv: 0.25, y0: 4.0 },
+            Affine { xu: 2.0, xv: 0.0, x0: 0.0, yu: 0.0, yv: 2.0, y0: 0.0 },
+            Affine { xu: 0.5, xv: 0.0, x0: -8.0, yu: 0.0, yv: 0.5, y0: 30.0 },
+        ];
+        for map in maps {
+            let (mut fast, mut each) = (vec![0.0; 40 * 40], vec![0.0; 40 * 40]);
+            resample_luma(&rgb, &map, 40, 40, &mut fast);
+            luma_with(&rgb, &map, 40, 40, &mut each, |x, y| rgb.luma(x, y));
+            for (p, q) in fast.iter().zip(&each) {
+                assert!((p - q).abs() < 1e-3, "{map:?}: {p} {q}");
+            }
         }
     }
 
