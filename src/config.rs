@@ -167,6 +167,17 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         self.parse(name, default, "milliseconds, 100 or more", |v| *v >= 100).map(Duration::from_millis)
     }
 
+    /// A duration in milliseconds within `range`.
+    fn millis_within(
+        &self,
+        name: &'static str,
+        default: u64,
+        expected: &'static str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
+        self.range(name, default, expected, range).map(Duration::from_millis)
+    }
+
     fn range<T: std::str::FromStr + PartialOrd>(
         &self,
         name: &'static str,
@@ -318,12 +329,12 @@ impl Config {
             allowed_origins: allowed_origins(&vars)?,
             max_connections_per_ip: vars.range("MAX_CONNECTIONS_PER_IP", 64, "0 to 100000", 0..=100_000)?,
             max_sessions: vars.range("MAX_SESSIONS", default_max_sessions(), "1 to 10000", 1..=10_000)?,
-            shutdown_grace: Duration::from_millis(vars.range(
+            shutdown_grace: vars.millis_within(
                 "SHUTDOWN_GRACE_MS",
                 20_000,
                 "milliseconds, 0 to 600000",
                 0..=600_000,
-            )?),
+            )?,
             challenge_timeout: vars.millis("CHALLENGE_TIMEOUT_MS", 10_000)?,
             session_timeout: vars.millis("SESSION_TIMEOUT_MS", 90_000)?,
             challenges: vars.get("CHALLENGES"),
@@ -339,18 +350,18 @@ impl Config {
             stats_scores: stats_detail(&vars)?,
             api_keys,
             open_sessions,
-            client_token_ttl: Duration::from_millis(vars.range(
+            client_token_ttl: vars.millis_within(
                 "CLIENT_TOKEN_TTL_MS",
                 120_000,
                 "milliseconds, 1000 to 3600000",
                 1000..=3_600_000,
-            )?),
-            result_ttl: Duration::from_millis(vars.range(
+            )?,
+            result_ttl: vars.millis_within(
                 "RESULT_TTL_MS",
                 600_000,
                 "milliseconds, 1000 to 86400000",
                 1000..=86_400_000,
-            )?),
+            )?,
         })
     }
 }
