@@ -65,6 +65,11 @@ runpy.run_module("tf2onnx.convert", run_name="__main__")
 PY
 done
 
+# The face mesh's PRelu nodes become Relu(x) + slope * Min(x, 0): the same function, equal
+# outputs (the script checks them), twice as fast on ONNX Runtime's CPU kernels.
+mv "$out/facemesh.onnx" "$work/facemesh-prelu.onnx"
+venv/bin/python "$here/rewrite-prelu.py" "$work/facemesh-prelu.onnx" "$out/facemesh.onnx"
+
 # tf2onnx names the tensors it creates (const_fold_opt__N, Reshape__N ...) and orders some
 # nodes differently from run to run, so --check compares what matters: the same weights, and
 # the same outputs for the same (seeded random) input, run by ONNX's reference evaluator.

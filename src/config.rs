@@ -47,6 +47,13 @@ Configuration comes from the environment:
                            a recorded video can replay it
   MIN_AGE                  minimum age of the best shot, 0 switches the age check off (default 18)
   ANTISPOOF_THRESHOLD      aggregated anti-spoofing score counted as real (default 0.5)
+  DETECT_EVERY_NTH         lvfacedetect runs BlazeFace on every n-th frame of a session; between,
+                           the face box follows the face mesh (default 3; 1 to 30)
+  MESH_IDLE_EVERY_NTH      lvlandmarks meshes every n-th frame while the challenge needs no fine
+                           motion (a prompt not yet answered, between challenges) (default 2;
+                           1 to 30); it runs the emotion model only while a smile may be asked
+  PASSIVE_EVERY_NTH        lvantispoof and lvsurfaceanalysis analyse every n-th frame of a
+                           session's face, their results carried between (default 3; 1 to 30)
   REDIS_URL                Redis for the attempt counters (shared by several servers) and the
                            stored sessions (redis://host:6379 or unix:///path); unset keeps
                            the counters in memory and stores no session
@@ -106,6 +113,12 @@ pub struct Config {
     pub challenge_sequence: Option<String>,
     pub min_age: u32,
     pub antispoof_threshold: f64,
+    /// lvfacedetect runs the detector on every n-th frame of a session.
+    pub detect_every_nth: u32,
+    /// lvlandmarks meshes every n-th frame while lvchallenge needs no fine motion.
+    pub mesh_idle_every_nth: u32,
+    /// lvantispoof and lvsurfaceanalysis run on every n-th frame of a session's face.
+    pub passive_every_nth: u32,
     pub redis_url: Option<String>,
     /// LPProto sessions tee into lvvideoglue (needs `redis_url`).
     pub store_frames: bool,
@@ -342,6 +355,9 @@ impl Config {
             challenge_sequence: vars.get("CHALLENGE_SEQUENCE"),
             min_age: vars.range("MIN_AGE", 18, "years, 0 to 150", 0..=150)?,
             antispoof_threshold: vars.range("ANTISPOOF_THRESHOLD", 0.5, "a number from 0 to 1", 0.0..=1.0)?,
+            detect_every_nth: vars.range("DETECT_EVERY_NTH", 3, "1 to 30", 1..=30)?,
+            mesh_idle_every_nth: vars.range("MESH_IDLE_EVERY_NTH", 2, "1 to 30", 1..=30)?,
+            passive_every_nth: vars.range("PASSIVE_EVERY_NTH", 3, "1 to 30", 1..=30)?,
             redis_url,
             store_frames,
             store_ttl_s: vars.range("STORE_TTL_S", 3600, "seconds, 1 to 31536000", 1..=31_536_000)?,

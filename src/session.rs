@@ -203,10 +203,13 @@ fn build_pipeline(
     let appsrc = gst_app::AppSrc::builder().format(gst::Format::Time).is_live(true).max_bytes(0).build();
     let mut chain = vec![
         appsrc.clone().upcast(),
-        Stage::new("lvfacedetect").build()?,
-        Stage::new("lvlandmarks").build()?,
-        Stage::new("lvantispoof").with("threshold", config.antispoof_threshold).build()?,
-        Stage::new("lvsurfaceanalysis").build()?,
+        Stage::new("lvfacedetect").with("every-nth", config.detect_every_nth).build()?,
+        Stage::new("lvlandmarks").with("idle-every-nth", config.mesh_idle_every_nth).build()?,
+        Stage::new("lvantispoof")
+            .with("threshold", config.antispoof_threshold)
+            .with("every-nth", config.passive_every_nth)
+            .build()?,
+        Stage::new("lvsurfaceanalysis").with("every-nth", config.passive_every_nth).build()?,
         challenge_stage(config, options).build()?,
     ];
     let jwt = sink_element(config, options)?;

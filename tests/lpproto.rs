@@ -178,6 +178,25 @@ async fn every_protocol_error_has_its_code_and_the_session_survives() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn with_frames_latest_a_fast_client_gets_its_newest_frames_analysed() {
+    let frames = clip_jpegs();
+    let (address, _stop) = start(&[]).await;
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "frames:latest\n").await.command, "CONNECTED");
+    // Ten frames at once: the first is analysed, the newest of the others waits in its place,
+    // the rest are dropped; nothing is refused.
+    for jpeg in &frames[..10] {
+        socket.send(WsMessage::Binary(jpeg.clone().into())).await.unwrap();
+    }
+    let mut answers = Vec::new();
+    while let Ok(Some(message)) = tokio::time::timeout(std::time::Duration::from_secs(3), receive(&mut socket)).await {
+        answers.push(message);
+    }
+    assert!(answers.iter().all(|m| m.command == "STATS"), "{answers:?}");
+    assert!((2..10).contains(&answers.len()), "{} answers to 10 frames", answers.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn heartbeats_come_at_the_asked_period_and_idle_sessions_time_out() {
     let (address, _stop) = start(&[("SESSION_IDLE_TIMEOUT_MS", "1500")]).await;
     let mut socket = open(address).await;

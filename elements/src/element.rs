@@ -203,6 +203,61 @@ pub fn select_faces(faces: &[Face], min_size: u32, max_faces: u32) -> Vec<usize>
     chosen
 }
 
+/// The results of an analysis that runs on every n-th frame of each face track only: what it
+/// found on the last frame it ran is carried over the frames between (by track id). A new
+/// track is analysed on its first frame.
+#[derive(Debug)]
+pub struct Sampled<T> {
+    tracks: std::collections::HashMap<u64, (u32, T)>,
+}
+
+impl<T> Default for Sampled<T> {
+    fn default() -> Self {
+        Sampled { tracks: std::collections::HashMap::new() }
+    }
+}
+
+impl<T: Clone> Sampled<T> {
+    /// Whether the analysis runs on this frame of `track`, sampling every `every_nth` frames;
+    /// counts the frame.
+    pub fn due(&mut self, track: u64, every_nth: u32) -> bool {
+        match self.tracks.get_mut(&track) {
+            Some((since, _)) if *since + 1 < every_nth.max(1) => {
+                *since += 1;
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// What the analysis found on this frame of `track`.
+    pub fn store(&mut self, track: u64, result: T) {
+        self.tracks.insert(track, (0, result));
+    }
+
+    /// The last result of `track`, for a frame the analysis did not run on.
+    pub fn carried(&self, track: u64) -> Option<T> {
+        self.tracks.get(&track).map(|(_, result)| result.clone())
+    }
+
+    /// Forgets the tracks that are gone from the frame.
+    pub fn retain(&mut self, present: &[u64]) {
+        self.tracks.retain(|track, _| present.contains(track));
+    }
+}
+
+/// The `every-nth` property of an element that samples the frames of each face ([`Sampled`]).
+pub fn every_nth_spec(blurb: &'static str, default: u32) -> gst::glib::ParamSpec {
+    gst::glib::ParamSpecUInt::builder("every-nth")
+        .nick("Every n-th frame")
+        .blurb(blurb)
+        .minimum(1)
+        .maximum(1000)
+        .default_value(default)
+        .mutable_playing()
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +271,26 @@ mod tests {
         assert_eq!(select_faces(&faces, 20, 2), vec![1, 2]);
         assert_eq!(select_faces(&faces, 0, 10), vec![1, 2, 0, 3]);
         assert!(select_faces(&faces, 200, 10).is_empty());
+    }
+
+    #[test]
+    fn sampling_runs_on_the_first_and_every_nth_frame_of_each_track() {
+        let mut sampled = Sampled::default();
+        let mut runs = Vec::new();
+        for frame in 0..7u32 {
+            // Track 2 appears on frame 2.
+            for track in [1u64, 2].into_iter().filter(|&t| t == 1 || frame >= 2) {
+                if sampled.due(track, 3) {
+                    sampled.store(track, frame);
+                    runs.push((track, frame));
+                }
+            }
+        }
+        assert_eq!(runs, [(1, 0), (2, 2), (1, 3), (2, 5), (1, 6)]);
+        assert_eq!(sampled.carried(1), Some(6));
+        sampled.retain(&[2]);
+        assert_eq!(sampled.carried(1), None);
+        assert!(sampled.due(1, 3), "a track seen again starts over");
+        assert!((0..5).all(|_| sampled.due(2, 1)), "every-nth=1 runs on every frame");
     }
 }

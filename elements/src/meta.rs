@@ -97,6 +97,20 @@ pub struct Landmarks {
     pub face_flag: f32,
 }
 
+impl Landmarks {
+    /// The smallest rectangle holding every point.
+    pub fn bounds(&self) -> Rect {
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for p in &self.points {
+            (x0, y0, x1, y1) = (x0.min(p[0]), y0.min(p[1]), x1.max(p[0]), y1.max(p[1]));
+        }
+        if x0 > x1 {
+            return Rect::default();
+        }
+        Rect { x: x0, y: y0, width: x1 - x0, height: y1 - y0 }
+    }
+}
+
 /// Head pose in degrees, from the person's point of view (see `lvlandmarks`): yaw positive
 /// when the person turns to their left, pitch positive when they look up, roll positive when
 /// the head leans so that their left eye is lower in the image.
@@ -257,6 +271,10 @@ pub struct Face {
     /// Detection confidence, 0..1.
     pub score: f32,
     pub keypoints: Keypoints,
+    /// The detector skipped this frame (lvfacedetect `every-nth`): box, keypoints and score are
+    /// the track's last detection, moved as the face mesh saw the face move since.
+    #[serde(default)]
+    pub tracked: bool,
     pub landmarks: Option<Landmarks>,
     pub head_pose: Option<HeadPose>,
     pub eyes: Option<Eyes>,

@@ -77,6 +77,10 @@ pub struct ConnectRequest {
     pub remote: Option<IpAddr>,
     /// Period of the server's HEARTBEATs, when asked for.
     pub heartbeat: Option<Duration>,
+    /// `frames: latest`: the client sends frames without waiting for answers; a FRAME that
+    /// arrives while one is analysed waits in the frame's place, replacing any that waited
+    /// before it, and is analysed next (else it is refused with `frame-in-flight`).
+    pub latest_frame: bool,
 }
 
 /// What the session made of one FRAME.
@@ -127,9 +131,10 @@ enum Phase {
     /// Waiting for CONNECT.
     Opened,
     /// CONNECT accepted, the session starting.
-    Starting { heartbeat: Option<Duration> },
-    /// Analysing frames.
-    Connected { frame_in_flight: bool },
+    Starting { heartbeat: Option<Duration>, latest_frame: bool },
+    /// Analysing frames; with `latest_frame`, the newest FRAME that came while one was in
+    /// flight waits in `waiting`.
+    Connected { frame_in_flight: bool, latest_frame: bool, waiting: Option<Vec<u8>> },
     /// The session ended; nothing more is read.
     Closed,
 }
@@ -217,7 +222,7 @@ impl Connection {
         }
         match parse_connect(message, self.remote) {
             Ok(request) => {
-                self.phase = Phase::Starting { heartbeat: request.heartbeat };
+                self.phase = Phase::Starting { heartbeat: request.heartbeat, latest_frame: request.latest_frame };
                 vec![Action::Start(request)]
             }
             Err(err) => vec![Action::Send(err.to_message())],
@@ -225,10 +230,10 @@ impl Connection {
     }
 
     fn on_frame(&mut self, message: &Message, incoming: Incoming, now: Instant) -> Vec<Action> {
-        let Phase::Connected { frame_in_flight, .. } = &mut self.phase else {
+        let Phase::Connected { frame_in_flight, latest_frame, waiting } = &mut self.phase else {
             return vec![error(ErrorCode::NotConnected, "send CONNECT first and wait for CONNECTED")];
         };
-        if *frame_in_flight {
+        if *frame_in_flight && !*latest_frame {
             return vec![error(ErrorCode::FrameInFlight, "wait for the answer to the previous FRAME")];
         }
         let jpeg = match incoming {
@@ -237,8 +242,13 @@ impl Connection {
         };
         match jpeg {
             Ok(jpeg) => {
-                *frame_in_flight = true;
                 self.idle_deadline = now + self.limits.idle_timeout;
+                if *frame_in_flight {
+                    // The newest frame waits; an older one waiting is dropped unanswered.
+                    *waiting = Some(jpeg);
+                    return Vec::new();
+                }
+                *frame_in_flight = true;
                 vec![Action::Analyse(jpeg)]
             }
             Err(err) => vec![Action::Send(err.to_message())],
@@ -247,12 +257,12 @@ impl Connection {
 
     /// The session started (with its id) or could not (the ERROR to send).
     pub fn on_started(&mut self, result: Result<String, ProtoError>, now: Instant) -> Vec<Action> {
-        let Phase::Starting { heartbeat } = std::mem::replace(&mut self.phase, Phase::Opened) else {
+        let Phase::Starting { heartbeat, latest_frame } = std::mem::replace(&mut self.phase, Phase::Opened) else {
             return Vec::new();
         };
         match result {
             Ok(session_id) => {
-                self.phase = Phase::Connected { frame_in_flight: false };
+                self.phase = Phase::Connected { frame_in_flight: false, latest_frame, waiting: None };
                 self.idle_deadline = now + self.limits.idle_timeout;
                 self.session_deadline = now + self.limits.max_session;
                 self.heartbeat = heartbeat.map(|period| (period, now + period));
@@ -267,10 +277,13 @@ impl Connection {
 
     /// The session's answer to the FRAME in flight.
     pub fn on_frame_result(&mut self, answer: FrameAnswer, now: Instant) -> Vec<Action> {
-        let Phase::Connected { frame_in_flight } = &mut self.phase else {
+        let Phase::Connected { frame_in_flight, waiting, .. } = &mut self.phase else {
             return Vec::new();
         };
-        *frame_in_flight = false;
+        // A frame that waited is analysed next (the session goes on after STATS and refusals).
+        let next = waiting.take();
+        *frame_in_flight = next.is_some();
+        let next = next.map(Action::Analyse);
         self.idle_deadline = now + self.limits.idle_timeout;
         match answer {
             FrameAnswer::Stats(mut result) => {
@@ -278,9 +291,12 @@ impl Connection {
                     result.details.antispoof_score = None;
                 }
                 let body = serde_json::to_string(&result).unwrap_or_else(|_| "{}".into());
-                vec![Action::Send(Message::new("STATS").with_body("application/json", body))]
+                [Action::Send(Message::new("STATS").with_body("application/json", body))]
+                    .into_iter()
+                    .chain(next)
+                    .collect()
             }
-            FrameAnswer::Refused(err) => vec![Action::Send(err.to_message())],
+            FrameAnswer::Refused(err) => [Action::Send(err.to_message())].into_iter().chain(next).collect(),
             FrameAnswer::Failed(err) => {
                 let actions = vec![Action::Record(Outcome::Ended(err.code)), Action::Send(err.to_message())];
                 self.close_with(actions, CloseCode::Internal)
@@ -451,7 +467,14 @@ pub fn parse_connect(message: &Message, remote: Option<IpAddr>) -> Result<Connec
             ));
         }
     };
-    Ok(ConnectRequest { session_id, mirrored, session_token, remote, heartbeat })
+    let latest_frame = match message.header("frames") {
+        None | Some("wait") => false,
+        Some("latest") => true,
+        Some(_) => {
+            return Err(ProtoError::header(ErrorCode::InvalidHeader, "frames", "frames is wait (default) or latest"));
+        }
+    };
+    Ok(ConnectRequest { session_id, mirrored, session_token, remote, heartbeat, latest_frame })
 }
 
 /// The JPEG of a text FRAME: its content type, then its size before and after base64.
@@ -547,6 +570,7 @@ mod tests {
             ("CONNECT\nversion:1.0\nheartbeat:x\n\n", ErrorCode::InvalidHeader),
             ("CONNECT\nversion:1.0\nsession-id:../x\n\n", ErrorCode::InvalidHeader),
             ("CONNECT\nversion:1.0\nmirrored:maybe\n\n", ErrorCode::InvalidHeader),
+            ("CONNECT\nversion:1.0\nframes:all\n\n", ErrorCode::InvalidHeader),
             ("connect\n\n", ErrorCode::Malformed),
             ("HELLO\n\n", ErrorCode::UnknownCommand),
         ];
@@ -563,6 +587,7 @@ mod tests {
             session_token: None,
             remote: "192.0.2.7".parse().ok(),
             heartbeat: None,
+            latest_frame: false,
         };
         assert_eq!(actions, vec![Action::Start(request)]);
     }
@@ -617,6 +642,34 @@ mod tests {
         // The CONNECT deadline still counts from the upgrade.
         assert!(!c.is_closed() && c.deadline() == Some(now + CONNECT_TIMEOUT));
         assert!(matches!(c.on_message(text("CONNECT\nversion:1.0\n\n"), now).as_slice(), [Action::Start(_)]));
+    }
+
+    #[test]
+    fn with_frames_latest_the_newest_frame_waits_and_is_analysed_next() {
+        let now = Instant::now();
+        let mut c = connected("CONNECT\nversion:1.0\nframes:latest\n\n", now);
+        assert_eq!(
+            c.on_message(Incoming::Binary(vec![0xFF, 0xD8, 1]), now),
+            vec![Action::Analyse(vec![0xFF, 0xD8, 1])]
+        );
+        // Two frames come while the first is analysed: the second replaces the first waiting.
+        assert!(c.on_message(Incoming::Binary(vec![0xFF, 0xD8, 2]), now).is_empty());
+        assert!(c.on_message(Incoming::Binary(vec![0xFF, 0xD8, 3]), now).is_empty());
+        let actions = c.on_frame_result(FrameAnswer::Stats(FrameResult::default()), now);
+        assert!(
+            matches!(actions.as_slice(), [Action::Send(m), Action::Analyse(next)] if m.command == "STATS" && next == &vec![0xFF, 0xD8, 3])
+        );
+        // A refused frame frees the place too; with nothing waiting, the next frame goes straight in.
+        let refused = ProtoError::new(ErrorCode::NotJpeg, "no");
+        assert!(matches!(c.on_frame_result(FrameAnswer::Refused(refused), now).as_slice(), [Action::Send(_)]));
+        assert_eq!(
+            c.on_message(Incoming::Binary(vec![0xFF, 0xD8, 4]), now),
+            vec![Action::Analyse(vec![0xFF, 0xD8, 4])]
+        );
+        // A frame waiting when the verdict comes is never analysed.
+        c.on_message(Incoming::Binary(vec![0xFF, 0xD8, 5]), now);
+        let actions = c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![] }, now);
+        assert!(!actions.iter().any(|a| matches!(a, Action::Analyse(_))) && c.is_closed(), "{actions:?}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 const DEFAULT_MODEL: AntispoofModel = AntispoofModel::Fusion;
 /// AggregateLiveness window (frames).
 const DEFAULT_WINDOW: u32 = 10;
+const DEFAULT_EVERY_NTH: u32 = 1;
 const DEFAULT_AGGREGATION: AggregationMode = AggregationMode::Mean;
 /// The fusion reads 0.5 at the operating point chosen by `make eval-pad`; the CNNs give
 /// probabilities whose source sets no cut-off, so the even odds point for them too.
@@ -42,6 +43,7 @@ struct Settings {
     liveness_location: Option<PathBuf>,
     fusion_location: Option<PathBuf>,
     window: u32,
+    every_nth: u32,
     aggregation: AggregationMode,
     threshold: f64,
     min_face_size: u32,
@@ -58,6 +60,7 @@ impl Default for Settings {
             liveness_location: None,
             fusion_location: None,
             window: DEFAULT_WINDOW,
+            every_nth: DEFAULT_EVERY_NTH,
             aggregation: DEFAULT_AGGREGATION,
             threshold: DEFAULT_THRESHOLD,
             min_face_size: DEFAULT_MIN_FACE_SIZE,
@@ -73,6 +76,8 @@ struct State {
     /// Loaded with model `fusion`.
     fusion: Option<Fusion>,
     aggregator: Aggregator,
+    /// Each track's last result, carried over the frames it is not scored on.
+    sampled: element::Sampled<Antispoof>,
     info: Option<gst_video::VideoInfo>,
 }
 
@@ -139,6 +144,10 @@ impl ObjectImpl for LvAntispoof {
                     .default_value(DEFAULT_WINDOW)
                     .mutable_playing()
                     .build(),
+                element::every_nth_spec(
+                    "Score every n-th frame of each face only and carry its last result (by track id) over the frames between; the window then covers the scored frames; 1 scores every frame",
+                    DEFAULT_EVERY_NTH,
+                ),
                 glib::ParamSpecEnum::builder_with_default("aggregation", DEFAULT_AGGREGATION)
                     .nick("Aggregation")
                     .blurb("How the window's frame scores are combined: mean, or median (robust to a few odd frames)")
@@ -194,6 +203,7 @@ impl ObjectImpl for LvAntispoof {
             "liveness-model-location" => settings.liveness_location = element::path_from_value(value),
             "fusion-location" => settings.fusion_location = element::path_from_value(value),
             "window" => settings.window = value.get().expect("type checked upstream"),
+            "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
             "aggregation" => settings.aggregation = value.get().expect("type checked upstream"),
             "threshold" => settings.threshold = value.get().expect("type checked upstream"),
             "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
@@ -213,6 +223,7 @@ impl ObjectImpl for LvAntispoof {
             "liveness-model-location" => element::path_to_value(&settings.liveness_location),
             "fusion-location" => element::path_to_value(&settings.fusion_location),
             "window" => settings.window.to_value(),
+            "every-nth" => settings.every_nth.to_value(),
             "aggregation" => settings.aggregation.to_value(),
             "threshold" => settings.threshold.to_value(),
             "min-face-size" => settings.min_face_size.to_value(),
@@ -286,6 +297,7 @@ impl BaseTransformImpl for LvAntispoof {
             scorer: Scorer::new(antispoof, liveness),
             fusion,
             aggregator: Aggregator::default(),
+            sampled: element::Sampled::default(),
             info: None,
         });
         Ok(())
@@ -314,21 +326,24 @@ impl BaseTransformImpl for LvAntispoof {
         };
         let info = element::negotiated(self, state.info.as_ref())?;
         let chosen = element::select_faces(&faces, settings.min_face_size, settings.max_faces);
+        let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
+        state.aggregator.retain(&present);
+        state.sampled.retain(&present);
+        let (due, skipped): (Vec<usize>, Vec<usize>) =
+            chosen.into_iter().partition(|&i| state.sampled.due(faces[i].track_id, settings.every_nth));
         let scorer = &state.scorer;
         let scores = element::analyse_frame(self, buffer, &info, |view| {
-            chosen.iter().map(|&i| scorer.score(view, &faces[i]).map(|s| (i, s))).collect::<Result<Vec<_>, _>>()
+            due.iter().map(|&i| scorer.score(view, &faces[i]).map(|s| (i, s))).collect::<Result<Vec<_>, _>>()
         })?;
         let how = match settings.aggregation {
             AggregationMode::Mean => Aggregation::Mean,
             AggregationMode::Median => Aggregation::Median,
         };
-        let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
-        state.aggregator.retain(&present);
         for (i, candidates) in scores {
             let Some(score) = frame_score(&candidates, state.fusion.as_ref()) else { continue };
             let (aggregated_score, frames) =
                 state.aggregator.push(faces[i].track_id, score, settings.window as usize, how);
-            faces[i].antispoof = Some(Antispoof {
+            let antispoof = Antispoof {
                 score,
                 aggregated_score,
                 frames,
@@ -336,8 +351,13 @@ impl BaseTransformImpl for LvAntispoof {
                 antispoof_model: candidates.antispoof_model,
                 liveness_model: candidates.liveness_model,
                 features: candidates.features,
-            });
+            };
+            faces[i].antispoof = Some(antispoof);
+            state.sampled.store(faces[i].track_id, antispoof);
             gst::trace!(CAT, imp = self, "track {}: {score:.3} from {:?}", faces[i].track_id, candidates);
+        }
+        for i in skipped {
+            faces[i].antispoof = state.sampled.carried(faces[i].track_id);
         }
         drop(state_guard);
 

@@ -14,7 +14,7 @@ use gst_video::subclass::prelude::*;
 use super::ChallengePoseSource;
 use super::challenge::{ChallengeRng, ChallengeType, SequenceError, format_list, parse_list};
 use super::hud::{self, Canvas};
-use super::session::{Event, PoseSource, Session, SessionSettings};
+use super::session::{Event, Needs, PoseSource, Session, SessionSettings};
 use crate::element;
 use crate::meta::{ChallengeState, FaceMeta, HeadPose};
 
@@ -53,6 +53,8 @@ struct State {
     info: Option<gst_video::VideoInfo>,
     frames: u64,
     last_progress: Option<(usize, u32)>,
+    /// What was last said upstream about the mesh and emotion model it needs.
+    needs_sent: Option<Needs>,
 }
 
 impl State {
@@ -586,7 +588,7 @@ impl BaseTransformImpl for LvChallenge {
             new_session(&settings).map_err(|err| gst::error_msg!(gst::LibraryError::Settings, ["{}", err]))?;
         gst::info!(CAT, imp = self, "session: {}", format_list(session.queue()));
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(State { session, info: None, frames: 0, last_progress: None });
+            Some(State { session, info: None, frames: 0, last_progress: None, needs_sent: None });
         Ok(())
     }
 
@@ -642,7 +644,14 @@ impl BaseTransformImpl for LvChallenge {
         let passed = state.session.passed_so_far();
         let time_left_ms = state.session.time_left_ns(running_time).map(|ns| ns / 1_000_000);
         let info = state.info.clone();
+        let needs = state.session.needs();
+        let needs_changed = state.needs_sent.replace(needs) != Some(needs);
         drop(state_guard);
+
+        // lvlandmarks upstream runs its models on the frames this session needs them on.
+        if needs_changed {
+            self.obj().sink_pad().push_event(super::needs_event(needs));
+        }
 
         // The session follows the largest face: its head pose rides on the messages and the
         // session state goes on its FaceMeta entry.
@@ -725,7 +734,7 @@ mod tests {
     #[test]
     fn progress_is_posted_only_when_it_changes() {
         let session = new_session(&Settings { seed: 1, ..Settings::default() }).unwrap();
-        let mut state = State { session, info: None, frames: 0, last_progress: None };
+        let mut state = State { session, info: None, frames: 0, last_progress: None, needs_sent: None };
         let progress =
             |index: usize, progress: f32| Event::Progress { challenge: ChallengeType::TurnLeft, index, progress };
         assert_eq!(state.drop_unchanged_progress(vec![progress(0, 0.2)]).len(), 1);

@@ -343,6 +343,15 @@ pub enum Event {
     Verdict(Verdict),
 }
 
+/// What a session needs from the face mesh (lvlandmarks) on the next frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// Head pose, eyes and mouth on every frame (else every few frames will do).
+    pub fine_motion: bool,
+    /// The emotion model's smile.
+    pub expressions: bool,
+}
+
 /// Where an attempt stands.
 #[derive(Debug, Clone, Default)]
 struct Attempt {
@@ -477,6 +486,22 @@ impl Session {
             Stage::Centering
         } else {
             Stage::Challenge
+        }
+    }
+
+    /// What the session needs from lvlandmarks upstream on the next frames: the mesh on every
+    /// frame while calibrating, during gestures and expressions and once a static pose has
+    /// begun (its hold counts frames); the emotion model while calibrating a session that may
+    /// ask for a smile (its neutral smile) and during a smile.
+    pub fn needs(&self) -> Needs {
+        let smile_possible = self.queue.contains(&ChallengeType::Smile) || self.pool.contains(&ChallengeType::Smile);
+        match (self.stage(), self.queue.get(self.index)) {
+            (Stage::Calibrating(_), _) => Needs { fine_motion: true, expressions: smile_possible },
+            (Stage::Challenge, Some(&c)) if c.is_static_pose() => {
+                Needs { fine_motion: self.attempt.onset_at.is_some() || self.attempt.hold > 0, expressions: false }
+            }
+            (Stage::Challenge, Some(&c)) => Needs { fine_motion: true, expressions: c == ChallengeType::Smile },
+            _ => Needs { fine_motion: false, expressions: false },
         }
     }
 

@@ -11,7 +11,7 @@ use gst_video::subclass::prelude::*;
 
 use super::FaceDetectModel;
 use super::blazeface::{Detection, Detector, DetectorSettings, ModelKind};
-use super::tracker::Tracker;
+use super::tracker::{Follower, Tracker, parse_mesh_event};
 use crate::element;
 use crate::meta::{Face, FaceFrame, FaceMeta, Keypoints};
 
@@ -28,6 +28,7 @@ const DEFAULT_MAX_FACES: u32 = 10;
 const DEFAULT_MIN_FACE_SIZE: u32 = 0;
 const DEFAULT_THREADS: u32 = 1;
 const DEFAULT_POST_MESSAGES: bool = false;
+const DEFAULT_EVERY_NTH: u32 = 1;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -39,6 +40,7 @@ struct Settings {
     min_face_size: u32,
     threads: u32,
     post_messages: bool,
+    every_nth: u32,
 }
 
 impl Default for Settings {
@@ -52,6 +54,7 @@ impl Default for Settings {
             min_face_size: DEFAULT_MIN_FACE_SIZE,
             threads: DEFAULT_THREADS,
             post_messages: DEFAULT_POST_MESSAGES,
+            every_nth: DEFAULT_EVERY_NTH,
         }
     }
 }
@@ -70,6 +73,8 @@ impl Settings {
 struct State {
     detector: Detector,
     tracker: Tracker,
+    /// The faces between detections (`every-nth`).
+    follower: Follower,
     info: Option<gst_video::VideoInfo>,
 }
 
@@ -89,6 +94,7 @@ impl LvFaceDetect {
                 .field("width", face.bbox.width.round() as i32)
                 .field("height", face.bbox.height.round() as i32)
                 .field("score", face.score as f64)
+                .field("tracked", face.tracked)
                 .build();
             for (name, point) in Keypoints::NAMES.iter().zip(face.keypoints.as_array()) {
                 s.set(*name, gst::Array::new([point.x as f64, point.y as f64]));
@@ -156,6 +162,10 @@ impl ObjectImpl for LvFaceDetect {
                     .default_value(DEFAULT_MIN_FACE_SIZE)
                     .mutable_playing()
                     .build(),
+                element::every_nth_spec(
+                    "Run the detector on every n-th frame only (and on every frame while no face is followed or the mesh lost one); between, each face keeps its last detection, moved and scaled as lvlandmarks downstream saw the face move (its `lvlandmarks-tracks` upstream events), marked `tracked` in the FaceMeta; new faces wait for the next detection. 1 detects on every frame",
+                    DEFAULT_EVERY_NTH,
+                ),
                 glib::ParamSpecUInt::builder("threads")
                     .nick("Threads")
                     .blurb("ONNX Runtime intra-op threads of the model session; elements with the same model and threads share one session")
@@ -186,6 +196,7 @@ impl ObjectImpl for LvFaceDetect {
             "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
             "threads" => settings.threads = value.get().expect("type checked upstream"),
             "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
+            "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
             name => unreachable!("unknown property {name}"),
         }
         gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
@@ -202,6 +213,7 @@ impl ObjectImpl for LvFaceDetect {
             "min-face-size" => settings.min_face_size.to_value(),
             "threads" => settings.threads.to_value(),
             "post-messages" => settings.post_messages.to_value(),
+            "every-nth" => settings.every_nth.to_value(),
             name => unreachable!("unknown property {name}"),
         }
     }
@@ -244,8 +256,12 @@ impl BaseTransformImpl for LvFaceDetect {
         let shared =
             element::load_model(kind.file_name(), settings.model_location.as_deref(), settings.threads as usize)?;
         gst::info!(CAT, imp = self, "using {} with {} thread(s)", shared.path().display(), settings.threads);
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(State { detector: Detector::new(kind, shared), tracker: Tracker::default(), info: None });
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(State {
+            detector: Detector::new(kind, shared),
+            tracker: Tracker::default(),
+            follower: Follower::default(),
+            info: None,
+        });
         Ok(())
     }
 
@@ -259,8 +275,23 @@ impl BaseTransformImpl for LvFaceDetect {
             && let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut()
         {
             state.tracker.reset();
+            state.follower.reset();
         }
         self.parent_sink_event(event)
+    }
+
+    fn src_event(&self, event: gst::Event) -> bool {
+        // lvlandmarks' word on where the faces of a frame are: kept for the frames the
+        // detector skips, not passed further upstream.
+        if let gst::EventView::CustomUpstream(custom) = event.view()
+            && let Some((pts, reports)) = custom.structure().and_then(parse_mesh_event)
+        {
+            if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                state.follower.report(pts, &reports);
+            }
+            return true;
+        }
+        self.parent_src_event(event)
     }
 
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
@@ -272,17 +303,28 @@ impl BaseTransformImpl for LvFaceDetect {
         };
         let info = element::negotiated(self, state.info.as_ref())?;
 
-        let detector_settings = settings.detector_settings();
-        let detections: Vec<Detection> =
-            element::analyse_frame(self, buffer, &info, |view| state.detector.detect(view, &detector_settings))?;
-        let boxes: Vec<_> = detections.iter().map(|d| d.bbox).collect();
-        let ids = state.tracker.update(&boxes);
+        let detect = state.follower.detect_now(settings.every_nth);
+        let faces: Vec<(u64, Detection)> = if detect {
+            let detector_settings = settings.detector_settings();
+            let detections: Vec<Detection> =
+                element::analyse_frame(self, buffer, &info, |view| state.detector.detect(view, &detector_settings))?;
+            let boxes: Vec<_> = detections.iter().map(|d| d.bbox).collect();
+            let faces: Vec<_> = state.tracker.update(&boxes).into_iter().zip(detections).collect();
+            state.follower.detected(buffer.pts().map(gst::ClockTime::nseconds), &faces);
+            faces
+        } else {
+            let faces = state.follower.predicted();
+            state.tracker.follow(&faces.iter().map(|(id, d)| (*id, d.bbox)).collect::<Vec<_>>());
+            faces
+        };
         drop(state_guard);
-
         let frame = FaceFrame {
             width: info.width(),
             height: info.height(),
-            faces: detections.iter().zip(ids).map(|(d, id)| Face::new(id, d.bbox, d.score, d.keypoints)).collect(),
+            faces: faces
+                .into_iter()
+                .map(|(id, d)| Face { tracked: !detect, ..Face::new(id, d.bbox, d.score, d.keypoints) })
+                .collect(),
         };
         gst::trace!(CAT, imp = self, "{} face(s) at {:?}", frame.faces.len(), buffer.pts());
         for face in &frame.faces {

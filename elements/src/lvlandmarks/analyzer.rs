@@ -22,6 +22,8 @@ pub struct AnalyzerSettings {
     /// Mesh face-flag probability below which the mesh is dropped.
     pub min_face_flag: f32,
     pub eye_closed_ratio: f32,
+    /// Run the emotion model; without it the smile reads 0.
+    pub emotion: bool,
 }
 
 /// What the models found on one face.
@@ -84,9 +86,13 @@ impl Analyzer {
             })
             .collect();
 
-        let grey = mesh::emotion_input(&downsample(&rgb, MESH_INPUT, 3, MESH_INPUT / EMOTION_INPUT));
-        let emotions = self.emotion.run(&grey, &[1, EMOTION_INPUT, EMOTION_INPUT, 1])?;
-        let smile = emotions.first().and_then(|o| o.data.get(mesh::HAPPY)).copied().unwrap_or(0.0).clamp(0.0, 1.0);
+        let smile = if settings.emotion {
+            let grey = mesh::emotion_input(&downsample(&rgb, MESH_INPUT, 3, MESH_INPUT / EMOTION_INPUT));
+            let emotions = self.emotion.run(&grey, &[1, EMOTION_INPUT, EMOTION_INPUT, 1])?;
+            emotions.first().and_then(|o| o.data.get(mesh::HAPPY)).copied().unwrap_or(0.0).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
 
         Ok(Some(FaceAnalysis {
             landmarks: Landmarks { points, face_flag },

@@ -1,17 +1,20 @@
 //! GStreamer glue of `lvlandmarks`: properties, the face selection, every-nth carrying.
 
-use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
+use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::analyzer::{Analyzer, AnalyzerSettings, EMOTION_FILE, FaceAnalysis, MESH_FILE};
 use super::mesh::DEFAULT_EYE_CLOSED_RATIO;
 use crate::element;
+use crate::lvchallenge::parse_needs_event;
+use crate::lvchallenge::session::Needs;
+use crate::lvfacedetect::tracker::{MeshReport, mesh_event};
 use crate::meta::Face;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -23,6 +26,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 });
 
 const DEFAULT_EVERY_NTH: u32 = 1;
+const DEFAULT_IDLE_EVERY_NTH: u32 = 1;
 const DEFAULT_MIN_FACE_SIZE: u32 = 0;
 const DEFAULT_MAX_FACES: u32 = 10;
 const DEFAULT_MIN_FACE_FLAG: f64 = 0.5;
@@ -34,6 +38,7 @@ struct Settings {
     mesh_location: Option<std::path::PathBuf>,
     emotion_location: Option<std::path::PathBuf>,
     every_nth: u32,
+    idle_every_nth: u32,
     min_face_size: u32,
     max_faces: u32,
     min_face_flag: f64,
@@ -48,6 +53,7 @@ impl Default for Settings {
             mesh_location: None,
             emotion_location: None,
             every_nth: DEFAULT_EVERY_NTH,
+            idle_every_nth: DEFAULT_IDLE_EVERY_NTH,
             min_face_size: DEFAULT_MIN_FACE_SIZE,
             max_faces: DEFAULT_MAX_FACES,
             min_face_flag: DEFAULT_MIN_FACE_FLAG,
@@ -61,9 +67,11 @@ impl Default for Settings {
 struct State {
     analyzer: Analyzer,
     info: Option<gst_video::VideoInfo>,
-    frames_seen: u64,
-    /// Last analysis of each track, carried over frames the mesh does not run on.
-    carried: HashMap<u64, FaceAnalysis>,
+    /// Each track's last analysis, carried over the frames the mesh does not run on.
+    /// (None: the mesh model found no face in the track's box.)
+    sampled: element::Sampled<Option<FaceAnalysis>>,
+    /// What lvchallenge downstream said it needs; None: everything on every frame.
+    needs: Option<Needs>,
 }
 
 #[derive(Default)]
@@ -116,12 +124,16 @@ impl ObjectImpl for LvLandmarks {
                     "emotion-model-location",
                     "Path to the emotion (smile) model; unset looks up emotion.onnx in LIVENESS_MODEL_DIR, then the models/ folder",
                 ),
-                glib::ParamSpecUInt::builder("every-nth")
-                    .nick("Every n-th frame")
-                    .blurb("Run the mesh on every n-th frame only and carry each face's last results (by track id) over the frames between; 1 runs it on every frame")
+                element::every_nth_spec(
+                    "Run the mesh on every n-th frame of each face only and carry its last results (by track id) over the frames between; 1 runs it on every frame",
+                    DEFAULT_EVERY_NTH,
+                ),
+                glib::ParamSpecUInt::builder("idle-every-nth")
+                    .nick("Every n-th frame while idle")
+                    .blurb("While lvchallenge downstream needs no fine motion (no gesture, expression or hold under way: its `lvchallenge-needs` events), run the mesh on every n-th frame of each face only; the emotion model runs only while lvchallenge needs expressions. 1 keeps every-nth")
                     .minimum(1)
                     .maximum(1000)
-                    .default_value(DEFAULT_EVERY_NTH)
+                    .default_value(DEFAULT_IDLE_EVERY_NTH)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecUInt::builder("min-face-size")
@@ -180,6 +192,7 @@ impl ObjectImpl for LvLandmarks {
             "mesh-model-location" => settings.mesh_location = element::path_from_value(value),
             "emotion-model-location" => settings.emotion_location = element::path_from_value(value),
             "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
+            "idle-every-nth" => settings.idle_every_nth = value.get().expect("type checked upstream"),
             "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
             "max-faces" => settings.max_faces = value.get().expect("type checked upstream"),
             "min-face-flag" => settings.min_face_flag = value.get().expect("type checked upstream"),
@@ -197,6 +210,7 @@ impl ObjectImpl for LvLandmarks {
             "mesh-model-location" => element::path_to_value(&settings.mesh_location),
             "emotion-model-location" => element::path_to_value(&settings.emotion_location),
             "every-nth" => settings.every_nth.to_value(),
+            "idle-every-nth" => settings.idle_every_nth.to_value(),
             "min-face-size" => settings.min_face_size.to_value(),
             "max-faces" => settings.max_faces.to_value(),
             "min-face-flag" => settings.min_face_flag.to_value(),
@@ -245,13 +259,27 @@ impl BaseTransformImpl for LvLandmarks {
             element::load_model(EMOTION_FILE, settings.emotion_location.as_deref(), threads)?,
         );
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(State { analyzer, info: None, frames_seen: 0, carried: HashMap::new() });
+            Some(State { analyzer, info: None, sampled: element::Sampled::default(), needs: None });
         Ok(())
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = None;
         Ok(())
+    }
+
+    fn src_event(&self, event: gst::Event) -> bool {
+        // lvchallenge's word on what it needs: kept, not passed further upstream.
+        if let gst::EventView::CustomUpstream(custom) = event.view()
+            && let Some(needs) = custom.structure().and_then(parse_needs_event)
+        {
+            gst::debug!(CAT, imp = self, "downstream needs {needs:?}");
+            if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                state.needs = Some(needs);
+            }
+            return true;
+        }
+        self.parent_src_event(event)
     }
 
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
@@ -262,37 +290,54 @@ impl BaseTransformImpl for LvLandmarks {
             return Err(gst::FlowError::Flushing);
         };
         let info = element::negotiated(self, state.info.as_ref())?;
-        let run_mesh = state.frames_seen.is_multiple_of(settings.every_nth.max(1) as u64);
-        state.frames_seen += 1;
         let chosen = element::select_faces(&faces, settings.min_face_size, settings.max_faces);
-        if run_mesh {
-            let analyzer_settings = AnalyzerSettings {
-                min_face_flag: settings.min_face_flag as f32,
-                eye_closed_ratio: settings.eye_closed_ratio as f32,
-            };
-            let analyzer = &state.analyzer;
-            let results = element::analyse_frame(self, buffer, &info, |view| {
-                chosen
-                    .iter()
+        let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
+        state.sampled.retain(&present);
+        let fine_motion = state.needs.is_none_or(|n| n.fine_motion);
+        let every_nth = if fine_motion { settings.every_nth } else { settings.idle_every_nth.max(settings.every_nth) };
+        let (due, skipped): (Vec<usize>, Vec<usize>) =
+            chosen.into_iter().partition(|&i| state.sampled.due(faces[i].track_id, every_nth));
+        let analyzer_settings = AnalyzerSettings {
+            min_face_flag: settings.min_face_flag as f32,
+            eye_closed_ratio: settings.eye_closed_ratio as f32,
+            emotion: state.needs.is_none_or(|n| n.expressions),
+        };
+        let analyzer = &state.analyzer;
+        let results = match due.is_empty() {
+            true => Vec::new(),
+            false => element::analyse_frame(self, buffer, &info, |view| {
+                due.iter()
                     .map(|&i| analyzer.analyze(view, &faces[i], &analyzer_settings).map(|a| (i, a)))
                     .collect::<Result<Vec<_>, _>>()
-            })?;
-            state.carried.clear();
-            for (i, analysis) in results {
-                if let Some(analysis) = analysis {
-                    analysis.apply_to(&mut faces[i]);
-                    state.carried.insert(faces[i].track_id, analysis);
+            })?,
+        };
+        let mut reports = Vec::with_capacity(results.len());
+        for (i, mut analysis) in results {
+            if let Some(analysis) = analysis.as_mut() {
+                if !analyzer_settings.emotion {
+                    // The smile stays what the emotion model last read on this face.
+                    let last = state.sampled.carried(faces[i].track_id).flatten();
+                    analysis.mouth.smile = last.map_or(0.0, |a| a.mouth.smile);
                 }
+                analysis.apply_to(&mut faces[i]);
             }
-        } else {
-            for &i in &chosen {
-                if let Some(analysis) = state.carried.get(&faces[i].track_id) {
-                    analysis.apply_to(&mut faces[i]);
-                }
+            reports.push(MeshReport {
+                track_id: faces[i].track_id,
+                bbox: analysis.as_ref().map(|a| a.landmarks.bounds()),
+            });
+            state.sampled.store(faces[i].track_id, analysis);
+        }
+        for i in skipped {
+            if let Some(analysis) = state.sampled.carried(faces[i].track_id).flatten() {
+                analysis.apply_to(&mut faces[i]);
             }
         }
         drop(state_guard);
 
+        // Where the mesh found the faces, for lvfacedetect's frames between detections.
+        if !reports.is_empty() {
+            self.obj().sink_pad().push_event(mesh_event(buffer.pts(), &reports));
+        }
         if settings.post_messages {
             self.post_faces(buffer, &faces);
         }

@@ -17,7 +17,7 @@ use super::analysis::{
 use crate::crop::FaceCrop;
 use crate::element;
 use crate::frame::resample_luma;
-use crate::meta::{Face, Surface};
+use crate::meta::{Face, QualityResult, Surface};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvsurfaceanalysis", gst::DebugColorFlags::empty(), Some("Liveness surface and quality"))
@@ -30,6 +30,7 @@ const SKIN_REGION: f32 = 0.8;
 const DEFAULT_MIN_SURFACE_SCORE: f64 = 0.40;
 const DEFAULT_MIN_FACE_SIZE: u32 = 0;
 const DEFAULT_MAX_FACES: u32 = 10;
+const DEFAULT_EVERY_NTH: u32 = 1;
 const DEFAULT_POST_MESSAGES: bool = false;
 
 #[derive(Debug, Clone)]
@@ -39,6 +40,7 @@ struct Settings {
     min_surface_score: f32,
     min_face_size: u32,
     max_faces: u32,
+    every_nth: u32,
     post_messages: bool,
 }
 
@@ -50,6 +52,7 @@ impl Default for Settings {
             min_surface_score: DEFAULT_MIN_SURFACE_SCORE as f32,
             min_face_size: DEFAULT_MIN_FACE_SIZE,
             max_faces: DEFAULT_MAX_FACES,
+            every_nth: DEFAULT_EVERY_NTH,
             post_messages: DEFAULT_POST_MESSAGES,
         }
     }
@@ -142,6 +145,8 @@ fn native_canvas_side(face: &Face) -> usize {
 struct State {
     info: Option<gst_video::VideoInfo>,
     running: HashMap<u64, RunningScore>,
+    /// Each track's last surface and quality, carried over the frames it is not analysed on.
+    sampled: element::Sampled<(Surface, QualityResult)>,
 }
 
 #[derive(Default)]
@@ -228,6 +233,10 @@ impl ObjectImpl for LvSurfaceAnalysis {
                     .default_value(defaults.surface.moire_rows)
                     .mutable_playing()
                     .build(),
+                element::every_nth_spec(
+                    "Analyse every n-th frame of each face only and carry its last results (by track id) over the frames between; the session score then covers the analysed frames; 1 analyses every frame",
+                    DEFAULT_EVERY_NTH,
+                ),
                 glib::ParamSpecUInt::builder("min-face-size")
                     .nick("Minimum face size")
                     .blurb("Faces whose detector box is smaller than this many pixels (shorter side) are not analysed; 0 analyses all")
@@ -264,6 +273,7 @@ impl ObjectImpl for LvSurfaceAnalysis {
                 "moire-rows" => settings.surface.moire_rows = value.get().expect("type checked upstream"),
                 "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
                 "max-faces" => settings.max_faces = value.get().expect("type checked upstream"),
+                "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
                 "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
                 name => unreachable!("unknown property {name}"),
             }
@@ -280,6 +290,7 @@ impl ObjectImpl for LvSurfaceAnalysis {
             "moire-rows" => settings.surface.moire_rows.to_value(),
             "min-face-size" => settings.min_face_size.to_value(),
             "max-faces" => settings.max_faces.to_value(),
+            "every-nth" => settings.every_nth.to_value(),
             "post-messages" => settings.post_messages.to_value(),
             name => unreachable!("unknown property {name}"),
         }
@@ -316,7 +327,8 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(State { info: None, running: HashMap::new() });
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(State { info: None, running: HashMap::new(), sampled: element::Sampled::default() });
         Ok(())
     }
 
@@ -343,9 +355,14 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
         };
         let info = element::negotiated(self, state.info.as_ref())?;
         let chosen = element::select_faces(&faces, settings.min_face_size, settings.max_faces);
+        let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
+        state.running.retain(|track, _| present.contains(track));
+        state.sampled.retain(&present);
+        let (due, skipped): (Vec<usize>, Vec<usize>) =
+            chosen.into_iter().partition(|&i| state.sampled.due(faces[i].track_id, settings.every_nth));
         let results = element::analyse_frame(self, buffer, &info, |view| {
             let mut canvas = vec![0.0f32; SURFACE_CANVAS * SURFACE_CANVAS];
-            let results: Vec<_> = chosen
+            let results: Vec<_> = due
                 .iter()
                 .map(|&i| {
                     // The middle of the face box, read as luma straight from the frame.
@@ -363,18 +380,24 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
                 .collect();
             Ok::<_, std::convert::Infallible>(results)
         })?;
-        let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
-        state.running.retain(|track, _| present.contains(track));
         for (i, frame, quality) in results {
             let (session_score, session_frames) =
                 state.running.entry(faces[i].track_id).or_default().add(frame.confidence);
-            faces[i].surface = Some(Surface {
+            let surface = Surface {
                 frame,
                 session_score,
                 session_frames,
                 session_ok: session_score >= settings.min_surface_score,
-            });
+            };
+            faces[i].surface = Some(surface);
             faces[i].quality = Some(quality);
+            state.sampled.store(faces[i].track_id, (surface, quality));
+        }
+        for i in skipped {
+            if let Some((surface, quality)) = state.sampled.carried(faces[i].track_id) {
+                faces[i].surface = Some(surface);
+                faces[i].quality = Some(quality);
+            }
         }
         drop(state_guard);
 
