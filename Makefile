@@ -4,8 +4,10 @@
 #                print the decoded verdict token (pass, then a random sequence that fails)
 #   make demo-server [MODE=open|rp]  lpserver and its page on http://127.0.0.1:5003/, with
 #                anonymous sessions or as a relying party's session (token in the address)
-#   make bench   print lvfacedetect vs opencv facedetect timings, and the analysis chain's
-#                frames/s on one and two cores (one model session, then a pool) (release build)
+#   make bench   print lvfacedetect vs opencv facedetect timings, the analysis chain's
+#                frames/s on one and two cores (one model session, then a pool), and lpserver's
+#                capacity: lpload round trips at 10-20 sessions, one core, twice MAX_SESSIONS
+#                (release build)
 #   make eval    genuine and attack sessions through lpserver over LPProto (release build):
 #                BPCER, APCER per attack, time to pass; figure in target/eval/eval.png
 #   make eval-pad  the presentation-attack calibration set, every candidate's DET curve and
@@ -99,6 +101,8 @@ bench: ort
 	cargo bench -p gst-plugin-liveness --bench facedetect
 	LIVENESS_MODEL_SESSIONS=1 cargo bench -p gst-plugin-liveness --bench scaling
 	cargo bench -p gst-plugin-liveness --bench scaling
+	cargo build --release --bin lpserver --bin lpload
+	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) scripts/capacity.sh
 
 # The evaluation of issue-grade figures: about 10 minutes on 2 cores. EVAL_ARGS passes
 # options to lpeval (--set tuning|reporting|all, --sessions, --attacks, --parallel).

@@ -1,35 +1,62 @@
 #!/usr/bin/env bash
-# `make bench` (last step): lpserver's capacity. Starts the release lpserver on a free
-# loopback port and runs lpload against it at each session count of CAPACITY_SESSIONS
-# (default "10 20 30 40 50"), 10 frames a second each, the bundled demo clip (its sessions
-# pass), each session a relying party's user of its own. Prints lpload's figures and the server's CPU time per answered frame, read from
-# /proc before and after each run.
+# `make bench` (last step): lpserver's capacity on this machine. Starts the release lpserver on
+# a free loopback port and runs lpload against it at each session count of CAPACITY_SESSIONS
+# (default "10 12 14 16 18 20"), 10 frames a second each, the bundled demo clip (its sessions
+# pass), each session a relying party's user of its own; then the same on one core (the
+# server pinned with taskset) at CAPACITY_ONE_CORE (default "6 8"); then overload: the server
+# with its default MAX_SESSIONS and twice that many sessions, where those past the bound must
+# get `busy` (1023) and the admitted ones keep their latency. Prints lpload's figures and the
+# server's CPU time per answered frame, read from /proc before and after each run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${CAPACITY_BIN:-$root/target/release}"
-counts="${CAPACITY_SESSIONS:-10 20 30 40 50}"
+counts="${CAPACITY_SESSIONS:-10 12 14 16 18 20}"
+one_core="${CAPACITY_ONE_CORE:-6 8}"
 fps="${CAPACITY_FPS:-10}"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 api_key="capacity-$(openssl rand -hex 24)"
 export PORT="$port" ORT_DISABLE_TELEMETRY=1 API_KEYS="bench:$api_key" MIN_AGE=0
 export LIVENESS_JWT_SECRET="capacity-bench-$(openssl rand -hex 16)"
-export CHALLENGE_SEQUENCE=turn_left,look_up,turn_right
-export MAX_SESSIONS="${MAX_SESSIONS:-1000}" MAX_CONNECTIONS_PER_IP=10000
-"$bin/lpserver" >/tmp/lpserver-capacity.log 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    curl -fs "http://127.0.0.1:$port/health" >/dev/null && break
-    sleep 0.2
-done
+export CHALLENGE_SEQUENCE=turn_left,look_up,turn_right MAX_CONNECTIONS_PER_IP=10000
 ticks="$(getconf CLK_TCK)"
-cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-for n in $counts; do
-    before="$(cpu)"
-    out="$("$bin/lpload" --url "ws://127.0.0.1:$port/lpproto" --sessions "$n" --fps "$fps" --ramp-ms 2000 --api-key "$api_key" "$@")"
-    after="$(cpu)"
-    echo "$out"
+pid=""
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null || true' EXIT
+
+# start_server [taskset cores] [MAX_SESSIONS]: (re)starts lpserver, waits until it answers.
+start_server() {
+    if [ -n "$pid" ]; then kill "$pid"; wait "$pid" 2>/dev/null || true; fi
+    local pin=()
+    [ -n "$1" ] && pin=(taskset -c "$1")
+    if [ -n "$2" ]; then export MAX_SESSIONS="$2"; else unset MAX_SESSIONS; fi
+    "${pin[@]}" "$bin/lpserver" >/tmp/lpserver-capacity.log 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        curl -fs "http://127.0.0.1:$port/health" >/dev/null && break
+        sleep 0.2
+    done
+    curl -fs "http://127.0.0.1:$port/health" >/dev/null || { cat /tmp/lpserver-capacity.log >&2; exit 1; }
+    # Warm-up, not measured: the first inferences of each pooled model session are slow.
+    "$bin/lpload" --url "ws://127.0.0.1:$port/lpproto" --sessions 2 --frames 30 --api-key "$api_key" >/dev/null
+}
+
+# run LABEL SESSIONS: one lpload run and the server's CPU time per answered frame.
+run() {
+    local before after out frames
+    before="$(awk '{print $14 + $15}' "/proc/$pid/stat")"
+    out="$("$bin/lpload" --url "ws://127.0.0.1:$port/lpproto" --sessions "$2" --fps "$fps" --ramp-ms 2000 \
+        --api-key "$api_key")"
+    after="$(awk '{print $14 + $15}' "/proc/$pid/stat")"
     frames="$(awk '/^frames answered/ {print $3}' <<<"$out")"
-    awk -v t="$((after - before))" -v hz="$ticks" -v f="$frames" -v n="$n" \
-        'BEGIN { printf "%d sessions: lpserver CPU %.2f ms a frame\n\n", n, f ? t * 1000 / hz / f : 0 }'
-done
+    echo "== $1, $2 sessions"
+    grep -v '^lpload:' <<<"$out"
+    awk -v t="$((after - before))" -v hz="$ticks" -v f="$frames" \
+        'BEGIN { printf "lpserver CPU %.2f ms a frame\n\n", f ? t * 1000 / hz / f : 0 }'
+}
+
+start_server "" 1000
+for n in $counts; do run "2 cores" "$n"; done
+start_server 0 1000
+for n in $one_core; do run "1 core" "$n"; done
+start_server "" ""
+max="$(curl -fs "http://127.0.0.1:$port/ready" | python3 -c 'import json,sys; print(json.load(sys.stdin)["max_sessions"])')"
+run "overload: MAX_SESSIONS $max (the default here)" "$((2 * max))"

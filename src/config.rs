@@ -37,7 +37,7 @@ Configuration comes from the environment:
   SHUTDOWN_GRACE_MS        after SIGTERM or SIGINT, time live sessions get to finish before
                            they are closed with `server-shutdown` (1028) (default 20000)
   MAX_SESSIONS             LPProto sessions at once; CONNECT past it gets `busy` (1023) with
-                           retry-after-ms (default 5 per core the process may use)
+                           retry-after-ms (default 7 per core the process may use)
   CHALLENGE_TIMEOUT_MS     time for one attempt at a challenge (default 10000)
   SESSION_TIMEOUT_MS       time for a whole challenge session (default 90000, seed 002); a
                            connection lasts at most this plus 5 s from CONNECT, heartbeats or not
@@ -50,8 +50,9 @@ Configuration comes from the environment:
   DETECT_EVERY_NTH         lvfacedetect runs BlazeFace on every n-th frame of a session; between,
                            the face box follows the face mesh (default 3; 1 to 30)
   MESH_IDLE_EVERY_NTH      lvlandmarks meshes every n-th frame while the challenge needs no fine
-                           motion (a prompt not yet answered, between challenges) (default 2;
-                           1 to 30); it runs the emotion model only while a smile may be asked
+                           motion (a prompt not yet answered, between challenges) (default 1:
+                           every frame; 1 to 30); it runs the emotion model only while a smile
+                           may be asked
   PASSIVE_EVERY_NTH        lvantispoof and lvsurfaceanalysis analyse every n-th frame of a
                            session's face, their results carried between (default 3; 1 to 30)
   REDIS_URL                Redis for the attempt counters (shared by several servers) and the
@@ -202,9 +203,10 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     }
 }
 
-/// Sessions one core analyses at 10 frames a second with room to spare: a frame costs about
-/// 17.5 ms of CPU in lpserver, so a core holds about 5.5 such sessions.
-const SESSIONS_PER_CORE: usize = 5;
+/// Sessions one core analyses at 10 frames a second with their round trips within 15 ms
+/// (median) and 40 ms (99th percentile): `scripts/capacity.sh` (`make bench`) measured 16 on two
+/// cores at 8.3-9 ms of CPU a frame and 18 past the bound; 7 a core leaves a margin.
+const SESSIONS_PER_CORE: usize = 7;
 
 /// `MAX_SESSIONS` when unset: from the cores the process may use.
 fn default_max_sessions() -> usize {
@@ -356,7 +358,7 @@ impl Config {
             min_age: vars.range("MIN_AGE", 18, "years, 0 to 150", 0..=150)?,
             antispoof_threshold: vars.range("ANTISPOOF_THRESHOLD", 0.5, "a number from 0 to 1", 0.0..=1.0)?,
             detect_every_nth: vars.range("DETECT_EVERY_NTH", 3, "1 to 30", 1..=30)?,
-            mesh_idle_every_nth: vars.range("MESH_IDLE_EVERY_NTH", 2, "1 to 30", 1..=30)?,
+            mesh_idle_every_nth: vars.range("MESH_IDLE_EVERY_NTH", 1, "1 to 30", 1..=30)?,
             passive_every_nth: vars.range("PASSIVE_EVERY_NTH", 3, "1 to 30", 1..=30)?,
             redis_url,
             store_frames,

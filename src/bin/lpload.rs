@@ -149,7 +149,13 @@ async fn run_session(
     match receive(&mut socket).await {
         Some(m) if m.command == "CONNECTED" => {}
         other => {
-            report.outcome = format!("CONNECT refused: {:?}", other.map(|m| m.command));
+            report.outcome = match other {
+                Some(m) if m.command == "ERROR" => {
+                    format!("CONNECT refused: ERROR {}", m.header("error").unwrap_or("?"))
+                }
+                Some(m) => format!("CONNECT answered {}", m.command),
+                None => "CONNECT unanswered".into(),
+            };
             return report;
         }
     }
