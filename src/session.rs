@@ -123,7 +123,8 @@ fn decode(bytes: &[u8], format: image::ImageFormat, max_pixels: u64) -> Result<D
         return Err(DecodeError::TooManyPixels { width, height, max_pixels });
     }
     // The header was checked above: what is decoded is within the bounds.
-    let rgb = reader().decode().map_err(|source| DecodeError::Image { format, source })?.to_rgb8();
+    // `into_rgb8` keeps an RGB decode's own buffer, which then becomes the GStreamer buffer.
+    let rgb = reader().decode().map_err(|source| DecodeError::Image { format, source })?.into_rgb8();
     Ok(DecodedFrame { width: rgb.width(), height: rgb.height(), rgb: rgb.into_raw() })
 }
 
