@@ -37,13 +37,14 @@ pub enum AnalysisError {
 /// debug part's first line (the source file, line and function that raised it, the element's
 /// path) goes to the server's log only.
 pub fn client_error(err: &gst::message::Error) -> String {
-    let debug = err.debug().map(|d| d.to_string()).unwrap_or_default();
-    eprintln!(
-        "lpserver: pipeline error from {}: {} ({debug})",
-        err.src().map(|s| s.path_string().to_string()).unwrap_or_default(),
+    let details = err.debug().map(|d| d.to_string()).unwrap_or_default();
+    tracing::error!(
+        element = %err.src().map(|s| s.path_string().to_string()).unwrap_or_default(),
+        %details,
+        "pipeline error: {}",
         err.error()
     );
-    match debug.split_once('\n') {
+    match details.split_once('\n') {
         Some((_location, explanation)) if !explanation.trim().is_empty() => {
             format!("{} ({})", err.error(), explanation.trim())
         }

@@ -79,6 +79,8 @@ Configuration comes from the environment:
                            600000)
   STATS_DETAIL             production (default): STATS carry prompts, progress, hints and
                            frame-check codes, no scores; debug adds the anti-spoofing score
+  LOG_FORMAT               text (default) or json: one JSON object a line on standard error
+  RUST_LOG                 which log events are written (default info; e.g. lpserver=debug)
 
 There is no default key: set LIVENESS_JWT_SECRET (for example `openssl rand -hex 32`) or
 JWT_KEY_FILE.";
@@ -150,6 +152,8 @@ pub enum ConfigError {
     NoSessions,
     #[error("{name}={value:?} is not valid: {expected}")]
     Invalid { name: &'static str, value: String, expected: &'static str },
+    #[error("{name}={value:?} is not valid: {reason}")]
+    Challenges { name: &'static str, value: String, reason: String },
 }
 
 /// The variables of one configuration, read through a lookup function.
@@ -329,7 +333,7 @@ impl Config {
         let store_frames = store_frames(&vars, redis_url.is_some())?;
         let bytes = "bytes, 1024 or more";
         let (api_keys, open_sessions) = sessions(&vars)?;
-        Ok(Config {
+        Config {
             address: SocketAddr::new(ip, port),
             jwt_algorithm,
             jwt_secret,
@@ -380,7 +384,30 @@ impl Config {
                 "milliseconds, 1000 to 86400000",
                 1000..=86_400_000,
             )?,
-        })
+        }
+        .with_checked_challenges()
+    }
+
+    /// The configuration, once its challenge pool and sequence are ones lvchallenge takes: a
+    /// name it does not know, or a length the pool cannot fill, stops the server at start
+    /// instead of failing every session.
+    fn with_checked_challenges(self) -> Result<Config, ConfigError> {
+        use gstliveness::lvchallenge::challenge::{ChallengeRng, parse_list};
+        let invalid = |name: &'static str, value: &str, reason: String| ConfigError::Challenges {
+            name,
+            value: value.to_string(),
+            reason,
+        };
+        if let Some(sequence) = &self.challenge_sequence {
+            parse_list(sequence).map_err(|err| invalid("CHALLENGE_SEQUENCE", sequence, err.to_string()))?;
+        }
+        if let Some(pool) = &self.challenges {
+            let types = parse_list(pool).map_err(|err| invalid("CHALLENGES", pool, err.to_string()))?;
+            ChallengeRng::new(Some(0)).sequence(&types, self.challenge_length as usize).map_err(|err| {
+                invalid("CHALLENGES", pool, format!("{err} (CHALLENGE_LENGTH={})", self.challenge_length))
+            })?;
+        }
+        Ok(self)
     }
 }
 
@@ -413,6 +440,20 @@ mod tests {
         assert!(matches!(err, ConfigError::Invalid { name: "ANTISPOOF_THRESHOLD", .. }), "{err}");
         let err = config(&[("JWT_KEY_FILE", "/k"), OPEN, ("JWT_ALGORITHM", "none")]).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { name: "JWT_ALGORITHM", .. }), "{err}");
+    }
+
+    #[test]
+    fn challenge_names_and_lengths_are_checked_before_the_server_starts() {
+        let key = ("LIVENESS_JWT_SECRET", "x");
+        let err = config(&[key, OPEN, ("CHALLENGES", "turn_left,jump")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Challenges { name: "CHALLENGES", .. }), "{err}");
+        assert!(err.to_string().contains("unknown challenge \"jump\" (known: turn_left"), "{err}");
+        let err = config(&[key, OPEN, ("CHALLENGE_SEQUENCE", "blink,,wink")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Challenges { name: "CHALLENGE_SEQUENCE", .. }), "{err}");
+        // Two types cannot fill five places with at most two of each.
+        let err = config(&[key, OPEN, ("CHALLENGES", "blink,smile")]).unwrap_err();
+        assert!(err.to_string().contains("CHALLENGE_LENGTH=5"), "{err}");
+        assert!(config(&[key, OPEN, ("CHALLENGES", "blink,smile"), ("CHALLENGE_LENGTH", "3")]).is_ok());
     }
 
     #[test]

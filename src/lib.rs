@@ -8,6 +8,8 @@ pub mod analysis;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod logging;
+pub mod metrics;
 pub mod origin;
 pub mod policy;
 pub mod protocol;
@@ -38,6 +40,11 @@ pub struct App {
     pub connections: std::sync::atomic::AtomicUsize,
     /// Open LPProto connections by client address (`MAX_CONNECTIONS_PER_IP`).
     pub connections_by_ip: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+    /// What `GET /metrics` reports.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Whether the analysis chain built and ran one frame at start (the elements registered,
+    /// ONNX Runtime and the models loaded), or why not: `GET /ready` reports it.
+    pub pipeline_check: Result<(), String>,
 }
 
 /// One connection of an address counted in [`App::connections_by_ip`] until it is dropped.
@@ -117,6 +124,20 @@ pub fn init_gstreamer() -> Result<(), StartError> {
     result
 }
 
+/// Runs one grey frame through the sessions' analysis chain: the elements are registered, ONNX
+/// Runtime and every model load, the detector runs. Blocking.
+fn check_pipeline() -> Result<(), String> {
+    use analysis::Stage;
+    let chain = [
+        Stage::new("lvfacedetect"),
+        Stage::new("lvlandmarks"),
+        Stage::new("lvantispoof"),
+        Stage::new("lvsurfaceanalysis"),
+    ];
+    let frame = session::DecodedFrame { width: 64, height: 48, rgb: vec![128; 64 * 48 * 3] };
+    analysis::run(vec![frame], &chain).map(drop).map_err(|err| err.to_string())
+}
+
 /// The body of `GET /health`.
 #[derive(serde::Serialize)]
 struct Health {
@@ -135,26 +156,58 @@ struct Ready {
     max_sessions: usize,
     /// Open LPProto connections.
     connections: usize,
+    /// `ok`, or why the ONNX Runtime library did not load.
+    onnx_runtime: String,
+    /// `ok` when the analysis chain built and ran a frame at start, or why it did not.
+    pipeline: String,
 }
 
-/// `GET /ready`: 200 when the attempt counters answer, 503 (with the reason) when not.
+/// `GET /ready`: 200 when the attempt counters answer, ONNX Runtime is loaded and the analysis
+/// pipeline ran at start; 503 with the reasons when not.
 async fn ready(app: Arc<App>) -> Result<warp::reply::Response, std::convert::Infallible> {
     use warp::Reply;
-    let (ready, attempts_store) = match (&app.policy, app.policy.ping().await) {
+    let (store_ok, attempts_store) = match (&app.policy, app.policy.ping().await) {
         (policy::PolicyStore::Memory(_), _) => (true, "memory".to_string()),
         (_, Ok(())) => (true, "ok".to_string()),
         (_, Err(err)) => (false, err.to_string()),
     };
+    let onnx_runtime = gstliveness::model::environment().map(|_| ()).map_err(|err| err.to_string());
+    let ready = store_ok && onnx_runtime.is_ok() && app.pipeline_check.is_ok();
     let status = if ready { warp::http::StatusCode::OK } else { warp::http::StatusCode::SERVICE_UNAVAILABLE };
     let max_sessions = app.config.max_sessions;
+    let word = |check: &Result<(), String>| check.as_ref().map_or_else(Clone::clone, |_| "ok".to_string());
     let body = Ready {
         ready,
+        onnx_runtime: word(&onnx_runtime),
+        pipeline: word(&app.pipeline_check),
         attempts_store,
         sessions: max_sessions.saturating_sub(app.session_slots.available_permits()),
         max_sessions,
         connections: app.connections.load(std::sync::atomic::Ordering::SeqCst),
     };
     Ok(warp::reply::with_status(warp::reply::json(&body), status).into_response())
+}
+
+/// A path no route serves is answered 404 whatever its method (warp would answer 405 when a
+/// route of another method rejected it); known paths go on to their routes.
+fn unknown_paths() -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
+    warp::path::full().and_then(|path: warp::path::FullPath| async move {
+        match metrics::route_of(path.as_str()) {
+            Some(_) => Err(warp::reject::not_found()),
+            None => Ok(rest::error_reply(
+                &rest::RestError::new(gstliveness::errors::ErrorCode::UnknownEndpoint, "no endpoint has this path"),
+                None,
+            )),
+        }
+    })
+}
+
+/// `GET /metrics`: the OpenMetrics text of [`metrics::Metrics`].
+fn metrics_route(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+    warp::path("metrics").and(warp::path::end()).and(warp::get()).map(move || {
+        let running = app.config.max_sessions.saturating_sub(app.session_slots.available_permits());
+        warp::reply::with_header(app.metrics.encode(running), "content-type", metrics::CONTENT_TYPE)
+    })
 }
 
 /// Every route of the server.
@@ -199,7 +252,13 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
                     .on_upgrade(move |socket| async move {
                         // Held for the connection's life, given back when it ends.
                         let _slot = slot;
-                        ws::serve_connection(socket, app, remote).await
+                        let span = tracing::info_span!(
+                            "connection",
+                            remote = %remote.map(|r| r.ip().to_string()).unwrap_or_default(),
+                            session = tracing::field::Empty,
+                            user = tracing::field::Empty,
+                        );
+                        tracing::Instrument::instrument(ws::serve_connection(socket, app, remote), span).await
                     })
                     .into_response()
             },
@@ -208,8 +267,11 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
     let assets = warp::get()
         .and(warp::path!("static" / String))
         .and_then(|name: String| async move { web::asset(&name).ok_or_else(warp::reject::not_found) });
-    health
+    let counted = app.metrics.clone();
+    unknown_paths()
+        .or(health)
         .or(ready)
+        .or(metrics_route(app.clone()))
         .or(lpproto)
         .or(page)
         .or(assets)
@@ -217,6 +279,9 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
         .or(relying_party::routes(app.clone()))
         .or(origin::with_cors(app.clone(), rest::routes(app)))
         .recover(rest::recover)
+        .with(warp::log::custom(move |info| {
+            counted.request(info.path(), info.method().as_str(), info.status().as_u16())
+        }))
 }
 
 impl App {
@@ -239,6 +304,12 @@ impl App {
             }
             None => PolicyStore::memory(),
         };
+        let pipeline_check = tokio::task::spawn_blocking(check_pipeline)
+            .await
+            .unwrap_or_else(|err| Err(format!("the check did not run: {err}")));
+        if let Err(reason) = &pipeline_check {
+            tracing::warn!(%reason, "the analysis pipeline does not run: GET /ready answers 503");
+        }
         let session_slots = Arc::new(tokio::sync::Semaphore::new(config.max_sessions));
         let (shutdown, _) = tokio::sync::watch::channel(false);
         Ok(App {
@@ -248,6 +319,8 @@ impl App {
             shutdown,
             connections: Default::default(),
             connections_by_ip: Default::default(),
+            metrics: Arc::default(),
+            pipeline_check,
         })
     }
 }
@@ -268,10 +341,10 @@ pub async fn serve_app(
     let server = tokio::spawn(server.run());
     shutdown.await;
     let _ = stop_accepting.send(());
-    eprintln!(
-        "lpserver: shutting down: {} connections get {} ms to finish",
-        app.connections.load(std::sync::atomic::Ordering::SeqCst),
-        app.config.shutdown_grace.as_millis()
+    tracing::info!(
+        connections = app.connections.load(std::sync::atomic::Ordering::SeqCst),
+        grace_ms = app.config.shutdown_grace.as_millis() as u64,
+        "shutting down: open connections get the grace period to finish"
     );
     wait_for_connections(&app, app.config.shutdown_grace).await;
     let _ = app.shutdown.send(true);

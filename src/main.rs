@@ -11,17 +11,23 @@ fn main() -> std::process::ExitCode {
         eprintln!("lpserver: unknown argument {arg:?}; configuration comes from the environment, see --help");
         return std::process::ExitCode::from(2);
     }
+    let logging = lpserver::logging::LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref())
+        .and_then(lpserver::logging::init);
+    if let Err(err) = logging {
+        eprintln!("lpserver: {err}");
+        return std::process::ExitCode::from(2);
+    }
     let config = match lpserver::config::Config::from_lookup(|name| std::env::var(name).ok()) {
         Ok(config) => config,
         Err(err) => {
-            eprintln!("lpserver: {err}");
+            tracing::error!("{err}");
             return std::process::ExitCode::from(2);
         }
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("lpserver: {err}");
+            tracing::error!("{err}");
             return std::process::ExitCode::FAILURE;
         }
     };
@@ -29,7 +35,7 @@ fn main() -> std::process::ExitCode {
     let app = match runtime.block_on(lpserver::App::new(config)) {
         Ok(app) => app,
         Err(err) => {
-            eprintln!("lpserver: {err}");
+            tracing::error!("{err}");
             return std::process::ExitCode::from(2);
         }
     };
@@ -37,16 +43,16 @@ fn main() -> std::process::ExitCode {
         let address = app.config.address;
         let listener =
             tokio::net::TcpListener::bind(address).await.map_err(|err| format!("cannot listen on {address}: {err}"))?;
-        eprintln!("lpserver {} listening on {address}", env!("CARGO_PKG_VERSION"));
+        tracing::info!(version = env!("CARGO_PKG_VERSION"), %address, "listening");
         if app.config.open_sessions {
-            eprintln!(
-                "lpserver: WARNING: OPEN_SESSIONS=1: anyone who reaches /lpproto may start anonymous sessions, \
+            tracing::warn!(
+                "OPEN_SESSIONS=1: anyone who reaches /lpproto may start anonymous sessions, \
                  counted by client address; for demos only, production sessions come from POST /v1/sessions"
             );
         }
         let parties: Vec<&str> = app.config.api_keys.iter().map(|k| k.party.as_str()).collect();
         if !parties.is_empty() {
-            eprintln!("lpserver: relying parties: {}", parties.join(", "));
+            tracing::info!(relying_parties = %parties.join(", "), "API keys loaded");
         }
         let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|err| format!("SIGTERM handler: {err}"))?;
@@ -62,7 +68,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("lpserver: {err}");
+            tracing::error!("{err}");
             std::process::ExitCode::FAILURE
         }
     }

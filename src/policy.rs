@@ -187,12 +187,16 @@ where
     F: Fn(redis::aio::ConnectionManager) -> Fut,
     Fut: std::future::Future<Output = redis::RedisResult<T>>,
 {
-    match command(connection.clone()).await {
+    let result = match command(connection.clone()).await {
         Err(err) if err.is_io_error() || err.is_connection_dropped() || err.is_unrecoverable_error() => {
             command(connection.clone()).await
         }
         result => result,
+    };
+    if result.is_err() {
+        crate::metrics::REDIS_ERRORS.inc();
     }
+    result
 }
 
 /// Redis keys hold the user key hex-encoded: no character of it can reach another key.

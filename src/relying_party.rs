@@ -150,6 +150,7 @@ async fn create(app: &App, authorization: Option<&str>, body: &[u8]) -> Result<C
     let now = now_ms();
     let decision = app.policy.decide(&key, now, &app.config.policy).await.map_err(store_error)?;
     if let Some(refusal) = decision.refusal(now) {
+        app.metrics.refused("sessions", refusal.code);
         return Err(RestError {
             retry_after_ms: refusal.retry_after_ms,
             ..RestError::new(refusal.code, refusal.detail)

@@ -87,7 +87,7 @@ impl Endpoint {
         }
     }
 
-    fn from_path(path: &str) -> Option<Endpoint> {
+    pub(crate) fn from_path(path: &str) -> Option<Endpoint> {
         let path = path.trim_matches('/');
         Endpoint::ALL.into_iter().find(|e| e.path() == path)
     }

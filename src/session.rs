@@ -22,8 +22,10 @@ use crate::protocol::{ConnectRequest, FrameAnswer, Outcome, ProtoError};
 
 /// How long a frame may take through the pipeline before the session fails.
 const FRAME_ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long `stop` waits for lvvideoglue to finish writing.
-const STORE_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long `stop` waits for lvvideoglue to finish writing: its queue holds at most 300
+/// frames, each a JPEG encode and a Redis write (10-20 ms, more on a loaded machine), and the
+/// analysis can run ahead of the store by that many frames.
+const STORE_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest frame side accepted.
 pub const MAX_FRAME_SIDE: u32 = 4096;
 
@@ -195,10 +197,31 @@ fn sink_element(config: &Config, options: &SessionOptions) -> Result<gst::Elemen
     Ok(jwt)
 }
 
+/// Times each frame's stay in `element`, from its sink pad to its src pad (the in-place
+/// elements push on the streaming thread that brought the frame), into `metrics`.
+fn time_element(element: &gst::Element, metrics: &Arc<crate::metrics::Metrics>) {
+    let (Some(sink), Some(src)) = (element.static_pad("sink"), element.static_pad("src")) else { return };
+    let name = element.factory().map(|f| f.name().to_string()).unwrap_or_default();
+    let entered = Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let at_sink = entered.clone();
+    sink.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        *at_sink.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        gst::PadProbeReturn::Ok
+    });
+    let metrics = metrics.clone();
+    src.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        if let Some(at) = entered.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            metrics.element_time(&name, at.elapsed());
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
 /// The session's pipeline, linked; the appsrc and lvjwtsink of it.
 fn build_pipeline(
     config: &Config,
     options: &SessionOptions,
+    metrics: &Arc<crate::metrics::Metrics>,
 ) -> Result<(gst::Pipeline, gst_app::AppSrc, gst::Element, bool), SessionError> {
     let pipeline = gst::Pipeline::with_name(&format!("session-{}", options.id));
     let appsrc = gst_app::AppSrc::builder().format(gst::Format::Time).is_live(true).max_bytes(0).build();
@@ -213,6 +236,9 @@ fn build_pipeline(
         Stage::new("lvsurfaceanalysis").with("every-nth", config.passive_every_nth).build()?,
         challenge_stage(config, options).build()?,
     ];
+    for element in &chain[1..] {
+        time_element(element, metrics);
+    }
     let jwt = sink_element(config, options)?;
     // With STORE_FRAMES, a tee hands every analysed frame (and the verdict) to lvvideoglue
     // through a queue, so that Redis never holds up the answers.
@@ -273,8 +299,12 @@ struct LivenessSession {
 
 impl LivenessSession {
     /// Builds and starts the pipeline. Blocking.
-    fn start(config: &Config, options: &SessionOptions) -> Result<LivenessSession, SessionError> {
-        let (pipeline, appsrc, jwt, stored) = build_pipeline(config, options)?;
+    fn start(
+        config: &Config,
+        options: &SessionOptions,
+        metrics: &Arc<crate::metrics::Metrics>,
+    ) -> Result<LivenessSession, SessionError> {
+        let (pipeline, appsrc, jwt, stored) = build_pipeline(config, options, metrics)?;
         let (sender, events) = std_mpsc::channel();
         let frames = sender.clone();
         jwt.connect("frame-result", false, move |args| {
@@ -295,10 +325,16 @@ impl LivenessSession {
         let bus = pipeline.bus().ok_or_else(|| SessionError::Start("the pipeline has no bus".into()))?;
         let (eos_sender, eos) = std_mpsc::channel();
         let eos_sender = std::sync::Mutex::new(eos_sender);
+        let session_id = options.id.clone();
         bus.set_sync_handler(move |_, msg| {
             match msg.view() {
                 gst::MessageView::Error(err) => {
                     let _ = sender.send(SinkEvent::Failed(crate::analysis::client_error(err)));
+                }
+                gst::MessageView::Warning(warning) => {
+                    let element = warning.src().map(|s| s.path_string().to_string()).unwrap_or_default();
+                    let details = warning.debug().map(|d| d.to_string()).unwrap_or_default();
+                    tracing::warn!(session = %session_id, %element, %details, "pipeline warning: {}", warning.error());
                 }
                 gst::MessageView::Eos(_) => {
                     let _ = eos_sender.lock().map(|s| s.send(()));
@@ -408,6 +444,8 @@ pub struct SessionHandle {
     pub relying_party: Option<crate::relying_party::RunningSession>,
     /// The session's place under `MAX_SESSIONS`, given back when the handle goes.
     _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// When the session started, for its duration in the logs.
+    pub started_at: Instant,
     requests: Option<std_mpsc::Sender<FrameRequest>>,
     stopped: Option<oneshot::Receiver<()>>,
 }
@@ -426,7 +464,7 @@ impl SessionHandle {
                     true => refuse_stored_id(&app.config, &options.id),
                     false => Ok(()),
                 }
-                .and_then(|_| LivenessSession::start(&app.config, &options));
+                .and_then(|_| LivenessSession::start(&app.config, &options, &app.metrics));
                 let mut session = match session {
                     Ok(session) => {
                         let _ = started_tx.send(Ok(()));
@@ -450,6 +488,7 @@ impl SessionHandle {
             policy_key: String::new(),
             relying_party: None,
             _slot: None,
+            started_at: Instant::now(),
             requests: Some(requests),
             stopped: Some(stopped),
         })

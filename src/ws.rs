@@ -63,6 +63,8 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
     let (mut sink, mut stream) = socket.split();
     let mut session: Option<SessionHandle> = None;
     let mut in_flight: Option<FrameInFlight> = None;
+    // When the frame in flight arrived, for its round trip.
+    let mut frame_arrived = Instant::now();
     let mut actions = VecDeque::new();
     while !connection.is_closed() {
         let deadline = connection.deadline();
@@ -74,6 +76,7 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
             },
             answer = async { in_flight.as_mut().expect("guarded by the select condition").await }, if in_flight.is_some() => {
                 in_flight = None;
+                app.metrics.frame_answered(frame_arrived.elapsed());
                 connection.on_frame_result(answer, Instant::now())
             }
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
@@ -94,6 +97,7 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
                 }
                 Action::Start(request) => {
                     let started = session::open(&app, &request).await;
+                    note_start(&app, &started);
                     let id = started.as_ref().map(|s| s.id.clone()).map_err(Clone::clone);
                     session = started.ok();
                     // What starting gave is answered before anything queued after it.
@@ -102,6 +106,7 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
                     }
                 }
                 Action::Analyse(jpeg) => {
+                    frame_arrived = Instant::now();
                     in_flight = session.as_ref().map(|s| Box::pin(s.analyse(jpeg)) as FrameInFlight);
                 }
                 Action::Record(outcome) => {
@@ -127,6 +132,23 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
     let _ = tokio::time::timeout(SEND_TIMEOUT, sink.close()).await;
 }
 
+/// Logs and counts how a CONNECT went; a started session's id and user (hashed) join the
+/// connection's span.
+fn note_start(app: &App, started: &Result<SessionHandle, crate::protocol::ProtoError>) {
+    match started {
+        Ok(s) => {
+            let span = tracing::Span::current();
+            span.record("session", s.id.as_str());
+            span.record("user", crate::logging::user_hash(&s.policy_key).as_str());
+            tracing::info!("session started");
+        }
+        Err(refused) => {
+            app.metrics.refused("lpproto", refused.code);
+            tracing::info!(code = refused.code.name(), "CONNECT refused");
+        }
+    }
+}
+
 /// Sends one message, within `SEND_TIMEOUT`: a client that does not read cannot make the
 /// server queue for it. False when it could not be sent.
 async fn send(sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>, message: WsMessage) -> bool {
@@ -142,7 +164,7 @@ async fn finish(app: &App, session: Option<SessionHandle>) {
             return;
         }
         if let Err(err) = app.policy.release_live(&policy_key).await {
-            eprintln!("lpserver: the live session of a user was not released: {err}");
+            tracing::warn!(%err, "the live session of a user was not released");
         }
     }
 }
@@ -167,6 +189,16 @@ impl Drop for OpenConnection<'_> {
 /// failure or an end without verdict keeps the strike reserved at its start, a shutdown gives
 /// it back) and, for a relying party's session, as the result its backend fetches.
 async fn record(app: &App, session: &SessionHandle, outcome: &Outcome) -> Result<(), crate::policy::StoreError> {
+    app.metrics.session_finished(outcome);
+    let duration_ms = session.started_at.elapsed().as_millis() as u64;
+    match outcome {
+        Outcome::Verdict { is_ok, errors, .. } => {
+            let outcome = if *is_ok { "passed" } else { "failed" };
+            tracing::info!(outcome, codes = ?errors, duration_ms, "session ended");
+        }
+        Outcome::Ended(code) => tracing::info!(outcome = "ended", reason = code.name(), duration_ms, "session ended"),
+        Outcome::ServerShutdown => tracing::info!(outcome = "shutdown", duration_ms, "session ended"),
+    }
     let key = &session.policy_key;
     let counted = match outcome {
         Outcome::Verdict { is_ok: true, .. } => app.policy.succeed(key).await,
@@ -181,13 +213,13 @@ async fn record(app: &App, session: &SessionHandle, outcome: &Outcome) -> Result
     };
     let recorded = counted.and(reported);
     if let Err(err) = &recorded {
-        eprintln!("lpserver: the end of session {} was not recorded: {err}", session.id);
+        tracing::error!(%err, "the end of the session was not recorded");
     }
     // The session is decided: the user may start the next one as soon as they hear it.
     if session::claims_live(key)
         && let Err(err) = app.policy.release_live(key).await
     {
-        eprintln!("lpserver: the live session of a user was not released: {err}");
+        tracing::warn!(%err, "the live session of a user was not released");
     }
     recorded
 }

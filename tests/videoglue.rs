@@ -379,9 +379,10 @@ async fn lpserver_stores_sessions_glues_them_into_video_and_deletes_them() {
     assert_eq!((refused.command.as_str(), refused.header("error")), ("ERROR", Some("1006")), "{refused:?}");
     assert_eq!(refused.header("header"), Some("session-id"));
     drop(socket);
-    // The session's pipeline drains into Redis when it stops after the verdict.
+    // The session's pipeline drains into Redis when it stops after the verdict (the store
+    // may be some way behind the analysis: lpserver gives it 30 s).
     let mut records_now = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..600 {
         let url = url.clone();
         records_now = tokio::task::spawn_blocking(move || records(&url, "web-1")).await.unwrap();
         if summaries(&records_now).iter().any(|s| s["reason"] == "eos") {

@@ -120,6 +120,15 @@ async fn connect_message(url: &str, api_key: Option<&str>, user: usize) -> Resul
     }
 }
 
+/// How a CONNECT that did not connect ended, for the report.
+fn refused_connect(answer: Option<lpserver::protocol::Message>) -> String {
+    match answer {
+        Some(m) if m.command == "ERROR" => format!("CONNECT refused: ERROR {}", m.header("error").unwrap_or("?")),
+        Some(m) => format!("CONNECT answered {}", m.command),
+        None => "CONNECT unanswered".into(),
+    }
+}
+
 async fn run_session(
     url: String,
     frames: std::sync::Arc<Vec<String>>,
@@ -149,13 +158,7 @@ async fn run_session(
     match receive(&mut socket).await {
         Some(m) if m.command == "CONNECTED" => {}
         other => {
-            report.outcome = match other {
-                Some(m) if m.command == "ERROR" => {
-                    format!("CONNECT refused: ERROR {}", m.header("error").unwrap_or("?"))
-                }
-                Some(m) => format!("CONNECT answered {}", m.command),
-                None => "CONNECT unanswered".into(),
-            };
+            report.outcome = refused_connect(other);
             return report;
         }
     }
