@@ -124,18 +124,11 @@ pub fn init_gstreamer() -> Result<(), StartError> {
     result
 }
 
-/// Runs one grey frame through the sessions' analysis chain: the elements are registered, ONNX
-/// Runtime and every model load, the detector runs. Blocking.
-fn check_pipeline() -> Result<(), String> {
-    use analysis::Stage;
-    let chain = [
-        Stage::new("lvfacedetect"),
-        Stage::new("lvlandmarks"),
-        Stage::new("lvantispoof"),
-        Stage::new("lvsurfaceanalysis"),
-    ];
+/// Runs one grey frame through the analysis chain: the elements are registered, ONNX Runtime
+/// and every model load, the detector runs. Blocking.
+fn check_pipeline(antispoof_threshold: f64) -> Result<(), String> {
     let frame = session::DecodedFrame { width: 64, height: 48, rgb: vec![128; 64 * 48 * 3] };
-    analysis::run(vec![frame], &chain).map(drop).map_err(|err| err.to_string())
+    analysis::run(vec![frame], &rest::liveness_chain(antispoof_threshold)).map(drop).map_err(|err| err.to_string())
 }
 
 /// The body of `GET /health`.
@@ -181,7 +174,7 @@ async fn ready(app: Arc<App>) -> Result<warp::reply::Response, std::convert::Inf
         onnx_runtime: word(&onnx_runtime),
         pipeline: word(&app.pipeline_check),
         attempts_store,
-        sessions: max_sessions.saturating_sub(app.session_slots.available_permits()),
+        sessions: app.running_sessions(),
         max_sessions,
         connections: app.connections.load(std::sync::atomic::Ordering::SeqCst),
     };
@@ -205,8 +198,7 @@ fn unknown_paths() -> impl Filter<Extract = (warp::reply::Response,), Error = wa
 /// `GET /metrics`: the OpenMetrics text of [`metrics::Metrics`].
 fn metrics_route(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
     warp::path("metrics").and(warp::path::end()).and(warp::get()).map(move || {
-        let running = app.config.max_sessions.saturating_sub(app.session_slots.available_permits());
-        warp::reply::with_header(app.metrics.encode(running), "content-type", metrics::CONTENT_TYPE)
+        warp::reply::with_header(app.metrics.encode(app.running_sessions()), "content-type", metrics::CONTENT_TYPE)
     })
 }
 
@@ -285,6 +277,11 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
 }
 
 impl App {
+    /// LPProto sessions running now (places of `MAX_SESSIONS` taken).
+    pub fn running_sessions(&self) -> usize {
+        self.config.max_sessions.saturating_sub(self.session_slots.available_permits())
+    }
+
     /// Everything the server needs before it listens: GStreamer and the plugin, a key that can
     /// sign tokens (a bad key stops the server at start, not every session later), and the
     /// attempt counters' store.
@@ -304,7 +301,8 @@ impl App {
             }
             None => PolicyStore::memory(),
         };
-        let pipeline_check = tokio::task::spawn_blocking(check_pipeline)
+        let threshold = config.antispoof_threshold;
+        let pipeline_check = tokio::task::spawn_blocking(move || check_pipeline(threshold))
             .await
             .unwrap_or_else(|err| Err(format!("the check did not run: {err}")));
         if let Err(reason) = &pipeline_check {

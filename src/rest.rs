@@ -413,7 +413,8 @@ fn landmarks_chain() -> Vec<Stage> {
     vec![Stage::new("lvfacedetect"), Stage::new("lvlandmarks")]
 }
 
-fn liveness_chain(threshold: f64) -> Vec<Stage> {
+/// The REST liveness chain, also the one the server checks at start (`App::new`).
+pub(crate) fn liveness_chain(threshold: f64) -> Vec<Stage> {
     vec![
         Stage::new("lvfacedetect"),
         Stage::new("lvlandmarks"),

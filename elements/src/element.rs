@@ -237,7 +237,12 @@ impl<T: Clone> Sampled<T> {
 
     /// The last result of `track`, for a frame the analysis did not run on.
     pub fn carried(&self, track: u64) -> Option<T> {
-        self.tracks.get(&track).map(|(_, result)| result.clone())
+        self.last(track).cloned()
+    }
+
+    /// The last result of `track`, borrowed.
+    pub fn last(&self, track: u64) -> Option<&T> {
+        self.tracks.get(&track).map(|(_, result)| result)
     }
 
     /// Forgets the tracks that are gone from the frame.

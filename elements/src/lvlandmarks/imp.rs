@@ -316,7 +316,7 @@ impl BaseTransformImpl for LvLandmarks {
             if let Some(analysis) = analysis.as_mut() {
                 if !analyzer_settings.emotion {
                     // The smile stays what the emotion model last read on this face.
-                    let last = state.sampled.carried(faces[i].track_id).flatten();
+                    let last = state.sampled.last(faces[i].track_id).and_then(Option::as_ref);
                     analysis.mouth.smile = last.map_or(0.0, |a| a.mouth.smile);
                 }
                 analysis.apply_to(&mut faces[i]);
@@ -328,7 +328,7 @@ impl BaseTransformImpl for LvLandmarks {
             state.sampled.store(faces[i].track_id, analysis);
         }
         for i in skipped {
-            if let Some(analysis) = state.sampled.carried(faces[i].track_id).flatten() {
+            if let Some(analysis) = state.sampled.last(faces[i].track_id).and_then(Option::as_ref) {
                 analysis.apply_to(&mut faces[i]);
             }
         }
