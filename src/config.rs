@@ -6,84 +6,272 @@ use std::time::Duration;
 
 use gstliveness::lvjwtsink::token::Algorithm;
 
-pub const HELP: &str = "\
-lpserver: LPProto WebSocket and REST server for the gst-liveness elements
+/// A setting's default: a value read like a given one, or how the server finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultValue {
+    Value(&'static str),
+    Found(&'static str),
+    None,
+}
 
-Usage: lpserver [--help]
+/// One setting of lpserver: an environment variable, and the command-line flag of the same
+/// name (`MAX_SESSIONS`, `--max-sessions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    pub name: &'static str,
+    pub default: DefaultValue,
+    /// What it takes; an invalid value's error says it again.
+    pub takes: &'static str,
+    pub help: &'static str,
+}
 
-Configuration comes from the environment:
-  PORT                     TCP port (default 5003)
-  BIND_ADDRESS             address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
-  LIVENESS_JWT_SECRET      HS256 secret for the verdict tokens, at least 32 bytes
-  JWT_KEY_FILE             file with the HS256 secret, or the RS256/ES256 PEM private key
-  JWT_ALGORITHM            hs256 (default), rs256 or es256
-  JWT_ISSUER               `iss` claim of the tokens (default: none)
-  MAX_FRAME_BYTES          largest JPEG frame (LPProto) or image (REST) accepted, in bytes
-                           (default 2097152)
-  MAX_BODY_BYTES           largest REST request body, in bytes (default 16777216)
-  MAX_FRAME_PIXELS         most pixels of an LPProto frame or of an image in a REST `frames`
-                           list, read from the header before decoding (default 2073600,
-                           1920x1080)
-  MAX_IMAGE_PIXELS         most pixels of a single REST image (default 16777216, 4096x4096)
-  SESSION_IDLE_TIMEOUT_MS  a session without a FRAME for this long ends (default 30000)
-  CONNECT_TIMEOUT_MS       a WebSocket without CONNECT for this long is closed (default 10000)
-  ALLOWED_ORIGINS          comma-separated origins whose pages may open /lpproto and call the
-                           REST API, answered with CORS headers (https://app.example.com; * for
-                           any); unset: the server's own pages (clients that are not browsers
-                           send no Origin and are not checked)
-  MAX_CONNECTIONS_PER_IP   LPProto connections one address may hold at once; more get HTTP 429
-                           `too-many-connections` (default 64; 0: no bound; behind a reverse
-                           proxy every client has the proxy's address: bound it there)
-  SHUTDOWN_GRACE_MS        after SIGTERM or SIGINT, time live sessions get to finish before
-                           they are closed with `server-shutdown` (1028) (default 20000)
-  MAX_SESSIONS             LPProto sessions at once; CONNECT past it gets `busy` (1023) with
-                           retry-after-ms (default 7 per core the process may use)
-  CHALLENGE_TIMEOUT_MS     time for one attempt at a challenge (default 10000)
-  SESSION_TIMEOUT_MS       time for a whole challenge session (default 90000, seed 002); a
-                           connection lasts at most this plus 5 s from CONNECT, heartbeats or not
-  CHALLENGES               challenge pool, comma-separated (default: the six head movements)
-  CHALLENGE_LENGTH         challenges per session (default 5)
-  CHALLENGE_SEQUENCE       a fixed sequence for every session: for tests and demos only,
-                           a recorded video can replay it
-  MIN_AGE                  minimum age of the best shot, 0 switches the age check off (default 18)
-  ANTISPOOF_THRESHOLD      aggregated anti-spoofing score counted as real (default 0.5)
-  DETECT_EVERY_NTH         lvfacedetect runs BlazeFace on every n-th frame of a session; between,
-                           the face box follows the face mesh (default 3; 1 to 30)
-  MESH_IDLE_EVERY_NTH      lvlandmarks meshes every n-th frame while the challenge needs no fine
-                           motion (a prompt not yet answered, between challenges) (default 1:
-                           every frame; 1 to 30); it runs the emotion model only while a smile
-                           may be asked
-  PASSIVE_EVERY_NTH        lvantispoof and lvsurfaceanalysis analyse every n-th frame of a
-                           session's face, their results carried between (default 3; 1 to 30)
-  REDIS_URL                Redis for the attempt counters (shared by several servers) and the
-                           stored sessions (redis://host:6379 or unix:///path); unset keeps
-                           the counters in memory and stores no session
-  POLICY_ATTEMPTS          failed sessions per round before a cooldown (default 3)
-  POLICY_COOLDOWN_MS       cooldown after a failed round (default 900000, 15 minutes)
-  POLICY_ROUNDS            rounds; failing the last is FINAL_FAILURE (default 3)
-  STORE_FRAMES             1 stores every LPProto session's frames and results in REDIS_URL
-                           (lvvideoglue) for review; they hold face images (default 0: nothing
-                           is stored)
-  STORE_TTL_S              seconds a stored session is kept after its last frame (default 3600)
-  ADMIN_TOKEN              bearer token of GET /sessions/{id}/video and DELETE /sessions/{id},
-                           at least 16 characters; unset refuses both
-  API_KEYS                 relying parties and their API keys, `name:key` comma-separated
-                           (name: letters, digits, - and _; key: at least 32 characters):
-                           their backends create sessions (POST /v1/sessions) and fetch
-                           results; browsers CONNECT with the session's one-time token
-  OPEN_SESSIONS            1 also takes anonymous CONNECTs (demos): attempts are counted per
-                           client address (default 0). lpserver needs API_KEYS or this
-  CLIENT_TOKEN_TTL_MS      how long a session's client token may wait for its CONNECT
-                           (default 120000)
-  RESULT_TTL_MS            how long an ended session's result waits to be fetched (default
-                           600000)
-  STATS_DETAIL             production (default): STATS carry prompts, progress, hints and
-                           frame-check codes, no scores; debug adds the anti-spoofing score
-  LOG_FORMAT               text (default) or json: one JSON object a line on standard error
-  RUST_LOG                 which log events are written (default info; e.g. lpserver=debug)
+impl Setting {
+    /// The command-line flag: `--` and the name in lower case with dashes.
+    pub fn flag(&self) -> String {
+        format!("--{}", self.name.to_ascii_lowercase().replace('_', "-"))
+    }
 
-There is no default key: set LIVENESS_JWT_SECRET (for example `openssl rand -hex 32`) or
-JWT_KEY_FILE.";
+    fn default_text(&self) -> Option<&'static str> {
+        match self.default {
+            DefaultValue::Value(text) | DefaultValue::Found(text) => Some(text),
+            DefaultValue::None => None,
+        }
+    }
+}
+
+const fn setting(name: &'static str, default: DefaultValue, takes: &'static str, help: &'static str) -> Setting {
+    Setting { name, default, takes, help }
+}
+
+use DefaultValue::{Found, None as Unset, Value};
+
+const MS: &str = "milliseconds, 100 or more";
+const BYTES: &str = "bytes, 1024 or more";
+const PIXELS: &str = "pixels, 4096 to 16777216";
+const NTH: &str = "1 to 30";
+const SWITCH: &str = "0 or 1";
+
+/// Every setting of lpserver: what `--help` prints and the README's configuration table.
+pub const SETTINGS: &[Setting] = &[
+    setting("PORT", Value("5003"), "a TCP port, 0 to 65535", "port to listen on"),
+    setting("BIND_ADDRESS", Value("127.0.0.1"), "an IP address", "address to listen on; 0.0.0.0 for every interface"),
+    setting(
+        "LIVENESS_JWT_SECRET",
+        Unset,
+        "a secret of at least 32 bytes",
+        "HS256 secret of the verdict tokens (`openssl rand -hex 32`); this or JWT_KEY_FILE is required, there is no default key",
+    ),
+    setting("JWT_KEY_FILE", Unset, "a readable file", "file with the HS256 secret, or the RS256/ES256 PEM private key"),
+    setting("JWT_ALGORITHM", Value("hs256"), "hs256, rs256 or es256", "signature algorithm of the verdict tokens"),
+    setting("JWT_ISSUER", Unset, "text", "`iss` claim of the tokens"),
+    setting("MAX_FRAME_BYTES", Value("2097152"), BYTES, "largest JPEG frame (LPProto) or image (REST) accepted"),
+    setting("MAX_BODY_BYTES", Value("16777216"), BYTES, "largest REST request body"),
+    setting(
+        "MAX_FRAME_PIXELS",
+        Value("2073600"),
+        PIXELS,
+        "most pixels of an LPProto frame or of an image in a REST `frames` list, read from the header before decoding",
+    ),
+    setting("MAX_IMAGE_PIXELS", Value("16777216"), PIXELS, "most pixels of a single REST image"),
+    setting(
+        "SESSION_IDLE_TIMEOUT_MS",
+        Value("30000"),
+        MS,
+        "a session without a FRAME (or HEARTBEAT) for this long ends",
+    ),
+    setting("CONNECT_TIMEOUT_MS", Value("10000"), MS, "a WebSocket without CONNECT for this long is closed"),
+    setting(
+        "ALLOWED_ORIGINS",
+        Found("the server's own pages"),
+        "comma-separated origins, scheme and host (https://app.example.com:8443), or *",
+        "origins whose pages may open /lpproto and call the REST API, answered with CORS headers; clients that are not browsers send no Origin and are not checked",
+    ),
+    setting(
+        "MAX_CONNECTIONS_PER_IP",
+        Value("64"),
+        "0 to 100000",
+        "LPProto connections one address may hold at once, more get HTTP 429 `too-many-connections`; 0: no bound (behind a reverse proxy, bound it there)",
+    ),
+    setting(
+        "SHUTDOWN_GRACE_MS",
+        Value("20000"),
+        "milliseconds, 0 to 600000",
+        "after SIGTERM or SIGINT, the time live sessions get to finish before they are closed with `server-shutdown` (1028)",
+    ),
+    setting(
+        "MAX_SESSIONS",
+        Found("7 per core the process may use"),
+        "1 to 10000",
+        "LPProto sessions at once; CONNECT past it gets `busy` (1023) with retry-after-ms",
+    ),
+    setting("CHALLENGE_TIMEOUT_MS", Value("10000"), MS, "time for one attempt at a challenge"),
+    setting(
+        "SESSION_TIMEOUT_MS",
+        Value("90000"),
+        MS,
+        "time for a whole challenge session; a connection lasts at most this plus 5 s from CONNECT",
+    ),
+    setting(
+        "CHALLENGES",
+        Found("the six head movements"),
+        "challenge names, comma-separated",
+        "challenge pool of the sessions",
+    ),
+    setting("CHALLENGE_LENGTH", Value("5"), "1 to 20", "challenges per session"),
+    setting(
+        "CHALLENGE_SEQUENCE",
+        Unset,
+        "challenge names, comma-separated",
+        "a fixed sequence for every session: for tests and demos only, a recorded video can replay it",
+    ),
+    setting("MIN_AGE", Value("18"), "years, 0 to 150", "minimum age of the best shot; 0 switches the age check off"),
+    setting(
+        "ANTISPOOF_THRESHOLD",
+        Value("0.5"),
+        "a number from 0 to 1",
+        "aggregated anti-spoofing score counted as real",
+    ),
+    setting(
+        "DETECT_EVERY_NTH",
+        Value("3"),
+        NTH,
+        "lvfacedetect runs BlazeFace on every n-th frame of a session; between, the face box follows the face mesh",
+    ),
+    setting(
+        "MESH_IDLE_EVERY_NTH",
+        Value("1"),
+        NTH,
+        "lvlandmarks meshes every n-th frame while the challenge needs no fine motion; the emotion model runs only while a smile may be asked",
+    ),
+    setting(
+        "PASSIVE_EVERY_NTH",
+        Value("3"),
+        NTH,
+        "lvantispoof and lvsurfaceanalysis analyse every n-th frame of a session's face, their results carried between",
+    ),
+    setting(
+        "REDIS_URL",
+        Found("counters in memory, nothing stored"),
+        "redis://host:port, rediss://host:port or unix:///path",
+        "Redis for the attempt counters (shared by several servers) and the stored sessions",
+    ),
+    setting("POLICY_ATTEMPTS", Value("3"), "1 to 100", "failed sessions per round before a cooldown"),
+    setting("POLICY_COOLDOWN_MS", Value("900000"), "milliseconds", "cooldown after a failed round"),
+    setting("POLICY_ROUNDS", Value("3"), "1 to 100", "rounds; failing the last is FINAL_FAILURE"),
+    setting(
+        "STORE_FRAMES",
+        Value("0"),
+        "0 or 1, and 1 needs REDIS_URL",
+        "1 stores every LPProto session's frames and results in REDIS_URL (lvvideoglue) for review: they hold face images",
+    ),
+    setting(
+        "STORE_TTL_S",
+        Value("3600"),
+        "seconds, 1 to 31536000",
+        "how long a stored session is kept after its last frame",
+    ),
+    setting(
+        "ADMIN_TOKEN",
+        Found("the review endpoints refuse every call"),
+        "at least 16 characters",
+        "bearer token of GET /sessions/{id}/video and DELETE /sessions/{id}",
+    ),
+    setting(
+        "API_KEYS",
+        Unset,
+        "name:key pairs, comma-separated; a name is 1 to 64 letters, digits, - or _, a key at least 32 characters",
+        "relying parties and their API keys: their backends create sessions (POST /v1/sessions) and fetch results; this or OPEN_SESSIONS=1 is required",
+    ),
+    setting(
+        "OPEN_SESSIONS",
+        Value("0"),
+        SWITCH,
+        "1 also takes anonymous CONNECTs (demos): attempts are counted per client address",
+    ),
+    setting(
+        "CLIENT_TOKEN_TTL_MS",
+        Value("120000"),
+        "milliseconds, 1000 to 3600000",
+        "how long a session's client token may wait for its CONNECT",
+    ),
+    setting(
+        "RESULT_TTL_MS",
+        Value("600000"),
+        "milliseconds, 1000 to 86400000",
+        "how long an ended session's result waits to be fetched",
+    ),
+    setting(
+        "STATS_DETAIL",
+        Value("production"),
+        "production or debug",
+        "production: STATS carry prompts, progress, hints and frame-check codes, no scores; debug adds the anti-spoofing score",
+    ),
+    setting(
+        "LOG_FORMAT",
+        Value("text"),
+        "text or json",
+        "log lines on standard error as text, or one JSON object a line",
+    ),
+    setting("RUST_LOG", Value("info"), "a tracing filter (info, lpserver=debug,warn)", "which log events are written"),
+];
+
+/// What `--help` says after the settings.
+const AFTER_HELP: &str = "\
+Every setting is an environment variable or the flag of the same name; a flag wins. Prefer the
+environment for secrets (flags show in the process list).
+
+Exit status: 0 after a clean shutdown (SIGTERM, SIGINT); 2 when the configuration is invalid
+or the server cannot start (no key, key file unreadable, Redis or GStreamer unavailable),
+with a message naming the variable and what it takes; 1 when it cannot listen or fails later.";
+
+/// The setting called `name`.
+pub fn setting_named(name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.name == name)
+}
+
+/// lpserver's command line: a flag for every setting, each also read from its environment
+/// variable (whose value `--help` never shows).
+pub fn command() -> clap::Command {
+    let args = SETTINGS.iter().map(|s| {
+        let help = match s.default_text() {
+            Some(default) => format!("{} ({}) [default: {default}]", s.help, s.takes),
+            None => format!("{} ({})", s.help, s.takes),
+        };
+        clap::Arg::new(s.name)
+            .long(s.flag()[2..].to_string())
+            .env(s.name)
+            .hide_env_values(true)
+            .value_name("VALUE")
+            .help(help)
+    });
+    clap::Command::new("lpserver")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("LPProto WebSocket and REST server for the gst-liveness elements")
+        .args(args)
+        .after_help(AFTER_HELP)
+}
+
+/// The README's configuration table.
+pub fn markdown_table() -> String {
+    let mut table = String::from("| Variable | Flag | Default | Takes | What it sets |\n|---|---|---|---|---|\n");
+    for s in SETTINGS {
+        let default = match s.default {
+            Value(text) => format!("`{text}`"),
+            Found(text) => text.to_string(),
+            Unset => "unset".to_string(),
+        };
+        let cell = |text: &str| text.replace('|', "\\|");
+        table.push_str(&format!(
+            "| `{}` | `{}` | {} | {} | {} |\n",
+            s.name,
+            s.flag(),
+            default,
+            cell(s.takes),
+            cell(s.help)
+        ));
+    }
+    table
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -150,60 +338,79 @@ pub enum ConfigError {
         "no way to start an LPProto session: set API_KEYS (relying parties create sessions, see the README) or OPEN_SESSIONS=1 (anyone may CONNECT; for demos)"
     )]
     NoSessions,
-    #[error("{name}={value:?} is not valid: {expected}")]
+    #[error("{name}={value:?} is not valid; it takes {expected}")]
     Invalid { name: &'static str, value: String, expected: &'static str },
     #[error("{name}={value:?} is not valid: {reason}")]
     Challenges { name: &'static str, value: String, reason: String },
 }
 
 /// The variables of one configuration, read through a lookup function.
-struct Vars<F: Fn(&str) -> Option<String>>(F);
+struct Vars<F: Fn(&str) -> Option<String>> {
+    lookup: F,
+    /// The names read, in order (the tests check them against [`SETTINGS`]).
+    read: std::cell::RefCell<Vec<&'static str>>,
+}
 
 impl<F: Fn(&str) -> Option<String>> Vars<F> {
-    /// A variable's value; unset and blank are the same.
-    fn get(&self, name: &str) -> Option<String> {
-        (self.0)(name).filter(|v| !v.trim().is_empty())
+    /// A variable's value as given; unset and blank are the same.
+    fn given(&self, name: &'static str) -> Option<String> {
+        self.read.borrow_mut().push(name);
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
     }
 
-    /// A parsed value, `default` when unset; `expected` says what `valid` accepts.
-    fn parse<T: std::str::FromStr>(
+    /// A variable's value, or its default value from [`SETTINGS`].
+    fn get(&self, name: &'static str) -> Option<String> {
+        self.given(name).or_else(|| match setting_named(name).map(|s| s.default) {
+            Some(DefaultValue::Value(text)) => Some(text.to_string()),
+            _ => None,
+        })
+    }
+
+    /// The error of a value `name` does not take.
+    fn invalid(name: &'static str, value: String) -> ConfigError {
+        ConfigError::Invalid { name, value, expected: setting_named(name).map_or("", |s| s.takes) }
+    }
+
+    /// A parsed value (`None` when unset without a default) that `valid` accepts.
+    fn parse_opt<T: std::str::FromStr>(
         &self,
         name: &'static str,
-        default: T,
-        expected: &'static str,
         valid: impl Fn(&T) -> bool,
-    ) -> Result<T, ConfigError> {
+    ) -> Result<Option<T>, ConfigError> {
         match self.get(name) {
-            None => Ok(default),
-            Some(v) => {
-                v.trim().parse::<T>().ok().filter(|t| valid(t)).ok_or(ConfigError::Invalid { name, value: v, expected })
-            }
+            None => Ok(None),
+            Some(v) => match v.trim().parse::<T>().ok().filter(|t| valid(t)) {
+                Some(value) => Ok(Some(value)),
+                None => Err(Self::invalid(name, v)),
+            },
         }
     }
 
-    fn millis(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
-        self.parse(name, default, "milliseconds, 100 or more", |v| *v >= 100).map(Duration::from_millis)
-    }
-
-    /// A duration in milliseconds within `range`.
-    fn millis_within(
-        &self,
-        name: &'static str,
-        default: u64,
-        expected: &'static str,
-        range: std::ops::RangeInclusive<u64>,
-    ) -> Result<Duration, ConfigError> {
-        self.range(name, default, expected, range).map(Duration::from_millis)
+    /// A parsed value of a setting with a default value.
+    fn parse<T: std::str::FromStr>(&self, name: &'static str, valid: impl Fn(&T) -> bool) -> Result<T, ConfigError> {
+        self.parse_opt(name, valid)?.ok_or(ConfigError::Invalid { name, value: String::new(), expected: "a value" })
     }
 
     fn range<T: std::str::FromStr + PartialOrd>(
         &self,
         name: &'static str,
-        default: T,
-        expected: &'static str,
         range: std::ops::RangeInclusive<T>,
     ) -> Result<T, ConfigError> {
-        self.parse(name, default, expected, |v| range.contains(v))
+        self.parse(name, |v| range.contains(v))
+    }
+
+    /// A duration in milliseconds within `range`.
+    fn millis(&self, name: &'static str, range: std::ops::RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+        self.range(name, range).map(Duration::from_millis)
+    }
+
+    /// `0` or `1`.
+    fn switch(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.get(name).as_deref().map(str::trim) {
+            None | Some("0") => Ok(false),
+            Some("1") => Ok(true),
+            Some(other) => Err(Self::invalid(name, other.to_string())),
+        }
     }
 }
 
@@ -219,7 +426,6 @@ fn default_max_sessions() -> usize {
 
 /// The pixel bounds accept 64x64 to 4096x4096 pixels.
 const MAX_PIXELS: u64 = 4096 * 4096;
-const PIXELS: &str = "pixels, 4096 to 16777216";
 
 /// The signing settings: algorithm, secret, key file (one of the two is required).
 type Signing = (Algorithm, Option<String>, Option<PathBuf>);
@@ -227,41 +433,42 @@ type Signing = (Algorithm, Option<String>, Option<PathBuf>);
 fn signing<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Signing, ConfigError> {
     let algorithm = match vars.get("JWT_ALGORITHM") {
         None => Algorithm::Hs256,
-        Some(value) => Algorithm::from_nick(value.trim()).ok_or(ConfigError::Invalid {
-            name: "JWT_ALGORITHM",
-            value,
-            expected: "hs256, rs256 or es256",
-        })?,
+        Some(value) => Algorithm::from_nick(value.trim()).ok_or_else(|| Vars::<F>::invalid("JWT_ALGORITHM", value))?,
     };
     let secret = vars.get("LIVENESS_JWT_SECRET");
     let key_file = vars.get("JWT_KEY_FILE").map(PathBuf::from);
+    if let Some(path) = &key_file
+        && std::fs::File::open(path).is_err()
+    {
+        return Err(Vars::<F>::invalid("JWT_KEY_FILE", path.display().to_string()));
+    }
     if secret.is_none() && key_file.is_none() {
         return Err(ConfigError::NoKey);
     }
     Ok((algorithm, secret, key_file))
 }
 
+/// `REDIS_URL`: a URL the Redis client takes (checked without connecting).
+fn redis_url<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<String>, ConfigError> {
+    use redis::IntoConnectionInfo;
+    match vars.get("REDIS_URL") {
+        Some(url) if url.trim().into_connection_info().is_err() => Err(Vars::<F>::invalid("REDIS_URL", url)),
+        url => Ok(url.map(|u| u.trim().to_string())),
+    }
+}
+
 /// `STORE_FRAMES`: 0 or 1, and 1 needs `REDIS_URL`.
 fn store_frames<F: Fn(&str) -> Option<String>>(vars: &Vars<F>, redis: bool) -> Result<bool, ConfigError> {
-    match vars.get("STORE_FRAMES").as_deref().map(str::trim) {
-        None | Some("0") => Ok(false),
-        Some("1") if redis => Ok(true),
-        Some(other) => Err(ConfigError::Invalid {
-            name: "STORE_FRAMES",
-            value: other.to_string(),
-            expected: "0 or 1, and 1 needs REDIS_URL",
-        }),
+    match vars.switch("STORE_FRAMES")? {
+        true if !redis => Err(Vars::<F>::invalid("STORE_FRAMES", "1".into())),
+        on => Ok(on),
     }
 }
 
 /// `ADMIN_TOKEN`: at least 16 characters; never echoed in the error.
 fn admin_token<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<String>, ConfigError> {
     match vars.get("ADMIN_TOKEN") {
-        Some(token) if token.len() < 16 => Err(ConfigError::Invalid {
-            name: "ADMIN_TOKEN",
-            value: "(hidden)".into(),
-            expected: "at least 16 characters",
-        }),
+        Some(token) if token.len() < 16 => Err(Vars::<F>::invalid("ADMIN_TOKEN", "(hidden)".into())),
         token => Ok(token),
     }
 }
@@ -271,11 +478,7 @@ fn stats_detail<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<bool, C
     match vars.get("STATS_DETAIL").as_deref().map(str::trim) {
         None | Some("production") => Ok(false),
         Some("debug") => Ok(true),
-        Some(other) => Err(ConfigError::Invalid {
-            name: "STATS_DETAIL",
-            value: other.to_string(),
-            expected: "production or debug",
-        }),
+        Some(other) => Err(Vars::<F>::invalid("STATS_DETAIL", other.to_string())),
     }
 }
 
@@ -283,11 +486,7 @@ fn stats_detail<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<bool, C
 fn allowed_origins<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Vec<String>, ConfigError> {
     match vars.get("ALLOWED_ORIGINS") {
         None => Ok(Vec::new()),
-        Some(list) => crate::origin::parse_origins(&list).ok_or(ConfigError::Invalid {
-            name: "ALLOWED_ORIGINS",
-            value: list,
-            expected: "comma-separated origins, scheme and host (https://app.example.com:8443), or *",
-        }),
+        Some(list) => crate::origin::parse_origins(&list).ok_or_else(|| Vars::<F>::invalid("ALLOWED_ORIGINS", list)),
     }
 }
 
@@ -301,13 +500,7 @@ fn sessions<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<(Vec<crate:
             expected,
         })?,
     };
-    let open = match vars.get("OPEN_SESSIONS").as_deref().map(str::trim) {
-        None | Some("0") => false,
-        Some("1") => true,
-        Some(other) => {
-            return Err(ConfigError::Invalid { name: "OPEN_SESSIONS", value: other.to_string(), expected: "0 or 1" });
-        }
-    };
+    let open = vars.switch("OPEN_SESSIONS")?;
     if api_keys.is_empty() && !open {
         return Err(ConfigError::NoSessions);
     }
@@ -316,74 +509,67 @@ fn sessions<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<(Vec<crate:
 
 fn policy<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<crate::policy::PolicySettings, ConfigError> {
     Ok(crate::policy::PolicySettings {
-        attempts: vars.range("POLICY_ATTEMPTS", 3, "1 to 100", 1..=100)?,
-        cooldown_ms: vars.parse("POLICY_COOLDOWN_MS", 15 * 60 * 1000, "milliseconds", |_| true)?,
-        rounds: vars.range("POLICY_ROUNDS", 3, "1 to 100", 1..=100)?,
+        attempts: vars.range("POLICY_ATTEMPTS", 1..=100)?,
+        cooldown_ms: vars.parse("POLICY_COOLDOWN_MS", |_| true)?,
+        rounds: vars.range("POLICY_ROUNDS", 1..=100)?,
     })
 }
 
+/// Milliseconds of the timeouts that take "100 or more".
+const FROM_100_MS: std::ops::RangeInclusive<u64> = 100..=u64::MAX;
+
 impl Config {
-    /// Reads the configuration through `lookup` (the process environment in `main`).
+    /// Reads the configuration through `lookup`: in `main`, the flags and environment variables
+    /// of [`command`]; every value is checked, an error names the variable and what it takes.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let vars = Vars(lookup);
-        let port: u16 = vars.parse("PORT", 5003, "a TCP port", |_| true)?;
-        let ip: IpAddr = vars.parse("BIND_ADDRESS", IpAddr::from([127, 0, 0, 1]), "an IP address", |_| true)?;
-        let (jwt_algorithm, jwt_secret, jwt_key_file) = signing(&vars)?;
-        let redis_url = vars.get("REDIS_URL");
-        let store_frames = store_frames(&vars, redis_url.is_some())?;
-        let bytes = "bytes, 1024 or more";
-        let (api_keys, open_sessions) = sessions(&vars)?;
+        Config::read(&Vars { lookup, read: Default::default() })
+    }
+
+    fn read<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Config, ConfigError> {
+        let port: u16 = vars.parse("PORT", |_| true)?;
+        let ip: IpAddr = vars.parse("BIND_ADDRESS", |_| true)?;
+        let (jwt_algorithm, jwt_secret, jwt_key_file) = signing(vars)?;
+        let redis_url = redis_url(vars)?;
+        let store_frames = store_frames(vars, redis_url.is_some())?;
+        let (api_keys, open_sessions) = sessions(vars)?;
         Config {
             address: SocketAddr::new(ip, port),
             jwt_algorithm,
             jwt_secret,
             jwt_key_file,
             jwt_issuer: vars.get("JWT_ISSUER"),
-            max_frame_bytes: vars.parse("MAX_FRAME_BYTES", 2 * 1024 * 1024, bytes, |v| *v >= 1024)?,
-            max_body_bytes: vars.parse("MAX_BODY_BYTES", 16 * 1024 * 1024, bytes, |v| *v >= 1024)?,
-            max_frame_pixels: vars.range("MAX_FRAME_PIXELS", 1920 * 1080, PIXELS, 4096..=MAX_PIXELS)?,
-            max_image_pixels: vars.range("MAX_IMAGE_PIXELS", MAX_PIXELS, PIXELS, 4096..=MAX_PIXELS)?,
-            idle_timeout: vars.millis("SESSION_IDLE_TIMEOUT_MS", 30_000)?,
-            connect_timeout: vars.millis("CONNECT_TIMEOUT_MS", 10_000)?,
-            allowed_origins: allowed_origins(&vars)?,
-            max_connections_per_ip: vars.range("MAX_CONNECTIONS_PER_IP", 64, "0 to 100000", 0..=100_000)?,
-            max_sessions: vars.range("MAX_SESSIONS", default_max_sessions(), "1 to 10000", 1..=10_000)?,
-            shutdown_grace: vars.millis_within(
-                "SHUTDOWN_GRACE_MS",
-                20_000,
-                "milliseconds, 0 to 600000",
-                0..=600_000,
-            )?,
-            challenge_timeout: vars.millis("CHALLENGE_TIMEOUT_MS", 10_000)?,
-            session_timeout: vars.millis("SESSION_TIMEOUT_MS", 90_000)?,
+            max_frame_bytes: vars.range("MAX_FRAME_BYTES", 1024..=usize::MAX)?,
+            max_body_bytes: vars.range("MAX_BODY_BYTES", 1024..=usize::MAX)?,
+            max_frame_pixels: vars.range("MAX_FRAME_PIXELS", 4096..=MAX_PIXELS)?,
+            max_image_pixels: vars.range("MAX_IMAGE_PIXELS", 4096..=MAX_PIXELS)?,
+            idle_timeout: vars.millis("SESSION_IDLE_TIMEOUT_MS", FROM_100_MS)?,
+            connect_timeout: vars.millis("CONNECT_TIMEOUT_MS", FROM_100_MS)?,
+            allowed_origins: allowed_origins(vars)?,
+            max_connections_per_ip: vars.range("MAX_CONNECTIONS_PER_IP", 0..=100_000)?,
+            max_sessions: vars
+                .parse_opt("MAX_SESSIONS", |v| (1..=10_000).contains(v))?
+                .unwrap_or_else(default_max_sessions),
+            shutdown_grace: vars.millis("SHUTDOWN_GRACE_MS", 0..=600_000)?,
+            challenge_timeout: vars.millis("CHALLENGE_TIMEOUT_MS", FROM_100_MS)?,
+            session_timeout: vars.millis("SESSION_TIMEOUT_MS", FROM_100_MS)?,
             challenges: vars.get("CHALLENGES"),
-            challenge_length: vars.range("CHALLENGE_LENGTH", 5, "1 to 20", 1..=20)?,
+            challenge_length: vars.range("CHALLENGE_LENGTH", 1..=20)?,
             challenge_sequence: vars.get("CHALLENGE_SEQUENCE"),
-            min_age: vars.range("MIN_AGE", 18, "years, 0 to 150", 0..=150)?,
-            antispoof_threshold: vars.range("ANTISPOOF_THRESHOLD", 0.5, "a number from 0 to 1", 0.0..=1.0)?,
-            detect_every_nth: vars.range("DETECT_EVERY_NTH", 3, "1 to 30", 1..=30)?,
-            mesh_idle_every_nth: vars.range("MESH_IDLE_EVERY_NTH", 1, "1 to 30", 1..=30)?,
-            passive_every_nth: vars.range("PASSIVE_EVERY_NTH", 3, "1 to 30", 1..=30)?,
+            min_age: vars.range("MIN_AGE", 0..=150)?,
+            antispoof_threshold: vars.range("ANTISPOOF_THRESHOLD", 0.0..=1.0)?,
+            detect_every_nth: vars.range("DETECT_EVERY_NTH", 1..=30)?,
+            mesh_idle_every_nth: vars.range("MESH_IDLE_EVERY_NTH", 1..=30)?,
+            passive_every_nth: vars.range("PASSIVE_EVERY_NTH", 1..=30)?,
             redis_url,
             store_frames,
-            store_ttl_s: vars.range("STORE_TTL_S", 3600, "seconds, 1 to 31536000", 1..=31_536_000)?,
-            admin_token: admin_token(&vars)?,
-            policy: policy(&vars)?,
-            stats_scores: stats_detail(&vars)?,
+            store_ttl_s: vars.range("STORE_TTL_S", 1..=31_536_000)?,
+            admin_token: admin_token(vars)?,
+            policy: policy(vars)?,
+            stats_scores: stats_detail(vars)?,
             api_keys,
             open_sessions,
-            client_token_ttl: vars.millis_within(
-                "CLIENT_TOKEN_TTL_MS",
-                120_000,
-                "milliseconds, 1000 to 3600000",
-                1000..=3_600_000,
-            )?,
-            result_ttl: vars.millis_within(
-                "RESULT_TTL_MS",
-                600_000,
-                "milliseconds, 1000 to 86400000",
-                1000..=86_400_000,
-            )?,
+            client_token_ttl: vars.millis("CLIENT_TOKEN_TTL_MS", 1000..=3_600_000)?,
+            result_ttl: vars.millis("RESULT_TTL_MS", 1000..=86_400_000)?,
         }
         .with_checked_challenges()
     }
@@ -440,6 +626,74 @@ mod tests {
         assert!(matches!(err, ConfigError::Invalid { name: "ANTISPOOF_THRESHOLD", .. }), "{err}");
         let err = config(&[("JWT_KEY_FILE", "/k"), OPEN, ("JWT_ALGORITHM", "none")]).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { name: "JWT_ALGORITHM", .. }), "{err}");
+    }
+
+    #[test]
+    fn every_setting_is_read_documented_and_a_flag() {
+        let vars = Vars {
+            lookup: |name: &str| match name {
+                "LIVENESS_JWT_SECRET" => Some("x".to_string()),
+                "OPEN_SESSIONS" => Some("1".to_string()),
+                _ => None,
+            },
+            read: Default::default(),
+        };
+        Config::read(&vars).unwrap();
+        // LOG_FORMAT and RUST_LOG are read by `main`, before the rest, for the logs.
+        let mut read: Vec<&str> = vars.read.take();
+        read.extend(["LOG_FORMAT", "RUST_LOG"]);
+        read.sort_unstable();
+        read.dedup();
+        let mut documented: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        documented.sort_unstable();
+        assert_eq!(read, documented);
+        // Every default value is one the setting takes.
+        let defaults = |name: &str| {
+            (vars.lookup)(name).or_else(|| match setting_named(name).map(|s| s.default) {
+                Some(DefaultValue::Value(text)) => Some(text.to_string()),
+                _ => None,
+            })
+        };
+        assert!(Config::from_lookup(defaults).is_ok());
+        // A flag and its environment variable are one setting.
+        let matches = command()
+            .try_get_matches_from(["lpserver", "--port", "6001", "--open-sessions=1", "--liveness-jwt-secret", "x"])
+            .unwrap();
+        let c = Config::from_lookup(|name| matches.get_one::<String>(name).cloned()).unwrap();
+        assert_eq!((c.address.port(), c.open_sessions), (6001, true));
+        assert!(command().try_get_matches_from(["lpserver", "--no-such-flag"]).is_err());
+        let help = command().render_long_help().to_string();
+        for s in SETTINGS {
+            assert!(help.contains(&s.flag()) && help.contains(&format!("[env: {}]", s.name)), "{}", s.name);
+        }
+    }
+
+    #[test]
+    fn the_readme_holds_the_configuration_table() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let table = markdown_table();
+        assert!(readme.contains(&table), "README.md must hold the table exactly:\n{table}");
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_what_it_takes() {
+        let key = ("LIVENESS_JWT_SECRET", "x");
+        let err = config(&[key, OPEN, ("CHALLENGE_LENGTH", "50")]).unwrap_err();
+        assert_eq!(err.to_string(), "CHALLENGE_LENGTH=\"50\" is not valid; it takes 1 to 20");
+        let err = config(&[key, OPEN, ("SESSION_TIMEOUT_MS", "20")]).unwrap_err();
+        assert_eq!(err.to_string(), "SESSION_TIMEOUT_MS=\"20\" is not valid; it takes milliseconds, 100 or more");
+        let err = config(&[OPEN, ("JWT_KEY_FILE", "/no/such/key.pem")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "JWT_KEY_FILE", .. }), "{err}");
+        let err = config(&[key, OPEN, ("REDIS_URL", "http://cache:6379")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("REDIS_URL=\"http://cache:6379\" is not valid; it takes redis://"),
+            "{err}"
+        );
+        assert!(config(&[key, OPEN, ("REDIS_URL", "redis://cache:6379/2")]).is_ok());
+        let err = config(&[key, OPEN, ("MAX_SESSIONS", "0")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "MAX_SESSIONS", .. }), "{err}");
+        let err = config(&[key, ("OPEN_SESSIONS", "yes")]).unwrap_err();
+        assert_eq!(err.to_string(), "OPEN_SESSIONS=\"yes\" is not valid; it takes 0 or 1");
     }
 
     #[test]

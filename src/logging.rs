@@ -28,12 +28,12 @@ impl LogFormat {
     }
 }
 
-/// Installs the subscriber for the process; `RUST_LOG` filters (default `info`).
-pub fn init(format: LogFormat) -> Result<(), String> {
+/// Installs the subscriber for the process; `filter` is `RUST_LOG` (default `info`).
+pub fn init(format: LogFormat, filter: Option<&str>) -> Result<(), String> {
     use tracing_subscriber::EnvFilter;
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => {
-            EnvFilter::try_new(&spec).map_err(|err| format!("RUST_LOG={spec:?} is not valid: {err}"))?
+    let filter = match filter.map(str::trim) {
+        Some(spec) if !spec.is_empty() => {
+            EnvFilter::try_new(spec).map_err(|err| format!("RUST_LOG={spec:?} is not valid: {err}"))?
         }
         _ => EnvFilter::new("info"),
     };

@@ -1,23 +1,24 @@
-//! `lpserver`: see `lpserver --help`.
+//! `lpserver`: see `lpserver --help` (generated from [`lpserver::config::SETTINGS`]).
 
 fn main() -> std::process::ExitCode {
     // SAFETY: the first statement of `main`: no other thread exists yet.
     unsafe { lpserver::quiet_onnx_runtime() };
-    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
-        println!("{}", lpserver::config::HELP);
-        return std::process::ExitCode::SUCCESS;
-    }
-    if let Some(arg) = std::env::args().nth(1) {
-        eprintln!("lpserver: unknown argument {arg:?}; configuration comes from the environment, see --help");
-        return std::process::ExitCode::from(2);
-    }
-    let logging = lpserver::logging::LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref())
-        .and_then(lpserver::logging::init);
+    // Every setting is a flag or an environment variable: `--help` lists them.
+    let matches = match lpserver::config::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(err) => {
+            let _ = err.print();
+            return std::process::ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let lookup = |name: &str| matches.get_one::<String>(name).cloned();
+    let logging = lpserver::logging::LogFormat::parse(lookup("LOG_FORMAT").as_deref())
+        .and_then(|format| lpserver::logging::init(format, lookup("RUST_LOG").as_deref()));
     if let Err(err) = logging {
         eprintln!("lpserver: {err}");
         return std::process::ExitCode::from(2);
     }
-    let config = match lpserver::config::Config::from_lookup(|name| std::env::var(name).ok()) {
+    let config = match lpserver::config::Config::from_lookup(lookup) {
         Ok(config) => config,
         Err(err) => {
             tracing::error!("{err}");

@@ -212,10 +212,10 @@ fn time_element(element: &gst::Element, metrics: &Arc<crate::metrics::Metrics>) 
     // A frame's time ends at its buffer or, for lvchallenge's last frame, at the verdict
     // event it sends ahead of that buffer (the session may close before the buffer follows).
     src.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
-        if let Some(gst::PadProbeData::Event(event)) = &info.data {
-            if event.type_() != gst::EventType::CustomDownstream {
-                return gst::PadProbeReturn::Ok;
-            }
+        if let Some(gst::PadProbeData::Event(event)) = &info.data
+            && event.type_() != gst::EventType::CustomDownstream
+        {
+            return gst::PadProbeReturn::Ok;
         }
         if let Some(at) = entered.lock().unwrap_or_else(|p| p.into_inner()).take() {
             metrics.element_time(&name, at.elapsed());

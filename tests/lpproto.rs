@@ -263,6 +263,23 @@ fn the_server_refuses_to_start_without_a_key_and_says_how_to_set_one() {
     for variable in ["PORT", "LIVENESS_JWT_SECRET", "MAX_FRAME_BYTES", "SESSION_IDLE_TIMEOUT_MS", "CHALLENGES"] {
         assert!(text.contains(variable), "--help does not mention {variable}");
     }
+    assert!(text.contains("--max-sessions") && text.contains("Exit status"), "{text}");
+    // The same settings as flags: an invalid value stops it, naming the variable and what it
+    // takes; so does a flag it does not know.
+    let lpserver = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lpserver"))
+            .args(args)
+            .env_remove("CHALLENGE_LENGTH")
+            .output()
+            .expect("lpserver runs")
+    };
+    let output = lpserver(&["--liveness-jwt-secret", common::KEY, "--open-sessions", "1", "--challenge-length", "50"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(r#"CHALLENGE_LENGTH="50" is not valid; it takes 1 to 20"#), "{stderr}");
+    let output = lpserver(&["--max-sesions", "3"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--max-sesions"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
