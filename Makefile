@@ -22,7 +22,8 @@ PLUGIN_DIR := $(CURDIR)/target/debug
 ELEMENTS := lvfacedetect lvlandmarks lvantispoof lvsurfaceanalysis lvchallenge lvjwtsink lvvideoglue lvvideogluesrc
 
 # fixtures: the face-matching photos of the REST tests, from a PyPI sdist (not committed).
-.PHONY: all deps ort fixtures build test test-cargo test-features test-meson demo demo-server bench eval eval-pad models clean-meson
+# openapi-validator: openapi-spec-validator from PyPI, the contract test's independent checker.
+.PHONY: all deps ort fixtures openapi-validator build test test-cargo test-features test-meson demo demo-server bench eval eval-pad models clean-meson
 
 all: build
 
@@ -35,11 +36,14 @@ ort: deps
 fixtures: deps
 	@scripts/fetch-fixtures.sh
 
+openapi-validator: deps
+	@scripts/fetch-openapi-validator.sh
+
 build: ort
 	cargo build --workspace
 
 # cargo build first: `cargo test` alone does not link the cdylib that gst-inspect loads.
-test: ort fixtures
+test: ort fixtures openapi-validator
 	cargo fmt --check
 	cargo build --workspace
 	cargo clippy --workspace --all-targets --quiet -- -D warnings

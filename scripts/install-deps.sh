@@ -9,7 +9,7 @@ packages=(
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
     # run and test
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-    redis-server python3
+    redis-server python3 python3-pip
     # key pairs for the RS256 and ES256 token tests; make demo-server's relying party
     openssl curl
     # the browser page's test (headless, fake camera)

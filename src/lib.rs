@@ -10,6 +10,7 @@ pub mod client;
 pub mod config;
 pub mod logging;
 pub mod metrics;
+pub mod openapi;
 pub mod origin;
 pub mod policy;
 pub mod protocol;
@@ -132,15 +133,17 @@ fn check_pipeline(antispoof_threshold: f64) -> Result<(), String> {
 }
 
 /// The body of `GET /health`.
-#[derive(serde::Serialize)]
-struct Health {
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
     status: &'static str,
+    /// lpserver's version.
     version: &'static str,
 }
 
 /// The body of `GET /ready`: whether the server can take sessions, and what it depends on.
-#[derive(serde::Serialize)]
-struct Ready {
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Ready {
     ready: bool,
     /// `ok`, `memory` (no REDIS_URL: counters in this process) or why Redis does not answer.
     attempts_store: String,
@@ -200,6 +203,18 @@ fn metrics_route(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Er
     warp::path("metrics").and(warp::path::end()).and(warp::get()).map(move || {
         warp::reply::with_header(app.metrics.encode(app.running_sessions()), "content-type", metrics::CONTENT_TYPE)
     })
+}
+
+/// `GET /openapi.json`: the contract of [`openapi::document`], written once.
+fn openapi_route(
+    config: &Config,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone + use<> {
+    use warp::Reply;
+    let document = openapi::document(config).to_json().unwrap_or_default();
+    warp::path("openapi.json")
+        .and(warp::path::end())
+        .and(warp::get())
+        .map(move || warp::reply::with_header(document.clone(), "content-type", "application/json").into_response())
 }
 
 /// Every route of the server.
@@ -264,6 +279,7 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
         .or(health)
         .or(ready)
         .or(metrics_route(app.clone()))
+        .or(openapi_route(&app.config))
         .or(lpproto)
         .or(page)
         .or(assets)

@@ -171,8 +171,16 @@ impl Metrics {
 /// route serves. Metric labels take it (bounded whatever clients ask for) and unknown paths are
 /// answered 404 by it.
 pub(crate) fn route_of(path: &str) -> Option<String> {
-    const FIXED: &[&str] =
-        &["/", "/health", "/ready", "/metrics", "/lpproto", "/v1/sessions", "/v1/admin/final-failures/lift"];
+    const FIXED: &[&str] = &[
+        "/",
+        "/health",
+        "/ready",
+        "/metrics",
+        "/openapi.json",
+        "/lpproto",
+        "/v1/sessions",
+        "/v1/admin/final-failures/lift",
+    ];
     if FIXED.contains(&path) || crate::rest::Endpoint::from_path(path).is_some() {
         return Some(path.to_string());
     }

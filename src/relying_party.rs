@@ -43,9 +43,10 @@ pub enum SessionState {
 }
 
 /// How a session ended, as the relying party fetches it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionResult {
+    /// The session id of `POST /v1/sessions`.
     pub session_id: String,
     /// The session passed: its verdict token says so too.
     pub is_ok: bool,
@@ -55,6 +56,7 @@ pub struct SessionResult {
     /// the session ended without a verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// When the session ended, in ms since the Unix epoch.
     pub finished_at_ms: u64,
 }
 
@@ -79,18 +81,21 @@ pub struct RunningSession {
 }
 
 /// The body of `201 Created` at `POST /v1/sessions`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Created {
+pub(crate) struct Created {
+    /// The session's id: the relying party fetches its result with it.
     session_id: String,
     /// For the user's browser only: CONNECT's `session-token`, valid once.
     client_token: String,
+    /// How long the client token stays valid, in ms (`CLIENT_TOKEN_TTL_MS`).
     expires_in_ms: u64,
 }
 
 /// The body of `POST /v1/admin/final-failures/lift`.
-#[derive(Debug, Serialize)]
-struct Lifted {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Lifted {
+    /// The user was in FINAL_FAILURE and no longer is.
     lifted: bool,
 }
 

@@ -613,17 +613,8 @@ async fn internal_errors_name_the_problem_but_no_source_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_gives_live_sessions_their_grace_then_an_error_and_a_close_code() {
-    let port = common::free_port();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_lpserver"))
-        .env("LIVENESS_JWT_SECRET", common::KEY)
-        .env("OPEN_SESSIONS", "1")
-        .env("PORT", port.to_string())
-        .env("SHUTDOWN_GRACE_MS", "500")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("lpserver runs");
-    let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    assert!(common::wait_listening(address).await, "lpserver listens");
+    let vars = [("OPEN_SESSIONS", "1"), ("SHUTDOWN_GRACE_MS", "500")];
+    let (mut server, address) = common::spawn_lpserver(&vars, std::process::Stdio::piped()).await;
     let mut socket = open(address).await;
     assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
     let signalled = std::time::Instant::now();

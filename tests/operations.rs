@@ -93,6 +93,24 @@ async fn ready_names_each_dependency_and_health_only_says_the_process_answers() 
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn ready_answers_503_naming_what_failed_when_onnx_runtime_is_missing() {
+    let missing = "/nonexistent/libonnxruntime.so.1.32.0";
+    let vars = [("ORT_DYLIB_PATH", missing), ("OPEN_SESSIONS", "1")];
+    let (mut server, address) = common::spawn_lpserver(&vars, std::process::Stdio::null()).await;
+    let (ready, ready_body) = http(address, "GET", "/ready", b"").await;
+    let (health, _) = http(address, "GET", "/health", b"").await;
+    let _ = server.kill();
+    let _ = server.wait();
+    let body: serde_json::Value = serde_json::from_slice(&ready_body).unwrap();
+    assert_eq!((ready, &body["ready"]), (503, &serde_json::json!(false)), "{body}");
+    assert_eq!(health, 200, "the process answers all the same");
+    let onnx_runtime = body["onnx_runtime"].as_str().unwrap_or_default();
+    assert!(onnx_runtime.contains(missing) && onnx_runtime.contains("ORT_DYLIB_PATH"), "{body}");
+    assert!(body["pipeline"].as_str().is_some_and(|p| p != "ok"), "{body}");
+    assert_eq!(body["attempts_store"], "memory", "what works is said to work: {body}");
+}
+
 /// Performs the clip on `socket` until its verdict; the verdict message.
 async fn perform(socket: &mut common::Socket) -> lpserver::protocol::Message {
     for jpeg in clip_jpegs() {
@@ -108,23 +126,18 @@ async fn perform(socket: &mut common::Socket) -> lpserver::protocol::Message {
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_follow_connections_and_sessions_and_hold_nothing_biometric_or_secret() {
     let (mut redis, url) = common::RedisServer::start();
-    let port = common::free_port();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_lpserver"))
-        .env("LIVENESS_JWT_SECRET", common::KEY)
-        .env("API_KEYS", format!("shop:{}", common::API_KEY))
-        .env("ADMIN_TOKEN", common::ADMIN_TOKEN)
-        .env("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right")
-        .env("MIN_AGE", "0")
-        .env("REDIS_URL", &url)
-        .env("STORE_FRAMES", "1")
-        .env("PORT", port.to_string())
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("lpserver runs");
-    let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    assert!(common::wait_listening(address).await, "lpserver listens");
+    let api_keys = format!("shop:{}", common::API_KEY);
+    let vars = [
+        ("API_KEYS", api_keys.as_str()),
+        ("ADMIN_TOKEN", common::ADMIN_TOKEN),
+        ("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right"),
+        ("MIN_AGE", "0"),
+        ("REDIS_URL", url.as_str()),
+        ("STORE_FRAMES", "1"),
+        ("LOG_FORMAT", "json"),
+        ("RUST_LOG", "info"),
+    ];
+    let (mut server, address) = common::spawn_lpserver(&vars, std::process::Stdio::piped()).await;
     let reference = "alice.liddell@example.com";
     let (status, created) = common::create_session(address, reference).await;
     assert_eq!(status, 201, "{created}");

@@ -6,24 +6,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use base64::Engine;
 use serde_json::{Value, json};
 
-use common::{clip_jpegs, post_json, root, start};
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn fixture(name: &str) -> String {
-    b64(&std::fs::read(root().join("tests/fixtures").join(name)).unwrap_or_else(|err| panic!("{name}: {err}")))
-}
-
-/// A photo of `scripts/fetch-fixtures.sh` (run by `make test`).
-fn photo(name: &str) -> String {
-    let path: PathBuf = root().join(".cache/fixtures/face_recognition").join(name);
-    b64(&std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}: run scripts/fetch-fixtures.sh", path.display())))
-}
+use common::{b64, clip_jpegs, fixture, photo, post_json, root, start};
 
 fn number(value: &Value, field: &str) -> f64 {
     value[field].as_f64().unwrap_or_else(|| panic!("{field} is a number in {value}"))

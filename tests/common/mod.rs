@@ -427,3 +427,36 @@ pub async fn wait_listening(address: std::net::SocketAddr) -> bool {
     }
     false
 }
+
+/// The `lpserver` binary as a process on a free port of 127.0.0.1, with the test key and
+/// `vars` in its environment and its standard error to `stderr`; waits until it listens.
+pub async fn spawn_lpserver(vars: &[(&str, &str)], stderr: Stdio) -> (Child, std::net::SocketAddr) {
+    let port = free_port();
+    let server = Command::new(env!("CARGO_BIN_EXE_lpserver"))
+        .env("LIVENESS_JWT_SECRET", KEY)
+        .env("PORT", port.to_string())
+        .envs(vars.iter().copied())
+        .stderr(stderr)
+        .spawn()
+        .expect("lpserver runs");
+    let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    assert!(wait_listening(address).await, "lpserver listens on {address}");
+    (server, address)
+}
+
+/// `bytes` in standard base64, as the REST API takes images.
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A file of `tests/fixtures`, in base64.
+pub fn fixture(name: &str) -> String {
+    b64(&std::fs::read(root().join("tests/fixtures").join(name)).unwrap_or_else(|err| panic!("{name}: {err}")))
+}
+
+/// A photo of `scripts/fetch-fixtures.sh` (run by `make test`), in base64.
+pub fn photo(name: &str) -> String {
+    let path: PathBuf = root().join(".cache/fixtures/face_recognition").join(name);
+    b64(&std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}: run scripts/fetch-fixtures.sh", path.display())))
+}
