@@ -23,7 +23,8 @@ ELEMENTS := lvfacedetect lvlandmarks lvantispoof lvsurfaceanalysis lvchallenge l
 
 # fixtures: the face-matching photos of the REST tests, from a PyPI sdist (not committed).
 # openapi-validator: openapi-spec-validator from PyPI, the contract test's independent checker.
-.PHONY: all deps ort fixtures openapi-validator build test test-cargo test-features test-meson demo demo-server bench eval eval-pad models clean-meson
+# axe: axe-core from npm, the accessibility checker of the page's Chromium test.
+.PHONY: all deps ort fixtures openapi-validator axe build test test-cargo test-features test-meson demo demo-server bench eval eval-pad models clean-meson
 
 all: build
 
@@ -39,11 +40,14 @@ fixtures: deps
 openapi-validator: deps
 	@scripts/fetch-openapi-validator.sh
 
+axe: deps
+	@scripts/fetch-axe.sh
+
 build: ort
 	cargo build --workspace
 
 # cargo build first: `cargo test` alone does not link the cdylib that gst-inspect loads.
-test: ort fixtures openapi-validator
+test: ort fixtures openapi-validator axe
 	cargo fmt --check
 	cargo build --workspace
 	cargo clippy --workspace --all-targets --quiet -- -D warnings

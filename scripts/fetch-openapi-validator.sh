@@ -12,5 +12,5 @@ if [[ -d "$target/openapi_spec_validator-$version.dist-info" ]]; then
     exit 0
 fi
 rm -rf "$target"
-python3 -m pip install --quiet --disable-pip-version-check --target "$target" "openapi-spec-validator==$version"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$target" "openapi-spec-validator==$version"
 echo "openapi-spec-validator $version in $target"

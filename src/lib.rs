@@ -271,9 +271,10 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
             },
         );
     let page = warp::get().and(warp::path::end()).map(|| warp::reply::html(web::INDEX_HTML));
-    let assets = warp::get()
-        .and(warp::path!("static" / String))
-        .and_then(|name: String| async move { web::asset(&name).ok_or_else(warp::reject::not_found) });
+    let assets =
+        warp::get().and(warp::path("static")).and(warp::path::tail()).and_then(|path: warp::path::Tail| async move {
+            web::asset(path.as_str()).ok_or_else(warp::reject::not_found)
+        });
     let counted = app.metrics.clone();
     unknown_paths()
         .or(health)

@@ -189,7 +189,7 @@ pub(crate) fn route_of(path: &str) -> Option<String> {
         ["v1", "sessions", _, "result"] => "/v1/sessions/{id}/result",
         ["sessions", _, "video"] => "/sessions/{id}/video",
         ["sessions", _] => "/sessions/{id}",
-        ["static", file] if crate::web::asset(file).is_some() => "/static/{file}",
+        ["static", file @ ..] if crate::web::asset(&file.join("/")).is_some() => "/static/{file}",
         _ => return None,
     };
     Some(route.to_string())
@@ -204,7 +204,8 @@ mod tests {
         assert_eq!(route_of("/v1/sessions/abc-123/result").as_deref(), Some("/v1/sessions/{id}/result"));
         assert_eq!(route_of("/sessions/x/video").as_deref(), Some("/sessions/{id}/video"));
         assert_eq!(route_of("/liveness").as_deref(), Some("/liveness"));
-        assert_eq!(route_of("/static/app.js").as_deref(), Some("/static/{file}"));
+        assert_eq!(route_of("/static/lpclient.js").as_deref(), Some("/static/{file}"));
+        assert_eq!(route_of("/static/i18n/fr.json").as_deref(), Some("/static/{file}"));
         assert_eq!(route_of("/static/secret.txt"), None);
         assert_eq!(route_of("/a/b/c/d/e"), None);
     }

@@ -1,22 +1,80 @@
-//! The browser client: static files from `web/`, built into the binary (no build step, no
-//! files to install beside it). `/` is the page; `/static/<name>` its script and style.
+//! The browser client: the files of `web/` (an ES module package, see web/package.json),
+//! built into the binary (no build step, no files to install beside it). `/` is the demo
+//! page; `/static/<path>` the package's files.
 
 use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 
 pub const INDEX_HTML: &str = include_str!("../web/index.html");
 
+const JS: &str = "text/javascript; charset=utf-8";
+const JSON: &str = "application/json; charset=utf-8";
+
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("lpclient.js", "text/javascript; charset=utf-8", include_str!("../web/lpclient.js")),
-    ("app.js", "text/javascript; charset=utf-8", include_str!("../web/app.js")),
-    ("style.css", "text/css; charset=utf-8", include_str!("../web/style.css")),
+    ("liveness-check.js", JS, include_str!("../web/liveness-check.js")),
+    ("lpclient.js", JS, include_str!("../web/lpclient.js")),
+    ("i18n.js", JS, include_str!("../web/i18n.js")),
+    ("i18n/en.json", JSON, include_str!("../web/i18n/en.json")),
+    ("i18n/fr.json", JSON, include_str!("../web/i18n/fr.json")),
+    ("liveness-check.css", "text/css; charset=utf-8", include_str!("../web/liveness-check.css")),
 ];
 
-/// The asset called `name`, with its content type.
-pub fn asset(name: &str) -> Option<warp::reply::Response> {
-    let (_, content_type, body) = ASSETS.iter().find(|(file, _, _)| *file == name)?;
+/// The asset at `path` (under `/static/`), with its content type.
+pub fn asset(path: &str) -> Option<warp::reply::Response> {
+    let (_, content_type, body) = ASSETS.iter().find(|(file, _, _)| *file == path)?;
     let mut response = warp::reply::Response::new((*body).into());
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, warp::http::HeaderValue::from_static(content_type));
     headers.insert(CACHE_CONTROL, warp::http::HeaderValue::from_static("no-cache"));
     Some(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gstliveness::errors::ErrorCode;
+    use serde_json::{Map, Value};
+
+    fn dictionary(language: &str) -> Map<String, Value> {
+        let (_, _, text) = ASSETS.iter().find(|(file, _, _)| *file == format!("i18n/{language}.json")).expect("asset");
+        serde_json::from_str(text).expect("a JSON object")
+    }
+
+    #[test]
+    fn every_language_has_every_string_and_a_sentence_for_every_code() {
+        let english = dictionary("en");
+        for code in ErrorCode::ALL {
+            assert!(english.contains_key(&format!("code.{}", code.code())), "no sentence for {}", code.name());
+        }
+        let french = dictionary("fr");
+        let keys = |d: &Map<String, Value>| d.keys().cloned().collect::<std::collections::BTreeSet<_>>();
+        assert_eq!(keys(&english), keys(&french), "one set of strings in every language");
+        for (key, value) in &french {
+            assert!(value.as_str().is_some_and(|s| !s.is_empty()), "{key}");
+        }
+    }
+
+    #[test]
+    fn every_string_the_scripts_ask_for_exists() {
+        let english = dictionary("en");
+        let script = ASSETS.iter().find(|(file, _, _)| *file == "liveness-check.js").expect("the element").2;
+        let mut asked = 0;
+        // Literal keys: t("..."), "key.name" in the tables and data-i18n="...".
+        for quote in ['"', '\''] {
+            for piece in script.split(quote).skip(1).step_by(2) {
+                let looks_like_key = piece.split('.').count() >= 2
+                    && piece.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+                    && [
+                        "intro", "options", "button", "state", "guide", "prompt", "step", "cue", "result", "action",
+                        "code",
+                    ]
+                    .iter()
+                    .any(|prefix| piece.starts_with(&format!("{prefix}.")));
+                if looks_like_key {
+                    asked += 1;
+                    assert!(english.contains_key(piece), "liveness-check.js asks for {piece:?}, not in i18n/en.json");
+                }
+            }
+        }
+        assert!(asked > 30, "{asked}");
+    }
 }

@@ -1,8 +1,12 @@
-//! The browser page at `/` in headless Chromium: a fake camera plays the demo clip, the page
-//! gets a relying party's session token in its address, speaks LPProto to a real server and
-//! must reach SUCCESS (and the relying party the same verdict), with the seed 002 beeps played
-//! and a screenshot of the verdict left in `target/test-artifacts/browser-verdict.png`.
-//! Chromium is driven through its DevTools protocol over a WebSocket.
+//! The `<liveness-check>` element on the page at `/`, in headless Chromium with a fake camera
+//! playing the demo clip, against a real server. On a desktop window (1280x800): a relying
+//! party's session passes, the integrator gets `{sessionId, isOk}` and the relying party the
+//! same verdict, the token is nowhere on the page, the beeps each come with a text cue. On a
+//! phone (390x844 emulated): the portrait layout, the language switch changing every visible
+//! string, cancel, a failing session read as a sentence with what to do next, and retry.
+//! axe-core (npm) finds no serious or critical accessibility violation on the instruction,
+//! capture and result screens. Screenshots are left in `target/test-artifacts/`. Chromium is
+//! driven through its DevTools protocol over a WebSocket.
 
 mod common;
 
@@ -17,6 +21,12 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use common::{root, start, verify};
+
+/// The element on the page.
+const ELEMENT: &str = "document.querySelector('liveness-check')";
+
+/// The element's countdown at the clip's 7 frames a second.
+const COUNTDOWN_FRAMES: usize = 21;
 
 /// The demo clip as a Y4M file for Chromium's fake camera, slowed to 7 frames a second so
 /// that the page, which sends a frame whenever the previous answer is in, sees each held pose
@@ -43,6 +53,14 @@ fn y4m_clip(dir: &Path) -> PathBuf {
     let slowed: Vec<String> =
         header.split(' ').map(|t| if t.starts_with('F') { "F7:1".to_string() } else { t.to_string() }).collect();
     assert!(header.contains(" F30:1"), "{header}");
+    // The element counts down 3 s with the camera on before it connects: the clip begins with
+    // as many more frames of its first, neutral pose, so that its movements still follow the
+    // prompts.
+    let first = header_end + 1;
+    let second = first + 5 + data[first + 5..].windows(6).position(|w| w == b"FRAME\n").expect("two frames");
+    let neutral = data[first..second].to_vec();
+    let countdown: Vec<u8> = neutral.iter().copied().cycle().take(neutral.len() * COUNTDOWN_FRAMES).collect();
+    data.splice(first..first, countdown);
     data.splice(..header_end, slowed.join(" ").into_bytes());
     std::fs::write(&out, data).unwrap();
     out
@@ -68,36 +86,114 @@ fn chromium() -> &'static str {
 
 type Devtools = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Sends one DevTools command and returns its result, skipping events.
-async fn call(devtools: &mut Devtools, id: u64, method: &str, params: Value) -> Value {
-    let request = json!({"id": id, "method": method, "params": params});
-    devtools.send(WsMessage::Text(request.to_string().into())).await.expect("sends to DevTools");
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(30), devtools.next()).await.expect("DevTools answers");
-        let Some(Ok(WsMessage::Text(text))) = next else { panic!("DevTools closed: {next:?}") };
-        let value: Value = serde_json::from_str(&text).unwrap();
-        if value["id"] == json!(id) {
-            assert!(value["error"].is_null(), "{method}: {value}");
-            return value["result"].clone();
+/// A Chromium page driven over DevTools.
+struct Page {
+    devtools: Devtools,
+    id: u64,
+}
+
+impl Page {
+    /// Sends one DevTools command and returns its result, skipping events.
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.id += 1;
+        let id = self.id;
+        let request = json!({"id": id, "method": method, "params": params});
+        self.devtools.send(WsMessage::Text(request.to_string().into())).await.expect("sends to DevTools");
+        loop {
+            let next =
+                tokio::time::timeout(Duration::from_secs(60), self.devtools.next()).await.expect("DevTools answers");
+            let Some(Ok(WsMessage::Text(text))) = next else { panic!("DevTools closed: {next:?}") };
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if value["id"] == json!(id) {
+                assert!(value["error"].is_null(), "{method}: {value}");
+                return value["result"].clone();
+            }
         }
+    }
+
+    /// The value of a JavaScript expression (promises awaited).
+    async fn eval(&mut self, expression: &str) -> Value {
+        let result = self
+            .call("Runtime.evaluate", json!({"expression": expression, "returnByValue": true, "awaitPromise": true}))
+            .await;
+        assert!(result["exceptionDetails"].is_null(), "{expression}: {result}");
+        result["result"]["value"].clone()
+    }
+
+    /// Polls `expression` until it is true; false after `limit`.
+    async fn wait_for(&mut self, expression: &str, limit: Duration) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if self.eval(expression).await == json!(true) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        false
+    }
+
+    async fn state(&mut self) -> Value {
+        self.eval(&format!("{ELEMENT} && {ELEMENT}.dataset.state || ''")).await
+    }
+
+    async fn open(&mut self, url: &str, width: u32, height: u32, mobile: bool) {
+        let metrics = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile});
+        self.call("Emulation.setDeviceMetricsOverride", metrics).await;
+        self.call("Page.navigate", json!({"url": url})).await;
+        let ready = format!(
+            "!!({ELEMENT} && {ELEMENT}.querySelector('.lv-start') && {ELEMENT}.querySelector('.lv-start').textContent)"
+        );
+        assert!(self.wait_for(&ready, Duration::from_secs(20)).await, "the element rendered at {url}");
+    }
+
+    /// A screenshot in target/test-artifacts/`name`.
+    async fn screenshot(&mut self, name: &str) {
+        let shot = self.call("Page.captureScreenshot", json!({"format": "png"})).await;
+        let png = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap()).unwrap();
+        let artefacts = root().join("target/test-artifacts");
+        std::fs::create_dir_all(&artefacts).unwrap();
+        std::fs::write(artefacts.join(name), &png).unwrap();
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot");
+    }
+
+    /// axe-core's serious and critical violations on the page as it is.
+    async fn accessibility_violations(&mut self) -> Vec<Value> {
+        let path = root().join(".cache/axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(&path)
+            .unwrap_or_else(|err| panic!("{}: {err}: run scripts/fetch-axe.sh", path.display()));
+        self.call("Runtime.evaluate", json!({"expression": axe})).await;
+        let run = "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v =>                    ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.html).slice(0, 3)})))";
+        let violations = self.eval(run).await;
+        violations
+            .as_array()
+            .expect("axe answers")
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .cloned()
+            .collect()
+    }
+
+    async fn click(&mut self, selector: &str) {
+        let clicked = self.eval(&format!("(() => {{ const b = {ELEMENT}.querySelector('{selector}'); if (!b || b.hidden) return false; b.click(); return true; }})()")).await;
+        assert_eq!(clicked, json!(true), "{selector} is there to click");
+    }
+
+    /// The visible strings of the element, but the language picker's own names.
+    async fn visible_strings(&mut self) -> Vec<String> {
+        let script = format!(
+            "(() => {{ const out = []; const walk = document.createTreeWalker({ELEMENT}, NodeFilter.SHOW_TEXT); \
+             while (walk.nextNode()) {{ const node = walk.currentNode; const text = node.textContent.trim(); \
+             const parent = node.parentElement; \
+             if (text && parent.getClientRects().length && !parent.closest('select')) out.push(text); }} \
+             return out; }})()"
+        );
+        self.eval(&script).await.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_page_reaches_success_in_chromium() {
-    let dir = std::env::temp_dir().join(format!("lpserver-browser-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let clip = y4m_clip(&dir);
-    // Relying-party sessions only: the test is the relying party's backend.
-    let (address, _stop) =
-        start(&[("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right"), ("OPEN_SESSIONS", "0")]).await;
-    let (status, created) = common::create_session(address, "page-user").await;
-    assert_eq!(status, 201, "{created}");
-    let (session_id, client_token) = (created["sessionId"].as_str().unwrap(), created["clientToken"].as_str().unwrap());
-
+async fn open_chromium(dir: &Path, clip: &Path) -> (Browser, Page) {
     let profile = dir.join("profile");
-    let _browser = Browser {
+    let browser = Browser {
         child: Command::new(chromium())
             .args([
                 "--headless=new",
@@ -108,7 +204,7 @@ async fn the_page_reaches_success_in_chromium() {
                 "--use-fake-device-for-media-stream",
                 "--autoplay-policy=no-user-gesture-required",
                 "--remote-debugging-port=0",
-                "--window-size=800,1000",
+                "--window-size=1280,900",
             ])
             .arg(format!("--use-file-for-fake-video-capture={}", clip.display()))
             .arg(format!("--user-data-dir={}", profile.display()))
@@ -137,75 +233,166 @@ async fn the_page_reaches_success_in_chromium() {
         .and_then(|t| t["webSocketDebuggerUrl"].as_str())
         .expect("a page target")
         .to_string();
-    let (mut devtools, _) = tokio_tungstenite::connect_async(page).await.expect("DevTools WebSocket");
+    let (devtools, _) = tokio_tungstenite::connect_async(page).await.expect("DevTools WebSocket");
+    (browser, Page { devtools, id: 0 })
+}
 
-    let url = format!("http://{address}/?autostart#session-token={client_token}");
-    call(&mut devtools, 1, "Page.navigate", json!({"url": url})).await;
-    let started = Instant::now();
-    let mut id = 2;
-    let state = loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        id += 1;
-        let result = call(
-            &mut devtools,
-            id,
-            "Runtime.evaluate",
-            json!({"returnByValue": true, "expression": "JSON.stringify({verdict: document.body.dataset.verdict || null, \
-                state: document.body.dataset.state || null, beeps: window.lpBeeps || [], \
-                status: (document.getElementById('status') || {}).textContent, \
-                token: (document.getElementById('token') || {}).value || ''})"}),
-        )
+/// The sentences of the English dictionary.
+fn english() -> serde_json::Map<String, Value> {
+    serde_json::from_str(&std::fs::read_to_string(root().join("web/i18n/en.json")).unwrap()).unwrap()
+}
+
+/// Desktop: a relying party's session passes in the landscape layout.
+async fn desktop_session_passes(page: &mut Page) {
+    // Relying-party sessions only: the test is the relying party's backend.
+    let (address, _stop) =
+        start(&[("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right"), ("OPEN_SESSIONS", "0")]).await;
+    let (status, created) = common::create_session(address, "page-user").await;
+    assert_eq!(status, 201, "{created}");
+    let (session_id, client_token) = (created["sessionId"].as_str().unwrap(), created["clientToken"].as_str().unwrap());
+    page.open(&format!("http://{address}/?autostart#session-token={client_token}"), 1280, 800, false).await;
+    // While the challenges run: a prompt with a labelled cue outside the picture, the step and
+    // the time apart, a progress bar with its value.
+    let prompting = format!(
+        "{ELEMENT}.dataset.state === 'running' && !!{ELEMENT}.querySelector('.lv-icon').getAttribute('aria-label')"
+    );
+    assert!(page.wait_for(&prompting, Duration::from_secs(60)).await, "a challenge prompt: {}", page.state().await);
+    let running = page
+        .eval(&format!(
+            "(() => {{ const e = {ELEMENT}; const q = (s) => e.querySelector(s); \
+             const stage = q('.lv-stage').getBoundingClientRect(), prompt = q('.lv-prompt').getBoundingClientRect(); \
+             return {{step: q('.lv-step').textContent, time: q('.lv-time').textContent, \
+             bar: q('[role=progressbar]').getAttribute('aria-valuenow'), live: q('.lv-prompt').getAttribute('aria-live'), \
+             promptAbove: prompt.bottom <= stage.top + 1, landscape: stage.width > stage.height, \
+             icon: q('.lv-icon').getAttribute('aria-label')}}; }})()"
+        ))
         .await;
-        let state: Value =
-            result["result"]["value"].as_str().and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
-        if !state["verdict"].is_null() || started.elapsed() > Duration::from_secs(150) {
-            break state;
-        }
-    };
-    // The screenshot is taken whatever the verdict, to show what went wrong.
-    let shot = call(&mut devtools, id + 1, "Page.captureScreenshot", json!({"format": "png"})).await;
-    let png = base64::engine::general_purpose::STANDARD.decode(shot["data"].as_str().unwrap()).unwrap();
-    let artefacts = root().join("target/test-artifacts");
-    std::fs::create_dir_all(&artefacts).unwrap();
-    std::fs::write(artefacts.join("browser-verdict.png"), &png).unwrap();
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot");
+    assert!(running["step"].as_str().unwrap().starts_with("Step "), "{running}");
+    assert!(running["time"].as_str().unwrap().ends_with(" s left"), "the time is its own element: {running}");
+    assert!(running["bar"].as_str().is_some_and(|v| v.parse::<u32>().is_ok()), "{running}");
+    assert_eq!(
+        (&running["live"], &running["promptAbove"], &running["landscape"]),
+        (&json!("assertive"), &json!(true), &json!(true)),
+        "{running}"
+    );
+    let violations = page.accessibility_violations().await;
+    assert!(violations.is_empty(), "capture screen: {violations:?}");
+    page.screenshot("desktop-capture.png").await;
 
-    assert_eq!(state["verdict"], "success", "{state}");
-    let beeps: Vec<u64> = state["beeps"].as_array().unwrap().iter().filter_map(|b| b.as_u64()).collect();
-    assert_eq!(beeps.iter().filter(|b| **b == 880).count(), 3, "one 880 Hz beep per completed challenge: {beeps:?}");
-    assert!(beeps.iter().filter(|b| **b == 440).count() >= 3, "a 440 Hz beep when each pose is seen: {beeps:?}");
-    // The token on the page is the server's, signed with its key, and says the check passed.
-    let token = state["token"].as_str().unwrap();
-    let claims = verify(token);
-    assert_eq!(claims["isOk"], true, "{claims}");
-    // The relying party's backend fetches the same verdict, bound to its session and to it.
+    let done = format!("!!{ELEMENT}.dataset.outcome");
+    assert!(page.wait_for(&done, Duration::from_secs(150)).await, "an outcome: {}", page.state().await);
+    page.screenshot("desktop-success.png").await;
+    let outcome = page
+        .eval(&format!(
+            "({{outcome: {ELEMENT}.dataset.outcome, results: window.lvResults, cues: {ELEMENT}.cues, \
+              title: {ELEMENT}.querySelector('.lv-result-title').textContent, html: document.documentElement.outerHTML, \
+              focused: document.activeElement === {ELEMENT}.querySelector('.lv-result-title')}})"
+        ))
+        .await;
+    assert_eq!(outcome["outcome"], "success", "{}", outcome["results"]);
+    assert_eq!(outcome["title"], english()["result.ok.title"]);
+    assert_eq!(outcome["focused"], true, "the outcome takes the focus");
+    // The integrator's callback has the session and its outcome.
+    assert_eq!(
+        outcome["results"],
+        json!([{"sessionId": session_id, "isOk": true, "errors": []}]),
+        "{}",
+        outcome["results"]
+    );
+    let cues = outcome["cues"].as_array().unwrap();
+    let count = |kind: &str, hz: u64| cues.iter().filter(|c| c["kind"] == kind && c["frequency"] == hz).count();
+    assert_eq!(count("done", 880), 3, "one 880 Hz beep and text cue per completed challenge: {cues:?}");
+    assert!(count("seen", 440) >= 3, "a 440 Hz beep and text cue when each pose is seen: {cues:?}");
+    // The relying party's backend fetches the verdict; the page never showed the token.
     let (status, result) = common::fetch_result(address, session_id, common::API_KEY).await;
     assert_eq!((status, &result["isOk"]), (200, &json!(true)), "{result}");
-    let claims = verify(result["token"].as_str().unwrap());
+    let token = result["token"].as_str().unwrap();
+    let claims = verify(token);
     assert_eq!((claims["sub"].as_str(), claims["aud"].as_str()), (Some(session_id), Some("shop")), "{claims}");
-    // The token left the address bar once used.
-    let href =
-        call(&mut devtools, id + 2, "Runtime.evaluate", json!({"expression": "location.href", "returnByValue": true}))
-            .await;
-    assert!(!href["result"]["value"].as_str().unwrap_or("").contains(client_token), "{href}");
+    let html = outcome["html"].as_str().unwrap();
+    assert!(!html.contains(token) && !html.contains(client_token), "no token on the page");
+    let href = page.eval("location.href").await;
+    assert!(!href.as_str().unwrap_or("").contains(client_token), "{href}");
+    let violations = page.accessibility_violations().await;
+    assert!(violations.is_empty(), "result screen: {violations:?}");
+}
 
-    // The same page on a server that takes anonymous sessions (OPEN_SESSIONS=1): it connects
-    // without a token.
-    let (open_address, _stop_open) = start(&[("OPEN_SESSIONS", "1")]).await;
-    call(&mut devtools, id + 3, "Page.navigate", json!({"url": format!("http://{open_address}/?autostart")})).await;
-    let opened = Instant::now();
-    let mut id = id + 4;
-    let running = loop {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        id += 1;
-        let expression = "document.body.dataset.state || ''";
-        let state =
-            call(&mut devtools, id, "Runtime.evaluate", json!({"expression": expression, "returnByValue": true})).await;
-        let state = state["result"]["value"].as_str().unwrap_or("").to_string();
-        if state == "running" || opened.elapsed() > Duration::from_secs(30) {
-            break state;
-        }
-    };
-    assert_eq!(running, "running", "the anonymous session started");
+/// Phone: layout, language, cancel, a failing session read as sentences, retry.
+async fn phone_session_fails_readably(page: &mut Page) {
+    // look_down is never performed by the clip: the session fails.
+    let vars = [("OPEN_SESSIONS", "1"), ("CHALLENGE_SEQUENCE", "look_down"), ("CHALLENGE_TIMEOUT_MS", "2500")];
+    let (address, _stop) = start(&vars).await;
+    page.open(&format!("http://{address}/"), 390, 844, true).await;
+    assert_eq!(page.state().await, "intro");
+    let violations = page.accessibility_violations().await;
+    assert!(violations.is_empty(), "instruction screen: {violations:?}");
+    page.screenshot("phone-intro.png").await;
+
+    // Every visible string changes with the language.
+    let english_strings = page.visible_strings().await;
+    assert!(english_strings.iter().any(|s| s == "Start"), "{english_strings:?}");
+    page.eval(&format!("(() => {{ const s = {ELEMENT}.querySelector('.lv-lang'); s.value = 'fr'; s.dispatchEvent(new Event('change')); return true; }})()")).await;
+    let french = format!("{ELEMENT}.querySelector('.lv-start').textContent === 'Commencer'");
+    assert!(page.wait_for(&french, Duration::from_secs(5)).await, "the page speaks French");
+    let french_strings = page.visible_strings().await;
+    assert_eq!(french_strings.len(), english_strings.len(), "{french_strings:?}");
+    let unchanged: Vec<&String> = french_strings.iter().filter(|s| english_strings.contains(s)).collect();
+    assert!(unchanged.is_empty(), "not translated: {unchanged:?}");
+    page.screenshot("phone-intro-fr.png").await;
+    page.eval(&format!("{ELEMENT}.setAttribute('lang', 'en'), true")).await;
+    let english_again = format!("{ELEMENT}.querySelector('.lv-start').textContent === 'Start'");
+    assert!(page.wait_for(&english_again, Duration::from_secs(5)).await);
+
+    // Portrait: the picture fills the width, taller than wide; cancel stops the check.
+    page.click(".lv-start").await;
+    let capturing = format!("['countdown', 'connecting', 'running'].includes({ELEMENT}.dataset.state)");
+    assert!(page.wait_for(&capturing, Duration::from_secs(20)).await, "{}", page.state().await);
+    let stage = page.eval(&format!("(() => {{ const r = {ELEMENT}.querySelector('.lv-stage').getBoundingClientRect(); return [r.width, r.height]; }})()")).await;
+    let (width, height) = (stage[0].as_f64().unwrap(), stage[1].as_f64().unwrap());
+    assert!(width >= 385.0 && height > width, "portrait, full width: {stage}");
+    page.screenshot("phone-capture.png").await;
+    page.click(".lv-cancel").await;
+    assert_eq!(page.eval(&format!("{ELEMENT}.dataset.outcome")).await, "cancelled");
+
+    // Retry: the session runs and fails; the outcome is a sentence and what to do next.
+    page.click(".lv-retry").await;
+    let failed = format!("{ELEMENT}.dataset.outcome === 'failure'");
+    assert!(page.wait_for(&failed, Duration::from_secs(120)).await, "a failure: {}", page.state().await);
+    page.screenshot("phone-failure.png").await;
+    let shown = page
+        .eval(&format!(
+            "(() => {{ const q = (s) => {ELEMENT}.querySelector(s); return {{title: q('.lv-result-title').textContent, \
+             text: q('.lv-result-text').textContent, action: q('.lv-result-action').textContent, \
+             retry: !q('.lv-retry').hidden, results: window.lvResults}}; }})()"
+        ))
+        .await;
+    let words = english();
+    assert_eq!(shown["title"], words["result.failed.title"], "{shown}");
+    let text = shown["text"].as_str().unwrap();
+    let sentences: Vec<&str> =
+        words.iter().filter(|(k, _)| k.starts_with("code.")).filter_map(|(_, v)| v.as_str()).collect();
+    assert!(sentences.iter().any(|s| text.starts_with(s)), "a sentence, not codes: {text:?}");
+    assert!(!text.contains("code") && !text.chars().any(|c| c.is_ascii_digit()), "{text:?}");
+    assert!(shown["action"].as_str().is_some_and(|a| !a.is_empty()), "what to do next: {shown}");
+    assert_eq!(shown["retry"], true);
+    let last = &shown["results"].as_array().unwrap().last().cloned().unwrap_or_default();
+    assert_eq!(last["isOk"], false, "{shown}");
+    assert!(last["errors"].as_array().is_some_and(|e| !e.is_empty()), "{shown}");
+    let violations = page.accessibility_violations().await;
+    assert!(violations.is_empty(), "failure screen: {violations:?}");
+    page.click(".lv-retry").await;
+    assert!(page.wait_for(&capturing, Duration::from_secs(20)).await, "retry starts a new check");
+    page.click(".lv-cancel").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_guides_passes_fails_readably_and_is_accessible_in_chromium() {
+    let dir = std::env::temp_dir().join(format!("lpserver-browser-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let clip = y4m_clip(&dir);
+    let (_browser, mut page) = open_chromium(&dir, &clip).await;
+    desktop_session_passes(&mut page).await;
+    phone_session_fails_readably(&mut page).await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,23 +1,23 @@
-// LPProto client (seed 000): text WebSocket messages made of a command line, `name:value`
-// header lines, an empty line and a body. Used by app.js; usable on its own:
+// LPProto client (seed 000, docs/lpproto.md): text WebSocket messages made of a command line,
+// `name:value` header lines, an empty line and a body; frames go as binary JPEG messages.
 //
-//   const client = new LPClient("ws://host:5003/lpproto", { heartbeat: 5000, sessionToken });
-//   client.onmessage = (message) => { ... };          // STATS, SUCCESS, ERROR, ...
-//   await client.connect();                            // resolves with the CONNECTED message
-//   client.sendFrame(base64Jpeg);                      // one FRAME in flight at a time
-"use strict";
+//   import { LPClient } from "./lpclient.js";
+//   const client = new LPClient("wss://host/lpproto", { heartbeat: 5000, sessionToken, mirrored: true });
+//   client.onmessage = (message) => { ... };   // STATS, SUCCESS, ERROR
+//   const connected = await client.connect();  // CONNECTED (its session-id header), or throws ERROR
+//   client.sendFrame(jpegBlob);                 // one FRAME in flight at a time
 
-/** Builds the text of one LPProto message. */
-function lpEncode(command, headers, body) {
+/** The text of one LPProto message. */
+export function lpEncode(command, headers = {}, body = "") {
   const lines = [command];
-  for (const [name, value] of Object.entries(headers || {})) {
+  for (const [name, value] of Object.entries(headers)) {
     lines.push(`${name}:${value}`);
   }
-  return `${lines.join("\n")}\n\n${body || ""}`;
+  return `${lines.join("\n")}\n\n${body}`;
 }
 
-/** Parses one LPProto message: {command, headers (lower-case names), body}. */
-function lpParse(text) {
+/** One LPProto message: {command, headers (lower-case names), body}. */
+export function lpParse(text) {
   const normalised = text.replace(/\r\n/g, "\n");
   const split = normalised.indexOf("\n\n");
   const head = split < 0 ? normalised : normalised.slice(0, split);
@@ -26,79 +26,89 @@ function lpParse(text) {
   const headers = {};
   for (const line of lines) {
     const colon = line.indexOf(":");
-    if (colon > 0) {
-      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-    }
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   return { command: command.trim(), headers, body };
 }
 
-class LPClient {
-  constructor(url, options) {
+/** The error codes of an ERROR message (`errors`, else `error`), as numbers. */
+export function errorCodes(message) {
+  const list = message.headers.errors || message.headers.error || "";
+  return list
+    .split(",")
+    .map((code) => Number(code.trim()))
+    .filter((code) => Number.isInteger(code) && code > 0);
+}
+
+export class LPClient {
+  /**
+   * @param {string} url the server's `/lpproto` address (ws: or wss:)
+   * @param {{heartbeat?: number, sessionToken?: string, mirrored?: boolean}} options
+   */
+  constructor(url, options = {}) {
     this.url = url;
-    this.options = options || {};
+    this.options = options;
     this.socket = null;
     this.inFlight = false;
+    this.sessionId = null;
     this.onmessage = () => {};
     this.onclose = () => {};
   }
 
-  /** Opens the socket and sends CONNECT; resolves with CONNECTED, rejects with ERROR. */
+  /** Opens the socket and sends CONNECT; resolves with CONNECTED, rejects with the ERROR. */
   connect() {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(this.url);
+      socket.binaryType = "arraybuffer";
       this.socket = socket;
       let connected = false;
       socket.onopen = () => {
         const headers = { version: "1.0" };
         if (this.options.heartbeat) headers.heartbeat = this.options.heartbeat;
-        // A relying party's session: the one-time token its backend got from POST /v1/sessions.
+        // A relying party's session: the single-use token its backend got from POST /v1/sessions.
         if (this.options.sessionToken) headers["session-token"] = this.options.sessionToken;
-        if (this.options.mirrored) headers.mirrored = "true";
+        headers.mirrored = this.options.mirrored ? "true" : "false";
         socket.send(lpEncode("CONNECT", headers));
       };
       socket.onmessage = (event) => {
         if (typeof event.data !== "string") return;
         const message = lpParse(event.data);
         if (message.command === "HEARTBEAT") {
-          socket.send(lpEncode("HEARTBEAT", {}));
+          socket.send(lpEncode("HEARTBEAT"));
           return;
         }
         if (!connected) {
           if (message.command === "CONNECTED") {
             connected = true;
+            this.sessionId = message.headers["session-id"] || null;
             resolve(message);
           } else {
             reject(message);
           }
           return;
         }
-        if (message.command !== "HEARTBEAT") this.inFlight = false;
+        this.inFlight = false;
         this.onmessage(message);
       };
       socket.onerror = () => {
         if (!connected) reject({ command: "ERROR", headers: { reason: "the WebSocket could not be opened" }, body: "" });
       };
-      socket.onclose = (event) => this.onclose(event);
+      socket.onclose = (event) => {
+        if (!connected) reject({ command: "ERROR", headers: { reason: "the connection closed" }, body: "" });
+        this.onclose(event);
+      };
     });
   }
 
-  /** Sends one JPEG frame (base64, without a data: prefix); false while one is in flight. */
-  sendFrame(base64Jpeg) {
+  /** Sends one JPEG (a Blob, ArrayBuffer or typed array) as a binary FRAME; false while one is in flight. */
+  sendFrame(jpeg) {
     if (this.inFlight || !this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
     this.inFlight = true;
-    this.socket.send(lpEncode("FRAME", { "content-type": "image/x-jpeg-base64" }, base64Jpeg));
+    this.socket.send(jpeg);
     return true;
   }
 
   close() {
     if (this.socket) this.socket.close();
   }
-}
-
-/** The claims of a JWT (not verified: the relying party verifies the signature). */
-function jwtClaims(token) {
-  const part = token.split(".")[1] || "";
-  const padded = part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "=");
-  return JSON.parse(atob(padded));
 }

@@ -1,0 +1,457 @@
+// <liveness-check>: the guided capture of gst-liveness as a custom element (light DOM, styled
+// by liveness-check.css). An instruction screen with camera, selfie view and language
+// choices; the camera in an oval guide with live feedback; a countdown; the server's prompts
+// with a direction cue outside the face area, progress per challenge and a cancel button;
+// an outcome people can read, a retry path, and the result handed to the integrator:
+//
+//   <liveness-check server="wss://liveness.example.com/lpproto" session-token="..."></liveness-check>
+//   element.addEventListener("result", (event) => event.detail);  // {sessionId, isOk, errors}
+//   element.getSessionToken = async () => (await fetch("/my-backend/liveness-session")).text();
+//
+// or `mount(container, {server, sessionToken, getSessionToken, onResult, lang, debug})`.
+// The verdict token is never shown (the relying party's backend fetches it with
+// GET /v1/sessions/{id}/result) unless the `debug` attribute is set.
+// For automation the element mirrors its state in data-state (intro, camera, countdown,
+// connecting, running, result) and data-outcome (success, failure, cancelled), and lists
+// the cues it gave (beep and text) in `element.cues`.
+
+import { LPClient, errorCodes } from "./lpclient.js";
+import { LANGUAGES, dictionary, format, pickLanguage } from "./i18n.js";
+
+const ICONS = {
+  turn_left: "\u2190",
+  turn_right: "\u2192",
+  look_up: "\u2191",
+  look_down: "\u2193",
+  nod_yes: "\u2195",
+  shake_no: "\u2194",
+  blink: "\u25C9",
+  open_mouth: "O",
+  smile: "\u263A",
+  move_closer: "\u2922",
+};
+
+// What to do after each code; codes not listed: retry below 1000, reload from 1000.
+const ACTIONS = {
+  1: "action.face",
+  2: "action.alone",
+  3: "action.face",
+  4: "action.face",
+  5: "action.still",
+  6: "action.light",
+  7: "action.light",
+  8: "action.light",
+  9: "action.light",
+  12: "action.follow",
+  13: "action.follow",
+  14: "action.contact",
+  15: "action.contact",
+  18: "action.face",
+  20: "action.follow",
+  1000: "action.retry",
+  1013: "action.retry",
+  1015: "action.wait",
+  1016: "action.contact",
+  1023: "action.busy",
+  1028: "action.busy",
+  1029: "action.busy",
+  1031: "action.busy",
+  1032: "action.newSession",
+  1033: "action.newSession",
+};
+
+// Feedback while the face is placed: frame-check codes, then lvchallenge's hints.
+const LIVE_CODES = { 1: "guide.fit", 2: "code.2", 3: "guide.far", 4: "guide.centre", 5: "guide.still", 6: "guide.light", 7: "guide.light", 8: "guide.light", 9: "guide.light" };
+const HINTS = { "face-camera": "guide.face", "move-closer": "guide.far", "move-back": "guide.close", "more-light": "guide.light", "hold-still": "guide.still" };
+
+const TEMPLATE = `
+<div class="lv">
+  <section class="lv-intro" data-screen="intro" aria-labelledby="lv-intro-title">
+    <h2 id="lv-intro-title" data-i18n="intro.heading"></h2>
+    <p data-i18n="intro.what"></p>
+    <ul>
+      <li data-i18n="intro.light"></li>
+      <li data-i18n="intro.glasses"></li>
+      <li data-i18n="intro.alone"></li>
+      <li data-i18n="intro.flash"></li>
+    </ul>
+    <div class="lv-options">
+      <label><span data-i18n="options.camera"></span> <select class="lv-camera"></select></label>
+      <label class="lv-check"><input type="checkbox" class="lv-mirror" checked> <span data-i18n="options.mirror"></span></label>
+      <label><span data-i18n="options.language"></span> <select class="lv-lang"></select></label>
+    </div>
+    <button type="button" class="lv-start lv-primary" data-i18n="button.start"></button>
+    <p class="lv-privacy" data-i18n="intro.privacy"></p>
+  </section>
+  <section class="lv-capture" data-screen="capture" hidden>
+    <p class="lv-prompt" aria-live="assertive"><span class="lv-icon" role="img"></span><span class="lv-prompt-text"></span></p>
+    <div class="lv-stage">
+      <video playsinline muted></video>
+      <div class="lv-mask" aria-hidden="true"></div>
+      <div class="lv-oval" data-fit="unknown" aria-hidden="true"></div>
+    </div>
+    <div class="lv-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div class="lv-fill"></div></div>
+    <p class="lv-meta"><span class="lv-step"></span><span class="lv-time"></span></p>
+    <p class="lv-status" role="status" aria-live="polite"></p>
+    <p class="lv-cue" aria-live="polite"></p>
+    <button type="button" class="lv-cancel" data-i18n="button.cancel"></button>
+  </section>
+  <section class="lv-result" data-screen="result" hidden>
+    <h2 class="lv-result-title" tabindex="-1"></h2>
+    <p class="lv-result-text"></p>
+    <p class="lv-result-action"></p>
+    <button type="button" class="lv-retry lv-primary" data-i18n="button.retry"></button>
+    <details class="lv-debug" hidden><summary data-i18n="result.debug"></summary><textarea readonly rows="5"></textarea></details>
+  </section>
+</div>`;
+
+export class LivenessCheck extends HTMLElement {
+  static get observedAttributes() {
+    return ["lang"];
+  }
+
+  constructor() {
+    super();
+    this.cues = [];
+    this.getSessionToken = null;
+    this.words = {};
+    this.view = {}; // what is on screen, as keys and values, re-rendered on a language change
+  }
+
+  connectedCallback() {
+    if (this.querySelector(".lv")) return;
+    this.innerHTML = TEMPLATE;
+    this.dataset.state = "intro";
+    const $ = (selector) => this.querySelector(selector);
+    this.parts = {
+      video: $("video"), oval: $(".lv-oval"), icon: $(".lv-icon"), prompt: $(".lv-prompt-text"),
+      progress: $(".lv-progress"), fill: $(".lv-fill"), step: $(".lv-step"), time: $(".lv-time"),
+      status: $(".lv-status"), cue: $(".lv-cue"), camera: $(".lv-camera"), mirror: $(".lv-mirror"),
+      lang: $(".lv-lang"), title: $(".lv-result-title"), text: $(".lv-result-text"),
+      action: $(".lv-result-action"), retry: $(".lv-retry"), debug: $(".lv-debug"),
+    };
+    // The client token is kept out of the DOM once read.
+    this.sessionToken = this.getAttribute("session-token") || undefined;
+    this.removeAttribute("session-token");
+    $(".lv-start").addEventListener("click", () => this.start());
+    $(".lv-cancel").addEventListener("click", () => this.cancel());
+    this.parts.retry.addEventListener("click", () => this.start());
+    this.parts.lang.addEventListener("change", () => this.setAttribute("lang", this.parts.lang.value));
+    this.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.session) this.cancel();
+    });
+    const wanted = this.getAttribute("lang") ? [this.getAttribute("lang")] : navigator.languages;
+    this.language(pickLanguage(wanted));
+    this.listCameras();
+  }
+
+  attributeChangedCallback(name, _, value) {
+    if (name === "lang" && this.parts) this.language(pickLanguage([value]));
+  }
+
+  /** Loads and applies a language: every string of the element changes. */
+  async language(code) {
+    this.words = await dictionary(code);
+    this.code = code;
+    const select = this.parts.lang;
+    if (select.options.length === 0) {
+      for (const language of LANGUAGES) {
+        const names = await dictionary(language);
+        select.add(new Option(names["language.name"], language, false, false));
+        select.options[select.options.length - 1].lang = language;
+      }
+    }
+    select.value = code;
+    for (const element of this.querySelectorAll("[data-i18n]")) element.textContent = this.t(element.dataset.i18n);
+    this.parts.progress.setAttribute("aria-label", this.t("progress.label"));
+    this.querySelector(".lv").lang = code;
+    this.listCameras();
+    this.render();
+  }
+
+  t(key, values) {
+    return format(this.words, key, values);
+  }
+
+  /** The camera picker: labels once the camera was allowed, numbers before. */
+  async listCameras() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) return;
+    const devices = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
+    const select = this.parts.camera;
+    const chosen = select.value;
+    select.replaceChildren(new Option(this.t("options.cameraDefault"), ""));
+    devices.forEach((device, index) => {
+      if (device.deviceId) select.add(new Option(device.label || this.t("options.cameraNumber", { n: index + 1 }), device.deviceId));
+    });
+    select.value = chosen;
+  }
+
+  /** Shows one screen and records the state. */
+  screen(state) {
+    this.dataset.state = state;
+    const screen = state === "intro" ? "intro" : state === "result" ? "result" : "capture";
+    for (const section of this.querySelectorAll("[data-screen]")) section.hidden = section.dataset.screen !== screen;
+  }
+
+  /** Writes what `this.view` holds in the current language. */
+  render() {
+    const v = this.view;
+    const p = this.parts;
+    p.prompt.textContent = v.prompt ? this.t(v.prompt, v.promptValues) : "";
+    p.icon.textContent = v.icon ? ICONS[v.icon] : "";
+    if (v.icon) p.icon.setAttribute("aria-label", this.t(`icon.${v.icon}`));
+    else p.icon.removeAttribute("aria-label");
+    p.icon.hidden = !v.icon;
+    p.step.textContent = v.step ? this.t("step", v.step) : "";
+    p.time.textContent = v.seconds != null ? this.t("timeLeft", { s: v.seconds }) : "";
+    p.status.textContent = v.status ? this.t(v.status) : "";
+    p.cue.textContent = v.cue ? `\u2714 ${this.t(v.cue)}` : "";
+    p.progress.setAttribute("aria-valuetext", v.step ? this.t("step", v.step) : "");
+    if (v.result) {
+      p.title.textContent = this.t(v.result.title);
+      p.text.textContent = v.result.sentences.map((key) => this.t(key)).join(" ");
+      p.action.textContent = v.result.action ? this.t(v.result.action, v.result.values) : "";
+    }
+  }
+
+  show(changes) {
+    Object.assign(this.view, changes);
+    this.render();
+  }
+
+  cue(kind, frequency) {
+    this.cues.push({ kind, frequency });
+    this.show({ cue: kind === "seen" ? "cue.seen" : "cue.done" });
+    clearTimeout(this.cueTimer);
+    this.cueTimer = setTimeout(() => this.show({ cue: null }), 1500);
+    try {
+      this.audio = this.audio || new AudioContext();
+      const oscillator = this.audio.createOscillator();
+      const gain = this.audio.createGain();
+      oscillator.frequency.value = frequency;
+      gain.gain.value = 0.2;
+      oscillator.connect(gain).connect(this.audio.destination);
+      oscillator.start();
+      oscillator.stop(this.audio.currentTime + 0.1); // seed 002: 100 ms
+    } catch (err) {
+      // No audio output: the text cue stands alone.
+    }
+  }
+
+  /** Camera, countdown, CONNECT, frames until the verdict. */
+  async start() {
+    this.stop();
+    const session = { finished: false };
+    this.session = session;
+    this.view = {};
+    this.cues.length = 0;
+    delete this.dataset.outcome;
+    this.screen("camera");
+    this.show({ status: "state.camera" });
+    const mirrored = this.parts.mirror.checked;
+    this.parts.video.classList.toggle("lv-mirrored", mirrored);
+    const deviceId = this.parts.camera.value;
+    try {
+      const video = { width: { ideal: 640 }, height: { ideal: 480 }, ...(deviceId ? { deviceId: { exact: deviceId } } : { facingMode: "user" }) };
+      session.stream = await navigator.mediaDevices.getUserMedia({ video, audio: false });
+    } catch (err) {
+      return this.finish(session, { ok: false, sentences: ["code.camera"], action: "action.camera" });
+    }
+    if (session !== this.session) return this.release(session);
+    this.parts.video.srcObject = session.stream;
+    await this.parts.video.play().catch(() => {});
+    this.listCameras();
+    this.screen("countdown");
+    for (let n = 3; n > 0; n -= 1) {
+      this.show({ prompt: "state.countdown", promptValues: { n }, status: null });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      if (session !== this.session) return this.release(session);
+    }
+    this.screen("connecting");
+    this.show({ prompt: null, status: "state.connecting" });
+    const token = this.sessionToken || (this.getSessionToken ? await this.getSessionToken() : undefined);
+    this.sessionToken = undefined; // a client token works once
+    session.usedToken = Boolean(token);
+    const client = new LPClient(this.server(), { heartbeat: 5000, sessionToken: token, mirrored });
+    session.client = client;
+    try {
+      await client.connect();
+    } catch (message) {
+      return this.finish(session, this.failure(message));
+    }
+    if (session !== this.session) return this.release(session);
+    this.screen("running");
+    this.show({ status: "guide.fit" });
+    this.run(session, client, mirrored);
+  }
+
+  /** The server's address: the `server` attribute, else this page's server. */
+  server() {
+    if (this.getAttribute("server")) return this.getAttribute("server");
+    return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/lpproto`;
+  }
+
+  run(session, client, mirrored) {
+    const canvas = document.createElement("canvas");
+    const context = canvas.getContext("2d");
+    const video = this.parts.video;
+    const track = { key: null, seen: false, passed: 0, total: 0 };
+    const sendFrame = () => {
+      if (session.finished || video.videoWidth === 0) return;
+      const scale = Math.min(1, 640 / video.videoWidth);
+      canvas.width = Math.round(video.videoWidth * scale);
+      canvas.height = Math.round(video.videoHeight * scale);
+      context.setTransform(mirrored ? -1 : 1, 0, 0, 1, mirrored ? canvas.width : 0, 0);
+      context.drawImage(video, 0, 0, canvas.width, canvas.height);
+      canvas.toBlob((jpeg) => jpeg && !session.finished && client.sendFrame(jpeg), "image/jpeg", 0.85);
+    };
+    client.onmessage = (message) => {
+      if (message.command === "STATS") {
+        this.stats(JSON.parse(message.body), track, canvas);
+        requestAnimationFrame(sendFrame);
+      } else if (message.command === "SUCCESS") {
+        if (track.passed < track.total) this.cue("done", 880); // the last frame is answered by SUCCESS
+        this.finish(session, { ok: true, token: message.body });
+      } else if (message.command === "ERROR") {
+        const code = Number(message.headers.error);
+        if (message.body || [1000, 1013, 1014, 1015, 1016, 1028].includes(code)) {
+          this.finish(session, this.failure(message));
+        } else {
+          requestAnimationFrame(sendFrame);
+        }
+      }
+    };
+    client.onclose = () => {
+      if (!session.finished) this.finish(session, { ok: false, sentences: ["code.disconnected"], action: "action.retry" });
+    };
+    sendFrame();
+  }
+
+  /** One STATS: prompt, progress, cues and the guide's feedback. */
+  stats(stats, track, canvas) {
+    const details = stats.details || {};
+    const challenge = details.challenge || {};
+    const changes = {};
+    if (challenge.name && challenge.stage === "challenge") {
+      const key = `${challenge.name}/${challenge.index}`;
+      if (track.key !== key) Object.assign(track, { key, seen: false });
+      if (!track.seen && challenge.progress > 0) {
+        track.seen = true;
+        this.cue("seen", 440); // seed 002: the pose is seen
+      }
+      Object.assign(changes, { prompt: `prompt.${challenge.name}`, icon: challenge.name });
+    } else if (challenge.stage === "centering") {
+      Object.assign(changes, { prompt: "prompt.back", icon: null });
+    } else {
+      Object.assign(changes, { prompt: null, icon: null });
+    }
+    if (challenge.total) {
+      track.total = challenge.total;
+      changes.step = { n: Math.min(challenge.index + 1, challenge.total), total: challenge.total };
+      changes.seconds = challenge.timeLeftMs == null ? null : Math.ceil(challenge.timeLeftMs / 1000);
+      const percent = Math.round(Math.min(1, challenge.progress || 0) * 100);
+      this.parts.fill.style.width = `${percent}%`;
+      this.parts.progress.setAttribute("aria-valuenow", String(percent));
+    }
+    if ((challenge.passed || 0) > track.passed) {
+      track.passed = challenge.passed;
+      this.cue("done", 880); // seed 002: a challenge completed
+    }
+    const live = (stats.errors || []).map((code) => LIVE_CODES[code]).find(Boolean);
+    const placed = this.placement(details.faceRect, canvas);
+    changes.status = live || HINTS[challenge.hint] || (challenge.stage === "calibrating" ? placed : null);
+    this.parts.oval.dataset.fit = live || (placed && placed !== "guide.good") ? "adjust" : "good";
+    this.show(changes);
+  }
+
+  /** Where the face sits against the oval: too far, too close, off-centre or good. */
+  placement(rect, canvas) {
+    if (!rect || !canvas.width) return "guide.fit";
+    const width = rect.width / canvas.width;
+    const dx = (rect.x + rect.width / 2) / canvas.width - 0.5;
+    const dy = (rect.y + rect.height / 2) / canvas.height - 0.5;
+    if (width < 0.12) return "guide.far";
+    if (width > 0.65) return "guide.close";
+    if (Math.abs(dx) > 0.15 || Math.abs(dy) > 0.18) return "guide.centre";
+    return "guide.good";
+  }
+
+  /** An outcome people can read from an ERROR: its sentences and what to do next. */
+  failure(message) {
+    const codes = errorCodes(message);
+    const sentences = codes.slice(0, 2).map((code) => (this.words[`code.${code}`] ? `code.${code}` : "code.1000"));
+    const first = codes[0];
+    let action = ACTIONS[first] || (first >= 1000 ? "action.reload" : "action.retry");
+    const values = {};
+    if (action === "action.wait") values.minutes = Math.max(1, Math.ceil(Number(message.headers["retry-after-ms"] || 60000) / 60000));
+    if (action === "action.newSession" && this.getSessionToken) action = "action.retry";
+    return { ok: false, codes, sentences: sentences.length ? sentences : ["code.1000"], action, values, token: message.body };
+  }
+
+  /** Ends the session: the outcome on screen, the result to the integrator. */
+  finish(session, outcome) {
+    if (session !== this.session || session.finished) return;
+    session.finished = true;
+    this.release(session);
+    this.session = null;
+    const cancelled = outcome.cancelled;
+    this.dataset.outcome = cancelled ? "cancelled" : outcome.ok ? "success" : "failure";
+    const title = cancelled ? "result.cancelled.title" : outcome.ok ? "result.ok.title" : "result.failed.title";
+    const sentences = cancelled ? ["result.cancelled.text"] : outcome.ok ? ["result.ok.text"] : outcome.sentences;
+    // Without a way to a new client token, a used one cannot start another session.
+    const canRetry = !outcome.ok && outcome.action !== "action.contact" && !(session.usedToken && !this.getSessionToken);
+    const action = !outcome.ok && !canRetry && outcome.action !== "action.contact" ? "action.newSession" : outcome.action;
+    this.show({ prompt: null, icon: null, step: null, seconds: null, status: null, result: { title, sentences, action: outcome.ok ? null : action, values: outcome.values } });
+    this.parts.retry.hidden = !canRetry;
+    const debug = this.hasAttribute("debug") && outcome.token;
+    this.parts.debug.hidden = !debug;
+    this.parts.debug.querySelector("textarea").value = debug ? outcome.token : "";
+    this.screen("result");
+    this.parts.title.focus();
+    if (!cancelled) {
+      const detail = { sessionId: session.client ? session.client.sessionId : null, isOk: Boolean(outcome.ok), errors: outcome.codes || [] };
+      this.dispatchEvent(new CustomEvent("result", { detail, bubbles: true }));
+    }
+  }
+
+  cancel() {
+    if (this.session) this.finish(this.session, { ok: false, cancelled: true, action: "action.retry" });
+  }
+
+  /** Camera off and socket closed. */
+  release(session) {
+    if (session.stream) session.stream.getTracks().forEach((track) => track.stop());
+    if (session.client) {
+      session.client.onclose = () => {};
+      session.client.close();
+    }
+  }
+
+  stop() {
+    if (this.session) this.release(this.session);
+    this.session = null;
+  }
+
+  disconnectedCallback() {
+    this.stop();
+  }
+}
+
+if (!customElements.get("liveness-check")) customElements.define("liveness-check", LivenessCheck);
+
+/**
+ * Mounts a check into `container`; returns the element.
+ * options: server, sessionToken, getSessionToken, onResult({sessionId, isOk, errors}), lang, debug, autostart.
+ */
+export function mount(container, options = {}) {
+  const element = document.createElement("liveness-check");
+  if (options.server) element.setAttribute("server", options.server);
+  if (options.sessionToken) element.setAttribute("session-token", options.sessionToken);
+  if (options.lang) element.setAttribute("lang", options.lang);
+  if (options.debug) element.setAttribute("debug", "");
+  if (options.getSessionToken) element.getSessionToken = options.getSessionToken;
+  if (options.onResult) element.addEventListener("result", (event) => options.onResult(event.detail));
+  container.append(element);
+  if (options.autostart) element.start();
+  return element;
+}
