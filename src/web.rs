@@ -40,10 +40,16 @@ mod tests {
     }
 
     #[test]
-    fn every_language_has_every_string_and_a_sentence_for_every_code() {
+    fn every_language_has_every_string_a_sentence_for_every_code_and_a_prompt_for_every_challenge() {
         let english = dictionary("en");
         for code in ErrorCode::ALL {
             assert!(english.contains_key(&format!("code.{}", code.code())), "no sentence for {}", code.name());
+        }
+        for challenge in gstliveness::lvchallenge::challenge::ChallengeType::ALL {
+            for kind in ["prompt", "icon"] {
+                let key = format!("{kind}.{}", challenge.name());
+                assert!(english.contains_key(&key), "no {key}: the element names every challenge and its cue");
+            }
         }
         let french = dictionary("fr");
         let keys = |d: &Map<String, Value>| d.keys().cloned().collect::<std::collections::BTreeSet<_>>();
