@@ -45,6 +45,9 @@ const fn setting(name: &'static str, default: DefaultValue, takes: &'static str,
 
 use DefaultValue::{Found, None as Unset, Value};
 
+/// Virtual cameras of Windows, macOS and Linux, as their drivers name themselves.
+const DEFAULT_VIRTUAL_CAMERAS: &str = "OBS Virtual Camera,OBS-Camera,ManyCam,XSplit,Snap Camera,e2eSoft,VCam,CamTwist,SplitCam,YouCam,mmhmm,ChromaCam,v4l2loopback,Dummy video device,Virtual Camera";
+
 const MS: &str = "milliseconds, 100 or more";
 const BYTES: &str = "bytes, 1024 or more";
 const PIXELS: &str = "pixels, 4096 to 16777216";
@@ -85,6 +88,12 @@ pub const SETTINGS: &[Setting] = &[
         Found("the server's own pages"),
         "comma-separated origins, scheme and host (https://app.example.com:8443), or *",
         "origins whose pages may open /lpproto and call the REST API, answered with CORS headers; clients that are not browsers send no Origin and are not checked",
+    ),
+    setting(
+        "VIRTUAL_CAMERAS",
+        Value(DEFAULT_VIRTUAL_CAMERAS),
+        "comma-separated names, matched within the camera's label without letter case, or none",
+        "camera names a page may not CONNECT with (its `camera-label`): virtual cameras pass on whatever a program draws; CONNECT gets `virtual-camera` (1036)",
     ),
     setting(
         "MAX_CONNECTIONS_PER_IP",
@@ -297,6 +306,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Most LPProto connections one address may hold at once; 0: no bound.
     pub max_connections_per_ip: usize,
+    /// Names of virtual cameras, lower case (`VIRTUAL_CAMERAS`).
+    pub virtual_cameras: Vec<String>,
     pub challenge_timeout: Duration,
     pub session_timeout: Duration,
     pub challenges: Option<String>,
@@ -482,6 +493,27 @@ fn stats_detail<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<bool, C
     }
 }
 
+/// `VIRTUAL_CAMERAS`: names of 1 to 64 characters, without control characters, or `none`.
+fn virtual_cameras<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Vec<String>, ConfigError> {
+    let list = vars.get("VIRTUAL_CAMERAS").unwrap_or_default();
+    if list.trim().eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let names: Vec<String> = list.split(',').map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty()).collect();
+    if names.iter().any(|n| n.chars().count() > 64 || n.chars().any(char::is_control)) {
+        return Err(Vars::<F>::invalid("VIRTUAL_CAMERAS", list));
+    }
+    Ok(names)
+}
+
+impl Config {
+    /// The entry of `VIRTUAL_CAMERAS` that `label` (a camera's name) holds, if any.
+    pub fn virtual_camera(&self, label: &str) -> Option<&str> {
+        let label = label.to_lowercase();
+        self.virtual_cameras.iter().find(|name| label.contains(name.as_str())).map(String::as_str)
+    }
+}
+
 /// `ALLOWED_ORIGINS`: origins (`https://app.example.com`) or `*`.
 fn allowed_origins<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Vec<String>, ConfigError> {
     match vars.get("ALLOWED_ORIGINS") {
@@ -546,6 +578,7 @@ impl Config {
             connect_timeout: vars.millis("CONNECT_TIMEOUT_MS", FROM_100_MS)?,
             allowed_origins: allowed_origins(vars)?,
             max_connections_per_ip: vars.range("MAX_CONNECTIONS_PER_IP", 0..=100_000)?,
+            virtual_cameras: virtual_cameras(vars)?,
             max_sessions: vars
                 .parse_opt("MAX_SESSIONS", |v| (1..=10_000).contains(v))?
                 .unwrap_or_else(default_max_sessions),
@@ -753,5 +786,25 @@ mod tests {
         assert!(matches!(err, ConfigError::Invalid { name: "ALLOWED_ORIGINS", .. }), "{err}");
         let c = config(&[key, OPEN, ("ALLOWED_ORIGINS", "https://App.example.com/,*")]).unwrap();
         assert_eq!(c.allowed_origins, ["https://app.example.com", "*"]);
+    }
+
+    #[test]
+    fn virtual_cameras_match_within_labels_without_letter_case() {
+        let key = ("LIVENESS_JWT_SECRET", "a secret of at least thirty-two bytes!");
+        let c = config(&[key, OPEN]).unwrap();
+        assert_eq!(c.virtual_camera("OBS Virtual Camera (2)"), Some("obs virtual camera"));
+        assert_eq!(c.virtual_camera("ManyCam Virtual Webcam"), Some("manycam"));
+        assert_eq!(c.virtual_camera("Integrated Webcam (0c45:6a10)"), None);
+        assert_eq!(c.virtual_camera("OBSBOT Tiny 2"), None, "a real camera whose name starts like OBS");
+        assert_eq!(
+            config(&[key, OPEN, ("VIRTUAL_CAMERAS", "None")]).unwrap().virtual_camera("OBS Virtual Camera"),
+            None
+        );
+        assert_eq!(
+            config(&[key, OPEN, ("VIRTUAL_CAMERAS", "My Cam")]).unwrap().virtual_camera("my cam 2"),
+            Some("my cam")
+        );
+        let err = config(&[key, OPEN, ("VIRTUAL_CAMERAS", "a\u{7}b")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "VIRTUAL_CAMERAS", .. }), "{err}");
     }
 }

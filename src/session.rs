@@ -592,10 +592,17 @@ async fn identify(app: &App, request: &ConnectRequest, claim_ttl: Duration) -> R
     }
 }
 
-/// Checks the user's attempts and starts the session CONNECT asked for; the ERROR to answer
-/// when it cannot start. A relying party's session that cannot start is finished with that
+/// Refuses a camera of `VIRTUAL_CAMERAS`, checks the user's attempts and starts the session
+/// CONNECT asked for; the ERROR to answer when it cannot start. A relying party's session that cannot start is finished with that
 /// ERROR's code, so its backend learns why.
 pub async fn open(app: &Arc<App>, request: &ConnectRequest) -> Result<SessionHandle, ProtoError> {
+    if let Some(name) = request.camera.label.as_deref().and_then(|label| app.config.virtual_camera(label)) {
+        return Err(ProtoError::header(
+            ErrorCode::VirtualCamera,
+            "camera-label",
+            format!("the camera is a virtual one ({name}): connect with the device's own camera"),
+        ));
+    }
     let Ok(slot) = app.session_slots.clone().try_acquire_owned() else {
         let mut busy = ProtoError::new(
             ErrorCode::Busy,

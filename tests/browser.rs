@@ -383,6 +383,20 @@ async fn phone_session_fails_readably(page: &mut Page) {
     page.click(".lv-retry").await;
     assert!(page.wait_for(&capturing, Duration::from_secs(20)).await, "retry starts a new check");
     page.click(".lv-cancel").await;
+
+    // The page reports its camera at CONNECT: a server that lists Chromium's fake camera as
+    // a virtual one refuses it, and the page says to use the device's own camera.
+    let (denying, _stop_denying) = start(&[("OPEN_SESSIONS", "1"), ("VIRTUAL_CAMERAS", "fake")]).await;
+    page.open(&format!("http://{denying}/?autostart"), 390, 844, true).await;
+    assert!(page.wait_for(&failed, Duration::from_secs(30)).await, "refused: {}", page.state().await);
+    let shown = page
+        .eval(&format!(
+            "(() => {{ const q = (s) => {ELEMENT}.querySelector(s); return {{text: q('.lv-result-text').textContent, \
+             action: q('.lv-result-action').textContent, errors: window.lvResults[0].errors}}; }})()"
+        ))
+        .await;
+    assert_eq!(shown["errors"], json!([1036]), "{shown}");
+    assert_eq!((&shown["text"], &shown["action"]), (&words["code.1036"], &words["action.realCamera"]), "{shown}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

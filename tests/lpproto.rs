@@ -585,6 +585,27 @@ async fn sessions_past_max_sessions_are_told_to_come_back() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn virtual_cameras_are_refused_at_connect_and_a_real_one_goes_on() {
+    let (address, _stop) = start(&[]).await;
+    let mut socket = open(address).await;
+    let refused = connect(&mut socket, "camera-label:OBS Virtual Camera\ncamera-size:1920x1080\ncamera-fps:30\n").await;
+    assert_eq!(error_code(&refused), Some(1036), "{refused:?}");
+    assert_eq!(refused.header("header"), Some("camera-label"));
+    assert!(refused.header("reason").is_some_and(|r| r.contains("obs virtual camera")), "{refused:?}");
+    // The same socket may CONNECT again with another camera.
+    let camera = "camera-label:Integrated Webcam (0c45:6a10)\ncamera-size:1280x720\ncamera-fps:29.97\n";
+    assert_eq!(connect(&mut socket, camera).await.command, "CONNECTED");
+    send(&mut socket, &frame(&clip_jpegs()[0])).await;
+    assert_eq!(receive(&mut socket).await.unwrap().command, "STATS");
+    // The list is the operator's: a server with its own list.
+    let (custom, _stop_custom) = start(&[("VIRTUAL_CAMERAS", "Acme Cam")]).await;
+    let mut socket = open(custom).await;
+    assert_eq!(error_code(&connect(&mut socket, "camera-label:ACME CAM 2\n").await), Some(1036));
+    let mut socket = open(custom).await;
+    assert_eq!(connect(&mut socket, "camera-label:OBS Virtual Camera\n").await.command, "CONNECTED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn internal_errors_name_the_problem_but_no_source_file() {
     // A challenge lvchallenge does not know: lpserver refuses such a configuration at start,
     // so the chain is run as a session would run it, to see what a client would read.

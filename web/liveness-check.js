@@ -58,6 +58,7 @@ const ACTIONS = {
   1031: "action.busy",
   1032: "action.newSession",
   1033: "action.newSession",
+  1036: "action.realCamera",
 };
 
 // Feedback while the face is placed: frame-check codes, then lvchallenge's hints.
@@ -272,7 +273,10 @@ export class LivenessCheck extends HTMLElement {
     const token = this.sessionToken || (this.getSessionToken ? await this.getSessionToken() : undefined);
     this.sessionToken = undefined; // a client token works once
     session.usedToken = Boolean(token);
-    const client = new LPClient(this.server(), { heartbeat: 5000, sessionToken: token, mirrored });
+    const [track] = session.stream.getVideoTracks();
+    const settings = track ? track.getSettings() : {};
+    const camera = { label: track ? track.label : "", width: settings.width, height: settings.height, fps: settings.frameRate };
+    const client = new LPClient(this.server(), { heartbeat: 5000, sessionToken: token, mirrored, camera });
     session.client = client;
     try {
       await client.connect();

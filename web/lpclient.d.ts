@@ -13,6 +13,8 @@ export interface LPClientOptions {
   sessionToken?: string;
   /** The frames are a selfie view (mirrored). */
   mirrored?: boolean;
+  /** The camera's label and capture settings, sent at CONNECT (virtual cameras are refused). */
+  camera?: { label?: string; width?: number; height?: number; fps?: number };
 }
 
 export function lpEncode(command: string, headers?: Record<string, string | number>, body?: string): string;

@@ -43,7 +43,8 @@ export function errorCodes(message) {
 export class LPClient {
   /**
    * @param {string} url the server's `/lpproto` address (ws: or wss:)
-   * @param {{heartbeat?: number, sessionToken?: string, mirrored?: boolean}} options
+   * @param {{heartbeat?: number, sessionToken?: string, mirrored?: boolean,
+   *          camera?: {label?: string, width?: number, height?: number, fps?: number}}} options
    */
   constructor(url, options = {}) {
     this.url = url;
@@ -68,6 +69,12 @@ export class LPClient {
         // A relying party's session: the single-use token its backend got from POST /v1/sessions.
         if (this.options.sessionToken) headers["session-token"] = this.options.sessionToken;
         headers.mirrored = this.options.mirrored ? "true" : "false";
+        // What the camera says of itself: the server refuses virtual cameras by name.
+        const camera = this.options.camera || {};
+        const label = String(camera.label || "").replace(/[\u0000-\u001f\u007f]/g, " ").trim().slice(0, 200);
+        if (label) headers["camera-label"] = label;
+        if (camera.width > 0 && camera.height > 0) headers["camera-size"] = `${Math.round(camera.width)}x${Math.round(camera.height)}`;
+        if (camera.fps > 0) headers["camera-fps"] = Math.min(1000, Number(camera.fps).toFixed(1));
         socket.send(lpEncode("CONNECT", headers));
       };
       socket.onmessage = (event) => {

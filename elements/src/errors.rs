@@ -66,11 +66,12 @@ pub enum ErrorCode {
     InvalidSessionToken = 1033,
     SessionNotFinished = 1034,
     SessionNotFound = 1035,
+    VirtualCamera = 1036,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 56] = [
+    pub const ALL: [ErrorCode; 57] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -127,6 +128,7 @@ impl ErrorCode {
         ErrorCode::InvalidSessionToken,
         ErrorCode::SessionNotFinished,
         ErrorCode::SessionNotFound,
+        ErrorCode::VirtualCamera,
     ];
 
     pub fn code(self) -> u16 {
@@ -195,6 +197,7 @@ impl ErrorCode {
             ErrorCode::InvalidSessionToken => "invalid-session-token",
             ErrorCode::SessionNotFinished => "session-not-finished",
             ErrorCode::SessionNotFound => "session-not-found",
+            ErrorCode::VirtualCamera => "virtual-camera",
         }
     }
 
@@ -316,6 +319,9 @@ impl ErrorCode {
             }
             ErrorCode::SessionNotFound => {
                 "No session of this relying party has this id: unknown, expired (`RESULT_TTL_MS`), or its result was already fetched (HTTP 404)."
+            }
+            ErrorCode::VirtualCamera => {
+                "The CONNECT `camera-label` names a virtual camera (`VIRTUAL_CAMERAS`: OBS, ManyCam, XSplit ...): frames from it may be injected, not filmed."
             }
             ErrorCode::ServerShutdown => {
                 "The server is shutting down and its grace period (`SHUTDOWN_GRACE_MS`) is over: the session ends without a verdict, its reserved strike is given back; connect again."

@@ -63,6 +63,21 @@ pub enum Incoming {
     Binary(Vec<u8>),
 }
 
+/// What the client says of its camera at CONNECT (`camera-label`, `camera-size`,
+/// `camera-fps`): the page's own report, so a hint against naive injection, never proof.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CameraReport {
+    /// The device's name, as the browser gives it (`MediaStreamTrack.label`).
+    pub label: Option<String>,
+    /// Capture width and height in pixels.
+    pub size: Option<(u32, u32)>,
+    /// Capture frames a second, rounded.
+    pub fps: Option<u32>,
+}
+
+/// Longest `camera-label`, in bytes.
+const MAX_CAMERA_LABEL_BYTES: usize = 256;
+
 /// CONNECT, checked: what starting the session needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectRequest {
@@ -75,6 +90,8 @@ pub struct ConnectRequest {
     pub session_token: Option<String>,
     /// The client's address.
     pub remote: Option<IpAddr>,
+    /// The camera the client says it films with.
+    pub camera: CameraReport,
     /// Period of the server's HEARTBEATs, when asked for.
     pub heartbeat: Option<Duration>,
     /// `frames: latest`: the client sends frames without waiting for answers; a FRAME that
@@ -474,7 +491,37 @@ pub fn parse_connect(message: &Message, remote: Option<IpAddr>) -> Result<Connec
             return Err(ProtoError::header(ErrorCode::InvalidHeader, "frames", "frames is wait (default) or latest"));
         }
     };
-    Ok(ConnectRequest { session_id, mirrored, session_token, remote, heartbeat, latest_frame })
+    let camera = parse_camera(message)?;
+    Ok(ConnectRequest { session_id, mirrored, session_token, remote, heartbeat, latest_frame, camera })
+}
+
+/// CONNECT's `camera-label` (1 to 256 bytes, no control characters), `camera-size`
+/// (`<width>x<height>`, 1 to 16384 each) and `camera-fps` (above 0, at most 1000).
+fn parse_camera(message: &Message) -> Result<CameraReport, ProtoError> {
+    let invalid = |name: &str, what: &str| ProtoError::header(ErrorCode::InvalidHeader, name, what);
+    let label = match message.header("camera-label") {
+        None => None,
+        Some(l) if !l.is_empty() && l.len() <= MAX_CAMERA_LABEL_BYTES && !l.chars().any(char::is_control) => {
+            Some(l.to_string())
+        }
+        Some(_) => return Err(invalid("camera-label", "camera-label holds 1 to 256 bytes without control characters")),
+    };
+    let size = match message.header("camera-size") {
+        None => None,
+        Some(value) => {
+            let side = |s: &str| s.trim().parse::<u32>().ok().filter(|v| (1..=16_384).contains(v));
+            let parsed = value.split_once(['x', 'X']).and_then(|(w, h)| Some((side(w)?, side(h)?)));
+            Some(parsed.ok_or_else(|| invalid("camera-size", "camera-size is <width>x<height>, 1 to 16384 each"))?)
+        }
+    };
+    let fps = match message.header("camera-fps") {
+        None => None,
+        Some(value) => {
+            let fps = value.trim().parse::<f64>().ok().filter(|f| *f > 0.0 && *f <= 1000.0);
+            Some(fps.ok_or_else(|| invalid("camera-fps", "camera-fps is above 0 and at most 1000"))?.round() as u32)
+        }
+    };
+    Ok(CameraReport { label, size, fps })
 }
 
 /// The JPEG of a text FRAME: its content type, then its size before and after base64.
@@ -588,6 +635,7 @@ mod tests {
             remote: "192.0.2.7".parse().ok(),
             heartbeat: None,
             latest_frame: false,
+            camera: CameraReport::default(),
         };
         assert_eq!(actions, vec![Action::Start(request)]);
     }
@@ -613,6 +661,36 @@ mod tests {
             (request.session_id.as_deref(), request.heartbeat),
             (Some("abc_1"), Some(Duration::from_millis(250)))
         );
+    }
+
+    #[test]
+    fn the_camera_report_is_read_and_checked() {
+        let parse = |headers: &str| {
+            let message = Message::parse(&format!("CONNECT\nversion:1.0\n{headers}\n")).unwrap();
+            parse_connect(&message, None)
+        };
+        let request =
+            parse("camera-label:Integrated Webcam (0c45:6a10)\ncamera-size:1280x720\ncamera-fps:29.97\n").unwrap();
+        let camera = CameraReport {
+            label: Some("Integrated Webcam (0c45:6a10)".into()),
+            size: Some((1280, 720)),
+            fps: Some(30),
+        };
+        assert_eq!(request.camera, camera);
+        assert_eq!(parse("").unwrap().camera, CameraReport::default(), "the report is optional");
+        for (headers, name) in [
+            ("camera-size:1280\n", "camera-size"),
+            ("camera-size:0x720\n", "camera-size"),
+            ("camera-size:99999x1\n", "camera-size"),
+            ("camera-fps:0\n", "camera-fps"),
+            ("camera-fps:fast\n", "camera-fps"),
+            ("camera-label:\n", "camera-label"),
+        ] {
+            let err = parse(headers).unwrap_err();
+            assert_eq!((err.code, err.header.as_deref()), (ErrorCode::InvalidHeader, Some(name)), "{headers}");
+        }
+        let long = format!("camera-label:{}\n", "x".repeat(300));
+        assert_eq!(parse(&long).unwrap_err().header.as_deref(), Some("camera-label"));
     }
 
     #[test]
