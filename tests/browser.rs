@@ -384,11 +384,16 @@ async fn phone_session_fails_readably(page: &mut Page) {
     assert!(page.wait_for(&capturing, Duration::from_secs(20)).await, "retry starts a new check");
     page.click(".lv-cancel").await;
 
-    // The page reports its camera at CONNECT: a server that lists Chromium's fake camera as
-    // a virtual one refuses it, and the page says to use the device's own camera.
-    let (denying, _stop_denying) = start(&[("OPEN_SESSIONS", "1"), ("VIRTUAL_CAMERAS", "fake")]).await;
+    // The page reports its camera at CONNECT: a server that lists Chromium's fake camera (its
+    // label is the clip's path) as a virtual one refuses it, and the page says to use the
+    // device's own camera.
+    let (denying, _stop_denying) = start(&[("OPEN_SESSIONS", "1"), ("VIRTUAL_CAMERAS", "clip.y4m")]).await;
     page.open(&format!("http://{denying}/?autostart"), 390, 844, true).await;
-    assert!(page.wait_for(&failed, Duration::from_secs(30)).await, "refused: {}", page.state().await);
+    if !page.wait_for(&failed, Duration::from_secs(30)).await {
+        let labels =
+            page.eval("navigator.mediaDevices.enumerateDevices().then(d => d.map(x => x.kind + ':' + x.label))").await;
+        panic!("not refused ({}); the cameras: {labels}", page.state().await);
+    }
     let shown = page
         .eval(&format!(
             "(() => {{ const q = (s) => {ELEMENT}.querySelector(s); return {{text: q('.lv-result-text').textContent, \
