@@ -3,7 +3,8 @@
 //! party's session passes, the integrator gets `{sessionId, isOk}` and the relying party the
 //! same verdict, the token is nowhere on the page, the beeps each come with a text cue. On a
 //! phone (390x844 emulated): the portrait layout, the language switch changing every visible
-//! string, cancel, a failing session read as a sentence with what to do next, and retry.
+//! string, the keyboard alone, cancel, a failing session read as a sentence with what to do
+//! next, and retry with a new client token from the integrator.
 //! axe-core (npm) finds no serious or critical accessibility violation on the instruction,
 //! capture and result screens. Screenshots are left in `target/test-artifacts/`. Chromium is
 //! driven through its DevTools protocol over a WebSocket.
@@ -173,6 +174,15 @@ impl Page {
             .collect()
     }
 
+    /// One key pressed and released, as the keyboard sends it.
+    async fn key(&mut self, key: &str, code: u32) {
+        let text = if key == "Enter" { "\r" } else { "" };
+        for kind in ["keyDown", "keyUp"] {
+            let event = json!({"type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code, "text": if kind == "keyDown" { text } else { "" }});
+            self.call("Input.dispatchKeyEvent", event).await;
+        }
+    }
+
     async fn click(&mut self, selector: &str) {
         let clicked = self.eval(&format!("(() => {{ const b = {ELEMENT}.querySelector('{selector}'); if (!b || b.hidden) return false; b.click(); return true; }})()")).await;
         assert_eq!(clicked, json!(true), "{selector} is there to click");
@@ -317,13 +327,23 @@ async fn desktop_session_passes(page: &mut Page) {
     assert!(violations.is_empty(), "result screen: {violations:?}");
 }
 
-/// Phone: layout, language, cancel, a failing session read as sentences, retry.
+/// Phone: layout, language, keyboard, cancel, a failing session read as sentences, retry
+/// with a new client token from the integrator.
 async fn phone_session_fails_readably(page: &mut Page) {
-    // look_down is never performed by the clip: the session fails.
-    let vars = [("OPEN_SESSIONS", "1"), ("CHALLENGE_SEQUENCE", "look_down"), ("CHALLENGE_TIMEOUT_MS", "2500")];
+    // A relying party's server; look_down is never performed by the clip: the session fails.
+    let vars = [("OPEN_SESSIONS", "0"), ("CHALLENGE_SEQUENCE", "look_down"), ("CHALLENGE_TIMEOUT_MS", "2500")];
     let (address, _stop) = start(&vars).await;
-    page.open(&format!("http://{address}/"), 390, 844, true).await;
+    let (_, first) = common::create_session(address, "phone-user").await;
+    let (_, second) = common::create_session(address, "phone-user").await;
+    let token = |created: &Value| created["clientToken"].as_str().unwrap().to_string();
+    page.open(&format!("http://{address}/#session-token={}", token(&first)), 390, 844, true).await;
     assert_eq!(page.state().await, "intro");
+    // The integrator's way to a new client token for "Try again".
+    let second_token = token(&second);
+    page.eval(&format!(
+        "window.tokenCalls = 0; {ELEMENT}.getSessionToken = async () => {{ window.tokenCalls += 1; return '{second_token}'; }}; true"
+    ))
+    .await;
     let violations = page.accessibility_violations().await;
     assert!(violations.is_empty(), "instruction screen: {violations:?}");
     page.screenshot("phone-intro.png").await;
@@ -343,18 +363,29 @@ async fn phone_session_fails_readably(page: &mut Page) {
     let english_again = format!("{ELEMENT}.querySelector('.lv-start').textContent === 'Start'");
     assert!(page.wait_for(&english_again, Duration::from_secs(5)).await);
 
-    // Portrait: the picture fills the width, taller than wide; cancel stops the check.
-    page.click(".lv-start").await;
-    let capturing = format!("['countdown', 'connecting', 'running'].includes({ELEMENT}.dataset.state)");
-    assert!(page.wait_for(&capturing, Duration::from_secs(20)).await, "{}", page.state().await);
+    // The keyboard alone: Tab to Start, Enter; the picture fills the width in portrait; Escape
+    // cancels the running check.
+    let on_start = format!("document.activeElement === {ELEMENT}.querySelector('.lv-start')");
+    for _ in 0..10 {
+        if page.eval(&on_start).await == json!(true) {
+            break;
+        }
+        page.key("Tab", 9).await;
+    }
+    assert_eq!(page.eval(&on_start).await, json!(true), "Start is reached with Tab");
+    page.key("Enter", 13).await;
+    let running = format!("{ELEMENT}.dataset.state === 'running'");
+    assert!(page.wait_for(&running, Duration::from_secs(30)).await, "{}", page.state().await);
     let stage = page.eval(&format!("(() => {{ const r = {ELEMENT}.querySelector('.lv-stage').getBoundingClientRect(); return [r.width, r.height]; }})()")).await;
     let (width, height) = (stage[0].as_f64().unwrap(), stage[1].as_f64().unwrap());
     assert!(width >= 385.0 && height > width, "portrait, full width: {stage}");
     page.screenshot("phone-capture.png").await;
-    page.click(".lv-cancel").await;
-    assert_eq!(page.eval(&format!("{ELEMENT}.dataset.outcome")).await, "cancelled");
+    page.key("Escape", 27).await;
+    let cancelled = format!("{ELEMENT}.dataset.outcome === 'cancelled'");
+    assert!(page.wait_for(&cancelled, Duration::from_secs(5)).await, "Escape cancels: {}", page.state().await);
 
-    // Retry: the session runs and fails; the outcome is a sentence and what to do next.
+    // Retry: the first token was used, so the integrator gives a new one; the session runs and
+    // fails; the outcome is a sentence and what to do next.
     page.click(".lv-retry").await;
     let failed = format!("{ELEMENT}.dataset.outcome === 'failure'");
     assert!(page.wait_for(&failed, Duration::from_secs(120)).await, "a failure: {}", page.state().await);
@@ -380,9 +411,15 @@ async fn phone_session_fails_readably(page: &mut Page) {
     assert!(last["errors"].as_array().is_some_and(|e| !e.is_empty()), "{shown}");
     let violations = page.accessibility_violations().await;
     assert!(violations.is_empty(), "failure screen: {violations:?}");
-    page.click(".lv-retry").await;
-    assert!(page.wait_for(&capturing, Duration::from_secs(20)).await, "retry starts a new check");
-    page.click(".lv-cancel").await;
+    // The relying party's backend sees both sessions: the cancelled one abandoned, the retry
+    // (run with the integrator's new token) failed with the codes the page explained.
+    assert_eq!(page.eval("window.tokenCalls").await, json!(1));
+    let id = |created: &Value| created["sessionId"].as_str().unwrap().to_string();
+    let (status, abandoned) = common::fetch_result(address, &id(&first), common::API_KEY).await;
+    assert_eq!((status, &abandoned["errors"]), (200, &json!([16])), "{abandoned}");
+    let (status, retried) = common::fetch_result(address, &id(&second), common::API_KEY).await;
+    assert_eq!((status, &retried["isOk"]), (200, &json!(false)), "{retried}");
+    assert_eq!(retried["errors"], last["errors"], "the page showed the session's own codes");
 
     // The page reports its camera at CONNECT: a server that lists Chromium's fake camera (its
     // label is the clip's path) as a virtual one refuses it, and the page says to use the

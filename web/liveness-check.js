@@ -249,6 +249,8 @@ export class LivenessCheck extends HTMLElement {
     delete this.dataset.outcome;
     this.screen("camera");
     this.show({ status: "state.camera" });
+    // The keyboard lands on Cancel (Escape cancels too).
+    this.querySelector(".lv-cancel").focus();
     const mirrored = this.parts.mirror.checked;
     this.parts.video.classList.toggle("lv-mirrored", mirrored);
     const deviceId = this.parts.camera.value;
