@@ -244,6 +244,11 @@ impl Endpoint {
     }
 }
 
+/// An operation of `tag` with its id and summary.
+fn operation(tag: &str, id: impl Into<String>, summary: &str) -> OperationBuilder {
+    OperationBuilder::new().tag(tag).operation_id(Some(id)).summary(Some(summary))
+}
+
 /// A JSON body of the components' schema `name`.
 fn json(schema: impl Into<RefOr<Schema>>) -> Content {
     Content::new(Some(schema))
@@ -252,7 +257,7 @@ fn json(schema: impl Into<RefOr<Schema>>) -> Content {
 fn error_answer(description: &str) -> ResponseBuilder {
     ResponseBuilder::new()
         .description(description)
-        .content("application/json", json(Ref::from_schema_name("ErrorBody")))
+        .content("application/json", json(Ref::from_schema_name(rest::ErrorBody::name())))
 }
 
 fn json_answer(description: &str, schema: impl Into<RefOr<Schema>>) -> ResponseBuilder {
@@ -284,50 +289,46 @@ fn rest_paths(paths: PathsBuilder, schemas: &mut Vec<(String, RefOr<Schema>)>) -
         let answer_name = format!("{}Answer", answer.0.trim_end_matches("Body"));
         schemas.push((request.0.to_string(), request.1));
         schemas.push((answer_name.clone(), answer.1));
-        let operation = OperationBuilder::new()
-            .tag("analysis")
-            .operation_id(Some(endpoint.path().replace(['/', '-'], "_")))
-            .summary(Some(summary))
+        let post = operation("analysis", endpoint.path().replace(['/', '-'], "_"), summary)
             .request_body(Some(json_request(Ref::from_schema_name(request.0)).build()))
             .response("200", json_answer("The analysis", Ref::from_schema_name(answer_name)))
             .response("400", error_answer("A bad body, field or image (the error names the field)"))
             .response("413", error_answer("The body is larger than `MAX_BODY_BYTES`"))
             .response("503", error_answer("Every analysis slot stayed busy (`retry_after_ms`)"))
             .response("500", error_answer("The analysis failed"));
-        paths = paths.path(format!("/{}", endpoint.path()), PathItem::new(HttpMethod::Post, operation));
+        paths = paths.path(format!("/{}", endpoint.path()), PathItem::new(HttpMethod::Post, post));
     }
     paths
 }
 
 /// The relying party's sessions (`crate::relying_party`).
 fn relying_party_paths(paths: PathsBuilder, schemas: &mut Vec<(String, RefOr<Schema>)>) -> PathsBuilder {
-    let create = OperationBuilder::new()
-        .tag("relying party")
-        .operation_id(Some("create_session"))
-        .summary(Some("A session for one of the relying party's users, with its single-use client token"))
-        .security(bearer("apiKey"))
-        .request_body(Some(json_request(component::<CreateSessionRequest>(schemas)).build()))
-        .response("201", json_answer("The session and its client token", component::<Created>(schemas)))
-        .response("400", error_answer("A bad body or user reference"))
-        .response("401", error_answer("No or an unknown API key"))
-        .response("403", error_answer("The user is in FINAL_FAILURE"))
-        .response("429", error_answer("The user is in a cooldown (`retry_after_ms`)"))
-        .response("500", error_answer("The session store did not answer"));
-    let result = OperationBuilder::new()
-        .tag("relying party")
-        .operation_id(Some("session_result"))
-        .summary(Some("How one of the party's sessions ended, with its verdict token; answered once"))
-        .security(bearer("apiKey"))
-        .parameter(session_id())
-        .response("200", json_answer("The result", component::<SessionResult>(schemas)))
-        .response("401", error_answer("No or an unknown API key"))
-        .response("404", error_answer("No session of the party has this id (unknown, expired or fetched)"))
-        .response("409", error_answer("The session has not ended yet"))
-        .response("500", error_answer("The session store did not answer"));
-    let lift = OperationBuilder::new()
-        .tag("operations")
-        .operation_id(Some("lift_final_failure"))
-        .summary(Some("Lifts one user's FINAL_FAILURE"))
+    let create = operation(
+        "relying party",
+        "create_session",
+        "A session for one of the relying party's users, with its single-use client token",
+    )
+    .security(bearer("apiKey"))
+    .request_body(Some(json_request(component::<CreateSessionRequest>(schemas)).build()))
+    .response("201", json_answer("The session and its client token", component::<Created>(schemas)))
+    .response("400", error_answer("A bad body or user reference"))
+    .response("401", error_answer("No or an unknown API key"))
+    .response("403", error_answer("The user is in FINAL_FAILURE"))
+    .response("429", error_answer("The user is in a cooldown (`retry_after_ms`)"))
+    .response("500", error_answer("The session store did not answer"));
+    let result = operation(
+        "relying party",
+        "session_result",
+        "How one of the party's sessions ended, with its verdict token; answered once",
+    )
+    .security(bearer("apiKey"))
+    .parameter(session_id())
+    .response("200", json_answer("The result", component::<SessionResult>(schemas)))
+    .response("401", error_answer("No or an unknown API key"))
+    .response("404", error_answer("No session of the party has this id (unknown, expired or fetched)"))
+    .response("409", error_answer("The session has not ended yet"))
+    .response("500", error_answer("The session store did not answer"));
+    let lift = operation("operations", "lift_final_failure", "Lifts one user's FINAL_FAILURE")
         .security(bearer("adminToken"))
         .request_body(Some(json_request(component::<LiftRequest>(schemas)).build()))
         .response("200", json_answer("Whether the user was in FINAL_FAILURE", component::<Lifted>(schemas)))
@@ -357,10 +358,7 @@ fn stored_session_paths(paths: PathsBuilder) -> PathsBuilder {
         .description(Some("Draw the analysis (face box, challenge) on the frames."))
         .schema(Some(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["0", "1", "false", "true"]))));
     let webm = ObjectBuilder::new().schema_type(Type::String).content_media_type("video/webm");
-    let video = OperationBuilder::new()
-        .tag("stored sessions")
-        .operation_id(Some("session_video"))
-        .summary(Some("A stored session's frames glued into WebM (VP8)"))
+    let video = operation("stored sessions", "session_video", "A stored session's frames glued into WebM (VP8)")
         .security(bearer("adminToken"))
         .parameter(session_id())
         .parameter(draw)
@@ -368,10 +366,7 @@ fn stored_session_paths(paths: PathsBuilder) -> PathsBuilder {
             "200",
             ResponseBuilder::new().description("The video").content("video/webm", Content::new(Some(webm))),
         );
-    let delete = OperationBuilder::new()
-        .tag("stored sessions")
-        .operation_id(Some("delete_session"))
-        .summary(Some("Removes a stored session's frames and record"))
+    let delete = operation("stored sessions", "delete_session", "Removes a stored session's frames and record")
         .security(bearer("adminToken"))
         .parameter(session_id())
         .response("204", ResponseBuilder::new().description("Removed"));
@@ -382,9 +377,7 @@ fn stored_session_paths(paths: PathsBuilder) -> PathsBuilder {
 
 /// `/health`, `/ready`, `/metrics` and this document.
 fn operations_paths(paths: PathsBuilder, schemas: &mut Vec<(String, RefOr<Schema>)>) -> PathsBuilder {
-    let get = |id: &str, summary: &str| {
-        OperationBuilder::new().tag("operations").operation_id(Some(id.to_string())).summary(Some(summary.to_string()))
-    };
+    let get = |id: &str, summary: &str| operation("operations", id, summary);
     let ready = component::<crate::Ready>(schemas);
     let text = |media: &str| {
         ResponseBuilder::new()
@@ -434,7 +427,7 @@ pub fn document(config: &Config) -> OpenApi {
     let paths = relying_party_paths(paths, &mut schemas);
     let paths = operations_paths(stored_session_paths(paths), &mut schemas);
     let error = with_enum(rest::ErrorBody::schema(), "error", ErrorCode::ALL.map(ErrorCode::name));
-    schemas.push(("ErrorBody".into(), with_enum(error, "code", ErrorCode::ALL.map(ErrorCode::code))));
+    schemas.push((rest::ErrorBody::name().into_owned(), with_enum(error, "code", ErrorCode::ALL.map(ErrorCode::code))));
     for (name, schema) in &mut schemas {
         if name.ends_with("Request") {
             let threshold = serde_json::json!(config.antispoof_threshold);

@@ -183,6 +183,17 @@ impl Page {
         }
     }
 
+    /// The result screen as shown: outcome, title, text, action, whether Retry is offered,
+    /// and the results the integrator's callback got.
+    async fn outcome(&mut self) -> Value {
+        self.eval(&format!(
+            "(() => {{ const q = (s) => {ELEMENT}.querySelector(s); return {{outcome: {ELEMENT}.dataset.outcome, \
+             title: q('.lv-result-title').textContent, text: q('.lv-result-text').textContent, \
+             action: q('.lv-result-action').textContent, retry: !q('.lv-retry').hidden, results: window.lvResults}}; }})()"
+        ))
+        .await
+    }
+
     async fn click(&mut self, selector: &str) {
         let clicked = self.eval(&format!("(() => {{ const b = {ELEMENT}.querySelector('{selector}'); if (!b || b.hidden) return false; b.click(); return true; }})()")).await;
         assert_eq!(clicked, json!(true), "{selector} is there to click");
@@ -292,16 +303,16 @@ async fn desktop_session_passes(page: &mut Page) {
     let done = format!("!!{ELEMENT}.dataset.outcome");
     assert!(page.wait_for(&done, Duration::from_secs(150)).await, "an outcome: {}", page.state().await);
     page.screenshot("desktop-success.png").await;
-    let outcome = page
+    let outcome = page.outcome().await;
+    let seen = page
         .eval(&format!(
-            "({{outcome: {ELEMENT}.dataset.outcome, results: window.lvResults, cues: {ELEMENT}.cues, \
-              title: {ELEMENT}.querySelector('.lv-result-title').textContent, html: document.documentElement.outerHTML, \
+            "({{cues: {ELEMENT}.cues, html: document.documentElement.outerHTML, \
               focused: document.activeElement === {ELEMENT}.querySelector('.lv-result-title')}})"
         ))
         .await;
     assert_eq!(outcome["outcome"], "success", "{}", outcome["results"]);
     assert_eq!(outcome["title"], english()["result.ok.title"]);
-    assert_eq!(outcome["focused"], true, "the outcome takes the focus");
+    assert_eq!(seen["focused"], true, "the outcome takes the focus");
     // The integrator's callback has the session and its outcome.
     assert_eq!(
         outcome["results"],
@@ -309,7 +320,7 @@ async fn desktop_session_passes(page: &mut Page) {
         "{}",
         outcome["results"]
     );
-    let cues = outcome["cues"].as_array().unwrap();
+    let cues = seen["cues"].as_array().unwrap();
     let count = |kind: &str, hz: u64| cues.iter().filter(|c| c["kind"] == kind && c["frequency"] == hz).count();
     assert_eq!(count("done", 880), 3, "one 880 Hz beep and text cue per completed challenge: {cues:?}");
     assert!(count("seen", 440) >= 3, "a 440 Hz beep and text cue when each pose is seen: {cues:?}");
@@ -319,7 +330,7 @@ async fn desktop_session_passes(page: &mut Page) {
     let token = result["token"].as_str().unwrap();
     let claims = verify(token);
     assert_eq!((claims["sub"].as_str(), claims["aud"].as_str()), (Some(session_id), Some("shop")), "{claims}");
-    let html = outcome["html"].as_str().unwrap();
+    let html = seen["html"].as_str().unwrap();
     assert!(!html.contains(token) && !html.contains(client_token), "no token on the page");
     let href = page.eval("location.href").await;
     assert!(!href.as_str().unwrap_or("").contains(client_token), "{href}");
@@ -390,13 +401,7 @@ async fn phone_session_fails_readably(page: &mut Page) {
     let failed = format!("{ELEMENT}.dataset.outcome === 'failure'");
     assert!(page.wait_for(&failed, Duration::from_secs(120)).await, "a failure: {}", page.state().await);
     page.screenshot("phone-failure.png").await;
-    let shown = page
-        .eval(&format!(
-            "(() => {{ const q = (s) => {ELEMENT}.querySelector(s); return {{title: q('.lv-result-title').textContent, \
-             text: q('.lv-result-text').textContent, action: q('.lv-result-action').textContent, \
-             retry: !q('.lv-retry').hidden, results: window.lvResults}}; }})()"
-        ))
-        .await;
+    let shown = page.outcome().await;
     let words = english();
     assert_eq!(shown["title"], words["result.failed.title"], "{shown}");
     let text = shown["text"].as_str().unwrap();
@@ -431,13 +436,8 @@ async fn phone_session_fails_readably(page: &mut Page) {
             page.eval("navigator.mediaDevices.enumerateDevices().then(d => d.map(x => x.kind + ':' + x.label))").await;
         panic!("not refused ({}); the cameras: {labels}", page.state().await);
     }
-    let shown = page
-        .eval(&format!(
-            "(() => {{ const q = (s) => {ELEMENT}.querySelector(s); return {{text: q('.lv-result-text').textContent, \
-             action: q('.lv-result-action').textContent, errors: window.lvResults[0].errors}}; }})()"
-        ))
-        .await;
-    assert_eq!(shown["errors"], json!([1036]), "{shown}");
+    let shown = page.outcome().await;
+    assert_eq!(shown["results"][0]["errors"], json!([1036]), "{shown}");
     assert_eq!((&shown["text"], &shown["action"]), (&words["code.1036"], &words["action.realCamera"]), "{shown}");
 }
 
