@@ -133,6 +133,12 @@ pub const SETTINGS: &[Setting] = &[
         "challenge names, comma-separated",
         "a fixed sequence for every session: for tests and demos only, a recorded video can replay it",
     ),
+    setting(
+        "FLASH",
+        Value("0"),
+        SWITCH,
+        "1 adds the screen-flash colour challenge to every session (a relying party may choose per session with `flash` at POST /v1/sessions): the page fills the screen around the face with colours of one luminance; off by default for photosensitive users",
+    ),
     setting("MIN_AGE", Value("18"), "years, 0 to 150", "minimum age of the best shot; 0 switches the age check off"),
     setting(
         "ANTISPOOF_THRESHOLD",
@@ -313,6 +319,9 @@ pub struct Config {
     pub challenges: Option<String>,
     pub challenge_length: u32,
     pub challenge_sequence: Option<String>,
+    /// Sessions run the screen-flash challenge unless their relying party says otherwise
+    /// (`FLASH`).
+    pub flash: bool,
     pub min_age: u32,
     pub antispoof_threshold: f64,
     /// lvfacedetect runs the detector on every n-th frame of a session.
@@ -588,6 +597,7 @@ impl Config {
             challenges: vars.get("CHALLENGES"),
             challenge_length: vars.range("CHALLENGE_LENGTH", 1..=20)?,
             challenge_sequence: vars.get("CHALLENGE_SEQUENCE"),
+            flash: vars.switch("FLASH")?,
             min_age: vars.range("MIN_AGE", 0..=150)?,
             antispoof_threshold: vars.range("ANTISPOOF_THRESHOLD", 0.0..=1.0)?,
             detect_every_nth: vars.range("DETECT_EVERY_NTH", 1..=30)?,

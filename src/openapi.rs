@@ -144,6 +144,10 @@ mod requests {
         /// compared without letter case; no control characters.
         #[schema(min_length = 1, max_length = 128)]
         pub user_reference: String,
+        /// Run the screen-flash colour challenge in this session (true) or not (false);
+        /// absent: the server's `FLASH`. Leave it off for users who asked to avoid flashing
+        /// screens.
+        pub flash: Option<bool>,
     }
 
     /// `POST /v1/admin/final-failures/lift`.

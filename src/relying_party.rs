@@ -71,6 +71,9 @@ pub struct SessionRecord {
     pub created_at_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<SessionResult>,
+    /// The relying party's choice of the screen-flash challenge (None: the server's `FLASH`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flash: Option<bool>,
 }
 
 /// A relying party's session that a connection runs.
@@ -150,7 +153,13 @@ fn request_body(body: &[u8]) -> Result<Map<String, Value>, RestError> {
 /// `POST /v1/sessions`: a session for the relying party's user, with its client token.
 async fn create(app: &App, authorization: Option<&str>, body: &[u8]) -> Result<Created, RestError> {
     let party = auth::relying_party(&app.config.api_keys, authorization)?.party.clone();
-    let reference = text_field(&request_body(body)?, "userReference", MAX_USER_REFERENCE_BYTES)?;
+    let body = request_body(body)?;
+    let reference = text_field(&body, "userReference", MAX_USER_REFERENCE_BYTES)?;
+    let flash = match body.get("flash") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(flash)) => Some(*flash),
+        Some(_) => return Err(RestError::field(ErrorCode::InvalidField, "flash", "flash: true or false")),
+    };
     let key = policy_key(&party, &reference);
     let now = now_ms();
     let decision = app.policy.decide(&key, now, &app.config.policy).await.map_err(store_error)?;
@@ -169,6 +178,7 @@ async fn create(app: &App, authorization: Option<&str>, body: &[u8]) -> Result<C
         state: SessionState::Created,
         created_at_ms: now,
         result: None,
+        flash,
     };
     let ttl = app.config.client_token_ttl;
     save(app, &session_id, &record, ttl).await.map_err(store_error)?;

@@ -162,12 +162,15 @@ pub struct SessionOptions {
     pub client_chose_id: bool,
     /// Whom the verdict token is for (`aud`): the relying party that created the session.
     pub audience: Option<String>,
+    /// The relying party's choice of the screen-flash challenge (None: the server's `FLASH`).
+    pub flash: Option<bool>,
 }
 
 /// lvchallenge as the configuration asks: a fixed sequence, or a random one from the pool.
 fn challenge_stage(config: &Config, options: &SessionOptions) -> Stage {
     let stage = Stage::new("lvchallenge")
         .with("mirrored", options.mirrored)
+        .with("flash", options.flash.unwrap_or(config.flash))
         .with("challenge-timeout", config.challenge_timeout.as_millis() as u64)
         .with("timeout", config.session_timeout.as_millis() as u64);
     match (&config.challenge_sequence, &config.challenges) {
@@ -570,6 +573,7 @@ async fn identify(app: &App, request: &ConnectRequest, claim_ttl: Duration) -> R
                 options: SessionOptions {
                     id: running.id.clone(),
                     audience: Some(running.record.relying_party.clone()),
+                    flash: running.record.flash,
                     ..options
                 },
                 relying_party: Some(running),

@@ -29,6 +29,7 @@ const ICONS = {
   open_mouth: "O",
   smile: "\u263A",
   move_closer: "\u2922",
+  flash: "\u2600",
 };
 
 // What to do after each code; codes not listed: retry below 1000, reload from 1000.
@@ -48,6 +49,7 @@ const ACTIONS = {
   15: "action.contact",
   18: "action.face",
   20: "action.follow",
+  21: "action.flash",
   1000: "action.retry",
   1013: "action.retry",
   1015: "action.wait",
@@ -86,6 +88,7 @@ const TEMPLATE = `
   </section>
   <section class="lv-capture" data-screen="capture" hidden>
     <p class="lv-prompt" aria-live="assertive"><span class="lv-icon" role="img"></span><span class="lv-prompt-text"></span></p>
+    <div class="lv-flash" aria-hidden="true"></div>
     <div class="lv-stage">
       <video playsinline muted></video>
       <div class="lv-mask" aria-hidden="true"></div>
@@ -129,7 +132,7 @@ export class LivenessCheck extends HTMLElement {
       progress: $(".lv-progress"), fill: $(".lv-fill"), step: $(".lv-step"), time: $(".lv-time"),
       status: $(".lv-status"), cue: $(".lv-cue"), camera: $(".lv-camera"), mirror: $(".lv-mirror"),
       lang: $(".lv-lang"), title: $(".lv-result-title"), text: $(".lv-result-text"),
-      action: $(".lv-result-action"), retry: $(".lv-retry"), debug: $(".lv-debug"),
+      action: $(".lv-result-action"), retry: $(".lv-retry"), debug: $(".lv-debug"), flash: $(".lv-flash"),
     };
     // The client token is kept out of the DOM once read.
     this.sessionToken = this.getAttribute("session-token") || undefined;
@@ -301,7 +304,16 @@ export class LivenessCheck extends HTMLElement {
     const canvas = document.createElement("canvas");
     const context = canvas.getContext("2d");
     const video = this.parts.video;
-    const track = { key: null, seen: false, passed: 0, total: 0 };
+    const track = { key: null, seen: false, passed: 0, total: 0, flash: null };
+    // One frame a new camera frame: the same picture twice reads as an injected stream.
+    // (A frame goes anyway after 250 ms, where the browser has no video frame callbacks.)
+    const nextFrame = (send) => {
+      if (!video.requestVideoFrameCallback) return requestAnimationFrame(send);
+      let sent = false;
+      const once = () => { if (!sent) { sent = true; send(); } };
+      video.requestVideoFrameCallback(once);
+      setTimeout(once, 250);
+    };
     const sendFrame = () => {
       if (session.finished || video.videoWidth === 0) return;
       const scale = Math.min(1, 640 / video.videoWidth);
@@ -314,7 +326,7 @@ export class LivenessCheck extends HTMLElement {
     client.onmessage = (message) => {
       if (message.command === "STATS") {
         this.stats(JSON.parse(message.body), track, canvas);
-        requestAnimationFrame(sendFrame);
+        nextFrame(sendFrame);
       } else if (message.command === "SUCCESS") {
         if (track.passed < track.total) this.cue("done", 880); // the last frame is answered by SUCCESS
         this.finish(session, { ok: true, token: message.body });
@@ -323,7 +335,7 @@ export class LivenessCheck extends HTMLElement {
         if (message.body || [1000, 1013, 1014, 1015, 1016, 1028].includes(code)) {
           this.finish(session, this.failure(message));
         } else {
-          requestAnimationFrame(sendFrame);
+          nextFrame(sendFrame);
         }
       }
     };
@@ -359,6 +371,11 @@ export class LivenessCheck extends HTMLElement {
       this.parts.fill.style.width = `${percent}%`;
       this.parts.progress.setAttribute("aria-valuenow", String(percent));
     }
+    const flash = challenge.stage === "challenge" && challenge.flash;
+    if (flash && track.flash !== `${challenge.index}/${flash.colours}`) {
+      track.flash = `${challenge.index}/${flash.colours}`;
+      this.flash(flash);
+    }
     if ((challenge.passed || 0) > track.passed) {
       track.passed = challenge.passed;
       this.cue("done", 880); // seed 002: a challenge completed
@@ -368,6 +385,30 @@ export class LivenessCheck extends HTMLElement {
     changes.status = live || HINTS[challenge.hint] || (challenge.stage === "calibrating" ? placed : null);
     this.parts.oval.dataset.fit = live || (placed && placed !== "guide.good") ? "adjust" : "good";
     this.show(changes);
+  }
+
+  /** The screen-flash step, from now: the screen around the oval grey, then each colour for
+      its duration, then grey; the server measures the face's reflection of it. */
+  flash(show) {
+    const colour = /^#[0-9a-f]{6}$/i;
+    const steps = [{ colour: show.neutral, until: show.leadMs }];
+    let until = show.leadMs;
+    (show.colours || []).forEach((c, i) => steps.push({ colour: c, until: (until += show.durationsMs[i]) }));
+    steps.push({ colour: show.neutral, until: until + show.tailMs });
+    if (!steps.every((s) => colour.test(s.colour) && Number.isFinite(s.until))) return;
+    const start = performance.now();
+    const session = this.session;
+    this.dataset.flash = "on";
+    const paint = () => {
+      const step = steps.find((s) => performance.now() - start < s.until);
+      if (!step || this.session !== session) {
+        delete this.dataset.flash;
+        return;
+      }
+      this.style.setProperty("--lv-flash", step.colour);
+      requestAnimationFrame(paint);
+    };
+    paint();
   }
 
   /** Where the face sits against the oval: too far, too close, off-centre or good. */

@@ -30,6 +30,7 @@ pub enum ErrorCode {
     NotCalibrated = 18,
     PlanarMotion = 19,
     WrongMovement = 20,
+    FlashMismatch = 21,
     Internal = 1000,
     Malformed = 1001,
     UnknownCommand = 1002,
@@ -71,7 +72,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 57] = [
+    pub const ALL: [ErrorCode; 58] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -92,6 +93,7 @@ impl ErrorCode {
         ErrorCode::NotCalibrated,
         ErrorCode::PlanarMotion,
         ErrorCode::WrongMovement,
+        ErrorCode::FlashMismatch,
         ErrorCode::Internal,
         ErrorCode::Malformed,
         ErrorCode::UnknownCommand,
@@ -161,6 +163,7 @@ impl ErrorCode {
             ErrorCode::NotCalibrated => "not-calibrated",
             ErrorCode::PlanarMotion => "planar-motion",
             ErrorCode::WrongMovement => "wrong-movement",
+            ErrorCode::FlashMismatch => "flash-mismatch",
             ErrorCode::Internal => "internal",
             ErrorCode::Malformed => "malformed",
             ErrorCode::UnknownCommand => "unknown-command",
@@ -239,6 +242,9 @@ impl ErrorCode {
             }
             ErrorCode::PlanarMotion => {
                 "A head movement was seen, but the face's landmarks moved as one plane (a photo or a screen tilted or turned), not as a head."
+            }
+            ErrorCode::FlashMismatch => {
+                "The face's colour did not follow the screen-flash challenge's colours in time: the face was not lit by the screen (a replay, or frames injected past the camera)."
             }
             ErrorCode::WrongMovement => {
                 "Another movement than the one asked, or a movement already under way when the prompt appeared (a recording does not answer the prompt)."
@@ -343,6 +349,7 @@ impl ErrorCode {
             "not-calibrated" => ErrorCode::NotCalibrated,
             "planar-motion" => ErrorCode::PlanarMotion,
             "wrong-movement" => ErrorCode::WrongMovement,
+            "flash-mismatch" => ErrorCode::FlashMismatch,
             _ => return None,
         })
     }

@@ -258,6 +258,9 @@ pub struct ChallengeState {
     /// `more-light`, `hold-still` (while calibrating; `face-camera` while centering).
     #[serde(default)]
     pub hint: Option<String>,
+    /// While a screen-flash challenge runs: the colours the screen is to show.
+    #[serde(default)]
+    pub flash: Option<crate::lvchallenge::flash::FlashSchedule>,
 }
 
 /// One face in one frame. Elements after `lvfacedetect` add their results as new fields.

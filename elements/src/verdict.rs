@@ -9,6 +9,7 @@ use gst::prelude::*;
 use serde::Serialize;
 
 use crate::errors::ErrorCode;
+use crate::lvchallenge::flash::{self, FlashSchedule, FlashStep};
 use crate::meta::{Face, QualityResult};
 
 /// Name of the verdict structure: lvchallenge's custom downstream event and bus message.
@@ -26,7 +27,7 @@ pub enum ResultError {
 }
 
 /// One challenge of the session: how it ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChallengeOutcome {
     /// `turn_left`, `blink` ... (lvchallenge's names).
     pub challenge: String,
@@ -35,9 +36,13 @@ pub struct ChallengeOutcome {
     /// It was the penalty step added after a failure.
     pub penalty: bool,
     /// Why its last attempt failed: timeout, face-lost, no-reaction, wrong-movement,
-    /// planar-motion (absent when passed or never asked).
+    /// planar-motion, flash-mismatch (absent when passed or never asked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A screen-flash challenge's last attempt: the correlation of the face's colour with the
+    /// flashes (-1..1; absent for other challenges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<f32>,
 }
 
 /// lvchallenge's verdict on a session. Serialised (the token's `challenges` claim) without the
@@ -54,7 +59,7 @@ pub struct Verdict {
     pub sequence: Vec<String>,
     pub results: Vec<ChallengeOutcome>,
     /// What failed: timeout, several-faces, incomplete, no-face, not-calibrated,
-    /// liveness-score, wrong-movement, planar-motion, surface-score, no-surface-analysis,
+    /// liveness-score, wrong-movement, planar-motion, flash-mismatch, surface-score, no-surface-analysis,
     /// antispoof, no-antispoof ([`ErrorCode::from_verdict_failure`] gives their codes).
     pub failures: Vec<String>,
     /// Mean surface confidence over the challenge frames, when lvsurfaceanalysis ran.
@@ -121,6 +126,7 @@ impl From<&ChallengeOutcome> for gst::Structure {
         if let Some(reason) = &r.reason {
             s.set("reason", reason.as_str());
         }
+        set_optional_f32(&mut s, "correlation", r.correlation);
         s
     }
 }
@@ -136,6 +142,7 @@ impl TryFrom<&gst::StructureRef> for ChallengeOutcome {
             attempts: field(s, NAME, "attempts")?,
             penalty: field(s, NAME, "penalty")?,
             reason: s.get::<String>("reason").ok().filter(|r| !r.is_empty()),
+            correlation: optional_f32(s, "correlation"),
         })
     }
 }
@@ -243,6 +250,52 @@ pub struct ChallengeProgress {
     pub stage: String,
     /// What the person should change (`face-camera`, `move-closer` ...).
     pub hint: Option<String>,
+    /// While a screen-flash challenge runs: what the page is to show.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flash: Option<FlashShow>,
+}
+
+/// A screen-flash schedule as the page shows it: `leadMs` of `neutral` grey, the colours for
+/// their durations, `tailMs` of grey, starting when the STATS that carries it arrives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlashShow {
+    pub neutral: String,
+    pub lead_ms: u32,
+    /// `#rrggbb` colours in order.
+    pub colours: Vec<String>,
+    /// Each colour's duration, in ms.
+    pub durations_ms: Vec<u32>,
+    pub tail_ms: u32,
+}
+
+impl From<&FlashSchedule> for FlashShow {
+    fn from(s: &FlashSchedule) -> Self {
+        FlashShow {
+            neutral: FlashStep { rgb: flash::NEUTRAL, ms: 0 }.hex(),
+            lead_ms: flash::LEAD_MS,
+            colours: s.steps.iter().map(FlashStep::hex).collect(),
+            durations_ms: s.steps.iter().map(|step| step.ms).collect(),
+            tail_ms: flash::TAIL_MS,
+        }
+    }
+}
+
+impl FlashShow {
+    /// The schedule back from its colours and durations (None when they do not parse).
+    fn schedule(colours: &gst::Array, durations: &gst::Array) -> Option<FlashSchedule> {
+        let steps = colours
+            .iter()
+            .zip(durations.iter())
+            .map(|(c, d)| {
+                let hex = c.get::<String>().ok()?;
+                let value = u32::from_str_radix(hex.strip_prefix('#')?, 16).ok()?;
+                let rgb = [(value >> 16) as u8, (value >> 8) as u8, value as u8];
+                Some(FlashStep { rgb, ms: d.get::<u32>().ok()? })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        (steps.len() == colours.len()).then_some(FlashSchedule { steps })
+    }
 }
 
 /// What was found on a frame besides its verdict.
@@ -298,6 +351,7 @@ impl FrameResult {
                 time_left_ms: c.time_left_ms,
                 stage: c.stage.clone(),
                 hint: c.hint.clone(),
+                flash: c.flash.as_ref().map(FlashShow::from),
             }),
         };
         FrameResult {
@@ -360,6 +414,10 @@ impl From<&FrameResult> for gst::Structure {
             if let Some(hint) = &c.hint {
                 s.set("hint", hint.as_str());
             }
+            if let Some(f) = &c.flash {
+                s.set("flash-colours", gst::Array::new(f.colours.iter().map(String::as_str)));
+                s.set("flash-durations", gst::Array::new(f.durations_ms.iter().copied()));
+            }
         }
         s
     }
@@ -393,6 +451,14 @@ impl TryFrom<&gst::StructureRef> for FrameResult {
                 time_left_ms: s.get::<u64>("time-left-ms").ok(),
                 stage: field(s, NAME, "stage")?,
                 hint: s.get::<String>("hint").ok(),
+                flash: match (s.get::<gst::Array>("flash-colours"), s.get::<gst::Array>("flash-durations")) {
+                    (Ok(colours), Ok(durations)) => {
+                        let schedule = FlashShow::schedule(&colours, &durations)
+                            .ok_or(ResultError::Field { structure: NAME, field: "flash-colours" })?;
+                        Some(FlashShow::from(&schedule))
+                    }
+                    _ => None,
+                },
             }),
             Err(_) => None,
         };
@@ -426,7 +492,7 @@ mod tests {
             liveness_score: 0.5,
             passed_challenges: 1,
             total_challenges: 2,
-            sequence: vec!["turn_left".into(), "blink".into()],
+            sequence: vec!["turn_left".into(), "flash".into()],
             results: vec![
                 ChallengeOutcome {
                     challenge: "turn_left".into(),
@@ -434,13 +500,15 @@ mod tests {
                     attempts: 1,
                     penalty: false,
                     reason: None,
+                    correlation: None,
                 },
                 ChallengeOutcome {
-                    challenge: "blink".into(),
+                    challenge: "flash".into(),
                     passed: false,
                     attempts: 2,
                     penalty: false,
-                    reason: Some("timeout".into()),
+                    reason: Some("flash-mismatch".into()),
+                    correlation: Some(0.25),
                 },
             ],
             failures: vec!["timeout".into(), "liveness-score".into()],
@@ -492,14 +560,17 @@ mod tests {
                 quality: None,
                 antispoof_score: Some(0.25),
                 challenge: Some(ChallengeProgress {
-                    name: None,
+                    name: Some("flash".into()),
                     index: 0,
                     total: 3,
                     progress: 0.0,
                     passed: 0,
                     time_left_ms: None,
-                    stage: "calibrating".into(),
+                    stage: "challenge".into(),
                     hint: Some("face-camera".into()),
+                    flash: Some(FlashShow::from(&FlashSchedule {
+                        steps: vec![FlashStep { rgb: [0xd4, 0x40, 0x40], ms: 150 }, FlashStep { rgb: [0, 0x10, 0xff], ms: 300 }],
+                    })),
                 }),
             },
         };
@@ -511,7 +582,10 @@ mod tests {
         assert_eq!(json["errors"], serde_json::json!([12]));
         assert_eq!(json["details"]["faceRect"]["width"], 30);
         assert!(json["details"]["quality"].is_null());
-        assert!(json["details"]["challenge"]["name"].is_null());
+        assert_eq!(json["details"]["challenge"]["name"], "flash");
+        let flash = &json["details"]["challenge"]["flash"];
+        assert_eq!(flash["colours"], serde_json::json!(["#d44040", "#0010ff"]));
+        assert_eq!((flash["durationsMs"][1].as_u64(), flash["leadMs"].as_u64()), (Some(300), Some(600)));
         assert!(json["details"]["challenge"]["timeLeftMs"].is_null());
         assert_eq!(json["details"]["challenge"]["hint"], "face-camera");
         assert!(json.get("timestampNs").is_none());

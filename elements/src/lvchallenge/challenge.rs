@@ -19,10 +19,13 @@ pub enum ChallengeType {
     OpenMouth,
     Smile,
     MoveCloser,
+    /// The page fills the screen around the face with a random sequence of colours; the face
+    /// must reflect them in time ([`super::flash`]).
+    Flash,
 }
 
 impl ChallengeType {
-    pub const ALL: [ChallengeType; 10] = [
+    pub const ALL: [ChallengeType; 11] = [
         ChallengeType::TurnLeft,
         ChallengeType::TurnRight,
         ChallengeType::LookUp,
@@ -33,6 +36,7 @@ impl ChallengeType {
         ChallengeType::OpenMouth,
         ChallengeType::Smile,
         ChallengeType::MoveCloser,
+        ChallengeType::Flash,
     ];
 
     /// The six head-movement challenges of seed 002: the default pool.
@@ -57,6 +61,7 @@ impl ChallengeType {
             ChallengeType::OpenMouth => "open_mouth",
             ChallengeType::Smile => "smile",
             ChallengeType::MoveCloser => "move_closer",
+            ChallengeType::Flash => "flash",
         }
     }
 
@@ -77,7 +82,7 @@ impl ChallengeType {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SequenceError {
     #[error(
-        "unknown challenge \"{0}\" (known: turn_left, turn_right, look_up, look_down, nod_yes, shake_no, blink, open_mouth, smile, move_closer)"
+        "unknown challenge \"{0}\" (known: turn_left, turn_right, look_up, look_down, nod_yes, shake_no, blink, open_mouth, smile, move_closer, flash)"
     )]
     Unknown(String),
     #[error("the challenge list is empty")]
@@ -128,6 +133,16 @@ impl ChallengeRng {
     }
 
     /// A sequence of `length` challenges from `pool`.
+    /// A random screen-flash schedule.
+    pub fn flash_schedule(&mut self) -> super::flash::FlashSchedule {
+        super::flash::FlashSchedule::draw(&mut self.0)
+    }
+
+    /// A random index in `0..=len`.
+    pub fn position(&mut self, len: usize) -> usize {
+        self.0.random_range(0..=len)
+    }
+
     pub fn sequence(&mut self, pool: &[ChallengeType], length: usize) -> Result<Vec<ChallengeType>, SequenceError> {
         let mut distinct = pool.to_vec();
         distinct.sort_by_key(|c| c.name());

@@ -136,6 +136,14 @@ pub fn draw(canvas: &mut Canvas, face: Rect, challenge: ChallengeType, progress:
                 );
             }
         }
+        ChallengeType::Flash => {
+            // A sun: the light the face is to reflect.
+            let r = length * 0.3;
+            canvas.rect(Rect { x: cx - r, y: cy - r, width: 2.0 * r, height: 2.0 * r }, 2);
+            for (dx, dy) in [(1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)] {
+                canvas.line(cx + dx * r * 1.4, cy + dy * r * 1.4, cx + dx * r * 2.2, cy + dy * r * 2.2, 2, 255);
+            }
+        }
         ChallengeType::MoveCloser => {
             let grow = face.width * 0.12;
             canvas.rect(

@@ -13,6 +13,7 @@ use gst_video::subclass::prelude::*;
 
 use super::ChallengePoseSource;
 use super::challenge::{ChallengeRng, ChallengeType, SequenceError, format_list, parse_list};
+use super::flash;
 use super::hud::{self, Canvas};
 use super::session::{Event, Needs, PoseSource, Session, SessionSettings};
 use crate::element;
@@ -33,6 +34,8 @@ struct Settings {
     seed: i64,
     session: SessionSettings,
     draw: bool,
+    /// Add one screen-flash challenge to the session.
+    flash: bool,
 }
 
 impl Default for Settings {
@@ -44,6 +47,7 @@ impl Default for Settings {
             seed: -1,
             session: SessionSettings::default(),
             draw: false,
+            flash: false,
         }
     }
 }
@@ -101,10 +105,14 @@ fn new_session(settings: &Settings) -> Result<Session, SettingsError> {
     let list = |property| move |source| SettingsError::List { property, source };
     let pool = parse_list(&settings.challenges).map_err(list("challenges"))?;
     let mut rng = ChallengeRng::new(u64::try_from(settings.seed).ok());
-    let queue = match settings.sequence.as_deref() {
+    let mut queue = match settings.sequence.as_deref() {
         Some(sequence) => parse_list(sequence).map_err(list("sequence"))?,
         None => rng.sequence(&pool, settings.length as usize).map_err(list("challenges"))?,
     };
+    if settings.flash && !queue.contains(&ChallengeType::Flash) {
+        let at = rng.position(queue.len());
+        queue.insert(at, ChallengeType::Flash);
+    }
     Ok(Session::new(queue, pool, rng, settings.session.clone()))
 }
 
@@ -128,11 +136,20 @@ impl LvChallenge {
                     .field("baseline-x", baseline.x as f64)
                     .field("baseline-y", baseline.y as f64)
                     .build(),
-                Event::ChallengeStarted { challenge, index, total } => message("challenge-started")
-                    .field("challenge", challenge.name())
-                    .field("index", *index as u32)
-                    .field("total", *total as u32)
-                    .build(),
+                Event::ChallengeStarted { challenge, index, total, flash } => {
+                    let mut builder = message("challenge-started")
+                        .field("challenge", challenge.name())
+                        .field("index", *index as u32)
+                        .field("total", *total as u32);
+                    if let Some(schedule) = flash {
+                        builder = builder
+                            .field("flash-colours", gst::Array::new(schedule.steps.iter().map(|s| s.hex())))
+                            .field("flash-durations", gst::Array::new(schedule.steps.iter().map(|s| s.ms)))
+                            .field("flash-lead-ms", flash::LEAD_MS)
+                            .field("flash-tail-ms", flash::TAIL_MS);
+                    }
+                    builder.build()
+                }
                 Event::PoseDetected { challenge, index } => with_pose(
                     message("pose-detected").field("challenge", challenge.name()).field("index", *index as u32),
                 )
@@ -313,6 +330,13 @@ const DOUBLES: &[(&str, &str, f64, f64, DoubleField)] = &[
     ("closer-factor", "Growth of the face box width that counts as moving closer", 1.0, 4.0, |s| {
         &mut s.session.closer_factor
     }),
+    (
+        "flash-correlation",
+        "Least correlation between the face's log chroma and the screen-flash colours that passes a flash challenge",
+        -1.0,
+        1.0,
+        |s| &mut s.session.flash.min_correlation,
+    ),
 ];
 
 type UintField = fn(&mut Settings) -> &mut u32;
@@ -327,6 +351,13 @@ const UINTS: &[(&str, &str, u32, u32, UintField)] = &[
     ("retries", "Retries of a failed challenge before it counts as failed (seed 002: 1)", 0, 10, |s| {
         &mut s.session.retries
     }),
+    (
+        "flash-max-lag",
+        "Longest delay between a screen-flash schedule's start and the face's response (the round trip to the page and the camera's latency), in ms",
+        0,
+        5000,
+        |s| &mut s.session.flash.max_lag_ms,
+    ),
     (
         "baseline-frames",
         "Stable frontal frames averaged into the neutral baseline; 0 uses seed 002's absolute rule",
@@ -371,7 +402,7 @@ impl ObjectImpl for LvChallenge {
             let mut properties = vec![
                 glib::ParamSpecString::builder("sequence")
                     .nick("Sequence")
-                    .blurb("Fixed comma-separated challenge list (turn_left, turn_right, look_up, look_down, nod_yes, shake_no, blink, open_mouth, smile, move_closer); unset draws a random one")
+                    .blurb("Fixed comma-separated challenge list (turn_left, turn_right, look_up, look_down, nod_yes, shake_no, blink, open_mouth, smile, move_closer, flash); unset draws a random one")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecString::builder("challenges")
@@ -408,6 +439,12 @@ impl ObjectImpl for LvChallenge {
                     .nick("Require anti-spoofing")
                     .blurb("Fail the verdict when no lvantispoof results reached the element")
                     .default_value(true)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecBoolean::builder("flash")
+                    .nick("Screen flash")
+                    .blurb("Add one screen-flash challenge at a random place in the session: the application fills the screen around the face with the colours of the challenge-started message (flash-colours, flash-durations after flash-lead-ms of grey) and the face must reflect them (flash-mismatch otherwise). Off by default: the colours change hue at one luminance, never brightness, but people with photosensitive epilepsy may still choose to avoid them")
+                    .default_value(false)
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecBoolean::builder("draw")
@@ -509,6 +546,7 @@ impl ObjectImpl for LvChallenge {
                 "require-surface" => settings.session.require_surface = value.get().expect("type checked upstream"),
                 "require-antispoof" => settings.session.require_antispoof = value.get().expect("type checked upstream"),
                 "draw" => settings.draw = value.get().expect("type checked upstream"),
+                "flash" => settings.flash = value.get().expect("type checked upstream"),
                 other => unreachable!("unknown property {other}"),
             }
         }
@@ -541,6 +579,7 @@ impl ObjectImpl for LvChallenge {
             "require-surface" => settings.session.require_surface.to_value(),
             "require-antispoof" => settings.session.require_antispoof.to_value(),
             "draw" => settings.draw.to_value(),
+            "flash" => settings.flash.to_value(),
             other => unreachable!("unknown property {other}"),
         }
     }
@@ -636,6 +675,14 @@ impl BaseTransformImpl for LvChallenge {
             .unwrap_or(state.frames * FALLBACK_FRAME_NS);
         state.frames += 1;
         let frame_size = state.info.as_ref().map_or((0, 0), |info| (info.width(), info.height()));
+        // During a screen-flash challenge, the colour of the skin of the face followed.
+        if state.session.wants_colour()
+            && let Some(info) = state.info.as_ref()
+            && let Some(face) = faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+            && let Some(rgb) = skin_colour(buffer, info, face.bbox)
+        {
+            state.session.observe_colour(running_time, rgb);
+        }
         let events = state.session.observe(running_time, &faces, frame_size);
         let events = state.drop_unchanged_progress(events);
         let current = state.session.current();
@@ -644,6 +691,7 @@ impl BaseTransformImpl for LvChallenge {
         let passed = state.session.passed_so_far();
         let time_left_ms = state.session.time_left_ns(running_time).map(|ns| ns / 1_000_000);
         let info = state.info.clone();
+        let flash = state.session.flash_schedule().cloned();
         let needs = state.session.needs();
         let needs_changed = state.needs_sent.replace(needs) != Some(needs);
         drop(state_guard);
@@ -672,6 +720,7 @@ impl BaseTransformImpl for LvChallenge {
                     time_left_ms,
                     stage: stage.name().to_string(),
                     hint: stage.hint().map(|h| h.name().to_string()),
+                    flash,
                 });
             }
         }
@@ -683,6 +732,33 @@ impl BaseTransformImpl for LvChallenge {
         }
         Ok(gst::FlowSuccess::Ok)
     }
+}
+
+/// The mean RGB (0..255) of the skin in the middle of `face`: cheeks, nose and the lower
+/// forehead, away from hair, background and the eyes' dark, on a 16 x 16 grid of pixels.
+fn skin_colour(buffer: &gst::BufferRef, info: &gst_video::VideoInfo, face: crate::meta::Rect) -> Option<[f32; 3]> {
+    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).ok()?;
+    let view = crate::frame::FrameView::from_video_frame(&frame).ok()?;
+    let mut sum = [0.0f64; 3];
+    let mut count = 0u32;
+    const GRID: u32 = 16;
+    for j in 0..GRID {
+        for i in 0..GRID {
+            let u = 0.25 + 0.5 * (i as f32 + 0.5) / GRID as f32;
+            let v = 0.3 + 0.5 * (j as f32 + 0.5) / GRID as f32;
+            let (x, y) = (face.x + u * face.width, face.y + v * face.height);
+            if x < 0.0 || y < 0.0 {
+                continue;
+            }
+            if let Some(rgb) = view.rgb(x as usize, y as usize) {
+                for c in 0..3 {
+                    sum[c] += rgb[c] as f64;
+                }
+                count += 1;
+            }
+        }
+    }
+    (count > GRID).then(|| sum.map(|v| (v / count as f64) as f32))
 }
 
 /// Draws the prompt on the frame's luma (or RGB) plane.

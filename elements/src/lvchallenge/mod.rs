@@ -1,11 +1,12 @@
 //! `lvchallenge`: the active liveness challenges of seed 002 (head movements held or
-//! gestured), with blink, open mouth, smile and move closer, the penalty step, timeouts in
-//! stream time, and the verdict.
+//! gestured), with blink, open mouth, smile, move closer and the screen-flash colour challenge,
+//! the penalty step, timeouts in stream time, and the verdict.
 
 use gst::glib;
 use gst::prelude::*;
 
 pub mod challenge;
+pub mod flash;
 pub(crate) mod hud;
 mod imp;
 pub mod planarity;

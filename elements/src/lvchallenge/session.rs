@@ -31,6 +31,7 @@
 use std::collections::HashSet;
 
 use super::challenge::{ChallengeRng, ChallengeType};
+use super::flash::{FlashAttempt, FlashSchedule, FlashSettings, Response};
 use super::planarity::planar_residual;
 use super::pose::{
     Baseline, HALF_SHARE, KEYPOINT_FRONTAL_LIMIT, KEYPOINT_STEADY_STEP, MESH_STEADY_DEGREES, Offsets, Pose,
@@ -118,6 +119,8 @@ pub struct SessionSettings {
     pub main_face_ratio: f32,
     /// Frames with several main faces that end the session (seed 000).
     pub several_faces_frames: u32,
+    /// How the screen-flash challenge judges the face's response.
+    pub flash: FlashSettings,
 }
 
 /// Default planar residual threshold, in eye spans, chosen on the tuning identities of
@@ -160,6 +163,7 @@ impl Default for SessionSettings {
             closer_factor: 1.25,
             main_face_ratio: crate::meta::MAIN_FACE_RATIO,
             several_faces_frames: 2,
+            flash: FlashSettings::default(),
         }
     }
 }
@@ -175,6 +179,8 @@ pub enum FailReason {
     WrongMovement,
     /// The movement was seen, but the face moved as a plane (a photo or a screen).
     PlanarMotion,
+    /// The face's colour did not follow the screen's flashes.
+    FlashMismatch,
 }
 
 impl FailReason {
@@ -185,6 +191,7 @@ impl FailReason {
             FailReason::NoReaction => "no-reaction",
             FailReason::WrongMovement => "wrong-movement",
             FailReason::PlanarMotion => "planar-motion",
+            FailReason::FlashMismatch => "flash-mismatch",
         }
     }
 
@@ -194,6 +201,7 @@ impl FailReason {
         match self {
             FailReason::WrongMovement => "wrong-movement",
             FailReason::PlanarMotion => "planar-motion",
+            FailReason::FlashMismatch => "flash-mismatch",
             FailReason::Timeout | FailReason::FaceLost | FailReason::NoReaction => "liveness-score",
         }
     }
@@ -289,6 +297,8 @@ struct ChallengeResult {
     pub penalty: bool,
     /// Why its last attempt failed (None when passed or never asked).
     pub reason: Option<FailReason>,
+    /// A flash challenge's last response.
+    pub response: Option<Response>,
 }
 
 impl ChallengeResult {
@@ -299,6 +309,7 @@ impl ChallengeResult {
             attempts: self.attempts,
             penalty: self.penalty,
             reason: self.reason.map(|r| r.name().to_string()),
+            correlation: self.response.map(|r| r.correlation),
         }
     }
 }
@@ -316,6 +327,8 @@ pub enum Event {
         challenge: ChallengeType,
         index: usize,
         total: usize,
+        /// A flash challenge's schedule, for the page to show.
+        flash: Option<FlashSchedule>,
     },
     PoseDetected {
         challenge: ChallengeType,
@@ -417,6 +430,10 @@ pub struct Session {
     antispoof_sum: f64,
     antispoof_frames: u32,
     antispoof_real_frames: u32,
+    /// The running screen-flash attempt.
+    flash: Option<FlashAttempt>,
+    /// The last flash attempt's response (for the challenge's outcome).
+    flash_response: Option<Response>,
     verdict: Option<Verdict>,
 }
 
@@ -456,6 +473,8 @@ impl Session {
             antispoof_sum: 0.0,
             antispoof_frames: 0,
             antispoof_real_frames: 0,
+            flash: None,
+            flash_response: None,
             verdict: None,
         }
     }
@@ -720,13 +739,17 @@ impl Session {
         self.attempt = Attempt::default();
         self.centering = None;
         self.challenge_started_at = Some(t);
+        self.flash = (self.queue.get(self.index) == Some(&ChallengeType::Flash))
+            .then(|| FlashAttempt::new(self.rng.flash_schedule(), t));
         if let Some(&challenge) = self.queue.get(self.index) {
-            events.push(Event::ChallengeStarted { challenge, index: self.index, total: self.queue.len() });
+            let flash = self.flash.as_ref().map(|f| f.schedule.clone());
+            events.push(Event::ChallengeStarted { challenge, index: self.index, total: self.queue.len(), flash });
         }
     }
 
     /// The next attempt starts once the head is back in its neutral pose.
     fn start_centering(&mut self, t: u64) {
+        self.flash = None;
         self.attempt = Attempt::default();
         self.challenge_started_at = None;
         self.centering = Some((t, 0));
@@ -800,6 +823,10 @@ impl Session {
             ChallengeType::OpenMouth | ChallengeType::Smile | ChallengeType::MoveCloser => {
                 self.expression(face, neutral, challenge, events)
             }
+            ChallengeType::Flash => match self.flash_judged(t) {
+                Some(false) => return self.fail_attempt(t, FailReason::FlashMismatch, events),
+                judged => (false, judged.is_some()),
+            },
         };
         if showing && !self.attempt.detected {
             self.attempt.detected = true;
@@ -821,8 +848,40 @@ impl Session {
             attempts: self.attempt_number + 1,
             penalty: self.penalty_index == Some(index),
             reason: None,
+            response: self.flash_response.take(),
         });
         self.advance(t, events);
+    }
+
+    /// The running flash attempt's judgement once its schedule and lag window are over: its
+    /// response kept for the outcome, whether it passed.
+    fn flash_judged(&mut self, t: u64) -> Option<bool> {
+        let flash = self.flash.as_ref()?;
+        if !flash.is_over(t, &self.settings.flash) {
+            return None;
+        }
+        let (response, passed) = flash.judge(&self.settings.flash);
+        self.flash_response = Some(response);
+        self.flash = None;
+        Some(passed)
+    }
+
+    /// The screen-flash schedule the page is to show now (while a flash attempt runs).
+    pub fn flash_schedule(&self) -> Option<&FlashSchedule> {
+        self.flash.as_ref().map(|f| &f.schedule)
+    }
+
+    /// Whether the skin's colour is wanted on this frame ([`Session::observe_colour`]).
+    pub fn wants_colour(&self) -> bool {
+        self.flash.is_some() && self.verdict.is_none()
+    }
+
+    /// The mean colour of the followed face's skin on the frame at `running_time_ns` (any
+    /// scale, RGB), for the running flash attempt; call before [`Session::observe`].
+    pub fn observe_colour(&mut self, running_time_ns: u64, rgb: [f32; 3]) {
+        if let Some(flash) = self.flash.as_mut() {
+            flash.add(running_time_ns, rgb);
+        }
     }
 
     /// Counts a frame toward a hold of `needed` frames and reports the progress: whether the
@@ -950,6 +1009,7 @@ impl Session {
             attempts: self.attempt_number + 1,
             penalty: self.penalty_index == Some(index),
             reason: Some(reason),
+            response: self.flash_response.take(),
         });
         if self.penalty_index.is_none()
             && let Some(extra) = self.rng.pick(&self.pool, &self.queue)
@@ -982,6 +1042,7 @@ impl Session {
                 attempts: if running { self.attempt_number + 1 } else { 0 },
                 penalty: self.penalty_index == Some(index),
                 reason: None,
+                response: None,
             });
         }
         let passed_challenges = self.results.iter().filter(|r| r.passed).count() as u32;
@@ -1041,6 +1102,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lvchallenge::flash;
     use crate::meta::{HeadPose, Keypoints, Landmarks, Point, Rect};
 
     const FRAME_NS: u64 = 33_333_333;
@@ -1151,6 +1213,81 @@ mod tests {
         let v = verdict(&events).expect("the 15th frame completes it");
         assert!(v.passed && v.liveness_score == 1.0, "{v:?}");
         assert_eq!(s.stage(), Stage::Done);
+    }
+
+    /// Plays a flash challenge at 30 fps from frame `n`, the skin's colour given by `skin`
+    /// (schedule, ms since the schedule's start); returns the events and the next frame.
+    fn flash_frames(s: &mut Session, mut n: u64, skin: impl Fn(&FlashSchedule, f64) -> [f32; 3]) -> (Vec<Event>, u64) {
+        let mut events = Vec::new();
+        let neutral = face(0.0, 0.5);
+        while let Some(schedule) = s.flash_schedule().cloned() {
+            let started = s.flash.as_ref().map_or(0, |f| f.started_ns);
+            let t = n * FRAME_NS;
+            assert!(s.wants_colour());
+            s.observe_colour(t, skin(&schedule, t.saturating_sub(started) as f64 / 1e6));
+            events.extend(s.observe(t, std::slice::from_ref(&neutral), FRAME));
+            n += 1;
+        }
+        (events, n)
+    }
+
+    /// Skin under ambient light and a tenth of the screen's light, seen `lag` ms late.
+    fn lit_skin(schedule: &FlashSchedule, ms: f64, lag: f64) -> [f32; 3] {
+        let screen = schedule.colour_at(ms - lag).map(|v| (v as f32 / 255.0).powf(2.2));
+        let albedo = [150.0, 110.0, 95.0];
+        [0, 1, 2].map(|c| albedo[c] * (1.0 + 0.1 * screen[c]))
+    }
+
+    #[test]
+    fn a_face_lit_by_the_flashes_passes_and_a_face_that_is_not_fails_flash_mismatch() {
+        let mut s = session(&[ChallengeType::Flash]);
+        let events = play(&mut s, 0, 5, &face(0.0, 0.5));
+        let schedule = events
+            .iter()
+            .find_map(|e| if let Event::ChallengeStarted { flash, .. } = e { flash.clone() } else { None })
+            .expect("the prompt carries the schedule");
+        assert!(flash::COLOURS.contains(&schedule.steps.len()));
+        let (events, _) = flash_frames(&mut s, 5, |schedule, ms| lit_skin(schedule, ms, 150.0));
+        let v = verdict(&events).expect("decided once the schedule and the lag window are over");
+        assert!(v.passed, "{v:?}");
+        let correlation = v.results[0].correlation.expect("the response is kept");
+        assert!(correlation > 0.9, "{correlation}");
+
+        // A face that stays the same colour fails twice (one retry with a new schedule).
+        let mut s = session(&[ChallengeType::Flash]);
+        let (mut events, mut n) = (play(&mut s, 0, 5, &face(0.0, 0.5)), 5);
+        let first = s.flash_schedule().cloned();
+        while s.verdict().is_none() {
+            let (more, next) = flash_frames(&mut s, n, |_, _| [150.0, 110.0, 95.0]);
+            events.extend(more);
+            events.extend(play(&mut s, next, 4, &face(0.0, 0.5)));
+            n = next + 4;
+        }
+        let failed: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ChallengeFailed { reason, retrying, .. } => Some((*reason, *retrying)),
+                _ => None,
+            })
+            .collect();
+        // Then the penalty step, a head movement this still face does not perform.
+        assert_eq!(failed[..2], [(FailReason::FlashMismatch, true), (FailReason::FlashMismatch, false)]);
+        let schedules: Vec<_> = events
+            .iter()
+            .filter_map(|e| if let Event::ChallengeStarted { flash, .. } = e { flash.clone() } else { None })
+            .collect();
+        assert_eq!(schedules.len(), 2, "the first attempt's and the retry's: {schedules:?}");
+        assert_eq!(Some(&schedules[0]), first.as_ref());
+        assert_ne!(schedules[0], schedules[1], "a retry draws a new schedule");
+        let v = s.verdict().cloned().expect("a verdict");
+        assert!(!v.passed && v.failed("flash-mismatch"), "{v:?}");
+        assert_eq!(v.error_codes().first(), Some(&crate::errors::ErrorCode::FlashMismatch));
+
+        // A face that follows the colours a second late is outside the lag window.
+        let mut s = session(&[ChallengeType::Flash]);
+        play(&mut s, 0, 5, &face(0.0, 0.5));
+        let (events, _) = flash_frames(&mut s, 5, |schedule, ms| lit_skin(schedule, ms, 1000.0));
+        assert!(events.iter().any(|e| matches!(e, Event::ChallengeFailed { reason: FailReason::FlashMismatch, .. })));
     }
 
     #[test]
