@@ -31,6 +31,10 @@ pub enum ErrorCode {
     PlanarMotion = 19,
     WrongMovement = 20,
     FlashMismatch = 21,
+    DuplicateFrames = 22,
+    NoSensorNoise = 23,
+    RegularTiming = 24,
+    StaticJpegTables = 25,
     Internal = 1000,
     Malformed = 1001,
     UnknownCommand = 1002,
@@ -72,7 +76,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 58] = [
+    pub const ALL: [ErrorCode; 62] = [
         ErrorCode::NoFace,
         ErrorCode::SeveralFaces,
         ErrorCode::FaceTooSmall,
@@ -94,6 +98,10 @@ impl ErrorCode {
         ErrorCode::PlanarMotion,
         ErrorCode::WrongMovement,
         ErrorCode::FlashMismatch,
+        ErrorCode::DuplicateFrames,
+        ErrorCode::NoSensorNoise,
+        ErrorCode::RegularTiming,
+        ErrorCode::StaticJpegTables,
         ErrorCode::Internal,
         ErrorCode::Malformed,
         ErrorCode::UnknownCommand,
@@ -164,6 +172,10 @@ impl ErrorCode {
             ErrorCode::PlanarMotion => "planar-motion",
             ErrorCode::WrongMovement => "wrong-movement",
             ErrorCode::FlashMismatch => "flash-mismatch",
+            ErrorCode::DuplicateFrames => "duplicate-frames",
+            ErrorCode::NoSensorNoise => "no-sensor-noise",
+            ErrorCode::RegularTiming => "regular-timing",
+            ErrorCode::StaticJpegTables => "static-jpeg-tables",
             ErrorCode::Internal => "internal",
             ErrorCode::Malformed => "malformed",
             ErrorCode::UnknownCommand => "unknown-command",
@@ -245,6 +257,18 @@ impl ErrorCode {
             }
             ErrorCode::FlashMismatch => {
                 "The face's colour did not follow the screen-flash challenge's colours in time: the face was not lit by the screen (a replay, or frames injected past the camera)."
+            }
+            ErrorCode::DuplicateFrames => {
+                "More of the session's frames than `max-duplicate-share` repeated the frame before them (the same picture, at most re-encoded): a camera's sensor noise changes every frame, an injected stream may not."
+            }
+            ErrorCode::NoSensorNoise => {
+                "Where the picture stood still, the frames changed by less than `min-sensor-noise` luma levels from one to the next: no camera sensor's noise, as in a rendered or synthesised stream."
+            }
+            ErrorCode::RegularTiming => {
+                "The frames' capture times (LPProto `capture-ms`, else the buffer timestamps) step more evenly than `min-timing-jitter` allows: a camera's clock jitters, synthetic timestamps do not."
+            }
+            ErrorCode::StaticJpegTables => {
+                "Every frame carried the same JPEG quantisation tables, where the sender is to vary its encoder's quality (lpserver's page does): the frames were encoded elsewhere."
             }
             ErrorCode::WrongMovement => {
                 "Another movement than the one asked, or a movement already under way when the prompt appeared (a recording does not answer the prompt)."
@@ -350,6 +374,10 @@ impl ErrorCode {
             "planar-motion" => ErrorCode::PlanarMotion,
             "wrong-movement" => ErrorCode::WrongMovement,
             "flash-mismatch" => ErrorCode::FlashMismatch,
+            "duplicate-frames" => ErrorCode::DuplicateFrames,
+            "no-sensor-noise" => ErrorCode::NoSensorNoise,
+            "regular-timing" => ErrorCode::RegularTiming,
+            "static-jpeg-tables" => ErrorCode::StaticJpegTables,
             _ => return None,
         })
     }

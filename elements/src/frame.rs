@@ -208,7 +208,7 @@ impl<'a> FrameView<'a> {
 
     /// Full-range luma (0..255) of the pixel at (x, y); callers keep inside the frame.
     #[inline]
-    fn luma(&self, x: usize, y: usize) -> f32 {
+    pub fn luma(&self, x: usize, y: usize) -> f32 {
         match self.layout {
             PixelLayout::Gray => self.native(x, y)[0],
             PixelLayout::PackedRgb { .. } => {

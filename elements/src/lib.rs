@@ -8,6 +8,7 @@
 
 use gst::glib;
 
+pub mod capture;
 pub mod crop;
 mod element;
 pub mod embedding;

@@ -334,6 +334,10 @@ pub struct FaceFrame {
     pub width: u32,
     pub height: u32,
     pub faces: Vec<Face>,
+    /// How the frame changed from the one before it (lvsurfaceanalysis): repeated frames and
+    /// the sensor's temporal noise.
+    #[serde(default)]
+    pub stream: Option<crate::lvsurfaceanalysis::stream::StreamSignals>,
 }
 
 /// The custom buffer meta (`GstLivenessFaceMeta`, API `GstLivenessFaceMetaAPI`).
@@ -378,6 +382,11 @@ impl FaceMeta {
     /// Mutable access for elements that add their results to the faces.
     pub fn faces_mut(&mut self) -> &mut Vec<Face> {
         &mut self.0.frame.faces
+    }
+
+    /// Sets the frame's stream signals.
+    pub fn set_stream(&mut self, stream: Option<crate::lvsurfaceanalysis::stream::StreamSignals>) {
+        self.0.frame.stream = stream;
     }
 }
 
@@ -470,6 +479,7 @@ mod imp {
                     width: out_info.width as u32,
                     height: out_info.height as u32,
                     faces: meta.frame.faces.iter().map(|f| f.scaled(sx, sy)).collect(),
+                    stream: meta.frame.stream,
                 }
             } else {
                 // Any other transformation (rotation, cropping ...) would leave the
@@ -518,7 +528,7 @@ mod tests {
     fn meta_round_trips_and_copies_with_the_buffer() {
         gst::init().unwrap();
         let mut buffer = gst::Buffer::with_size(16).unwrap();
-        let frame = FaceFrame { width: 64, height: 48, faces: vec![face(1), face(2)] };
+        let frame = FaceFrame { width: 64, height: 48, faces: vec![face(1), face(2)], ..FaceFrame::default() };
         FaceMeta::add(buffer.get_mut().unwrap(), frame.clone());
         assert_eq!(buffer.meta::<FaceMeta>().unwrap().frame(), &frame);
 

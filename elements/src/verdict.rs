@@ -59,7 +59,8 @@ pub struct Verdict {
     pub sequence: Vec<String>,
     pub results: Vec<ChallengeOutcome>,
     /// What failed: timeout, several-faces, incomplete, no-face, not-calibrated,
-    /// liveness-score, wrong-movement, planar-motion, flash-mismatch, surface-score, no-surface-analysis,
+    /// liveness-score, wrong-movement, planar-motion, flash-mismatch, duplicate-frames,
+    /// no-sensor-noise, regular-timing, static-jpeg-tables, surface-score, no-surface-analysis,
     /// antispoof, no-antispoof ([`ErrorCode::from_verdict_failure`] gives their codes).
     pub failures: Vec<String>,
     /// Mean surface confidence over the challenge frames, when lvsurfaceanalysis ran.
@@ -71,6 +72,18 @@ pub struct Verdict {
     pub antispoof_score: Option<f32>,
     #[serde(skip)]
     pub antispoof_real: Option<bool>,
+    /// Share of the session's frames that repeated the one before (lvsurfaceanalysis).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_share: Option<f32>,
+    /// Median temporal sensor noise over the session's frames, luma levels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sensor_noise: Option<f32>,
+    /// Median absolute deviation of the frame intervals, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timing_jitter_ms: Option<f32>,
+    /// Distinct JPEG quantisation tables over the session's frames.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jpeg_tables: Option<u32>,
 }
 
 impl Verdict {
@@ -164,6 +177,12 @@ impl From<&Verdict> for gst::Structure {
         if let Some(real) = v.antispoof_real {
             s.set("antispoof-real", real);
         }
+        set_optional_f32(&mut s, "duplicate-share", v.duplicate_share);
+        set_optional_f32(&mut s, "sensor-noise", v.sensor_noise);
+        set_optional_f32(&mut s, "timing-jitter-ms", v.timing_jitter_ms);
+        if let Some(tables) = v.jpeg_tables {
+            s.set("jpeg-tables", tables);
+        }
         s
     }
 }
@@ -199,6 +218,10 @@ impl TryFrom<&gst::StructureRef> for Verdict {
             surface_score: optional_f32(s, "surface-score"),
             antispoof_score: optional_f32(s, "antispoof-score"),
             antispoof_real: s.get::<bool>("antispoof-real").ok(),
+            duplicate_share: optional_f32(s, "duplicate-share"),
+            sensor_noise: optional_f32(s, "sensor-noise"),
+            timing_jitter_ms: optional_f32(s, "timing-jitter-ms"),
+            jpeg_tables: s.get::<u32>("jpeg-tables").ok(),
         })
     }
 }
@@ -515,6 +538,10 @@ mod tests {
             surface_score: Some(0.75),
             antispoof_score: None,
             antispoof_real: None,
+            duplicate_share: Some(0.25),
+            sensor_noise: None,
+            timing_jitter_ms: Some(0.5),
+            jpeg_tables: Some(3),
         }
     }
 

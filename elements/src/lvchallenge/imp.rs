@@ -331,6 +331,27 @@ const DOUBLES: &[(&str, &str, f64, f64, DoubleField)] = &[
         &mut s.session.closer_factor
     }),
     (
+        "max-duplicate-share",
+        "A session more of whose frames than this share repeat the frame before (lvsurfaceanalysis' stream signals) fails duplicate-frames (code 22); 1 switches the check off",
+        0.0,
+        1.0,
+        |s| &mut s.session.max_duplicate_share,
+    ),
+    (
+        "min-sensor-noise",
+        "A session whose median temporal sensor noise (luma levels between frames where the picture stands still, lvsurfaceanalysis) is below this fails no-sensor-noise (code 23); 0 switches the check off",
+        0.0,
+        255.0,
+        |s| &mut s.session.min_sensor_noise,
+    ),
+    (
+        "min-timing-jitter",
+        "A session whose frame intervals (capture meta or buffer timestamps) deviate from their median by less than this many ms (median absolute deviation, over at least 10 intervals) fails regular-timing (code 24); 0 switches the check off",
+        0.0,
+        1000.0,
+        |s| &mut s.session.min_timing_jitter_ms,
+    ),
+    (
         "flash-correlation",
         "Least correlation between the face's log chroma and the screen-flash colours that passes a flash challenge",
         -1.0,
@@ -447,6 +468,12 @@ impl ObjectImpl for LvChallenge {
                     .default_value(false)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoolean::builder("require-varying-jpeg")
+                    .nick("Require varying JPEG tables")
+                    .blurb("Fail static-jpeg-tables (code 25) when every frame (at least 10) carried the same JPEG quantisation tables in the capture meta: for senders told to vary their encoder's quality, as lpserver's page is")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecBoolean::builder("draw")
                     .nick("Draw")
                     .blurb("Draw the prompt on the video: face box, an arrow or sign for the movement, the hold progress bar")
@@ -545,6 +572,9 @@ impl ObjectImpl for LvChallenge {
                 "mirrored" => settings.session.mirrored = value.get().expect("type checked upstream"),
                 "require-surface" => settings.session.require_surface = value.get().expect("type checked upstream"),
                 "require-antispoof" => settings.session.require_antispoof = value.get().expect("type checked upstream"),
+                "require-varying-jpeg" => {
+                    settings.session.require_varying_jpeg = value.get().expect("type checked upstream")
+                }
                 "draw" => settings.draw = value.get().expect("type checked upstream"),
                 "flash" => settings.flash = value.get().expect("type checked upstream"),
                 other => unreachable!("unknown property {other}"),
@@ -578,6 +608,7 @@ impl ObjectImpl for LvChallenge {
             "mirrored" => settings.session.mirrored.to_value(),
             "require-surface" => settings.session.require_surface.to_value(),
             "require-antispoof" => settings.session.require_antispoof.to_value(),
+            "require-varying-jpeg" => settings.session.require_varying_jpeg.to_value(),
             "draw" => settings.draw.to_value(),
             "flash" => settings.flash.to_value(),
             other => unreachable!("unknown property {other}"),
@@ -675,6 +706,9 @@ impl BaseTransformImpl for LvChallenge {
             .unwrap_or(state.frames * FALLBACK_FRAME_NS);
         state.frames += 1;
         let frame_size = state.info.as_ref().map_or((0, 0), |info| (info.width(), info.height()));
+        if let Some(stream) = buffer.meta::<FaceMeta>().and_then(|meta| meta.frame().stream) {
+            state.session.observe_stream(stream);
+        }
         // During a screen-flash challenge, the colour of the skin of the face followed.
         if state.session.wants_colour()
             && let Some(info) = state.info.as_ref()

@@ -32,6 +32,7 @@ use std::collections::HashSet;
 
 use super::challenge::{ChallengeRng, ChallengeType};
 use super::flash::{FlashAttempt, FlashSchedule, FlashSettings, Response};
+use crate::lvsurfaceanalysis::stream::{StreamFigures, StreamSignals, StreamTally};
 use super::planarity::planar_residual;
 use super::pose::{
     Baseline, HALF_SHARE, KEYPOINT_FRONTAL_LIMIT, KEYPOINT_STEADY_STEP, MESH_STEADY_DEGREES, Offsets, Pose,
@@ -119,6 +120,18 @@ pub struct SessionSettings {
     pub main_face_ratio: f32,
     /// Frames with several main faces that end the session (seed 000).
     pub several_faces_frames: u32,
+    /// A session whose share of repeated frames is above this fails `duplicate-frames`
+    /// (1 switches the check off).
+    pub max_duplicate_share: f32,
+    /// A session whose median temporal sensor noise (luma levels) is below this fails
+    /// `no-sensor-noise` (0 switches the check off).
+    pub min_sensor_noise: f32,
+    /// A session whose frame intervals deviate from their median by less than this (ms,
+    /// median absolute deviation) fails `regular-timing` (0 switches the check off).
+    pub min_timing_jitter_ms: f32,
+    /// A session whose frames all carry the same JPEG quantisation tables fails
+    /// `static-jpeg-tables` (for senders that vary their encoder, as lpserver's page does).
+    pub require_varying_jpeg: bool,
     /// How the screen-flash challenge judges the face's response.
     pub flash: FlashSettings,
 }
@@ -163,6 +176,10 @@ impl Default for SessionSettings {
             closer_factor: 1.25,
             main_face_ratio: crate::meta::MAIN_FACE_RATIO,
             several_faces_frames: 2,
+            max_duplicate_share: 1.0,
+            min_sensor_noise: 0.0,
+            min_timing_jitter_ms: 0.0,
+            require_varying_jpeg: false,
             flash: FlashSettings::default(),
         }
     }
@@ -434,6 +451,8 @@ pub struct Session {
     flash: Option<FlashAttempt>,
     /// The last flash attempt's response (for the challenge's outcome).
     flash_response: Option<Response>,
+    /// The stream signals of the frames (lvsurfaceanalysis).
+    stream: StreamTally,
     verdict: Option<Verdict>,
 }
 
@@ -475,6 +494,7 @@ impl Session {
             antispoof_real_frames: 0,
             flash: None,
             flash_response: None,
+            stream: StreamTally::default(),
             verdict: None,
         }
     }
@@ -871,6 +891,31 @@ impl Session {
         self.flash.as_ref().map(|f| &f.schedule)
     }
 
+    /// The frame's stream signals (repeats, sensor noise), counted until the verdict.
+    pub fn observe_stream(&mut self, signals: StreamSignals) {
+        if self.verdict.is_none() {
+            self.stream.add(signals);
+        }
+    }
+
+    /// The stream's figures, and the failures they make under the settings.
+    fn stream_failures(&self, failures: &mut Vec<&'static str>) -> Option<StreamFigures> {
+        let figures = self.stream.figures()?;
+        if figures.duplicate_share > self.settings.max_duplicate_share {
+            failures.push("duplicate-frames");
+        }
+        if figures.sensor_noise < self.settings.min_sensor_noise {
+            failures.push("no-sensor-noise");
+        }
+        if figures.timing_jitter_ms.is_some_and(|j| j < self.settings.min_timing_jitter_ms) {
+            failures.push("regular-timing");
+        }
+        if self.settings.require_varying_jpeg && figures.jpeg_tables == Some(1) {
+            failures.push("static-jpeg-tables");
+        }
+        Some(figures)
+    }
+
     /// Whether the skin's colour is wanted on this frame ([`Session::observe_colour`]).
     pub fn wants_colour(&self) -> bool {
         self.flash.is_some() && self.verdict.is_none()
@@ -1082,6 +1127,7 @@ impl Session {
             None if self.settings.require_antispoof && self.face_seen => failures.push("no-antispoof"),
             _ => {}
         }
+        let stream = self.stream_failures(&mut failures);
         let verdict = Verdict {
             passed: failures.is_empty(),
             liveness_score,
@@ -1093,6 +1139,10 @@ impl Session {
             surface_score,
             antispoof_score: antispoof.map(|a| a.0),
             antispoof_real: antispoof.map(|a| a.1),
+            duplicate_share: stream.map(|s| s.duplicate_share),
+            sensor_noise: stream.map(|s| s.sensor_noise),
+            timing_jitter_ms: stream.and_then(|s| s.timing_jitter_ms),
+            jpeg_tables: stream.and_then(|s| s.jpeg_tables),
         };
         self.verdict = Some(verdict.clone());
         events.push(Event::Verdict(verdict));

@@ -325,6 +325,7 @@ impl BaseTransformImpl for LvFaceDetect {
                 .into_iter()
                 .map(|(id, d)| Face { tracked: !detect, ..Face::new(id, d.bbox, d.score, d.keypoints) })
                 .collect(),
+            stream: None,
         };
         gst::trace!(CAT, imp = self, "{} face(s) at {:?}", frame.faces.len(), buffer.pts());
         for face in &frame.faces {

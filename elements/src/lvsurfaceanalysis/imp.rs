@@ -14,6 +14,7 @@ use super::analysis::{
     NATIVE_CANVAS_MAX, NATIVE_CANVAS_MIN, QualityThresholds, RunningScore, SURFACE_CANVAS, SurfaceThresholds,
     analyse_quality, analyse_surface,
 };
+use super::stream::{Signature, StreamSignals};
 use crate::crop::FaceCrop;
 use crate::element;
 use crate::frame::resample_luma;
@@ -147,6 +148,9 @@ struct State {
     running: HashMap<u64, RunningScore>,
     /// Each track's last surface and quality, carried over the frames it is not analysed on.
     sampled: element::Sampled<(Surface, QualityResult)>,
+    /// The previous frame's luma grid and capture time, ns (stream signals).
+    previous: Option<Signature>,
+    previous_time: Option<u64>,
 }
 
 #[derive(Default)]
@@ -328,7 +332,7 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(State { info: None, running: HashMap::new(), sampled: element::Sampled::default() });
+            Some(State { info: None, running: HashMap::new(), sampled: element::Sampled::default(), previous: None, previous_time: None });
         Ok(())
     }
 
@@ -360,7 +364,8 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
         state.sampled.retain(&present);
         let (due, skipped): (Vec<usize>, Vec<usize>) =
             chosen.into_iter().partition(|&i| state.sampled.due(faces[i].track_id, settings.every_nth));
-        let results = element::analyse_frame(self, buffer, &info, |view| {
+        let (results, signature) = element::analyse_frame(self, buffer, &info, |view| {
+            let signature = Signature::of(view.width, view.height, |x, y| view.luma(x, y));
             let mut canvas = vec![0.0f32; SURFACE_CANVAS * SURFACE_CANVAS];
             let results: Vec<_> = due
                 .iter()
@@ -378,8 +383,20 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
                     (i, surface, analyse_quality(&native, side, &settings.quality))
                 })
                 .collect();
-            Ok::<_, std::convert::Infallible>(results)
+            Ok::<_, std::convert::Infallible>((results, signature))
         })?;
+        let capture = crate::capture::Capture::of(buffer).unwrap_or_default();
+        let time = capture.time_ns.or(buffer.pts().map(|t| t.nseconds()));
+        let stream = match (&state.previous, &signature) {
+            (Some(previous), Some(current)) => StreamSignals::between(previous, current).map(|s| StreamSignals {
+                interval_ms: time.zip(state.previous_time).map(|(t, p)| t.saturating_sub(p) as f32 / 1e6),
+                jpeg_tables: capture.jpeg_tables,
+                ..s
+            }),
+            _ => None,
+        };
+        state.previous = signature;
+        state.previous_time = time;
         for (i, frame, quality) in results {
             let (session_score, session_frames) =
                 state.running.entry(faces[i].track_id).or_default().add(frame.confidence);
@@ -405,6 +422,9 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
             self.post_faces(buffer, &faces);
         }
         element::store_faces(buffer, faces);
+        if let Some(mut meta) = buffer.meta_mut::<crate::meta::FaceMeta>() {
+            meta.set_stream(stream);
+        }
         Ok(gst::FlowSuccess::Ok)
     }
 }

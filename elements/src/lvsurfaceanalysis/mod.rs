@@ -6,6 +6,7 @@ use gst::prelude::*;
 
 pub mod analysis;
 mod imp;
+pub mod stream;
 
 glib::wrapper! {
     pub struct LvSurfaceAnalysis(ObjectSubclass<imp::LvSurfaceAnalysis>) @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;

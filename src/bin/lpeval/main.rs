@@ -33,6 +33,7 @@
 mod render;
 
 mod attack;
+mod light;
 mod pad;
 
 use std::collections::BTreeMap;
@@ -54,7 +55,7 @@ const HELP: &str = "\
 lpeval: genuine and attack sessions against an in-process lpserver (make eval)
 
 Usage: lpeval [--mode sessions|pad] [--set reporting|tuning|all] [--sessions N] [--attacks M]
-              [--parallel P] [--fps F] [--out DIR] [--faces DIR] [--seed S]
+              [--parallel P] [--fps F] [--out DIR] [--faces DIR] [--seed S] [--kinds K,...]
 
   --mode      sessions (default): LPProto sessions; pad: the presentation-attack calibration
               set of make eval-pad, written to OUT/pad-features.csv (every identity)
@@ -66,6 +67,7 @@ Usage: lpeval [--mode sessions|pad] [--set reporting|tuning|all] [--sessions N] 
   --out       output folder (default target/eval)
   --faces     folder of the fetched photos (default .cache)
   --seed      seed of the simulated people (default 1)
+  --kinds     attack kinds to run, comma-separated (default: all of them)
   --probe     NAME: print what the mesh and lvantispoof read on that identity's renders
               (yaw and pitch from -30 to 30 degrees) and stop";
 
@@ -81,6 +83,8 @@ struct Options {
     seed: u64,
     /// Print the mesh's reading of one identity's renders over a grid of poses, and stop.
     probe: Option<String>,
+    /// The attack kinds to run (all by default).
+    kinds: Vec<&'static str>,
 }
 
 fn options() -> Result<Options, String> {
@@ -96,6 +100,7 @@ fn options() -> Result<Options, String> {
         faces: root.join(".cache"),
         seed: 1,
         probe: None,
+        kinds: ATTACKS.to_vec(),
     };
     for (arg, value) in lpserver::client::option_pairs(HELP)? {
         let count = || value.parse::<usize>().map_err(|_| format!("{arg}: a whole number"));
@@ -112,6 +117,12 @@ fn options() -> Result<Options, String> {
             "--faces" => o.faces = PathBuf::from(value),
             "--seed" => o.seed = value.parse().map_err(|_| "--seed: a whole number")?,
             "--probe" => o.probe = Some(value),
+            "--kinds" => {
+                o.kinds = value
+                    .split(',')
+                    .map(|k| ATTACKS.iter().find(|a| **a == k.trim()).copied().ok_or(format!("--kinds: unknown {k}")))
+                    .collect::<Result<_, _>>()?
+            }
             other => return Err(format!("unknown option {other} (see --help)")),
         }
     }
@@ -446,6 +457,10 @@ struct Observed {
     hint: Option<String>,
     challenge: Option<String>,
     index: Option<u64>,
+    /// A screen-flash schedule to show (its key, the schedule).
+    flash: Option<(String, gstliveness::lvchallenge::flash::FlashSchedule)>,
+    /// When the STATS arrived, seconds since CONNECT.
+    at: f64,
 }
 
 /// A client that makes the next frame from the time and the last STATS.
@@ -533,8 +548,27 @@ struct Person {
     /// The camera filming the person, and the noise of its sensor.
     camera: attack::Camera,
     noise: ChaCha8Rng,
+    /// The page's screen lighting the person, the camera's white balance, and the flash
+    /// schedule being shown (since when, seconds).
+    light: light::ScreenLight,
+    white_balance: light::WhiteBalance,
+    flash: Option<(String, gstliveness::lvchallenge::flash::FlashSchedule, f64)>,
+    /// How the face answers the screen's light.
+    response: FlashResponse,
     /// Frames sent, for the replay attack.
     pub recording: Recording,
+}
+
+/// How the face in front of the camera answers the page's screen light.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FlashResponse {
+    /// A real face: lit by the screen as it changes.
+    Lit,
+    /// A rendered puppet that ignores the screen.
+    None,
+    /// A puppet relit with the screen's colours, this many seconds late (a relay that films
+    /// the victim's screen and re-renders).
+    Late(f64),
 }
 
 impl Person {
@@ -544,6 +578,10 @@ impl Person {
         let next_blink = rng.random_range(1.0..4.0);
         let camera = attack::Camera::random(&mut rng);
         let noise = ChaCha8Rng::seed_from_u64(seed ^ 0xca3e7a);
+        // Drawn from their own generator, so the person's movements stay those of the seed.
+        let mut lighting = ChaCha8Rng::seed_from_u64(seed ^ 0x11647);
+        let light = light::ScreenLight::random(&mut lighting);
+        let white_balance = light::WhiteBalance::random(&mut lighting);
         Person {
             model,
             rng,
@@ -556,8 +594,35 @@ impl Person {
             facing_since: None,
             camera,
             noise,
+            light,
+            white_balance,
+            flash: None,
+            response: FlashResponse::Lit,
             recording: Vec::new(),
         }
+    }
+
+    fn responding(mut self, response: FlashResponse) -> Person {
+        self.response = response;
+        self
+    }
+
+    /// The colour the page's screen shows at `t` as this face answers it (None: the page's
+    /// own colours), after taking a new schedule from `seen`.
+    fn screen_at(&mut self, t: f64, seen: &Observed) -> Option<gstliveness::lvchallenge::flash::Rgb8> {
+        if let Some((key, schedule)) = &seen.flash
+            && self.flash.as_ref().is_none_or(|f| &f.0 != key)
+        {
+            self.flash = Some((key.clone(), schedule.clone(), seen.at));
+        }
+        let delay = match self.response {
+            FlashResponse::Lit => 0.0,
+            FlashResponse::None => return None,
+            FlashResponse::Late(delay) => delay,
+        };
+        let (_, schedule, since) = self.flash.as_ref()?;
+        let ms = (t - since - delay) * 1000.0;
+        (ms >= 0.0 && ms < schedule.total_ms() as f64).then(|| schedule.colour_at(ms))
     }
 
     fn expression(&mut self, t: f64, seen: &Observed) -> Expression {
@@ -608,7 +673,10 @@ impl Person {
 impl Actor for Person {
     fn frame(&mut self, t: f64, seen: &Observed) -> (Vec<u8>, (f32, f32)) {
         let e = self.expression(t, seen);
-        let scene = attack::from_rgb8(&self.model.render(&e));
+        let mut scene = attack::from_rgb8(&self.model.render(&e));
+        let screen = self.screen_at(t, seen);
+        self.light.apply(&mut scene, SIDE as usize, screen);
+        self.white_balance.apply(&mut scene, t);
         let frame = self.film(&scene);
         self.recording.push((t, frame.clone()));
         (frame, (e.yaw, e.pitch))
@@ -744,8 +812,16 @@ impl Actor for TwoFaces {
 }
 
 /// The attack kinds, in the report's order.
-const ATTACKS: [&str; 6] =
-    ["static-photo", "hand-held-print", "planar-tilt", "replay-loop", "two-faces", "screen-relay"];
+const ATTACKS: [&str; 8] = [
+    "static-photo",
+    "hand-held-print",
+    "planar-tilt",
+    "replay-loop",
+    "two-faces",
+    "screen-relay",
+    "puppet",
+    "puppet-late",
+];
 
 #[derive(Debug, Clone, serde::Serialize)]
 struct SessionRecord {
@@ -760,19 +836,34 @@ struct SessionRecord {
     codes: Vec<u32>,
     /// The failed challenges of the verdict token: `challenge:reason`.
     failed_challenges: Vec<String>,
+    /// The correlations of its screen-flash challenges (last attempt of each).
+    flash_correlations: Vec<f64>,
     seconds: f64,
     frames: usize,
 }
 
-/// The failed challenges (`challenge:reason`) of a verdict token's `challenges` claim.
-fn failed_challenges(token: &str) -> Vec<String> {
+/// The claims of a verdict token (Null when it is not one).
+fn claims(token: &str) -> Value {
     use base64::Engine;
-    let claims = token
+    token
         .split('.')
         .nth(1)
         .and_then(|payload| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok())
         .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-        .unwrap_or(Value::Null);
+        .unwrap_or(Value::Null)
+}
+
+/// The screen-flash challenges' correlations of a verdict token.
+fn flash_correlations(token: &str) -> Vec<f64> {
+    claims(token)["challenges"]["results"]
+        .as_array()
+        .map(|results| results.iter().filter_map(|r| r["correlation"].as_f64()).collect())
+        .unwrap_or_default()
+}
+
+/// The failed challenges (`challenge:reason`) of a verdict token's `challenges` claim.
+fn failed_challenges(token: &str) -> Vec<String> {
+    let claims = claims(token);
     claims["challenges"]["results"]
         .as_array()
         .map(|results| {
@@ -810,6 +901,7 @@ impl SessionRecord {
             outcome: String::new(),
             codes: Vec::new(),
             failed_challenges: Vec::new(),
+            flash_correlations: Vec::new(),
             seconds: 0.0,
             frames: 0,
         }
@@ -852,18 +944,22 @@ fn read_answer(answer: Option<lpserver::protocol::Message>, record: &mut Session
                 hint: c["hint"].as_str().map(str::to_string),
                 challenge: c["name"].as_str().map(str::to_string),
                 index: c["index"].as_u64(),
+                flash: light::schedule_of(c),
+                at: 0.0,
             };
             false
         }
         "SUCCESS" => {
             (record.passed, record.decided) = (true, true);
             record.outcome = "SUCCESS".into();
+            record.flash_correlations = flash_correlations(&m.body);
             true
         }
         "ERROR" if m.header("errors").is_some() => {
             record.codes = m.header("errors").unwrap_or("").split(',').filter_map(|c| c.parse().ok()).collect();
             record.outcome = format!("ERROR {}", m.header("errors").unwrap_or(""));
             record.failed_challenges = failed_challenges(&m.body);
+            record.flash_correlations = flash_correlations(&m.body);
             record.decided = true;
             true
         }
@@ -924,6 +1020,7 @@ async fn play<A: Actor + 'static>(url: &str, mut actor: A, fps: f64, kind: &str,
         if read_answer(receive(&mut socket).await, &mut record, &mut seen) {
             break;
         }
+        seen.at = started.elapsed().as_secs_f64();
         if let Some(rest) = period.checked_sub(frame_started.elapsed()) {
             tokio::time::sleep(rest).await;
         }
@@ -936,6 +1033,26 @@ async fn play<A: Actor + 'static>(url: &str, mut actor: A, fps: f64, kind: &str,
 fn median(values: &mut [f64]) -> Option<f64> {
     values.sort_by(f64::total_cmp);
     (!values.is_empty()).then(|| values[values.len() / 2])
+}
+
+/// The screen-flash correlations of `records` (the last attempt of each flash challenge):
+/// printed as their 5th, 50th and 95th percentiles, and returned sorted.
+fn flash_figures<'a>(records: impl Iterator<Item = &'a SessionRecord>) -> Vec<f64> {
+    let mut all: Vec<f64> = records.flat_map(|r| r.flash_correlations.iter().copied()).collect();
+    all.sort_by(f64::total_cmp);
+    if !all.is_empty() {
+        let at = |q: f64| all[((all.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "  flash correlation over {} challenges: p5 {:.3}, median {:.3}, p95 {:.3} (min {:.3}, max {:.3})",
+            all.len(),
+            at(0.05),
+            at(0.5),
+            at(0.95),
+            all[0],
+            all[all.len() - 1]
+        );
+    }
+    all
 }
 
 fn code_counts<'a>(records: impl Iterator<Item = &'a SessionRecord>) -> BTreeMap<String, usize> {
@@ -1096,6 +1213,8 @@ async fn start_server(o: &Options) -> Result<Server, String> {
         // The age gate is not part of the liveness decision measured here (on upscaled group
         // photo crops GEAR is unsure of adults' ages): off unless asked for.
         "MIN_AGE" => Some(std::env::var("MIN_AGE").unwrap_or_else(|_| "0".into())),
+        // Every session runs the screen-flash challenge unless asked otherwise (FLASH=0).
+        "FLASH" => Some(std::env::var("FLASH").unwrap_or_else(|_| "1".into())),
         // lpeval is the relying party of its simulated people.
         "API_KEYS" => Some(format!("lpeval:{EVAL_API_KEY}")),
         other => std::env::var(other).ok(),
@@ -1187,6 +1306,17 @@ async fn attack_session(
             }
             None => SessionRecord { outcome: "no passing session to record".into(), ..SessionRecord::new(kind, &id) },
         },
+        // A face rendered live and injected, performing every prompt: it ignores the screen,
+        // or is relit with its colours 0.7-1.5 s late.
+        "puppet" | "puppet-late" => {
+            let response = if kind == "puppet" {
+                FlashResponse::None
+            } else {
+                FlashResponse::Late(ChaCha8Rng::seed_from_u64(seed ^ 0x1a7e).random_range(0.7..1.5))
+            };
+            let person = Person::new(id.model.clone(), id.photo_pose, seed).responding(response);
+            play(&url, person, fps, kind, &id).await.record
+        }
         "screen-relay" => {
             let person = Person::new(id.model.clone(), id.photo_pose, seed);
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5c4ee2);
@@ -1211,7 +1341,7 @@ async fn run_attacks(
 ) -> Result<Vec<SessionRecord>, String> {
     let replay = recording.as_ref().map(|(id, frames)| (id.clone(), Arc::new(frames.clone())));
     let mut tasks = Vec::new();
-    for kind in ATTACKS {
+    for kind in o.kinds.iter().copied() {
         for n in 0..o.attacks {
             let pair = (chosen[n % chosen.len()].clone(), chosen[(n + 1) % chosen.len()].clone());
             let (url, limit, replay) = (url.to_string(), limit.clone(), replay.clone());
@@ -1261,6 +1391,7 @@ fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Ro
         median_pass.map_or("-".into(), |m| format!("{m:.1} s"))
     );
     println!("  failure codes: {reasons:?}");
+    let flash = flash_figures(genuine.iter().copied());
     let mut per_identity = BTreeMap::new();
     for r in &genuine {
         let entry = per_identity.entry(r.identity.clone()).or_insert((0usize, 0usize));
@@ -1271,7 +1402,7 @@ fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Ro
         println!("  {name:<12} {passed}/{sessions} passed");
     }
     Some(json!({"identities": names, "sessions": genuine.len(), "failed": failed, "bpcer": bpcer,
-           "median_seconds_to_pass": median_pass, "failure_codes": reasons,
+           "median_seconds_to_pass": median_pass, "failure_codes": reasons, "flash_correlations": flash,
            "per_identity": per_identity.iter().map(|(k, v)| (k.clone(), json!({"sessions": v.0, "passed": v.1}))).collect::<serde_json::Map<_, _>>()}))
 }
 
@@ -1292,7 +1423,8 @@ fn attack_summary(records: &[SessionRecord], kind: &str) -> Option<Value> {
         apcer * 100.0,
         median(&mut times).unwrap_or(0.0)
     );
-    Some(json!({"sessions": attacks.len(), "accepted": accepted, "apcer": apcer, "codes": codes}))
+    let flash = flash_figures(attacks.iter().copied());
+    Some(json!({"sessions": attacks.len(), "accepted": accepted, "apcer": apcer, "codes": codes, "flash_correlations": flash}))
 }
 
 /// Writes results.json, sessions.csv and trace.csv into the output folder.
