@@ -31,7 +31,8 @@ impl Setting {
         format!("--{}", self.name.to_ascii_lowercase().replace('_', "-"))
     }
 
-    fn default_text(&self) -> Option<&'static str> {
+    /// The default as the README's table shows it (None when unset or found at start).
+    pub fn default_text(&self) -> Option<&'static str> {
         match self.default {
             DefaultValue::Value(text) | DefaultValue::Found(text) => Some(text),
             DefaultValue::None => None,
@@ -138,6 +139,24 @@ pub const SETTINGS: &[Setting] = &[
         Value("0"),
         SWITCH,
         "1 adds the screen-flash colour challenge to every session (a relying party may choose per session with `flash` at POST /v1/sessions): the page fills the screen around the face with colours of one luminance; off by default for photosensitive users",
+    ),
+    setting(
+        "MAX_DUPLICATE_SHARE",
+        Value("0.1"),
+        "a number from 0 to 1",
+        "a session more of whose frames repeat the frame before fails `duplicate-frames` (22): an injected stream; 1 switches the check off",
+    ),
+    setting(
+        "MIN_SENSOR_NOISE",
+        Value("0.5"),
+        "luma levels, 0 to 255",
+        "a session whose median frame-to-frame change where the picture stands still is below this fails `no-sensor-noise` (23): a rendered stream without a camera's noise; 0 switches the check off",
+    ),
+    setting(
+        "REQUIRE_VARYING_JPEG",
+        Value("0"),
+        SWITCH,
+        "1 fails `static-jpeg-tables` (25) when all of a session's frames carry one JPEG quantisation table set (the page varies its quality each frame; other clients may not)",
     ),
     setting("MIN_AGE", Value("18"), "years, 0 to 150", "minimum age of the best shot; 0 switches the age check off"),
     setting(
@@ -322,6 +341,11 @@ pub struct Config {
     /// Sessions run the screen-flash challenge unless their relying party says otherwise
     /// (`FLASH`).
     pub flash: bool,
+    /// Stream signals passed to lvchallenge (`MAX_DUPLICATE_SHARE`, `MIN_SENSOR_NOISE`,
+    /// `REQUIRE_VARYING_JPEG`).
+    pub max_duplicate_share: f64,
+    pub min_sensor_noise: f64,
+    pub require_varying_jpeg: bool,
     pub min_age: u32,
     pub antispoof_threshold: f64,
     /// lvfacedetect runs the detector on every n-th frame of a session.
@@ -598,6 +622,9 @@ impl Config {
             challenge_length: vars.range("CHALLENGE_LENGTH", 1..=20)?,
             challenge_sequence: vars.get("CHALLENGE_SEQUENCE"),
             flash: vars.switch("FLASH")?,
+            max_duplicate_share: vars.range("MAX_DUPLICATE_SHARE", 0.0..=1.0)?,
+            min_sensor_noise: vars.range("MIN_SENSOR_NOISE", 0.0..=255.0)?,
+            require_varying_jpeg: vars.switch("REQUIRE_VARYING_JPEG")?,
             min_age: vars.range("MIN_AGE", 0..=150)?,
             antispoof_threshold: vars.range("ANTISPOOF_THRESHOLD", 0.0..=1.0)?,
             detect_every_nth: vars.range("DETECT_EVERY_NTH", 1..=30)?,

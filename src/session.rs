@@ -171,6 +171,9 @@ fn challenge_stage(config: &Config, options: &SessionOptions) -> Stage {
     let stage = Stage::new("lvchallenge")
         .with("mirrored", options.mirrored)
         .with("flash", options.flash.unwrap_or(config.flash))
+        .with("max-duplicate-share", config.max_duplicate_share)
+        .with("min-sensor-noise", config.min_sensor_noise)
+        .with("require-varying-jpeg", config.require_varying_jpeg)
         .with("challenge-timeout", config.challenge_timeout.as_millis() as u64)
         .with("timeout", config.session_timeout.as_millis() as u64);
     match (&config.challenge_sequence, &config.challenges) {
@@ -379,7 +382,11 @@ impl LivenessSession {
             Ok(frame) => frame,
             Err(err) => return FrameAnswer::Refused(frame_error(&err)),
         };
-        if let Err(err) = self.push(frame) {
+        let capture = gstliveness::capture::Capture {
+            time_ns: None,
+            jpeg_tables: gstliveness::capture::jpeg_tables_hash(jpeg),
+        };
+        if let Err(err) = self.push(frame, capture) {
             // A frame of another size is refused; a pipeline that takes no frame ends the session.
             return if err.code == ErrorCode::Internal { FrameAnswer::Failed(err) } else { FrameAnswer::Refused(err) };
         }
@@ -394,7 +401,7 @@ impl LivenessSession {
     }
 
     /// Pushes one frame: every frame of a session has the first one's size.
-    fn push(&mut self, frame: DecodedFrame) -> Result<(), ProtoError> {
+    fn push(&mut self, frame: DecodedFrame, capture: gstliveness::capture::Capture) -> Result<(), ProtoError> {
         let internal = |detail: String| ProtoError::new(ErrorCode::Internal, detail);
         let info = match &self.info {
             Some(info) if (info.width(), info.height()) != (frame.width, frame.height) => {
@@ -416,6 +423,7 @@ impl LivenessSession {
         if let Some(buffer) = buffer.get_mut() {
             // Stream time is the time since the session started: challenge timeouts run in it.
             buffer.set_pts(gst::ClockTime::from_nseconds(self.started.elapsed().as_nanos() as u64));
+            capture.attach(buffer);
         }
         self.appsrc
             .push_buffer(buffer)

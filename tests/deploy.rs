@@ -48,6 +48,7 @@ fn lpserver(port: u16, redis_url: &str) -> Process {
             .env("REDIS_URL", redis_url)
             .env("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right")
             .env("MIN_AGE", "0")
+            .envs(common::RENDERED_CLIP)
             .env("MAX_CONNECTIONS_PER_IP", "0")
             .stderr(Stdio::null())
             .spawn()

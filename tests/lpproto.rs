@@ -64,6 +64,70 @@ async fn a_performed_session_gets_stats_then_success_and_the_socket_closes() {
     assert!(receive(&mut socket).await.is_none());
 }
 
+/// Plays `frames` in one anonymous session; the message that ended it (SUCCESS or the
+/// verdict's ERROR).
+async fn play_frames(address: std::net::SocketAddr, frames: &[Vec<u8>]) -> Message {
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
+    for jpeg in frames {
+        send(&mut socket, &frame(jpeg)).await;
+        let answer = receive(&mut socket).await.expect("an answer to every FRAME");
+        if answer.command != "STATS" {
+            return answer;
+        }
+    }
+    panic!("no verdict after {} frames", frames.len());
+}
+
+/// The verdict's error codes of an ERROR (`errors` header).
+fn verdict_codes(message: &Message) -> Vec<u32> {
+    message.header("errors").unwrap_or("").split(',').filter_map(|c| c.parse().ok()).collect()
+}
+
+/// A frame filmed by a camera: sensor noise of about 2 luma levels (a fixed seed).
+fn with_sensor_noise(jpeg: &[u8], seed: u64) -> Vec<u8> {
+    let mut rgb = image::load_from_memory(jpeg).unwrap().to_rgb8();
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    for v in rgb.iter_mut() {
+        // A triangular distribution (two uniforms), standard deviation 2.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let (a, b) = ((state & 0xff) as f32, ((state >> 8) & 0xff) as f32);
+        *v = (*v as f32 + (a + b - 255.0) / 255.0 * 4.9).round().clamp(0.0, 255.0) as u8;
+    }
+    gstliveness::frame::encode_jpeg(rgb.as_raw(), rgb.width(), rgb.height(), 90).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stream_checks_flag_a_noise_free_render_and_repeated_frames_but_not_a_camera() {
+    // The server's defaults of the two checks, which the other tests switch off for the clip.
+    let default = |name: &str| {
+        lpserver::config::SETTINGS.iter().find(|s| s.name == name).and_then(|s| s.default_text()).unwrap()
+    };
+    let defaults = [("MIN_SENSOR_NOISE", default("MIN_SENSOR_NOISE")), ("MAX_DUPLICATE_SHARE", default("MAX_DUPLICATE_SHARE"))];
+    let sequence = ("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right");
+    let (address, _stop) = start(&[sequence, defaults[0], defaults[1]]).await;
+    let clip = clip_jpegs();
+    // The clip as rendered: no sensor noise.
+    let rendered = play_frames(address, &clip).await;
+    assert_eq!(rendered.command, "ERROR", "{rendered:?}");
+    assert!(verdict_codes(&rendered).contains(&23), "no-sensor-noise: {rendered:?}");
+    let claims = verify(&rendered.body);
+    assert!(claims["challenges"]["sensorNoise"].as_f64().unwrap() < 0.5, "{claims}");
+    // The same clip filmed: it passes.
+    let filmed: Vec<Vec<u8>> = clip.iter().enumerate().map(|(n, jpeg)| with_sensor_noise(jpeg, n as u64)).collect();
+    let passed = play_frames(address, &filmed).await;
+    assert_eq!(passed.command, "SUCCESS", "{passed:?}");
+    let claims = verify(&passed.body);
+    assert!(claims["challenges"]["sensorNoise"].as_f64().unwrap() >= 0.5, "{claims}");
+    assert!(claims["challenges"]["duplicateShare"].as_f64().unwrap() <= 0.1, "{claims}");
+    // Each filmed frame sent twice: repeated frames.
+    let doubled: Vec<Vec<u8>> = filmed.iter().flat_map(|jpeg| [jpeg.clone(), jpeg.clone()]).collect();
+    let repeated = play_frames(address, &doubled).await;
+    assert!(verdict_codes(&repeated).contains(&22), "duplicate-frames: {repeated:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn stats_name_the_calibration_stage_and_the_hint() {
     // The photographer of camera.png stands turned well away from the camera: the session

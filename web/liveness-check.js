@@ -321,7 +321,10 @@ export class LivenessCheck extends HTMLElement {
       canvas.height = Math.round(video.videoHeight * scale);
       context.setTransform(mirrored ? -1 : 1, 0, 0, 1, mirrored ? canvas.width : 0, 0);
       context.drawImage(video, 0, 0, canvas.width, canvas.height);
-      canvas.toBlob((jpeg) => jpeg && !session.finished && client.sendFrame(jpeg), "image/jpeg", 0.85);
+      // Each frame at a quality of its own (0.80-0.92): one encoder's tables throughout mark
+      // frames encoded elsewhere (REQUIRE_VARYING_JPEG).
+      const quality = 0.8 + Math.floor(Math.random() * 13) / 100;
+      canvas.toBlob((jpeg) => jpeg && !session.finished && client.sendFrame(jpeg), "image/jpeg", quality);
     };
     client.onmessage = (message) => {
       if (message.command === "STATS") {

@@ -124,6 +124,11 @@ pub const OTHER_API_KEY: &str = "bank-api-key-0123456789abcdef0123456789";
 /// The test servers' ADMIN_TOKEN.
 pub const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
 
+/// The demo clip is a render: it has no sensor noise, and its still lead-in repeats frames.
+/// Servers that are to pass its sessions switch those two stream checks off (tests/lpproto.rs
+/// checks that the defaults flag it).
+pub const RENDERED_CLIP: [(&str, &str); 2] = [("MIN_SENSOR_NOISE", "0"), ("MAX_DUPLICATE_SHARE", "1")];
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -136,6 +141,7 @@ pub async fn start(vars: &[(&str, &str)]) -> (std::net::SocketAddr, tokio::sync:
         ("MIN_AGE".into(), "0".into()),
         ("OPEN_SESSIONS".into(), "1".into()),
     ];
+    all.extend(RENDERED_CLIP.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     all.push(("API_KEYS".into(), format!("shop:{API_KEY},bank:{OTHER_API_KEY}")));
     all.push(("ADMIN_TOKEN".into(), ADMIN_TOKEN.into()));
     // Tests open many anonymous sessions from 127.0.0.1, one address: the attempts policy
@@ -435,6 +441,7 @@ pub async fn spawn_lpserver(vars: &[(&str, &str)], stderr: Stdio) -> (Child, std
     let server = Command::new(env!("CARGO_BIN_EXE_lpserver"))
         .env("LIVENESS_JWT_SECRET", KEY)
         .env("PORT", port.to_string())
+        .envs(RENDERED_CLIP)
         .envs(vars.iter().copied())
         .stderr(stderr)
         .spawn()

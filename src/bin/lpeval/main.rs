@@ -607,6 +607,13 @@ impl Person {
         self
     }
 
+    /// Frames straight from the renderer: its JPEG without a sensor's noise or blur.
+    fn noise_free(mut self) -> Person {
+        self.camera.noise = 0.0;
+        self.camera.blur = 0.0;
+        self
+    }
+
     /// The colour the page's screen shows at `t` as this face answers it (None: the page's
     /// own colours), after taking a new schedule from `seen`.
     fn screen_at(&mut self, t: f64, seen: &Observed) -> Option<gstliveness::lvchallenge::flash::Rgb8> {
@@ -702,6 +709,37 @@ impl Actor for ScreenRelay {
         let scene = attack::from_rgb8(&self.person.model.render(&e));
         let shown = self.screen.apply(&scene, SIDE as usize, SIDE as usize, t as f32);
         (self.person.film(&shown), (e.yaw, e.pitch))
+    }
+}
+
+/// A person's frames sent two or three times each, as an injector running slower than it
+/// sends does: half the repeats the same bytes, half re-encoded a little lower.
+struct Repeating {
+    person: Person,
+    last: Option<(Vec<u8>, (f32, f32))>,
+    left: u32,
+    rng: ChaCha8Rng,
+}
+
+impl Actor for Repeating {
+    fn frame(&mut self, t: f64, seen: &Observed) -> (Vec<u8>, (f32, f32)) {
+        if let Some((jpeg, pose)) = &self.last
+            && self.left > 0
+        {
+            self.left -= 1;
+            if self.rng.random_bool(0.5) {
+                return (jpeg.clone(), *pose);
+            }
+            let quality = self.person.camera.quality.saturating_sub(self.rng.random_range(2..6));
+            let again = image::load_from_memory(jpeg)
+                .map(|i| gstliveness::frame::encode_jpeg(i.to_rgb8().as_raw(), SIDE, SIDE, quality).unwrap_or_default())
+                .unwrap_or_else(|_| jpeg.clone());
+            return (again, *pose);
+        }
+        let (jpeg, pose) = self.person.frame(t, seen);
+        self.left = self.rng.random_range(1..=2);
+        self.last = Some((jpeg.clone(), pose));
+        (jpeg, pose)
     }
 }
 
@@ -812,7 +850,7 @@ impl Actor for TwoFaces {
 }
 
 /// The attack kinds, in the report's order.
-const ATTACKS: [&str; 8] = [
+const ATTACKS: [&str; 10] = [
     "static-photo",
     "hand-held-print",
     "planar-tilt",
@@ -821,6 +859,8 @@ const ATTACKS: [&str; 8] = [
     "screen-relay",
     "puppet",
     "puppet-late",
+    "noise-free",
+    "duplicated",
 ];
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -838,6 +878,9 @@ struct SessionRecord {
     failed_challenges: Vec<String>,
     /// The correlations of its screen-flash challenges (last attempt of each).
     flash_correlations: Vec<f64>,
+    /// The verdict's stream figures: share of repeated frames, median sensor noise.
+    duplicate_share: Option<f64>,
+    sensor_noise: Option<f64>,
     seconds: f64,
     frames: usize,
 }
@@ -890,6 +933,14 @@ struct Played<A> {
 }
 
 impl SessionRecord {
+    /// The figures of the verdict `token`: flash correlations and stream signals.
+    fn take_verdict(&mut self, token: &str) {
+        self.flash_correlations = flash_correlations(token);
+        let challenges = &claims(token)["challenges"];
+        self.duplicate_share = challenges["duplicateShare"].as_f64();
+        self.sensor_noise = challenges["sensorNoise"].as_f64();
+    }
+
     /// A session of `kind` for `identity` that has not run yet.
     fn new(kind: &str, identity: &Identity) -> Self {
         SessionRecord {
@@ -902,6 +953,8 @@ impl SessionRecord {
             codes: Vec::new(),
             failed_challenges: Vec::new(),
             flash_correlations: Vec::new(),
+            duplicate_share: None,
+            sensor_noise: None,
             seconds: 0.0,
             frames: 0,
         }
@@ -952,14 +1005,14 @@ fn read_answer(answer: Option<lpserver::protocol::Message>, record: &mut Session
         "SUCCESS" => {
             (record.passed, record.decided) = (true, true);
             record.outcome = "SUCCESS".into();
-            record.flash_correlations = flash_correlations(&m.body);
+            record.take_verdict(&m.body);
             true
         }
         "ERROR" if m.header("errors").is_some() => {
             record.codes = m.header("errors").unwrap_or("").split(',').filter_map(|c| c.parse().ok()).collect();
             record.outcome = format!("ERROR {}", m.header("errors").unwrap_or(""));
             record.failed_challenges = failed_challenges(&m.body);
-            record.flash_correlations = flash_correlations(&m.body);
+            record.take_verdict(&m.body);
             record.decided = true;
             true
         }
@@ -1053,6 +1106,33 @@ fn flash_figures<'a>(records: impl Iterator<Item = &'a SessionRecord>) -> Vec<f6
         );
     }
     all
+}
+
+/// The 5th, 50th and 95th percentiles (and range) of the stream figures of `records`, printed.
+fn stream_figures<'a>(records: impl Iterator<Item = &'a SessionRecord> + Clone) -> Value {
+    let mut out = serde_json::Map::new();
+    for (name, get) in [
+        ("duplicate share", (|r: &SessionRecord| r.duplicate_share) as fn(&SessionRecord) -> Option<f64>),
+        ("sensor noise", |r: &SessionRecord| r.sensor_noise),
+    ] {
+        let mut all: Vec<f64> = records.clone().filter_map(get).collect();
+        all.sort_by(f64::total_cmp);
+        if all.is_empty() {
+            continue;
+        }
+        let at = |q: f64| all[((all.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "  {name} over {} sessions: p5 {:.3}, median {:.3}, p95 {:.3} (min {:.3}, max {:.3})",
+            all.len(),
+            at(0.05),
+            at(0.5),
+            at(0.95),
+            all[0],
+            all[all.len() - 1]
+        );
+        out.insert(name.replace(' ', "_"), json!(all));
+    }
+    Value::Object(out)
 }
 
 fn code_counts<'a>(records: impl Iterator<Item = &'a SessionRecord>) -> BTreeMap<String, usize> {
@@ -1317,6 +1397,17 @@ async fn attack_session(
             let person = Person::new(id.model.clone(), id.photo_pose, seed).responding(response);
             play(&url, person, fps, kind, &id).await.record
         }
+        // The same live-rendered puppet, relit with the screen as a real face would be, injected
+        // without a camera's noise, or at a lower rate than it sends.
+        "noise-free" => {
+            let person = Person::new(id.model.clone(), id.photo_pose, seed).noise_free();
+            play(&url, person, fps, kind, &id).await.record
+        }
+        "duplicated" => {
+            let person = Person::new(id.model.clone(), id.photo_pose, seed);
+            let rng = ChaCha8Rng::seed_from_u64(seed ^ 0xd0b1e);
+            play(&url, Repeating { person, last: None, left: 0, rng }, fps, kind, &id).await.record
+        }
         "screen-relay" => {
             let person = Person::new(id.model.clone(), id.photo_pose, seed);
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5c4ee2);
@@ -1392,6 +1483,7 @@ fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Ro
     );
     println!("  failure codes: {reasons:?}");
     let flash = flash_figures(genuine.iter().copied());
+    let stream = stream_figures(genuine.iter().copied());
     let mut per_identity = BTreeMap::new();
     for r in &genuine {
         let entry = per_identity.entry(r.identity.clone()).or_insert((0usize, 0usize));
@@ -1402,7 +1494,7 @@ fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Ro
         println!("  {name:<12} {passed}/{sessions} passed");
     }
     Some(json!({"identities": names, "sessions": genuine.len(), "failed": failed, "bpcer": bpcer,
-           "median_seconds_to_pass": median_pass, "failure_codes": reasons, "flash_correlations": flash,
+           "median_seconds_to_pass": median_pass, "failure_codes": reasons, "flash_correlations": flash, "stream": stream,
            "per_identity": per_identity.iter().map(|(k, v)| (k.clone(), json!({"sessions": v.0, "passed": v.1}))).collect::<serde_json::Map<_, _>>()}))
 }
 
@@ -1424,7 +1516,8 @@ fn attack_summary(records: &[SessionRecord], kind: &str) -> Option<Value> {
         median(&mut times).unwrap_or(0.0)
     );
     let flash = flash_figures(attacks.iter().copied());
-    Some(json!({"sessions": attacks.len(), "accepted": accepted, "apcer": apcer, "codes": codes, "flash_correlations": flash}))
+    let stream = stream_figures(attacks.iter().copied());
+    Some(json!({"sessions": attacks.len(), "accepted": accepted, "apcer": apcer, "codes": codes, "flash_correlations": flash, "stream": stream}))
 }
 
 /// Writes results.json, sessions.csv and trace.csv into the output folder.
