@@ -382,10 +382,8 @@ impl LivenessSession {
             Ok(frame) => frame,
             Err(err) => return FrameAnswer::Refused(frame_error(&err)),
         };
-        let capture = gstliveness::capture::Capture {
-            time_ns: None,
-            jpeg_tables: gstliveness::capture::jpeg_tables_hash(jpeg),
-        };
+        let capture =
+            gstliveness::capture::Capture { time_ns: None, jpeg_tables: gstliveness::capture::jpeg_tables_hash(jpeg) };
         if let Err(err) = self.push(frame, capture) {
             // A frame of another size is refused; a pipeline that takes no frame ends the session.
             return if err.code == ErrorCode::Internal { FrameAnswer::Failed(err) } else { FrameAnswer::Refused(err) };

@@ -69,14 +69,7 @@ async fn a_performed_session_gets_stats_then_success_and_the_socket_closes() {
 async fn play_frames(address: std::net::SocketAddr, frames: &[Vec<u8>]) -> Message {
     let mut socket = open(address).await;
     assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
-    for jpeg in frames {
-        send(&mut socket, &frame(jpeg)).await;
-        let answer = receive(&mut socket).await.expect("an answer to every FRAME");
-        if answer.command != "STATS" {
-            return answer;
-        }
-    }
-    panic!("no verdict after {} frames", frames.len());
+    common::run_clip(&mut socket, frames).await
 }
 
 /// The verdict's error codes of an ERROR (`errors` header).
@@ -102,10 +95,10 @@ fn with_sensor_noise(jpeg: &[u8], seed: u64) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread")]
 async fn stream_checks_flag_a_noise_free_render_and_repeated_frames_but_not_a_camera() {
     // The server's defaults of the two checks, which the other tests switch off for the clip.
-    let default = |name: &str| {
-        lpserver::config::SETTINGS.iter().find(|s| s.name == name).and_then(|s| s.default_text()).unwrap()
-    };
-    let defaults = [("MIN_SENSOR_NOISE", default("MIN_SENSOR_NOISE")), ("MAX_DUPLICATE_SHARE", default("MAX_DUPLICATE_SHARE"))];
+    let default =
+        |name: &str| lpserver::config::SETTINGS.iter().find(|s| s.name == name).and_then(|s| s.default_text()).unwrap();
+    let defaults =
+        [("MIN_SENSOR_NOISE", default("MIN_SENSOR_NOISE")), ("MAX_DUPLICATE_SHARE", default("MAX_DUPLICATE_SHARE"))];
     let sequence = ("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right");
     let (address, _stop) = start(&[sequence, defaults[0], defaults[1]]).await;
     let clip = clip_jpegs();

@@ -6,10 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{
-    API_KEY, OTHER_API_KEY, Socket, clip_jpegs, connect, create_session, fetch_result, frame, open, receive, send,
-    start, verify,
-};
+use common::{API_KEY, OTHER_API_KEY, clip_jpegs, connect, create_session, fetch_result, open, start, verify};
 use lpserver::protocol::Message;
 use serde_json::json;
 
@@ -17,16 +14,37 @@ fn error_code(message: &Message) -> Option<u32> {
     (message.command == "ERROR").then(|| message.header("error").and_then(|e| e.parse().ok())).flatten()
 }
 
-/// Sends the clip until the session ends; its last answer.
-async fn run_clip(socket: &mut Socket, frames: &[Vec<u8>]) -> Message {
-    for jpeg in frames {
-        send(socket, &frame(jpeg)).await;
-        let answer = receive(socket).await.expect("an answer");
-        if answer.command != "STATS" {
-            return answer;
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relying_party_chooses_the_screen_flash_per_session() {
+    let vars = [("CHALLENGE_SEQUENCE", "turn_left"), ("CHALLENGE_TIMEOUT_MS", "1500")];
+    let (address, _stop) = start(&vars).await;
+    let auth = format!("Authorization: Bearer {API_KEY}");
+    let body = json!({"userReference": "ann", "flash": "yes"});
+    let (status, refused) = common::post_json_with(address, "/v1/sessions", &auth, &body).await;
+    assert_eq!((status, refused["field"].as_str()), (400, Some("flash")), "{refused}");
+    let frames: Vec<Vec<u8>> = clip_jpegs().into_iter().cycle().take(900).collect();
+    for flash in [true, false] {
+        let body = json!({"userReference": format!("ann-{flash}"), "flash": flash});
+        let (status, created) = common::post_json_with(address, "/v1/sessions", &auth, &body).await;
+        assert_eq!(status, 201, "{created}");
+        let mut socket = open(address).await;
+        let token = created["clientToken"].as_str().unwrap();
+        assert_eq!(connect(&mut socket, &format!("session-token:{token}\n")).await.command, "CONNECTED");
+        common::run_clip(&mut socket, &frames).await;
+        let (_, result) = fetch_result(address, created["sessionId"].as_str().unwrap(), API_KEY).await;
+        let claims = verify(result["token"].as_str().expect("a verdict token"));
+        let sequence = claims["challenges"]["sequence"].as_array().unwrap().clone();
+        assert_eq!(sequence.contains(&json!("flash")), flash, "{sequence:?}");
+        // The clip's face does not reflect the screen: with the flash, the session fails it
+        // (its colour never followed the flashes).
+        let results = claims["challenges"]["results"].as_array().unwrap();
+        let judged = results.iter().find(|r| r["challenge"] == "flash");
+        assert_eq!(judged.is_some(), flash, "{results:?}");
+        if let Some(judged) = judged {
+            assert_eq!(judged["passed"], false, "{judged}");
+            assert!(judged["correlation"].as_f64().is_some_and(|c| c < 0.75), "{judged}");
         }
     }
-    panic!("the clip ended before the session");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -65,7 +83,7 @@ async fn a_backend_creates_the_session_the_client_connects_the_backend_fetches_t
     assert_eq!(error_code(&connect(&mut again, &format!("session-token:{token}\n")).await), Some(1033));
     assert!(fetch_result(address, id, API_KEY).await.1["detail"].as_str().unwrap().contains("running"));
 
-    let success = run_clip(&mut socket, &frames).await;
+    let success = common::run_clip(&mut socket, &frames).await;
     assert_eq!(success.command, "SUCCESS", "{success:?}");
     // Another relying party does not see it; the party that created it gets it, once.
     assert_eq!(fetch_result(address, id, OTHER_API_KEY).await.0, 404);
@@ -121,7 +139,7 @@ async fn anonymous_sessions_count_by_address_whatever_the_client_sends() {
     // CONNECT carries.
     let mut socket = open(address).await;
     assert_eq!(connect(&mut socket, "session-id:first\n").await.command, "CONNECTED");
-    let failed = run_clip(&mut socket, &frames).await;
+    let failed = common::run_clip(&mut socket, &frames).await;
     assert_eq!(error_code(&failed), Some(13), "{failed:?}");
     let mut socket = open(address).await;
     assert_eq!(connect(&mut socket, "session-id:second\n").await.command, "CONNECTED");

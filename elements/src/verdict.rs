@@ -596,7 +596,10 @@ mod tests {
                     stage: "challenge".into(),
                     hint: Some("face-camera".into()),
                     flash: Some(FlashShow::from(&FlashSchedule {
-                        steps: vec![FlashStep { rgb: [0xd4, 0x40, 0x40], ms: 150 }, FlashStep { rgb: [0, 0x10, 0xff], ms: 300 }],
+                        steps: vec![
+                            FlashStep { rgb: [0xd4, 0x40, 0x40], ms: 150 },
+                            FlashStep { rgb: [0, 0x10, 0xff], ms: 300 },
+                        ],
                     })),
                 }),
             },

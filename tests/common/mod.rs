@@ -298,6 +298,18 @@ pub async fn connect_user(socket: &mut Socket, address: std::net::SocketAddr, us
     connect(socket, &format!("session-token:{token}\n")).await
 }
 
+/// Sends `frames` until the session ends; its last answer (SUCCESS or the verdict's ERROR).
+pub async fn run_clip(socket: &mut Socket, frames: &[Vec<u8>]) -> Message {
+    for jpeg in frames {
+        send(socket, &frame(jpeg)).await;
+        let answer = receive(socket).await.expect("an answer to every FRAME");
+        if answer.command != "STATS" {
+            return answer;
+        }
+    }
+    panic!("the frames ended before the session");
+}
+
 /// `GET /v1/sessions/{id}/result` with `api_key`: the status and the answer.
 pub async fn fetch_result(address: std::net::SocketAddr, id: &str, api_key: &str) -> (u16, serde_json::Value) {
     let auth = format!("Authorization: Bearer {api_key}");

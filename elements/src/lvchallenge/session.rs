@@ -32,12 +32,12 @@ use std::collections::HashSet;
 
 use super::challenge::{ChallengeRng, ChallengeType};
 use super::flash::{FlashAttempt, FlashSchedule, FlashSettings, Response};
-use crate::lvsurfaceanalysis::stream::{StreamFigures, StreamSignals, StreamTally};
 use super::planarity::planar_residual;
 use super::pose::{
     Baseline, HALF_SHARE, KEYPOINT_FRONTAL_LIMIT, KEYPOINT_STEADY_STEP, MESH_STEADY_DEGREES, Offsets, Pose,
     PoseThresholds, classify, keypoint_offsets, mesh_offsets, shares,
 };
+use crate::lvsurfaceanalysis::stream::{StreamFigures, StreamSignals, StreamTally};
 use crate::meta::Face;
 use crate::verdict::ChallengeOutcome;
 pub use crate::verdict::Verdict;
@@ -667,7 +667,10 @@ impl Session {
             self.centre(t, face, since, frames, &mut events);
             return events;
         }
+        // A flash attempt ends when its schedule and lag window are over, whatever the
+        // attempt timeout.
         if let Some(since) = self.challenge_started_at
+            && self.flash.is_none()
             && t.saturating_sub(since) >= self.settings.challenge_timeout_ns
         {
             self.fail_attempt(t, FailReason::Timeout, &mut events);

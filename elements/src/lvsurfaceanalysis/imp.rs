@@ -331,8 +331,13 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(State { info: None, running: HashMap::new(), sampled: element::Sampled::default(), previous: None, previous_time: None });
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(State {
+            info: None,
+            running: HashMap::new(),
+            sampled: element::Sampled::default(),
+            previous: None,
+            previous_time: None,
+        });
         Ok(())
     }
 

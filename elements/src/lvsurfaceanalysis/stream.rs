@@ -70,8 +70,7 @@ impl StreamSignals {
         if previous.values.len() != current.values.len() || current.values.is_empty() {
             return None;
         }
-        let mut deltas: Vec<f32> =
-            previous.values.iter().zip(&current.values).map(|(a, b)| (a - b).abs()).collect();
+        let mut deltas: Vec<f32> = previous.values.iter().zip(&current.values).map(|(a, b)| (a - b).abs()).collect();
         let change = deltas.iter().sum::<f32>() / deltas.len() as f32;
         let middle = deltas.len() / 2;
         let (_, median, _) = deltas.select_nth_unstable_by(middle, f32::total_cmp);

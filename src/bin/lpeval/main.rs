@@ -1517,7 +1517,9 @@ fn attack_summary(records: &[SessionRecord], kind: &str) -> Option<Value> {
     );
     let flash = flash_figures(attacks.iter().copied());
     let stream = stream_figures(attacks.iter().copied());
-    Some(json!({"sessions": attacks.len(), "accepted": accepted, "apcer": apcer, "codes": codes, "flash_correlations": flash, "stream": stream}))
+    Some(
+        json!({"sessions": attacks.len(), "accepted": accepted, "apcer": apcer, "codes": codes, "flash_correlations": flash, "stream": stream}),
+    )
 }
 
 /// Writes results.json, sessions.csv and trace.csv into the output folder.
