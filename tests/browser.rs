@@ -441,6 +441,38 @@ async fn phone_session_fails_readably(page: &mut Page) {
     assert_eq!((&shown["text"], &shown["action"]), (&words["code.1036"], &words["action.realCamera"]), "{shown}");
 }
 
+/// The screen-flash step: the page paints the server's colours around the oval; the clip's
+/// face does not reflect them, and the outcome says so.
+async fn flash_step_paints_the_colours_and_fails_a_face_that_ignores_them(page: &mut Page) {
+    let (address, _stop) = start(&[("OPEN_SESSIONS", "1"), ("CHALLENGE_SEQUENCE", "flash")]).await;
+    page.open(&format!("http://{address}/?autostart"), 1280, 800, false).await;
+    // Every colour the surround takes, as the page sets it.
+    page.eval(&format!(
+        "(() => {{ const e = {ELEMENT}; window.lvColours = [];          new MutationObserver(() => {{ const c = e.style.getPropertyValue('--lv-flash');          if (c && window.lvColours[window.lvColours.length - 1] !== c) window.lvColours.push(c); }})          .observe(e, {{attributes: true, attributeFilter: ['style']}}); }})()"
+    ))
+    .await;
+    let flashing = format!("{ELEMENT}.dataset.flash === 'on'");
+    assert!(page.wait_for(&flashing, Duration::from_secs(60)).await, "a flash step: {}", page.state().await);
+    page.screenshot("desktop-flash.png").await;
+    let done = format!("!!{ELEMENT}.dataset.outcome");
+    assert!(page.wait_for(&done, Duration::from_secs(120)).await, "an outcome: {}", page.state().await);
+    let colours = page.eval("window.lvColours").await;
+    let palette: Vec<String> = gstliveness::lvchallenge::flash::PALETTE
+        .iter()
+        .chain([&gstliveness::lvchallenge::flash::NEUTRAL])
+        .map(|rgb| format!("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2]))
+        .collect();
+    let shown: Vec<&str> = colours.as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(shown.len() >= 5, "grey and at least 4 colours: {shown:?}");
+    assert!(shown.iter().all(|c| palette.iter().any(|p| p == c)), "{shown:?} from {palette:?}");
+    assert_eq!(page.eval(&format!("{ELEMENT}.dataset.flash || ''")).await, json!(""), "the surround is back");
+    let outcome = page.outcome().await;
+    let words = english();
+    assert_eq!(outcome["results"][0]["errors"][0], json!(21), "{outcome}");
+    assert!(outcome["text"].as_str().unwrap().starts_with(words["code.21"].as_str().unwrap()), "{outcome}");
+    assert_eq!(outcome["action"], words["action.flash"], "{outcome}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_guides_passes_fails_readably_and_is_accessible_in_chromium() {
     let dir = std::env::temp_dir().join(format!("lpserver-browser-{}", std::process::id()));
@@ -450,5 +482,6 @@ async fn the_page_guides_passes_fails_readably_and_is_accessible_in_chromium() {
     let (_browser, mut page) = open_chromium(&dir, &clip).await;
     desktop_session_passes(&mut page).await;
     phone_session_fails_readably(&mut page).await;
+    flash_step_paints_the_colours_and_fails_a_face_that_ignores_them(&mut page).await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -275,7 +275,7 @@ pub struct ChallengeProgress {
     pub hint: Option<String>,
     /// While a screen-flash challenge runs: what the page is to show.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub flash: Option<FlashShow>,
+    pub flash: Option<Box<FlashShow>>,
 }
 
 /// A screen-flash schedule as the page shows it: `leadMs` of `neutral` grey, the colours for
@@ -374,7 +374,7 @@ impl FrameResult {
                 time_left_ms: c.time_left_ms,
                 stage: c.stage.clone(),
                 hint: c.hint.clone(),
-                flash: c.flash.as_ref().map(FlashShow::from),
+                flash: c.flash.as_ref().map(|f| Box::new(FlashShow::from(f))),
             }),
         };
         FrameResult {
@@ -478,7 +478,7 @@ impl TryFrom<&gst::StructureRef> for FrameResult {
                     (Ok(colours), Ok(durations)) => {
                         let schedule = FlashShow::schedule(&colours, &durations)
                             .ok_or(ResultError::Field { structure: NAME, field: "flash-colours" })?;
-                        Some(FlashShow::from(&schedule))
+                        Some(Box::new(FlashShow::from(&schedule)))
                     }
                     _ => None,
                 },
@@ -595,12 +595,12 @@ mod tests {
                     time_left_ms: None,
                     stage: "challenge".into(),
                     hint: Some("face-camera".into()),
-                    flash: Some(FlashShow::from(&FlashSchedule {
+                    flash: Some(Box::new(FlashShow::from(&FlashSchedule {
                         steps: vec![
                             FlashStep { rgb: [0xd4, 0x40, 0x40], ms: 150 },
                             FlashStep { rgb: [0, 0x10, 0xff], ms: 300 },
                         ],
-                    })),
+                    }))),
                 }),
             },
         };

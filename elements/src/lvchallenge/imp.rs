@@ -629,10 +629,10 @@ impl ElementImpl for LvChallenge {
                  lvlandmarks, lvantispoof and lvsurfaceanalysis whether a live person performed them: head movements from \
                  the face mesh's 3D head pose against the person's own neutral pose, answered within a reaction window, \
                  not planar. Posts element messages calibrating (hint: face-camera, move-closer, move-back, more-light, \
-                 hold-still, or empty), calibrated, challenge-started (challenge, index, total), pose-detected (first valid frame; \
-                 with yaw, pitch, roll where lvlandmarks runs), progress (0..1 of a hold, likewise), challenge-completed, challenge-failed (reason: timeout, face-lost, no-reaction, wrong-movement, planar-motion; retrying), penalty-added \
+                 hold-still, or empty), calibrated, challenge-started (challenge, index, total; for the screen-flash challenge flash-colours, flash-durations, flash-lead-ms, flash-tail-ms to show around the face), pose-detected (first valid frame; \
+                 with yaw, pitch, roll where lvlandmarks runs), progress (0..1 of a hold, likewise), challenge-completed, challenge-failed (reason: timeout, face-lost, no-reaction, wrong-movement, planar-motion, flash-mismatch; retrying), penalty-added \
                  (PENALTY STEP ADDED) and liveness-verdict (passed, liveness-score, passed-challenges, \
-                 total-challenges, surface-score, antispoof-score, antispoof-real, failures, sequence, results), \
+                 total-challenges, surface-score, antispoof-score, antispoof-real, duplicate-share, sensor-noise, timing-jitter-ms, jpeg-tables, failures, sequence, results), \
                  which also travels downstream as a custom serialized event ahead of the buffer that ended the \
                  session (lvjwtsink reads it); action signal reset starts a new session",
                 "gst-liveness developers",
@@ -706,17 +706,7 @@ impl BaseTransformImpl for LvChallenge {
             .unwrap_or(state.frames * FALLBACK_FRAME_NS);
         state.frames += 1;
         let frame_size = state.info.as_ref().map_or((0, 0), |info| (info.width(), info.height()));
-        if let Some(stream) = buffer.meta::<FaceMeta>().and_then(|meta| meta.frame().stream) {
-            state.session.observe_stream(stream);
-        }
-        // During a screen-flash challenge, the colour of the skin of the face followed.
-        if state.session.wants_colour()
-            && let Some(info) = state.info.as_ref()
-            && let Some(face) = faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
-            && let Some(rgb) = skin_colour(buffer, info, face.bbox)
-        {
-            state.session.observe_colour(running_time, rgb);
-        }
+        feed_signals(&mut state.session, buffer, state.info.as_ref(), &faces, running_time);
         let events = state.session.observe(running_time, &faces, frame_size);
         let events = state.drop_unchanged_progress(events);
         let current = state.session.current();
@@ -765,6 +755,27 @@ impl BaseTransformImpl for LvChallenge {
             draw_prompt(buffer, &info, face, challenge, progress, settings.session.mirrored);
         }
         Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+/// What the session reads off the frame itself: lvsurfaceanalysis' stream signals and, during
+/// a screen-flash challenge, the colour of the followed face's skin.
+fn feed_signals(
+    session: &mut Session,
+    buffer: &gst::BufferRef,
+    info: Option<&gst_video::VideoInfo>,
+    faces: &[crate::meta::Face],
+    running_time: u64,
+) {
+    if let Some(stream) = buffer.meta::<FaceMeta>().and_then(|meta| meta.frame().stream) {
+        session.observe_stream(stream);
+    }
+    if session.wants_colour()
+        && let Some(info) = info
+        && let Some(face) = faces.iter().max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+        && let Some(rgb) = skin_colour(buffer, info, face.bbox)
+    {
+        session.observe_colour(running_time, rgb);
     }
 }
 

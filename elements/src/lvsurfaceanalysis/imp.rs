@@ -312,7 +312,10 @@ impl ElementImpl for LvSurfaceAnalysis {
                 "Runs seed 002's passive surface checks (LBP entropy, Sobel frequency, moire, reflectance) and \
                  seed 000's image quality (blur, light, darkness, illumination, specularity) on the luma of each \
                  face lvfacedetect found, without any model, and adds them and a running surface score to its \
-                 FaceMeta entry; optionally posts an `lvsurfaceanalysis` element message per frame",
+                 FaceMeta entry; on every frame, the stream signals against the frame before (mean and median \
+                 luma change: repeats and sensor noise; the frame interval and JPEG table hash of the \
+                 GstLivenessCaptureMeta where an application adds it) on the FaceMeta frame; optionally posts an \
+                 `lvsurfaceanalysis` element message per frame",
                 "gst-liveness developers",
             )
         });

@@ -1088,51 +1088,36 @@ fn median(values: &mut [f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values[values.len() / 2])
 }
 
-/// The screen-flash correlations of `records` (the last attempt of each flash challenge):
-/// printed as their 5th, 50th and 95th percentiles, and returned sorted.
+/// Sorts `values` and prints their 5th, 50th and 95th percentiles and range as `what`.
+fn spread(what: &str, values: &mut [f64]) {
+    values.sort_by(f64::total_cmp);
+    let (Some(first), Some(last)) = (values.first(), values.last()) else { return };
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "  {what} over {}: p5 {:.3}, median {:.3}, p95 {:.3} (min {first:.3}, max {last:.3})",
+        values.len(),
+        at(0.05),
+        at(0.5),
+        at(0.95)
+    );
+}
+
+/// The screen-flash correlations of `records` (the last attempt of each flash challenge),
+/// printed and returned sorted.
 fn flash_figures<'a>(records: impl Iterator<Item = &'a SessionRecord>) -> Vec<f64> {
     let mut all: Vec<f64> = records.flat_map(|r| r.flash_correlations.iter().copied()).collect();
-    all.sort_by(f64::total_cmp);
-    if !all.is_empty() {
-        let at = |q: f64| all[((all.len() - 1) as f64 * q).round() as usize];
-        println!(
-            "  flash correlation over {} challenges: p5 {:.3}, median {:.3}, p95 {:.3} (min {:.3}, max {:.3})",
-            all.len(),
-            at(0.05),
-            at(0.5),
-            at(0.95),
-            all[0],
-            all[all.len() - 1]
-        );
-    }
+    spread("flash correlation, challenges", &mut all);
     all
 }
 
-/// The 5th, 50th and 95th percentiles (and range) of the stream figures of `records`, printed.
+/// The stream figures of `records` (share of repeated frames, sensor noise), printed and
+/// returned sorted.
 fn stream_figures<'a>(records: impl Iterator<Item = &'a SessionRecord> + Clone) -> Value {
-    let mut out = serde_json::Map::new();
-    for (name, get) in [
-        ("duplicate share", (|r: &SessionRecord| r.duplicate_share) as fn(&SessionRecord) -> Option<f64>),
-        ("sensor noise", |r: &SessionRecord| r.sensor_noise),
-    ] {
-        let mut all: Vec<f64> = records.clone().filter_map(get).collect();
-        all.sort_by(f64::total_cmp);
-        if all.is_empty() {
-            continue;
-        }
-        let at = |q: f64| all[((all.len() - 1) as f64 * q).round() as usize];
-        println!(
-            "  {name} over {} sessions: p5 {:.3}, median {:.3}, p95 {:.3} (min {:.3}, max {:.3})",
-            all.len(),
-            at(0.05),
-            at(0.5),
-            at(0.95),
-            all[0],
-            all[all.len() - 1]
-        );
-        out.insert(name.replace(' ', "_"), json!(all));
-    }
-    Value::Object(out)
+    let mut duplicates: Vec<f64> = records.clone().filter_map(|r| r.duplicate_share).collect();
+    let mut noise: Vec<f64> = records.filter_map(|r| r.sensor_noise).collect();
+    spread("duplicate share, sessions", &mut duplicates);
+    spread("sensor noise, sessions", &mut noise);
+    json!({"duplicate_share": duplicates, "sensor_noise": noise})
 }
 
 fn code_counts<'a>(records: impl Iterator<Item = &'a SessionRecord>) -> BTreeMap<String, usize> {
