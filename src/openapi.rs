@@ -233,9 +233,7 @@ impl Endpoint {
                     "A challenge judged on a neutral and a performing image",
                     schemas,
                 );
-                let still = ChallengeType::ALL
-                    .into_iter()
-                    .filter(|c| !matches!(c, ChallengeType::NodYes | ChallengeType::ShakeNo));
+                let still = ChallengeType::ALL.into_iter().filter(|c| c.shows_in_stills());
                 c.request.1 = with_enum(c.request.1, "challengeType", still.map(ChallengeType::name));
                 c
             }
@@ -515,5 +513,6 @@ mod tests {
         assert!(answer["required"].as_array().is_some_and(|r| r.contains(&"processing_time_ms".into())), "{answer}");
         let challenges = schemas["ChallengeRequest"]["properties"]["challengeType"]["enum"].as_array().expect("names");
         assert!(challenges.contains(&"turn_left".into()) && !challenges.contains(&"nod_yes".into()));
+        assert!(!challenges.contains(&"flash".into()));
     }
 }

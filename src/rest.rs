@@ -840,11 +840,11 @@ fn challenge_validate(request: &Request) -> Result<ChallengeBody, RestError> {
     let challenge = ChallengeType::from_name(name).ok_or_else(|| {
         RestError::field(ErrorCode::InvalidField, "challengeType", format!("unknown challenge {name:?}"))
     })?;
-    if matches!(challenge, ChallengeType::NodYes | ChallengeType::ShakeNo) {
+    if !challenge.shows_in_stills() {
         return Err(RestError::field(
             ErrorCode::InvalidField,
             "challengeType",
-            "nod_yes and shake_no are movements: two still images cannot show them",
+            "nod_yes, shake_no and flash happen over time: two still images cannot show them",
         ));
     }
     let change = request.number("minEmotionChange", MIN_EMOTION_CHANGE, 0.0..=100.0)?;

@@ -69,6 +69,12 @@ impl ChallengeType {
         ChallengeType::ALL.into_iter().find(|c| c.name() == name.trim())
     }
 
+    /// Whether two still images (a neutral one, one performing it) can show the challenge:
+    /// not the gestures nor the screen flash, which happen over time.
+    pub fn shows_in_stills(self) -> bool {
+        !matches!(self, ChallengeType::NodYes | ChallengeType::ShakeNo | ChallengeType::Flash)
+    }
+
     /// Static poses must be held for a number of consecutive frames.
     pub fn is_static_pose(self) -> bool {
         matches!(
