@@ -1,7 +1,8 @@
 //! lvchallenge on rendered performances of a real face (tests/common/render.rs): every
 //! challenge type passes when performed, nothing passes standing still or moving the wrong
-//! way, the penalty path scores 5/6, and a recorded video passes end to end in gst-launch-1.0
-//! while its replay against a fresh sequence fails.
+//! way, the penalty path scores 5/6, a recorded video passes end to end in gst-launch-1.0
+//! while its replay against a fresh sequence fails, and a face lit by the screen-flash colours
+//! passes the flash where the same face unlit fails it.
 
 mod common;
 
@@ -368,4 +369,62 @@ fn a_photo_tilted_with_the_prompt_passes_no_head_movement() {
             assert_eq!(failed[0].get::<&str>("reason").unwrap(), "no-reaction");
         }
     }
+}
+
+/// The astronaut's still face lit by a screen showing `schedule` from frame `start` on (30 fps),
+/// seen `lag_ms` late: each channel gains a quarter of the screen's linear light.
+fn lit_frames(
+    still: &[u8],
+    schedule: &gstliveness::lvchallenge::flash::FlashSchedule,
+    start: usize,
+    lag_ms: f64,
+    count: usize,
+) -> Vec<Vec<u8>> {
+    let linear = |v: u8| (v as f32 / 255.0).powf(2.2);
+    (0..count)
+        .map(|n| {
+            let ms = (n as f64 - start as f64) * 1000.0 / 30.0 - lag_ms;
+            if n < start || ms >= schedule.total_ms() as f64 {
+                return still.to_vec();
+            }
+            let screen = schedule.colour_at(ms).map(linear);
+            still
+                .chunks_exact(3)
+                .flat_map(|p| [0, 1, 2].map(|c| (p[c] as f32 * (1.0 + 0.25 * screen[c])).round().min(255.0) as u8))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_face_lit_by_the_screen_flash_passes_and_the_same_face_unlit_fails_flash_mismatch() {
+    let model = common::load_face("astronaut.png");
+    let still = model.render(&Expression::default());
+    // The element's schedule, drawn from the same seed (the sequence is fixed: the flash is
+    // the seed's first draw).
+    let schedule = gstliveness::lvchallenge::challenge::ChallengeRng::new(Some(5)).flash_schedule();
+    let chain =
+        format!("{CHAIN} ! lvchallenge sequence=flash seed=5 retries=0 require-surface=false require-antispoof=false");
+    let count = 200;
+    // Unlit: the challenge starts (its message carries the schedule) and fails.
+    let run = run_frames(&vec![still.clone(); count], model.width, model.height, 30, &chain).unwrap();
+    // (then the penalty step, a head movement the still face does not perform)
+    let started = messages(&run, "challenge-started");
+    assert_eq!(started[0].get::<String>("challenge").unwrap(), "flash");
+    let colours = started[0].get::<gst::Array>("flash-colours").unwrap();
+    let shown: Vec<String> = colours.iter().map(|c| c.get::<String>().unwrap()).collect();
+    assert_eq!(shown, schedule.steps.iter().map(|s| s.hex()).collect::<Vec<_>>());
+    let start = (started[0].get::<Option<gst::ClockTime>>("timestamp").unwrap().unwrap().nseconds() * 30
+        / 1_000_000_000) as usize;
+    let failed = messages(&run, "challenge-failed");
+    assert_eq!(failed.first().map(|m| m.get::<String>("reason").unwrap()).as_deref(), Some("flash-mismatch"));
+    assert!(!verdict(&run).get::<bool>("passed").unwrap());
+    // Lit by the schedule from that frame on, 120 ms late: it passes.
+    let frames = lit_frames(&still, &schedule, start, 120.0, count);
+    let run = run_frames(&frames, model.width, model.height, 30, &chain).unwrap();
+    let v = verdict(&run);
+    assert!(v.get::<bool>("passed").unwrap(), "{v}");
+    let result = v.get::<gst::List>("results").unwrap();
+    let flash = result.iter().next().unwrap().get::<gst::Structure>().unwrap();
+    assert!(flash.get::<f64>("correlation").unwrap() > 0.9, "{flash}");
 }
