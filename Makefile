@@ -112,7 +112,7 @@ bench: ort
 	cargo build --release --bin lpserver --bin lpload
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) scripts/capacity.sh
 
-# The evaluation of issue-grade figures: about 10 minutes on 2 cores. EVAL_ARGS passes
+# The evaluation of issue-grade figures: about 20 minutes on 2 cores. EVAL_ARGS passes
 # options to lpeval (--set tuning|reporting|all, --sessions, --attacks, --parallel).
 eval: ort
 	@scripts/fetch-eval-faces.sh

@@ -31,7 +31,8 @@ ax_id.set_ylabel("sessions")
 ax_id.legend()
 ax_id.tick_params(axis="x", rotation=30)
 
-kinds = ["static-photo", "hand-held-print", "planar-tilt", "replay-loop", "two-faces"]
+kinds = ["static-photo", "hand-held-print", "planar-tilt", "replay-loop", "two-faces", "screen-relay",
+         "puppet", "puppet-late", "noise-free", "duplicated"]
 kinds = [k for k in kinds if any(s["kind"] == k for s in sessions)]
 accepted = [sum(s["passed"] for s in sessions if s["kind"] == k) for k in kinds]
 rejected = [sum(not s["passed"] for s in sessions if s["kind"] == k) for k in kinds]
@@ -40,6 +41,7 @@ ax_attack.bar(kinds, accepted, bottom=rejected, color="tab:red", label="accepted
 ax_attack.set_title("Attack sessions")
 ax_attack.set_ylabel("sessions")
 ax_attack.legend()
+ax_attack.tick_params(axis="x", rotation=30)
 
 with open(folder / "trace.csv") as f:
     rows = list(csv.DictReader(f))
