@@ -750,6 +750,11 @@ mod tests {
         let key = ("LIVENESS_JWT_SECRET", "x");
         let err = config(&[key, OPEN, ("CHALLENGE_LENGTH", "50")]).unwrap_err();
         assert_eq!(err.to_string(), "CHALLENGE_LENGTH=\"50\" is not valid; it takes 1 to 20");
+        let err = config(&[key, OPEN, ("MIN_SENSOR_NOISE", "-1")]).unwrap_err();
+        assert_eq!(err.to_string(), "MIN_SENSOR_NOISE=\"-1\" is not valid; it takes luma levels, 0 to 255");
+        assert!(matches!(config(&[key, OPEN, ("FLASH", "yes")]), Err(ConfigError::Invalid { name: "FLASH", .. })));
+        let c = config(&[key, OPEN, ("FLASH", "1"), ("MAX_DUPLICATE_SHARE", "1")]).unwrap();
+        assert_eq!((c.flash, c.max_duplicate_share, c.min_sensor_noise), (true, 1.0, 0.5));
         let err = config(&[key, OPEN, ("SESSION_TIMEOUT_MS", "20")]).unwrap_err();
         assert_eq!(err.to_string(), "SESSION_TIMEOUT_MS=\"20\" is not valid; it takes milliseconds, 100 or more");
         let err = config(&[OPEN, ("JWT_KEY_FILE", "/no/such/key.pem")]).unwrap_err();

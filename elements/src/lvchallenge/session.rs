@@ -27,6 +27,13 @@
 //! second of a pose the passive layer reads poorly does not decide, a screen or a print held
 //! through the challenges does. Two frames with more than one main face, the
 //! total timeout, or no calibration within `calibration_timeout_ns` end the session as failed.
+//!
+//! The screen-flash challenge ([`super::flash`]) draws its colour schedule at the prompt and
+//! is judged on the skin colours the element feeds it ([`Session::observe_colour`]) once the
+//! schedule and its lag window are over. The stream signals of lvsurfaceanalysis
+//! ([`Session::observe_stream`]) are counted over the whole session; the thresholds in the
+//! settings turn them into verdict failures (`duplicate-frames`, `no-sensor-noise`,
+//! `regular-timing`, `static-jpeg-tables`), each off by default.
 
 use std::collections::HashSet;
 
