@@ -576,7 +576,11 @@ impl Session {
         if self.verdict.is_some() {
             return None;
         }
-        let attempt_end = self.challenge_started_at? + self.settings.challenge_timeout_ns;
+        let attempt_end = match &self.flash {
+            // A flash attempt lasts its schedule and lag window.
+            Some(f) => f.started_ns + (f.schedule.total_ms() + self.settings.flash.max_lag_ms) as u64 * 1_000_000,
+            None => self.challenge_started_at? + self.settings.challenge_timeout_ns,
+        };
         let session_end = self.started_at? + self.settings.total_timeout_ns;
         Some(attempt_end.min(session_end).saturating_sub(now_ns))
     }
@@ -1307,6 +1311,9 @@ mod tests {
             .find_map(|e| if let Event::ChallengeStarted { flash, .. } = e { flash.clone() } else { None })
             .expect("the prompt carries the schedule");
         assert!(flash::COLOURS.contains(&schedule.steps.len()));
+        let started = s.flash.as_ref().map(|f| f.started_ns).unwrap();
+        let lasts = (schedule.total_ms() + flash::FlashSettings::default().max_lag_ms) as u64 * 1_000_000;
+        assert_eq!(s.time_left_ns(started), Some(lasts), "its schedule and lag window, not the attempt timeout");
         let (events, _) = flash_frames(&mut s, 5, |schedule, ms| lit_skin(schedule, ms, 150.0));
         let v = verdict(&events).expect("decided once the schedule and the lag window are over");
         assert!(v.passed, "{v:?}");
