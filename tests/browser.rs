@@ -468,9 +468,17 @@ async fn flash_step_paints_the_colours_and_fails_a_face_that_ignores_them(page: 
     assert_eq!(page.eval(&format!("{ELEMENT}.dataset.flash || ''")).await, json!(""), "the surround is back");
     let outcome = page.outcome().await;
     let words = english();
-    assert_eq!(outcome["results"][0]["errors"][0], json!(21), "{outcome}");
-    assert!(outcome["text"].as_str().unwrap().starts_with(words["code.21"].as_str().unwrap()), "{outcome}");
-    assert_eq!(outcome["action"], words["action.flash"], "{outcome}");
+    // The codes come sorted: 21, after 12, 13 or 20 when the penalty step (a head movement
+    // drawn at random, which the clip may not make) failed too. The page says the first two,
+    // and what to do about the first.
+    let codes: Vec<u64> =
+        outcome["results"][0]["errors"].as_array().unwrap().iter().filter_map(Value::as_u64).collect();
+    assert!(codes.contains(&21) && codes.iter().all(|c| [12, 13, 20, 21].contains(c)), "{outcome}");
+    if codes.len() <= 2 {
+        assert!(outcome["text"].as_str().unwrap().contains(words["code.21"].as_str().unwrap()), "{outcome}");
+    }
+    let action = if codes[0] == 21 { "action.flash" } else { "action.follow" };
+    assert_eq!(outcome["action"], words[action], "{outcome}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
