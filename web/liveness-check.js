@@ -136,7 +136,7 @@ export class LivenessCheck extends HTMLElement {
       progress: $(".lv-progress"), fill: $(".lv-fill"), step: $(".lv-step"), time: $(".lv-time"),
       status: $(".lv-status"), cue: $(".lv-cue"), camera: $(".lv-camera"), mirror: $(".lv-mirror"),
       lang: $(".lv-lang"), title: $(".lv-result-title"), text: $(".lv-result-text"),
-      action: $(".lv-result-action"), retry: $(".lv-retry"), debug: $(".lv-debug"), flash: $(".lv-flash"),
+      action: $(".lv-result-action"), retry: $(".lv-retry"), debug: $(".lv-debug"),
     };
     // The client token is kept out of the DOM once read.
     this.sessionToken = this.getAttribute("session-token") || undefined;
@@ -309,7 +309,7 @@ export class LivenessCheck extends HTMLElement {
     const context = canvas.getContext("2d");
     const video = this.parts.video;
     const track = { key: null, seen: false, passed: 0, total: 0, flash: null };
-    // One frame a new camera frame: the same picture twice reads as an injected stream.
+    // One frame per new camera frame: the same picture twice reads as an injected stream.
     // (A frame goes anyway after 250 ms, where the browser has no video frame callbacks.)
     const nextFrame = (send) => {
       if (!video.requestVideoFrameCallback) return requestAnimationFrame(send);
