@@ -460,7 +460,7 @@ async fn flash_step_paints_the_colours_and_fails_a_face_that_ignores_them(page: 
     let palette: Vec<String> = gstliveness::lvchallenge::flash::PALETTE
         .iter()
         .chain([&gstliveness::lvchallenge::flash::NEUTRAL])
-        .map(|rgb| format!("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2]))
+        .map(|&rgb| gstliveness::lvchallenge::flash::FlashStep { rgb, ms: 0 }.hex())
         .collect();
     let shown: Vec<&str> = colours.as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert!(shown.len() >= 5, "grey and at least 4 colours: {shown:?}");

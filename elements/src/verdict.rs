@@ -310,12 +310,7 @@ impl FlashShow {
         let steps = colours
             .iter()
             .zip(durations.iter())
-            .map(|(c, d)| {
-                let hex = c.get::<String>().ok()?;
-                let value = u32::from_str_radix(hex.strip_prefix('#')?, 16).ok()?;
-                let rgb = [(value >> 16) as u8, (value >> 8) as u8, value as u8];
-                Some(FlashStep { rgb, ms: d.get::<u32>().ok()? })
-            })
+            .map(|(c, d)| FlashStep::from_hex(&c.get::<String>().ok()?, d.get::<u32>().ok()?))
             .collect::<Option<Vec<_>>>()?;
         (steps.len() == colours.len()).then_some(FlashSchedule { steps })
     }

@@ -380,7 +380,7 @@ fn lit_frames(
     lag_ms: f64,
     count: usize,
 ) -> Vec<Vec<u8>> {
-    let linear = |v: u8| (v as f32 / 255.0).powf(2.2);
+    let linear = gstliveness::lvchallenge::flash::linear;
     (0..count)
         .map(|n| {
             let ms = (n as f64 - start as f64) * 1000.0 / 30.0 - lag_ms;

@@ -80,6 +80,13 @@ impl FlashStep {
     pub fn hex(&self) -> String {
         format!("#{:02x}{:02x}{:02x}", self.rgb[0], self.rgb[1], self.rgb[2])
     }
+
+    /// The step of colour `hex` (`#rrggbb`) lasting `ms` (None when `hex` is not one).
+    pub fn from_hex(hex: &str, ms: u32) -> Option<FlashStep> {
+        let digits = hex.strip_prefix('#').filter(|d| d.len() == 6 && d.bytes().all(|b| b.is_ascii_hexdigit()))?;
+        let value = u32::from_str_radix(digits, 16).ok()?;
+        Some(FlashStep { rgb: [(value >> 16) as u8, (value >> 8) as u8, value as u8], ms })
+    }
 }
 
 /// The colours the page shows, after `LEAD_MS` of grey and before `TAIL_MS` of it.
@@ -88,7 +95,8 @@ pub struct FlashSchedule {
     pub steps: Vec<FlashStep>,
 }
 
-fn linear(v: u8) -> f32 {
+/// An sRGB value's linear light, 0..1.
+pub fn linear(v: u8) -> f32 {
     let c = v as f32 / 255.0;
     if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
 }
@@ -261,12 +269,21 @@ mod tests {
     }
 
     #[test]
+    fn colours_parse_only_as_six_hex_digits() {
+        assert_eq!(FlashStep::from_hex("#d44040", 5), Some(FlashStep { rgb: [0xd4, 0x40, 0x40], ms: 5 }));
+        for bad in ["d44040", "#fff", "#+44040", "#d4404g", "#d440400"] {
+            assert_eq!(FlashStep::from_hex(bad, 5), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn schedules_keep_their_limits() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
         for _ in 0..500 {
             let s = FlashSchedule::draw(&mut rng);
             assert!(COLOURS.contains(&s.steps.len()));
             assert!(s.steps.iter().all(|step| DURATION_MS.contains(&step.ms)));
+            assert!(s.steps.iter().all(|step| FlashStep::from_hex(&step.hex(), step.ms) == Some(*step)));
             assert!(s.steps.windows(2).all(|w| w[0].rgb != w[1].rgb));
             assert_eq!(s.colour_at(0.0), NEUTRAL);
             assert_eq!(s.colour_at(LEAD_MS as f64), s.steps[0].rgb);

@@ -5,7 +5,7 @@
 //! on the face in front of the screen and less on the background behind it; the camera's
 //! automatic white balance then pulls the frame's mean back toward grey over about a second.
 
-use gstliveness::lvchallenge::flash::{FlashSchedule, FlashStep, Rgb8};
+use gstliveness::lvchallenge::flash::{FlashSchedule, FlashStep, Rgb8, linear};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
@@ -19,19 +19,10 @@ pub fn schedule_of(challenge: &Value) -> Option<(String, FlashSchedule)> {
     let steps = colours
         .iter()
         .zip(durations)
-        .map(|(c, d)| {
-            let value = u32::from_str_radix(c.as_str()?.strip_prefix('#')?, 16).ok()?;
-            let rgb = [(value >> 16) as u8, (value >> 8) as u8, value as u8];
-            Some(FlashStep { rgb, ms: u32::try_from(d.as_u64()?).ok()? })
-        })
+        .map(|(c, d)| FlashStep::from_hex(c.as_str()?, u32::try_from(d.as_u64()?).ok()?))
         .collect::<Option<Vec<_>>>()?;
     let key = format!("{}/{}", challenge["index"], flash["colours"]);
     Some((key, FlashSchedule { steps }))
-}
-
-fn linear(v: u8) -> f32 {
-    let c = v as f32 / 255.0;
-    if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
 }
 
 /// The page's own colours while it does not flash (a dark interface).
