@@ -65,8 +65,9 @@ runpy.run_module("tf2onnx.convert", run_name="__main__")
 PY
 done
 
-# The face mesh's PRelu nodes become Relu(x) + slope * Min(x, 0): the same function, equal
-# outputs (the script checks them), twice as fast on ONNX Runtime's CPU kernels.
+# The face mesh's PRelu nodes become two depthwise 1x1 convolutions, Conv(Relu(x), 1 - slope)
+# + Conv(x, slope): the same function, the same outputs (the script checks them), and about
+# 2.5 times as fast on ONNX Runtime's CPU kernels.
 mv "$out/facemesh.onnx" "$work/facemesh-prelu.onnx"
 venv/bin/python "$here/rewrite-prelu.py" "$work/facemesh-prelu.onnx" "$out/facemesh.onnx"
 

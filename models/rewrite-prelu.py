@@ -1,14 +1,19 @@
-"""Rewrites every PRelu node of an ONNX model as Relu(x) + slope * Min(x, 0).
+"""Rewrites every PRelu node of an ONNX model as
+Conv1x1(Relu(x), 1 - slope) + Conv1x1(x, slope), two depthwise 1x1 convolutions.
 
-The two are the same function, and the rewritten graph gives bit-identical outputs, but
-ONNX Runtime's CPU kernels run the four elementwise nodes (which its optimiser fuses into the
-convolutions around them) faster than its PRelu kernel: the face mesh (28 PRelu) runs in
-2.0 ms instead of 4.4 ms on ONNX Runtime 1.32, one thread.
+The two are the same function (slope * x + (1 - slope) * max(x, 0)), but ONNX Runtime's CPU
+kernels run the rewritten graph much faster: its PRelu kernel is slow, and depthwise
+convolutions and their sum stay in its blocked (NCHWc) layout, where it fuses the addition into
+the second convolution, so no layout reorders are left around the activation. The face mesh
+(28 PRelu) runs in about 1.3 ms instead of 4.4 ms on ONNX Runtime 1.32, one thread (2.0 ms
+with the earlier Relu(x) + slope * Min(x, 0) form, whose Min and Mul nodes forced a reorder
+in and out of the blocked layout at each activation).
 
     python rewrite-prelu.py IN.onnx OUT.onnx
 
 The script checks the claim before writing: the original and the rewritten model, run by
-ONNX's reference evaluator on the same seeded random input, must give equal outputs.
+ONNX's reference evaluator on the same seeded random input, must give the same outputs up to
+float rounding (1e-6 of the output's magnitude).
 """
 import sys
 
@@ -17,27 +22,35 @@ import onnx
 from onnx import helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
-ZERO = "prelu_rewrite_zero"
-
-
 def rewrite(model):
     graph = model.graph
-    nodes, count = [], 0
+    slopes = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    nodes, weights, replaced, count = [], [], set(), 0
     for node in graph.node:
         if node.op_type != "PRelu":
             nodes.append(node)
             continue
         count += 1
-        x, slope = node.input
+        x, slope_name = node.input
+        replaced.add(slope_name)
         name = node.name or f"prelu_{count}"
+        slope = slopes[slope_name].astype(np.float32).reshape(-1)
+        channels = slope.size
+        weights += [
+            numpy_helper.from_array(slope.reshape(channels, 1, 1, 1), f"{name}/slope"),
+            numpy_helper.from_array((1 - slope).reshape(channels, 1, 1, 1), f"{name}/rest"),
+        ]
+        conv = {"group": channels, "kernel_shape": [1, 1]}
         nodes += [
             helper.make_node("Relu", [x], [f"{name}/positive"], name=f"{name}/relu"),
-            helper.make_node("Min", [x, ZERO], [f"{name}/negative"], name=f"{name}/min"),
-            helper.make_node("Mul", [f"{name}/negative", slope], [f"{name}/scaled"], name=f"{name}/mul"),
-            helper.make_node("Add", [f"{name}/positive", f"{name}/scaled"], [node.output[0]], name=f"{name}/add"),
+            helper.make_node("Conv", [f"{name}/positive", f"{name}/rest"], [f"{name}/kept"], name=f"{name}/keep", **conv),
+            helper.make_node("Conv", [x, f"{name}/slope"], [f"{name}/sloped"], name=f"{name}/slope", **conv),
+            helper.make_node("Add", [f"{name}/kept", f"{name}/sloped"], [node.output[0]], name=f"{name}/add"),
         ]
-    if count:
-        graph.initializer.append(numpy_helper.from_array(np.zeros((), np.float32), ZERO))
+    # The slopes now live in the convolutions' weights.
+    kept = [init for init in graph.initializer if init.name not in replaced]
+    del graph.initializer[:]
+    graph.initializer.extend(kept + weights)
     del graph.node[:]
     graph.node.extend(nodes)
     return count
@@ -59,11 +72,11 @@ def main():
     count = rewrite(model)
     onnx.checker.check_model(model)
     after = outputs(model)
-    worst = max(float(np.max(np.abs(a - b))) for a, b in zip(before, after))
-    if worst > 1e-5:
+    worst = max(float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(a))))) for a, b in zip(before, after))
+    if worst > 1e-6:
         sys.exit(f"{source}: the rewritten model differs by {worst}")
     onnx.save(model, target)
-    print(f"{target}: {count} PRelu rewritten, outputs equal (largest difference {worst:g})")
+    print(f"{target}: {count} PRelu rewritten, outputs equal (largest difference {worst:g} of the magnitude)")
 
 
 if __name__ == "__main__":

@@ -110,9 +110,15 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "MAX_SESSIONS",
-        Found("7 per core the process may use"),
+        Found("8 per core the process may use"),
         "1 to 10000",
         "LPProto sessions at once; CONNECT past it gets `busy` (1023) with retry-after-ms",
+    ),
+    setting(
+        "ANALYSIS_THREADS",
+        Found("1 per core the process may use"),
+        "1 to 1024",
+        "frames decoded and analysed at once, of all sessions; the others wait their turn in arrival order",
     ),
     setting("CHALLENGE_TIMEOUT_MS", Value("10000"), MS, "time for one attempt at a challenge"),
     setting(
@@ -167,19 +173,19 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "DETECT_EVERY_NTH",
-        Value("3"),
+        Value("5"),
         NTH,
         "lvfacedetect runs BlazeFace on every n-th frame of a session; between, the face box follows the face mesh",
     ),
     setting(
         "MESH_IDLE_EVERY_NTH",
-        Value("1"),
+        Value("2"),
         NTH,
         "lvlandmarks meshes every n-th frame while the challenge needs no fine motion; the emotion model runs only while a smile may be asked",
     ),
     setting(
         "PASSIVE_EVERY_NTH",
-        Value("3"),
+        Value("4"),
         NTH,
         "lvantispoof and lvsurfaceanalysis analyse every n-th frame of a session's face, their results carried between",
     ),
@@ -325,6 +331,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Most LPProto sessions at once; CONNECT past it is answered `busy`.
     pub max_sessions: usize,
+    /// Frames analysed at once, of all sessions (the analysis gate's width).
+    pub analysis_threads: usize,
     /// How long live sessions may go on after SIGTERM or SIGINT before they are closed.
     pub shutdown_grace: Duration,
     /// Web origins whose pages may open `/lpproto`; empty: the server's own pages only.
@@ -459,13 +467,19 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
 }
 
 /// Sessions one core analyses at 10 frames a second with their round trips within 15 ms
-/// (median) and 40 ms (99th percentile): `scripts/capacity.sh` (`make bench`) measured 16 on two
-/// cores at 8.3-9 ms of CPU a frame and 18 past the bound; 7 a core leaves a margin.
-const SESSIONS_PER_CORE: usize = 7;
+/// (median) and 40 ms (99th percentile): `scripts/capacity.sh` (`make bench`) measured 24 on two
+/// cores at 5.4-5.8 ms of CPU a frame on a quiet host, 20 when the host took back 3-8 % of the
+/// CPU time (steal) and a frame cost 6.4-7 ms; 8 a core leaves a margin.
+const SESSIONS_PER_CORE: usize = 8;
+
+/// The cores the process may use (its CPU affinity).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
 
 /// `MAX_SESSIONS` when unset: from the cores the process may use.
 fn default_max_sessions() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()) * SESSIONS_PER_CORE
+    cores() * SESSIONS_PER_CORE
 }
 
 /// The pixel bounds accept 64x64 to 4096x4096 pixels.
@@ -615,6 +629,7 @@ impl Config {
             max_sessions: vars
                 .parse_opt("MAX_SESSIONS", |v| (1..=10_000).contains(v))?
                 .unwrap_or_else(default_max_sessions),
+            analysis_threads: vars.parse_opt("ANALYSIS_THREADS", |v| (1..=1024).contains(v))?.unwrap_or_else(cores),
             shutdown_grace: vars.millis("SHUTDOWN_GRACE_MS", 0..=600_000)?,
             challenge_timeout: vars.millis("CHALLENGE_TIMEOUT_MS", FROM_100_MS)?,
             session_timeout: vars.millis("SESSION_TIMEOUT_MS", FROM_100_MS)?,
@@ -767,6 +782,10 @@ mod tests {
         assert!(config(&[key, OPEN, ("REDIS_URL", "redis://cache:6379/2")]).is_ok());
         let err = config(&[key, OPEN, ("MAX_SESSIONS", "0")]).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { name: "MAX_SESSIONS", .. }), "{err}");
+        let err = config(&[key, OPEN, ("ANALYSIS_THREADS", "0")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "ANALYSIS_THREADS", .. }), "{err}");
+        let threads = config(&[key, OPEN, ("ANALYSIS_THREADS", "3")]).map(|c| c.analysis_threads);
+        assert_eq!(threads.ok(), Some(3));
         let err = config(&[key, ("OPEN_SESSIONS", "yes")]).unwrap_err();
         assert_eq!(err.to_string(), "OPEN_SESSIONS=\"yes\" is not valid; it takes 0 or 1");
     }

@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod gate;
 pub mod logging;
 pub mod metrics;
 pub mod openapi;
@@ -34,6 +35,8 @@ pub struct App {
     pub policy: PolicyStore,
     /// One permit per LPProto session that may run at once (`MAX_SESSIONS`).
     pub session_slots: Arc<tokio::sync::Semaphore>,
+    /// The frames of all sessions take turns through it (`ANALYSIS_THREADS` at once).
+    pub analysis_gate: gate::AnalysisGate,
     /// Turns true when the server's grace period after SIGTERM is over: every connection
     /// closes.
     pub shutdown: tokio::sync::watch::Sender<bool>,
@@ -326,11 +329,13 @@ impl App {
             tracing::warn!(%reason, "the analysis pipeline does not run: GET /ready answers 503");
         }
         let session_slots = Arc::new(tokio::sync::Semaphore::new(config.max_sessions));
+        let analysis_gate = gate::AnalysisGate::new(config.analysis_threads);
         let (shutdown, _) = tokio::sync::watch::channel(false);
         Ok(App {
             config,
             policy,
             session_slots,
+            analysis_gate,
             shutdown,
             connections: Default::default(),
             connections_by_ip: Default::default(),

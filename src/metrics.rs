@@ -71,6 +71,7 @@ pub struct Metrics {
     sessions_finished: Family<OutcomeLabels, Counter>,
     frames: Counter,
     frame_seconds: Histogram,
+    frame_wait_seconds: Histogram,
     element_seconds: Family<ElementLabels, Histogram, fn() -> Histogram>,
     refusals: Family<RefusalLabels, Counter>,
     requests: Family<RequestLabels, Counter>,
@@ -91,6 +92,7 @@ impl Metrics {
             sessions_finished: Family::default(),
             frames: Counter::default(),
             frame_seconds: latency_histogram(),
+            frame_wait_seconds: latency_histogram(),
             element_seconds: Family::new_with_constructor(latency_histogram),
             refusals: Family::default(),
             requests: Family::default(),
@@ -106,6 +108,11 @@ impl Metrics {
             "frame_seconds",
             "Time from a FRAME's arrival to its answer (decoding and the whole pipeline), in seconds",
             metrics.frame_seconds.clone(),
+        );
+        registry.register(
+            "frame_wait_seconds",
+            "Time a FRAME waited for its turn at the analysis gate (ANALYSIS_THREADS frames at once), in seconds",
+            metrics.frame_wait_seconds.clone(),
         );
         registry.register(
             "element_seconds",
@@ -147,6 +154,11 @@ impl Metrics {
     pub fn frame_answered(&self, elapsed: Duration) {
         self.frames.inc();
         self.frame_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    /// A frame waited `elapsed` for its turn at the analysis gate.
+    pub fn frame_waited(&self, elapsed: Duration) {
+        self.frame_wait_seconds.observe(elapsed.as_secs_f64());
     }
 
     /// A frame spent `elapsed` in `element`.

@@ -492,7 +492,13 @@ impl SessionHandle {
                     }
                 };
                 while let Ok((jpeg, reply)) = inbox.recv() {
-                    let _ = reply.send(session.analyse(&jpeg));
+                    let answer = {
+                        let arrived = Instant::now();
+                        let _turn = app.analysis_gate.enter();
+                        app.metrics.frame_waited(arrived.elapsed());
+                        session.analyse(&jpeg)
+                    };
+                    let _ = reply.send(answer);
                 }
                 session.stop();
                 let _ = stopped_tx.send(());

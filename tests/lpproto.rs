@@ -28,7 +28,9 @@ async fn a_performed_session_gets_stats_then_success_and_the_socket_closes() {
     let mut stats = 0;
     let mut challenges_seen = std::collections::BTreeSet::new();
     let mut success = None;
+    let mut pace = common::camera_pace(common::CLIP_FPS);
     for jpeg in &frames {
+        pace.tick().await;
         send(&mut socket, &frame(jpeg)).await;
         let answer = receive(&mut socket).await.expect("an answer to every FRAME");
         match answer.command.as_str() {
@@ -66,10 +68,10 @@ async fn a_performed_session_gets_stats_then_success_and_the_socket_closes() {
 
 /// Plays `frames` in one anonymous session; the message that ended it (SUCCESS or the
 /// verdict's ERROR).
-async fn play_frames(address: std::net::SocketAddr, frames: &[Vec<u8>]) -> Message {
+async fn play_frames(address: std::net::SocketAddr, frames: &[Vec<u8>], fps: u64) -> Message {
     let mut socket = open(address).await;
     assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
-    common::run_clip(&mut socket, frames).await
+    common::run_clip_at(&mut socket, frames, fps).await
 }
 
 /// The verdict's error codes of an ERROR (`errors` header).
@@ -103,21 +105,21 @@ async fn stream_checks_flag_a_noise_free_render_and_repeated_frames_but_not_a_ca
     let (address, _stop) = start(&[sequence, defaults[0], defaults[1]]).await;
     let clip = clip_jpegs();
     // The clip as rendered: no sensor noise.
-    let rendered = play_frames(address, &clip).await;
+    let rendered = play_frames(address, &clip, common::CLIP_FPS).await;
     assert_eq!(rendered.command, "ERROR", "{rendered:?}");
     assert!(verdict_codes(&rendered).contains(&23), "no-sensor-noise: {rendered:?}");
     let claims = verify(&rendered.body);
     assert!(claims["challenges"]["sensorNoise"].as_f64().unwrap() < 0.5, "{claims}");
     // The same clip filmed: it passes.
     let filmed: Vec<Vec<u8>> = clip.iter().enumerate().map(|(n, jpeg)| with_sensor_noise(jpeg, n as u64)).collect();
-    let passed = play_frames(address, &filmed).await;
+    let passed = play_frames(address, &filmed, common::CLIP_FPS).await;
     assert_eq!(passed.command, "SUCCESS", "{passed:?}");
     let claims = verify(&passed.body);
     assert!(claims["challenges"]["sensorNoise"].as_f64().unwrap() >= 0.5, "{claims}");
     assert!(claims["challenges"]["duplicateShare"].as_f64().unwrap() <= 0.1, "{claims}");
-    // Each filmed frame sent twice: repeated frames.
+    // Each filmed frame sent twice, at twice the rate: repeated frames.
     let doubled: Vec<Vec<u8>> = filmed.iter().flat_map(|jpeg| [jpeg.clone(), jpeg.clone()]).collect();
-    let repeated = play_frames(address, &doubled).await;
+    let repeated = play_frames(address, &doubled, 2 * common::CLIP_FPS).await;
     assert!(verdict_codes(&repeated).contains(&22), "duplicate-frames: {repeated:?}");
 }
 
@@ -397,16 +399,7 @@ async fn a_success_clears_the_failures() {
     // A success: the clip turns left first.
     let mut socket = open(address).await;
     assert_eq!(connect_user(&mut socket, address, "grace").await.command, "CONNECTED");
-    let mut last = None;
-    for jpeg in &frames {
-        send(&mut socket, &frame(jpeg)).await;
-        let answer = receive(&mut socket).await.unwrap();
-        if answer.command != "STATS" {
-            last = Some(answer);
-            break;
-        }
-    }
-    assert_eq!(last.map(|m| m.command), Some("SUCCESS".to_string()));
+    assert_eq!(common::run_clip(&mut socket, &frames).await.command, "SUCCESS");
     // After the success one failure is not yet a cooldown; a second one is.
     for _ in 0..2 {
         let mut socket = open(failing).await;

@@ -38,7 +38,9 @@ async fn metrics_count_sessions_frames_elements_refusals_and_requests() {
     let during = scrape(address).await;
     assert_eq!(sample(&during, "lpserver_sessions_active"), 1.0);
     let mut answered = 0.0;
+    let mut pace = common::camera_pace(common::CLIP_FPS);
     for jpeg in &frames {
+        pace.tick().await;
         send(&mut socket, &frame(jpeg)).await;
         answered += 1.0;
         if receive(&mut socket).await.expect("an answer").command == "SUCCESS" {
@@ -53,6 +55,8 @@ async fn metrics_count_sessions_frames_elements_refusals_and_requests() {
     assert_eq!(sample(&after, r#"lpserver_sessions_finished_total{outcome="passed",code=""}"#), 1.0, "{after}");
     assert_eq!(sample(&after, "lpserver_frames_total"), answered);
     assert_eq!(sample(&after, "lpserver_frame_seconds_count"), answered);
+    // Every analysed frame went through the analysis gate once.
+    assert_eq!(sample(&after, "lpserver_frame_wait_seconds_count"), answered);
     assert!(sample(&after, "lpserver_frame_seconds_sum") > 0.0);
     for element in ["lvfacedetect", "lvlandmarks", "lvantispoof", "lvsurfaceanalysis", "lvchallenge"] {
         let count = sample(&after, &format!(r#"lpserver_element_seconds_count{{element="{element}"}}"#));
@@ -113,14 +117,7 @@ async fn ready_answers_503_naming_what_failed_when_onnx_runtime_is_missing() {
 
 /// Performs the clip on `socket` until its verdict; the verdict message.
 async fn perform(socket: &mut common::Socket) -> lpserver::protocol::Message {
-    for jpeg in clip_jpegs() {
-        send(socket, &frame(&jpeg)).await;
-        let answer = receive(socket).await.expect("an answer");
-        if answer.command != "STATS" {
-            return answer;
-        }
-    }
-    panic!("no verdict");
+    common::run_clip(socket, &clip_jpegs()).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

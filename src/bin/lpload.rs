@@ -16,10 +16,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use futures_util::SinkExt;
 use gst::prelude::*;
 use lpserver::client::receive;
+use rand::{Rng, SeedableRng};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const HELP: &str = "\
@@ -75,8 +75,8 @@ fn options() -> Result<Options, String> {
     Ok(options)
 }
 
-/// The clip's frames as base64 JPEG (what a browser sends).
-fn clip_frames(clip: &Path) -> Result<Vec<String>, String> {
+/// The clip's frames as JPEG files (what the page sends, one binary message each).
+fn clip_frames(clip: &Path) -> Result<Vec<Vec<u8>>, String> {
     gst::init().map_err(|err| err.to_string())?;
     let launch = format!(
         "filesrc location=\"{}\" ! decodebin ! videoconvert ! jpegenc quality=85 ! appsink name=out sync=false",
@@ -91,7 +91,7 @@ fn clip_frames(clip: &Path) -> Result<Vec<String>, String> {
     let mut frames = Vec::new();
     while let Ok(sample) = sink.pull_sample() {
         if let Some(buffer) = sample.buffer().and_then(|b| b.map_readable().ok()) {
-            frames.push(base64::engine::general_purpose::STANDARD.encode(buffer.as_slice()));
+            frames.push(buffer.as_slice().to_vec());
         }
     }
     let _ = pipeline.set_state(gst::State::Null);
@@ -131,7 +131,7 @@ fn refused_connect(answer: Option<lpserver::protocol::Message>) -> String {
 
 async fn run_session(
     url: String,
-    frames: std::sync::Arc<Vec<String>>,
+    frames: std::sync::Arc<Vec<Vec<u8>>>,
     count: usize,
     period: Duration,
     (api_key, user): (Option<String>, usize),
@@ -168,8 +168,8 @@ async fn run_session(
         tick.tick().await;
         let frame = &frames[index % frames.len()];
         let sent = Instant::now();
-        let text = format!("FRAME\ncontent-type:image/x-jpeg-base64\n\n{frame}");
-        if socket.send(WsMessage::Text(text.into())).await.is_err() {
+        // A binary message is a FRAME of JPEG bytes, as the page sends them.
+        if socket.send(WsMessage::Binary(frame.clone().into())).await.is_err() {
             report.outcome = "socket closed".into();
             return report;
         }
@@ -242,8 +242,14 @@ async fn main() {
     );
     let started = Instant::now();
     let mut tasks = Vec::new();
+    // Sessions start spread over the ramp, each at a random phase of the frame period (seeded:
+    // the same phases every run), as independent clients would: starts evenly spaced by a
+    // fraction of the period would make every session's frames arrive at the same instants.
+    let mut phases = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     for n in 0..options.sessions {
-        let delay = options.ramp.mul_f64(n as f64 / options.sessions.max(1) as f64);
+        let periods =
+            (options.ramp.as_secs_f64() * n as f64 / options.sessions.max(1) as f64 / period.as_secs_f64()).floor();
+        let delay = period.mul_f64(periods + phases.random::<f64>());
         let (url, frames, api_key) = (options.url.clone(), frames.clone(), options.api_key.clone());
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;

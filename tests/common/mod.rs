@@ -298,16 +298,38 @@ pub async fn connect_user(socket: &mut Socket, address: std::net::SocketAddr, us
     connect(socket, &format!("session-token:{token}\n")).await
 }
 
-/// Sends `frames` until the session ends; its last answer (SUCCESS or the verdict's ERROR).
+/// The clip's frame rate: a session's clock is the server's, so frames sent faster than the
+/// clip was filmed would shorten its pauses (a movement sooner after its prompt than
+/// `reaction-min` is a wrong movement), and how much would depend on the machine's speed.
+pub const CLIP_FPS: u64 = 10;
+
+/// A tick for each frame sent, `fps` a second at most.
+pub fn camera_pace(fps: u64) -> tokio::time::Interval {
+    let mut pace = tokio::time::interval(Duration::from_millis(1000 / fps));
+    pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    pace
+}
+
+/// Sends `frames` until the session ends, at most [`CLIP_FPS`] a second, as a camera would;
+/// its last answer (SUCCESS or the verdict's ERROR).
 pub async fn run_clip(socket: &mut Socket, frames: &[Vec<u8>]) -> Message {
+    run_clip_at(socket, frames, CLIP_FPS).await
+}
+
+/// [`run_clip`] at `fps` frames a second at most.
+pub async fn run_clip_at(socket: &mut Socket, frames: &[Vec<u8>], fps: u64) -> Message {
+    let mut pace = camera_pace(fps);
+    let mut last = None;
     for jpeg in frames {
+        pace.tick().await;
         send(socket, &frame(jpeg)).await;
         let answer = receive(socket).await.expect("an answer to every FRAME");
         if answer.command != "STATS" {
             return answer;
         }
+        last = Some(answer);
     }
-    panic!("the frames ended before the session");
+    panic!("the frames ended before the session; the last STATS: {last:?}");
 }
 
 /// `GET /v1/sessions/{id}/result` with `api_key`: the status and the answer.
