@@ -45,11 +45,6 @@ impl AnalysisGate {
         }
     }
 
-    /// How many frames it lets through at once.
-    pub fn width(&self) -> usize {
-        self.width
-    }
-
     /// Waits for this frame's turn (blocking: called on a session's thread).
     pub fn enter(&self) -> GatePass<'_> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());

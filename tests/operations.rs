@@ -115,11 +115,6 @@ async fn ready_answers_503_naming_what_failed_when_onnx_runtime_is_missing() {
     assert_eq!(body["attempts_store"], "memory", "what works is said to work: {body}");
 }
 
-/// Performs the clip on `socket` until its verdict; the verdict message.
-async fn perform(socket: &mut common::Socket) -> lpserver::protocol::Message {
-    common::run_clip(socket, &clip_jpegs()).await
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_follow_connections_and_sessions_and_hold_nothing_biometric_or_secret() {
     let (mut redis, url) = common::RedisServer::start();
@@ -141,7 +136,7 @@ async fn json_logs_follow_connections_and_sessions_and_hold_nothing_biometric_or
     let client_token = created["clientToken"].as_str().unwrap().to_string();
     let mut socket = open(address).await;
     assert_eq!(connect(&mut socket, &format!("session-token:{client_token}\n")).await.command, "CONNECTED");
-    let verdict = perform(&mut socket).await;
+    let verdict = common::run_clip(&mut socket, &clip_jpegs()).await;
     assert_eq!(verdict.command, "SUCCESS");
     drop(socket);
     // A second session loses its Redis half-way: lvvideoglue's warning reaches the log.
