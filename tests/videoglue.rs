@@ -346,12 +346,14 @@ fn session_ids_with_odd_characters_reach_no_other_key() {
     assert_eq!(read.buffers.len(), 2);
 }
 
-/// A whole LPProto session on the clip; returns how many frames were sent.
+/// A whole LPProto session on the clip at its own rate; returns how many frames were sent.
 async fn perform_session(socket: &mut Socket, id: &str) -> usize {
     let connected = connect(socket, &format!("session-id:{id}\n")).await;
     assert_eq!(connected.command, "CONNECTED");
     let mut sent = 0;
+    let mut pace = common::camera_pace(common::CLIP_FPS);
     for jpeg in clip_jpegs() {
+        pace.tick().await;
         send(socket, &frame(&jpeg)).await;
         sent += 1;
         let answer = receive(socket).await.expect("an answer to every FRAME");
