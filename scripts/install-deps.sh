@@ -7,6 +7,8 @@ packages=(
     # build
     pkg-config meson
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+    # lpserver decodes LPProto frames with libjpeg-turbo
+    libturbojpeg0-dev
     # run and test
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     redis-server python3 python3-pip

@@ -11,7 +11,7 @@
 use gst::prelude::*;
 use gstliveness::meta::{Face, FaceMeta};
 
-use crate::session::DecodedFrame;
+use crate::decode::DecodedFrame;
 
 /// An element the plugin set should provide is not registered.
 #[derive(Debug, Clone, thiserror::Error)]

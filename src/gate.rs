@@ -8,24 +8,33 @@
 //! runs alone on its core and is answered in about its own CPU time plus its wait in line, so
 //! the median round trip stays near one frame's cost until the cores are nearly full.
 
-use std::sync::{Condvar, Mutex};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::Thread;
 
-/// A first-come, first-served counting gate (a ticket per frame).
+/// A first-come, first-served counting gate. A place given back goes straight to the first
+/// frame in line, and only that frame's thread is woken: a release costs one wake-up however
+/// many wait.
 #[derive(Debug)]
 pub struct AnalysisGate {
     state: Mutex<GateState>,
-    turn: Condvar,
     width: usize,
 }
 
 #[derive(Debug)]
 struct GateState {
-    /// The next ticket to hand out.
-    next_ticket: u64,
-    /// Tickets let through so far: the ticket `admitted` is the first in line.
-    admitted: u64,
-    /// Places free in the gate.
+    /// Places free in the gate (never more than zero while someone waits).
     free: usize,
+    /// The frames waiting, first in line first.
+    line: VecDeque<Arc<Waiter>>,
+}
+
+/// A thread waiting in line, and whether it has been given a place.
+#[derive(Debug)]
+struct Waiter {
+    thread: Thread,
+    admitted: AtomicBool,
 }
 
 /// One frame's place in the gate, given back when dropped.
@@ -38,52 +47,60 @@ impl AnalysisGate {
     /// A gate that lets `width` frames through at once (at least one).
     pub fn new(width: usize) -> AnalysisGate {
         let width = width.max(1);
-        AnalysisGate {
-            state: Mutex::new(GateState { next_ticket: 0, admitted: 0, free: width }),
-            turn: Condvar::new(),
-            width,
-        }
+        AnalysisGate { state: Mutex::new(GateState { free: width, line: VecDeque::new() }), width }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Waits for this frame's turn (blocking: called on a session's thread).
     pub fn enter(&self) -> GatePass<'_> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let ticket = state.next_ticket;
-        state.next_ticket += 1;
-        while state.admitted != ticket || state.free == 0 {
-            state = self.turn.wait(state).unwrap_or_else(|p| p.into_inner());
+        let waiter = {
+            let mut state = self.state();
+            if state.free > 0 {
+                state.free -= 1;
+                return GatePass { gate: self };
+            }
+            let waiter = Arc::new(Waiter { thread: std::thread::current(), admitted: AtomicBool::new(false) });
+            state.line.push_back(waiter.clone());
+            waiter
+        };
+        // `park` may return spuriously: the flag, set before the unpark, is the word.
+        while !waiter.admitted.load(Ordering::Acquire) {
+            std::thread::park();
         }
-        state.admitted += 1;
-        state.free -= 1;
-        // The next in line may find a place free too.
-        self.turn.notify_all();
         GatePass { gate: self }
     }
 
     /// Frames waiting for their turn.
     pub fn waiting(&self) -> u64 {
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.next_ticket - state.admitted
+        self.state().line.len() as u64
     }
 
     /// Frames being analysed.
     pub fn busy(&self) -> usize {
-        self.width - self.state.lock().unwrap_or_else(|p| p.into_inner()).free
+        self.width - self.state().free
     }
 }
 
 impl Drop for GatePass<'_> {
     fn drop(&mut self) {
-        let mut state = self.gate.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.free += 1;
-        self.gate.turn.notify_all();
+        let mut state = self.gate.state();
+        match state.line.pop_front() {
+            // The place passes to the first in line.
+            Some(next) => {
+                next.admitted.store(true, Ordering::Release);
+                next.thread.unpark();
+            }
+            None => state.free += 1,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 

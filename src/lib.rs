@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod decode;
 pub mod gate;
 pub mod logging;
 pub mod metrics;
@@ -131,7 +132,7 @@ pub fn init_gstreamer() -> Result<(), StartError> {
 /// Runs one grey frame through the analysis chain: the elements are registered, ONNX Runtime
 /// and every model load, the detector runs. Blocking.
 fn check_pipeline(antispoof_threshold: f64) -> Result<(), String> {
-    let frame = session::DecodedFrame { width: 64, height: 48, rgb: vec![128; 64 * 48 * 3] };
+    let frame = decode::DecodedFrame::rgb(64, 48, vec![128; 64 * 48 * 3]);
     analysis::run(vec![frame], &rest::liveness_chain(antispoof_threshold)).map(drop).map_err(|err| err.to_string())
 }
 

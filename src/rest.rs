@@ -31,7 +31,7 @@ use warp::{Filter, Reply};
 
 use crate::App;
 use crate::analysis::{self, AnalyzedFrame, Stage};
-use crate::session::{DecodedFrame, decode_still};
+use crate::decode::{DecodedFrame, decode_still};
 
 /// Most frames one request may carry (`/blink-check`, `/passive-monitor`).
 pub const MAX_REQUEST_FRAMES: usize = 64;

@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 use crate::App;
 use crate::analysis::{MissingElement, Stage};
 use crate::config::Config;
+use crate::decode::{DecodeError, JpegHeader, decode_jpeg, decode_jpeg_into, jpeg_header};
 use crate::protocol::{ConnectRequest, FrameAnswer, Outcome, ProtoError};
 
 /// How long a frame may take through the pipeline before the session fails.
@@ -26,8 +27,6 @@ const FRAME_ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
 /// frames, each a JPEG encode and a Redis write (10-20 ms, more on a loaded machine), and the
 /// analysis can run ahead of the store by that many frames.
 const STORE_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-/// Largest frame side accepted.
-pub const MAX_FRAME_SIDE: u32 = 4096;
 
 /// Why a session's pipeline could not be built or started.
 #[derive(Debug, thiserror::Error)]
@@ -46,110 +45,12 @@ pub enum SessionError {
     Thread(String),
 }
 
-/// Why an image could not be decoded.
-#[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
-    #[error("neither a JPEG nor a PNG")]
-    UnknownFormat,
-    #[error("the frame does not start with a JPEG marker")]
-    NotJpeg,
-    #[error("the {format:?} image is truncated: {missing}")]
-    Truncated { format: image::ImageFormat, missing: &'static str },
-    #[error("{width}x{height} is {} pixels, more than the {max_pixels} allowed", *width as u64 * *height as u64)]
-    TooManyPixels { width: u32, height: u32, max_pixels: u64 },
-    #[error("{format:?}: {source}")]
-    Image { format: image::ImageFormat, source: image::ImageError },
-}
-
 /// What lvjwtsink (or the bus) says after a frame.
 #[derive(Debug, Clone)]
 enum SinkEvent {
     Frame(FrameResult),
     Verdict { token: String, is_ok: bool, errors: Vec<u32> },
     Failed(String),
-}
-
-/// A decoded frame, RGB.
-#[derive(Debug, Clone)]
-pub struct DecodedFrame {
-    pub width: u32,
-    pub height: u32,
-    pub rgb: Vec<u8>,
-}
-
-/// A JPEG ends with its end-of-image marker (a few padding bytes may follow it).
-fn jpeg_is_whole(bytes: &[u8]) -> bool {
-    let tail = &bytes[bytes.len().saturating_sub(32)..];
-    tail.windows(2).any(|w| w == [0xFF, 0xD9])
-}
-
-/// A PNG ends with its IEND chunk.
-fn png_is_whole(bytes: &[u8]) -> bool {
-    bytes.len() >= 12 && &bytes[bytes.len() - 8..bytes.len() - 4] == b"IEND"
-}
-
-/// Decodes a JPEG frame (LPProto), refusing anything else, truncated files and frames of more
-/// than `max_pixels` (read from the header, before anything is decoded).
-pub fn decode_jpeg(bytes: &[u8], max_pixels: u64) -> Result<DecodedFrame, DecodeError> {
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return Err(DecodeError::NotJpeg);
-    }
-    decode(bytes, image::ImageFormat::Jpeg, max_pixels)
-}
-
-/// Decodes a JPEG or PNG still (the REST API's images), with the same checks.
-pub fn decode_still(bytes: &[u8], max_pixels: u64) -> Result<DecodedFrame, DecodeError> {
-    let format = if bytes.starts_with(&[0xFF, 0xD8]) {
-        image::ImageFormat::Jpeg
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        image::ImageFormat::Png
-    } else {
-        return Err(DecodeError::UnknownFormat);
-    };
-    decode(bytes, format, max_pixels)
-}
-
-fn decode(bytes: &[u8], format: image::ImageFormat, max_pixels: u64) -> Result<DecodedFrame, DecodeError> {
-    let whole = match format {
-        image::ImageFormat::Png => png_is_whole(bytes),
-        _ => jpeg_is_whole(bytes),
-    };
-    if !whole {
-        let missing = if format == image::ImageFormat::Png { "no IEND chunk" } else { "no end-of-image marker" };
-        return Err(DecodeError::Truncated { format, missing });
-    }
-    let reader = || image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
-    let (width, height) = reader().into_dimensions().map_err(|source| DecodeError::Image { format, source })?;
-    let max_pixels = max_pixels.min(MAX_FRAME_SIDE as u64 * MAX_FRAME_SIDE as u64);
-    if width as u64 * height as u64 > max_pixels || width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE {
-        return Err(DecodeError::TooManyPixels { width, height, max_pixels });
-    }
-    // The header was checked above: what is decoded is within the bounds.
-    // `into_rgb8` keeps an RGB decode's own buffer, which then becomes the GStreamer buffer.
-    let rgb = reader().decode().map_err(|source| DecodeError::Image { format, source })?.into_rgb8();
-    Ok(DecodedFrame { width: rgb.width(), height: rgb.height(), rgb: rgb.into_raw() })
-}
-
-impl DecodedFrame {
-    /// The caps of frames of this size, RGB.
-    pub fn video_info(&self, fps: gst::Fraction) -> Result<gst_video::VideoInfo, gst::glib::BoolError> {
-        gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, self.width, self.height).fps(fps).build()
-    }
-
-    /// The frame as a buffer laid out as `info` says: GStreamer pads each RGB row to a
-    /// multiple of 4 bytes, so frames of odd widths need their rows copied apart.
-    pub fn into_buffer(self, info: &gst_video::VideoInfo) -> gst::Buffer {
-        let row = self.width as usize * 3;
-        let stride = info.stride()[0] as usize;
-        if stride == row {
-            return gst::Buffer::from_mut_slice(self.rgb);
-        }
-        let mut data = vec![0u8; stride * self.height as usize];
-        for (out, row_in) in data.chunks_exact_mut(stride).zip(self.rgb.chunks_exact(row)) {
-            out[..row].copy_from_slice(row_in);
-        }
-        gst::Buffer::from_mut_slice(data)
-    }
 }
 
 /// Settings of one session.
@@ -296,13 +197,67 @@ fn frame_error(err: &DecodeError) -> ProtoError {
     ProtoError::new(code, err.to_string())
 }
 
+/// A session's frames: their caps (I420 of the first frame's size) and a pool of buffers
+/// libjpeg-turbo decodes into, reused from frame to frame (no allocation, no copy).
+struct SessionFrames {
+    info: gst_video::VideoInfo,
+    /// None where GStreamer would lay the planes out otherwise than the decoder writes them:
+    /// then each frame is decoded apart and copied.
+    pool: Option<gst::BufferPool>,
+}
+
+impl SessionFrames {
+    fn new(width: u32, height: u32) -> Result<SessionFrames, gst::glib::BoolError> {
+        let info = crate::decode::i420_info(width, height, gst::Fraction::new(0, 1))?;
+        let pool = match crate::decode::same_layout(&info) {
+            true => {
+                let pool = gst::BufferPool::new();
+                let mut config = pool.config();
+                config.set_params(Some(&info.to_caps()?), info.size() as u32, 0, 0);
+                pool.set_config(config)?;
+                pool.set_active(true)?;
+                Some(pool)
+            }
+            false => None,
+        };
+        Ok(SessionFrames { info, pool })
+    }
+
+    /// One JPEG (its header checked) as a buffer of the session's caps.
+    fn decode(&self, jpeg: &[u8], header: &JpegHeader) -> Result<gst::Buffer, ProtoError> {
+        let internal = |detail: String| ProtoError::new(ErrorCode::Internal, detail);
+        let Some(pool) = &self.pool else {
+            let frame = decode_jpeg(jpeg, u64::MAX).map_err(|err| frame_error(&err))?;
+            return Ok(frame.into_buffer(&self.info));
+        };
+        let mut buffer = pool.acquire_buffer(None).map_err(|err| internal(format!("buffer pool: {err:?}")))?;
+        let mut map = buffer
+            .get_mut()
+            .ok_or_else(|| internal("a pooled buffer is shared".into()))?
+            .map_writable()
+            .map_err(|err| internal(format!("buffer map: {err}")))?;
+        decode_jpeg_into(jpeg, header, map.as_mut_slice()).map_err(|err| frame_error(&err))?;
+        drop(map);
+        Ok(buffer)
+    }
+}
+
+impl Drop for SessionFrames {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            let _ = pool.set_active(false);
+        }
+    }
+}
+
 /// A running session's pipeline; only its actor thread touches it.
 struct LivenessSession {
     pipeline: gst::Pipeline,
     appsrc: gst_app::AppSrc,
     events: std_mpsc::Receiver<SinkEvent>,
     started: Instant,
-    info: Option<gst_video::VideoInfo>,
+    /// The first frame's size and caps, and the buffers frames are decoded into.
+    frames: Option<SessionFrames>,
     /// Most pixels a frame may have (`MAX_FRAME_PIXELS`).
     max_pixels: u64,
     /// With frame storage: where the end of stream is announced, so that `stop` lets
@@ -361,7 +316,7 @@ impl LivenessSession {
             appsrc,
             events,
             started: Instant::now(),
-            info: None,
+            frames: None,
             max_pixels: config.max_frame_pixels,
             eos: stored.then_some(eos),
         };
@@ -378,15 +333,17 @@ impl LivenessSession {
 
     /// Decodes one JPEG, runs it through the pipeline and waits for lvjwtsink's word on it.
     fn analyse(&mut self, jpeg: &[u8]) -> FrameAnswer {
-        let frame = match decode_jpeg(jpeg, self.max_pixels) {
-            Ok(frame) => frame,
-            Err(err) => return FrameAnswer::Refused(frame_error(&err)),
+        let buffer = match self.decode(jpeg) {
+            Ok(buffer) => buffer,
+            // A frame that cannot be decoded, or of another size, is refused.
+            Err(err) if err.code != ErrorCode::Internal => return FrameAnswer::Refused(err),
+            Err(err) => return FrameAnswer::Failed(err),
         };
         let capture =
             gstliveness::capture::Capture { time_ns: None, jpeg_tables: gstliveness::capture::jpeg_tables_hash(jpeg) };
-        if let Err(err) = self.push(frame, capture) {
-            // A frame of another size is refused; a pipeline that takes no frame ends the session.
-            return if err.code == ErrorCode::Internal { FrameAnswer::Failed(err) } else { FrameAnswer::Refused(err) };
+        if let Err(err) = self.push(buffer, capture) {
+            // A pipeline that takes no frame ends the session.
+            return FrameAnswer::Failed(err);
         }
         let failed = |detail: String| FrameAnswer::Failed(ProtoError::new(ErrorCode::Internal, detail));
         match self.events.recv_timeout(FRAME_ANSWER_TIMEOUT) {
@@ -398,26 +355,29 @@ impl LivenessSession {
         }
     }
 
-    /// Pushes one frame: every frame of a session has the first one's size.
-    fn push(&mut self, frame: DecodedFrame, capture: gstliveness::capture::Capture) -> Result<(), ProtoError> {
+    /// Decodes one JPEG into a buffer: every frame of a session has the first one's size,
+    /// which sets the caps once that frame has decoded.
+    fn decode(&mut self, jpeg: &[u8]) -> Result<gst::Buffer, ProtoError> {
+        let header = jpeg_header(jpeg, self.max_pixels).map_err(|err| frame_error(&err))?;
+        if let Some(frames) = &self.frames {
+            let (width, height) = (frames.info.width(), frames.info.height());
+            if (width, height) != (header.width, header.height) {
+                let detail = format!("{}x{} after {width}x{height}", header.width, header.height);
+                return Err(ProtoError::new(ErrorCode::FrameSizeChanged, detail));
+            }
+            return frames.decode(jpeg, &header);
+        }
         let internal = |detail: String| ProtoError::new(ErrorCode::Internal, detail);
-        let info = match &self.info {
-            Some(info) if (info.width(), info.height()) != (frame.width, frame.height) => {
-                return Err(ProtoError::new(
-                    ErrorCode::FrameSizeChanged,
-                    format!("{}x{} after {}x{}", frame.width, frame.height, info.width(), info.height()),
-                ));
-            }
-            Some(info) => info.clone(),
-            None => {
-                let info =
-                    frame.video_info(gst::Fraction::new(0, 1)).map_err(|err| internal(format!("caps: {err}")))?;
-                self.appsrc.set_caps(Some(&info.to_caps().map_err(|err| internal(format!("caps: {err}")))?));
-                self.info = Some(info.clone());
-                info
-            }
-        };
-        let mut buffer = frame.into_buffer(&info);
+        let frames = SessionFrames::new(header.width, header.height).map_err(|err| internal(format!("caps: {err}")))?;
+        let buffer = frames.decode(jpeg, &header)?;
+        self.appsrc.set_caps(Some(&frames.info.to_caps().map_err(|err| internal(format!("caps: {err}")))?));
+        self.frames = Some(frames);
+        Ok(buffer)
+    }
+
+    /// Pushes one decoded frame, stamped with the session's clock.
+    fn push(&mut self, mut buffer: gst::Buffer, capture: gstliveness::capture::Capture) -> Result<(), ProtoError> {
+        let internal = |detail: String| ProtoError::new(ErrorCode::Internal, detail);
         if let Some(buffer) = buffer.get_mut() {
             // Stream time is the time since the session started: challenge timeouts run in it.
             buffer.set_pts(gst::ClockTime::from_nseconds(self.started.elapsed().as_nanos() as u64));

@@ -672,7 +672,7 @@ async fn internal_errors_name_the_problem_but_no_source_file() {
             lpserver::analysis::Stage::new("lvfacedetect"),
             lpserver::analysis::Stage::new("lvchallenge").with("challenges", "turn_left,jump"),
         ];
-        let frame = lpserver::session::DecodedFrame { width: 64, height: 48, rgb: vec![128; 64 * 48 * 3] };
+        let frame = lpserver::decode::DecodedFrame::rgb(64, 48, vec![128; 64 * 48 * 3]);
         lpserver::analysis::run(vec![frame], &chain)
     })
     .await

@@ -5,6 +5,8 @@
 //! by default one per core): with one session per model (`LIVENESS_MODEL_SESSIONS=1`) the
 //! pipelines queue for each model and a second core adds little.
 
+mod common;
+
 use std::time::Instant;
 
 use gst::prelude::*;
@@ -22,21 +24,6 @@ unsafe extern "C" {
 fn pin(mask: u64) -> bool {
     // SAFETY: the mask outlives the call and its size is passed; pid 0 is this thread.
     unsafe { sched_setaffinity(0, std::mem::size_of::<u64>(), &mask) == 0 }
-}
-
-/// One 640x480 I420 frame of the astronaut photo.
-fn frame() -> (gst::Caps, gst::Buffer) {
-    let launch = format!(
-        "filesrc location={}/../tests/fixtures/astronaut.png ! decodebin ! videoconvert ! videoscale add-borders=true ! \
-         video/x-raw,format=I420,width={WIDTH},height={HEIGHT},pixel-aspect-ratio=1/1 ! appsink name=out",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let pipeline = gst::parse::launch(&launch).expect("render").downcast::<gst::Pipeline>().expect("a pipeline");
-    let sink = pipeline.by_name("out").expect("appsink").downcast::<gst_app::AppSink>().expect("an appsink");
-    pipeline.set_state(gst::State::Playing).expect("plays");
-    let sample = sink.pull_sample().expect("one frame");
-    pipeline.set_state(gst::State::Null).expect("stops");
-    (sample.caps().expect("caps").to_owned(), sample.buffer_owned().expect("buffer"))
 }
 
 /// Frames a second of `threads` pipelines each pushing `FRAMES_PER_THREAD` frames.
@@ -71,7 +58,7 @@ fn frames_per_second(threads: usize, (caps, buffer): &(gst::Caps, gst::Buffer)) 
 fn main() {
     gst::init().expect("GStreamer initialises");
     gstliveness::plugin_register_static().expect("liveness plugin registers");
-    let frame = frame();
+    let frame = common::astronaut_frame("I420", WIDTH, HEIGHT);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "analysis chain ({CHAIN}), one face, {WIDTH}x{HEIGHT} I420, {FRAMES_PER_THREAD} frames a pipeline; \

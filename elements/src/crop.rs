@@ -63,7 +63,7 @@ impl FaceCrop {
     /// The crop's RGB pixels (NHWC, `size` x `size` x 3) with values `v / 255` (0..1).
     pub fn rgb_unit(&self, frame: &FrameView) -> Vec<f32> {
         let mut out = vec![0.0; self.size * self.size * 3];
-        resample_rgb(frame, &self.to_frame, self.size, self.size, &mut out, |v| v / 255.0);
+        resample_rgb(frame, &self.to_frame, self.size, self.size, &mut out, |v| v * (1.0 / 255.0));
         out
     }
 }

@@ -48,10 +48,11 @@ impl YuvMatrix {
         } else {
             (yuv[0], yuv[1] - 128.0, yuv[2] - 128.0)
         };
-        let kg = 1.0 - self.kr - self.kb;
+        // A product with the reciprocal: inside a loop over pixels the division is made once.
+        let inverse_kg = 1.0 / (1.0 - self.kr - self.kb);
         let r = y + 2.0 * (1.0 - self.kr) * v;
         let b = y + 2.0 * (1.0 - self.kb) * u;
-        let g = (y - self.kr * r - self.kb * b) / kg;
+        let g = (y - self.kr * r - self.kb * b) * inverse_kg;
         [r.clamp(0.0, 255.0), g.clamp(0.0, 255.0), b.clamp(0.0, 255.0)]
     }
 }
@@ -268,6 +269,20 @@ impl Affine {
 /// Where an output pixel falls outside the frame, the value it gets (RGB 0..255).
 pub const PAD_RGB: [f32; 3] = [0.0, 0.0, 0.0];
 
+/// Most frame samples an output pixel averages (a grid of 4 x 4).
+const MAX_SAMPLES: usize = 16;
+
+/// `1 / n` for the sample counts 0..=16 (0 for none).
+const RECIPROCALS: [f32; MAX_SAMPLES + 1] = {
+    let mut table = [0.0; MAX_SAMPLES + 1];
+    let mut n = 1;
+    while n <= MAX_SAMPLES {
+        table[n] = 1.0 / n as f32;
+        n += 1;
+    }
+    table
+};
+
 /// Fills `out` (NHWC, `out_w` x `out_h` x 3) with the frame region that `map` selects. Each
 /// output pixel averages a grid of up to 4x4 frame pixels spread over its footprint, so
 /// strong downscaling does not alias. `normalize` maps an RGB value 0..255 to the model's
@@ -281,19 +296,25 @@ pub fn resample_rgb(
     normalize: impl Fn(f32) -> f32,
 ) {
     debug_assert_eq!(out.len(), out_w * out_h * 3);
+    // Products with reciprocals in place of divisions: a pixel costs a few multiplications.
     let emit = |pixel: usize, sum: [f32; 3], count: u32, total: f32| {
         let rgb = if count == 0 {
             PAD_RGB
         } else {
             let n = count as f32;
-            let inside = frame.native_to_rgb([sum[0] / n, sum[1] / n, sum[2] / n]);
-            // Blend toward the padding colour where only part of the footprint is inside.
-            let share = n / total;
-            [
-                inside[0] * share + PAD_RGB[0] * (1.0 - share),
-                inside[1] * share + PAD_RGB[1] * (1.0 - share),
-                inside[2] * share + PAD_RGB[2] * (1.0 - share),
-            ]
+            let mean = RECIPROCALS[(count as usize).min(MAX_SAMPLES)];
+            let inside = frame.native_to_rgb([sum[0] * mean, sum[1] * mean, sum[2] * mean]);
+            if n == total {
+                inside
+            } else {
+                // Blend toward the padding colour where only part of the footprint is inside.
+                let share = n / total;
+                [
+                    inside[0] * share + PAD_RGB[0] * (1.0 - share),
+                    inside[1] * share + PAD_RGB[1] * (1.0 - share),
+                    inside[2] * share + PAD_RGB[2] * (1.0 - share),
+                ]
+            }
         };
         out[pixel * 3] = normalize(rgb[0]);
         out[pixel * 3 + 1] = normalize(rgb[1]);

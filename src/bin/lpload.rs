@@ -9,6 +9,9 @@
 //! (`POST /v1/sessions`) and CONNECTs with its token; without it the sessions are anonymous
 //! (the server needs `OPEN_SESSIONS=1`, and counts all of them against one address).
 //!
+//! With `--trace FILE`, every round trip is also written to FILE as CSV (session, frame, when
+//! it was sent in ms since lpload started, round trip in ms), to see when the slow ones came.
+//!
 //! The server must run with the clip's challenge sequence for sessions to pass
 //! (`CHALLENGE_SEQUENCE=turn_left,look_up,turn_right` for the bundled demo clip); the round
 //! trips are measured either way.
@@ -26,7 +29,7 @@ const HELP: &str = "\
 lpload: concurrent LPProto sessions against an lpserver
 
 Usage: lpload [--url URL] [--sessions N] [--fps F] [--clip FILE] [--frames M] [--ramp-ms MS]
-              [--api-key KEY]
+              [--api-key KEY] [--trace FILE]
 
   --url       LPProto endpoint (default ws://127.0.0.1:5003/lpproto)
   --sessions  concurrent sessions (default 10)
@@ -37,7 +40,9 @@ Usage: lpload [--url URL] [--sessions N] [--fps F] [--clip FILE] [--frames M] [-
   --ramp-ms   spread the session starts over this long (default 1000)
   --api-key   a relying party's API key (one of the server's API_KEYS): each session is
               created for a user of its own; without it the sessions are anonymous (the
-              server needs OPEN_SESSIONS=1 and counts them all against this address)";
+              server needs OPEN_SESSIONS=1 and counts them all against this address)
+  --trace     write every round trip to FILE as CSV: session, frame, sent (ms since
+              lpload started), round trip (ms)";
 
 struct Options {
     url: String,
@@ -47,6 +52,7 @@ struct Options {
     frames: Option<usize>,
     ramp: Duration,
     api_key: Option<String>,
+    trace: Option<PathBuf>,
 }
 
 fn options() -> Result<Options, String> {
@@ -58,6 +64,7 @@ fn options() -> Result<Options, String> {
         frames: None,
         ramp: Duration::from_millis(1000),
         api_key: None,
+        trace: None,
     };
     for (arg, value) in lpserver::client::option_pairs(HELP)? {
         let number = |what: &str| value.parse::<f64>().ok().filter(|v| *v > 0.0).ok_or(format!("{arg}: {what}"));
@@ -68,6 +75,7 @@ fn options() -> Result<Options, String> {
             "--clip" => options.clip = PathBuf::from(&value),
             "--frames" => options.frames = Some(number("a positive number")? as usize),
             "--api-key" => options.api_key = Some(value.clone()),
+            "--trace" => options.trace = Some(PathBuf::from(&value)),
             "--ramp-ms" => options.ramp = Duration::from_millis(value.parse().map_err(|_| "--ramp-ms: milliseconds")?),
             _ => return Err(format!("unknown option {arg}\n\n{HELP}")),
         }
@@ -104,8 +112,20 @@ fn clip_frames(clip: &Path) -> Result<Vec<Vec<u8>>, String> {
 #[derive(Default)]
 struct SessionReport {
     round_trips: Vec<Duration>,
+    /// When each frame was sent, since lpload started.
+    sent: Vec<Duration>,
     outcome: String,
     late: u64,
+}
+
+impl SessionReport {
+    /// Appends the session's round trips to `out` as `--trace` CSV lines.
+    fn trace(&self, session: usize, out: &mut String) {
+        let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+        for (frame, (sent, round_trip)) in self.sent.iter().zip(&self.round_trips).enumerate() {
+            out.push_str(&format!("{session},{frame},{:.1},{:.2}\n", ms(sent), ms(round_trip)));
+        }
+    }
 }
 
 /// CONNECT's text: with a session token when lpload is a relying party.
@@ -133,7 +153,7 @@ async fn run_session(
     url: String,
     frames: std::sync::Arc<Vec<Vec<u8>>>,
     count: usize,
-    period: Duration,
+    (period, started): (Duration, Instant),
     (api_key, user): (Option<String>, usize),
 ) -> SessionReport {
     let mut report = SessionReport::default();
@@ -176,6 +196,7 @@ async fn run_session(
         let answer = receive(&mut socket).await;
         let round_trip = sent.elapsed();
         report.round_trips.push(round_trip);
+        report.sent.push(sent - started);
         if round_trip > period {
             report.late += 1;
         }
@@ -253,21 +274,26 @@ async fn main() {
         let (url, frames, api_key) = (options.url.clone(), frames.clone(), options.api_key.clone());
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            run_session(url, frames, count, period, (api_key, n)).await
+            run_session(url, frames, count, (period, started), (api_key, n)).await
         }));
     }
     let mut round_trips = Vec::new();
     let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
     let mut late = 0;
-    for task in tasks {
+    let mut trace = String::from("session,frame,sent_ms,round_trip_ms\n");
+    for (session, task) in tasks.into_iter().enumerate() {
         let report = task
             .await
             .unwrap_or_else(|err| SessionReport { outcome: format!("task failed: {err}"), ..Default::default() });
+        report.trace(session, &mut trace);
         round_trips.extend(report.round_trips);
         late += report.late;
         *outcomes.entry(report.outcome).or_default() += 1;
     }
     let wall = started.elapsed().as_secs_f64();
+    if let Some(path) = &options.trace {
+        std::fs::write(path, &trace).unwrap_or_else(|err| eprintln!("lpload: cannot write {}: {err}", path.display()));
+    }
     round_trips.sort();
     println!("frames answered  {}", round_trips.len());
     println!("wall time        {wall:.1} s");

@@ -212,7 +212,7 @@ impl Detector {
     pub fn detect(&mut self, frame: &FrameView, settings: &DetectorSettings) -> Result<Vec<Detection>, ModelError> {
         let size = self.kind.input_size();
         let letterbox = Letterbox::new(frame.width, frame.height, size);
-        resample_rgb(frame, &letterbox.affine(), size, size, &mut self.input, |v| v / 127.5 - 1.0);
+        resample_rgb(frame, &letterbox.affine(), size, size, &mut self.input, |v| v * (1.0 / 127.5) - 1.0);
         let (scores, regressors) = self.infer()?;
         let candidates = decode(&scores, &regressors, &self.anchors, &letterbox, settings.min_score);
         let mut faces = weighted_nms(candidates, settings.iou_threshold);

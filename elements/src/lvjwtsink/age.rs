@@ -109,7 +109,7 @@ pub fn gear_input(rgb: &[u8], size: usize) -> Result<Vec<f32>, crate::frame::Fra
         y0: 0.0,
     };
     let mut input = vec![0.0f32; GEAR_INPUT * GEAR_INPUT * 3];
-    resample_rgb(&crop, &map, GEAR_INPUT, GEAR_INPUT, &mut input, |v| v / 255.0);
+    resample_rgb(&crop, &map, GEAR_INPUT, GEAR_INPUT, &mut input, |v| v * (1.0 / 255.0));
     Ok(input)
 }
 
