@@ -107,6 +107,7 @@ demo-server: build
 
 bench: ort
 	cargo bench -p gst-plugin-liveness --bench facedetect
+	cargo bench -p gst-plugin-liveness --bench crops
 	LIVENESS_MODEL_SESSIONS=1 cargo bench -p gst-plugin-liveness --bench scaling
 	cargo bench -p gst-plugin-liveness --bench scaling
 	cargo build --release --bin lpserver --bin lpload

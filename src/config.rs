@@ -110,7 +110,7 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "MAX_SESSIONS",
-        Found("8 per core the process may use"),
+        Found("10 per core the process may use"),
         "1 to 10000",
         "LPProto sessions at once; CONNECT past it gets `busy` (1023) with retry-after-ms",
     ),
@@ -154,7 +154,7 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "MIN_SENSOR_NOISE",
-        Value("0.5"),
+        Value("0.25"),
         "luma levels, 0 to 255",
         "a session whose median frame-to-frame change where the picture stands still is below this fails `no-sensor-noise` (23): a rendered stream without a camera's noise; 0 switches the check off",
     ),
@@ -468,9 +468,9 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
 
 /// Sessions one core analyses at 10 frames a second with their round trips within 15 ms
 /// (median) and 40 ms (99th percentile): `scripts/capacity.sh` (`make bench`) measured 24 on two
-/// cores at 5.4-5.8 ms of CPU a frame on a quiet host, 20 when the host took back 3-8 % of the
-/// CPU time (steal) and a frame cost 6.4-7 ms; 8 a core leaves a margin.
-const SESSIONS_PER_CORE: usize = 8;
+/// cores and 12 on one at 4.9-5.5 ms of CPU a frame on a quiet host (28 on two reached p99 42
+/// ms); 10 a core leaves a margin for a host that takes cores back.
+const SESSIONS_PER_CORE: usize = 10;
 
 /// The cores the process may use (its CPU affinity).
 fn cores() -> usize {
@@ -769,7 +769,7 @@ mod tests {
         assert_eq!(err.to_string(), "MIN_SENSOR_NOISE=\"-1\" is not valid; it takes luma levels, 0 to 255");
         assert!(matches!(config(&[key, OPEN, ("FLASH", "yes")]), Err(ConfigError::Invalid { name: "FLASH", .. })));
         let c = config(&[key, OPEN, ("FLASH", "1"), ("MAX_DUPLICATE_SHARE", "1")]).unwrap();
-        assert_eq!((c.flash, c.max_duplicate_share, c.min_sensor_noise), (true, 1.0, 0.5));
+        assert_eq!((c.flash, c.max_duplicate_share, c.min_sensor_noise), (true, 1.0, 0.25));
         let err = config(&[key, OPEN, ("SESSION_TIMEOUT_MS", "20")]).unwrap_err();
         assert_eq!(err.to_string(), "SESSION_TIMEOUT_MS=\"20\" is not valid; it takes milliseconds, 100 or more");
         let err = config(&[OPEN, ("JWT_KEY_FILE", "/no/such/key.pem")]).unwrap_err();

@@ -387,6 +387,16 @@ mod tests {
         let mut cut = good[..good.len() * 2 / 3].to_vec();
         cut.extend_from_slice(&[0xFF, 0xD9]);
         assert!(matches!(decode_jpeg(&cut, 1 << 20), Err(DecodeError::Jpeg(_))), "{:?}", decode_jpeg(&cut, 1 << 20));
+        // CMYK has no YCbCr planes to give.
+        let cmyk = turbojpeg::Image {
+            pixels: vec![40u8; 16 * 16 * 4],
+            width: 16,
+            pitch: 64,
+            height: 16,
+            format: turbojpeg::PixelFormat::CMYK,
+        };
+        let cmyk = turbojpeg::compress(cmyk.as_deref(), 90, turbojpeg::Subsamp::None).expect("encodes").to_vec();
+        assert!(matches!(decode_jpeg(&cmyk, 1 << 20), Err(DecodeError::Jpeg(_))), "{:?}", decode_jpeg(&cmyk, 1 << 20));
         // A header that is not one.
         let mut garbage = vec![0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x02];
         garbage.extend_from_slice(&[0xFF, 0xD9]);

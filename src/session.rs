@@ -19,10 +19,15 @@ use crate::App;
 use crate::analysis::{MissingElement, Stage};
 use crate::config::Config;
 use crate::decode::{DecodeError, JpegHeader, decode_jpeg, decode_jpeg_into, jpeg_header};
+use crate::gate::GatePass;
 use crate::protocol::{ConnectRequest, FrameAnswer, Outcome, ProtoError};
 
 /// How long a frame may take through the pipeline before the session fails.
 const FRAME_ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a frame keeps its place in the analysis gate: frames take milliseconds, and one
+/// stuck in its pipeline hands its place on after this long (it still gets its answer, or
+/// fails at `FRAME_ANSWER_TIMEOUT`), so that a hung pipeline does not hold a core's turn.
+const GATE_HOLD_LIMIT: Duration = Duration::from_secs(1);
 /// How long `stop` waits for lvvideoglue to finish writing: its queue holds at most 300
 /// frames, each a JPEG encode and a Redis write (10-20 ms, more on a loaded machine), and the
 /// analysis can run ahead of the store by that many frames.
@@ -197,6 +202,27 @@ fn frame_error(err: &DecodeError) -> ProtoError {
     ProtoError::new(code, err.to_string())
 }
 
+/// Waits for the pipeline's word on a frame, `total` at most: the first `hold` with the
+/// frame's place in the analysis gate, the rest after giving it up.
+fn await_answer<T>(
+    events: &std_mpsc::Receiver<T>,
+    turn: GatePass<'_>,
+    hold: Duration,
+    total: Duration,
+) -> Result<T, std_mpsc::RecvTimeoutError> {
+    match events.recv_timeout(hold) {
+        Err(std_mpsc::RecvTimeoutError::Timeout) => {
+            drop(turn);
+            tracing::warn!(
+                held_ms = hold.as_millis() as u64,
+                "a frame is slow in its pipeline: its analysis place passes on"
+            );
+            events.recv_timeout(total.saturating_sub(hold))
+        }
+        answer => answer,
+    }
+}
+
 /// A session's frames: their caps (I420 of the first frame's size) and a pool of buffers
 /// libjpeg-turbo decodes into, reused from frame to frame (no allocation, no copy).
 struct SessionFrames {
@@ -331,8 +357,9 @@ impl LivenessSession {
         Ok(session)
     }
 
-    /// Decodes one JPEG, runs it through the pipeline and waits for lvjwtsink's word on it.
-    fn analyse(&mut self, jpeg: &[u8]) -> FrameAnswer {
+    /// Decodes one JPEG, runs it through the pipeline and waits for lvjwtsink's word on it;
+    /// `turn` is the frame's place in the analysis gate.
+    fn analyse(&mut self, jpeg: &[u8], turn: GatePass<'_>) -> FrameAnswer {
         let buffer = match self.decode(jpeg) {
             Ok(buffer) => buffer,
             // A frame that cannot be decoded, or of another size, is refused.
@@ -346,7 +373,7 @@ impl LivenessSession {
             return FrameAnswer::Failed(err);
         }
         let failed = |detail: String| FrameAnswer::Failed(ProtoError::new(ErrorCode::Internal, detail));
-        match self.events.recv_timeout(FRAME_ANSWER_TIMEOUT) {
+        match await_answer(&self.events, turn, GATE_HOLD_LIMIT, FRAME_ANSWER_TIMEOUT) {
             Ok(SinkEvent::Frame(result)) => FrameAnswer::Stats(result),
             Ok(SinkEvent::Verdict { token, is_ok, errors }) => FrameAnswer::Verdict { token, is_ok, errors },
             Ok(SinkEvent::Failed(reason)) => failed(reason),
@@ -454,9 +481,9 @@ impl SessionHandle {
                 while let Ok((jpeg, reply)) = inbox.recv() {
                     let answer = {
                         let arrived = Instant::now();
-                        let _turn = app.analysis_gate.enter();
+                        let turn = app.analysis_gate.enter();
                         app.metrics.frame_waited(arrived.elapsed());
-                        session.analyse(&jpeg)
+                        session.analyse(&jpeg, turn)
                     };
                     let _ = reply.send(answer);
                 }
@@ -652,5 +679,48 @@ async fn start_counted(app: &Arc<App>, identity: &Identity, claim_ttl: Duration)
                 other => ProtoError::new(ErrorCode::Internal, other.to_string()),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::AnalysisGate;
+
+    #[test]
+    fn a_frame_slow_in_its_pipeline_gives_up_its_place_and_still_gets_its_answer() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let gate = AnalysisGate::new(1);
+        let answered = AtomicBool::new(false);
+        let (answer, events) = std_mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(500));
+                answered.store(true, Ordering::SeqCst);
+                let _ = answer.send("verdict");
+            });
+            let turn = gate.enter();
+            let waiting =
+                scope.spawn(move || await_answer(&events, turn, Duration::from_millis(50), Duration::from_secs(10)));
+            // Another session's frame gets the only place while the first still waits.
+            let next = gate.enter();
+            assert!(!answered.load(Ordering::SeqCst), "the place was held until the answer");
+            drop(next);
+            assert_eq!(waiting.join().expect("no panic"), Ok("verdict"));
+        });
+    }
+
+    #[test]
+    fn a_frame_answered_in_time_keeps_its_place_until_then() {
+        let gate = AnalysisGate::new(1);
+        let (answer, events) = std_mpsc::channel();
+        answer.send(1).expect("sent");
+        assert_eq!(await_answer(&events, gate.enter(), Duration::from_secs(1), Duration::from_secs(5)), Ok(1));
+        assert_eq!(gate.busy(), 0);
+        drop(answer);
+        assert_eq!(
+            await_answer(&events, gate.enter(), Duration::from_millis(10), Duration::from_millis(20)),
+            Err(std_mpsc::RecvTimeoutError::Disconnected)
+        );
     }
 }

@@ -9,7 +9,6 @@ mod common;
 
 use std::time::Instant;
 
-use gst::prelude::*;
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 480;
