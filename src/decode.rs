@@ -26,8 +26,26 @@ pub enum DecodeError {
     TooManyPixels { width: u32, height: u32, max_pixels: u64 },
     #[error("{format:?}: {source}")]
     Image { format: image::ImageFormat, source: image::ImageError },
+    #[error("the JPEG has {scans} scans, more than the {} allowed", MAX_JPEG_SCANS)]
+    TooManyScans { scans: usize },
     #[error("Jpeg: {0}")]
     Jpeg(String),
+}
+
+/// Most scans (start-of-scan markers) a JPEG may have. Every scan of a progressive JPEG is a
+/// pass over the whole image, so a small file of thousands of tiny scans would cost seconds of
+/// CPU; cameras' and browsers' progressive JPEGs have about ten, baseline ones one.
+pub const MAX_JPEG_SCANS: usize = 100;
+
+/// Refuses a JPEG of more than `MAX_JPEG_SCANS` scans. Entropy-coded data stuffs every 0xFF
+/// with a zero, so a 0xFF 0xDA pair there is a marker; one inside another segment (an EXIF
+/// thumbnail's) counts too, which errs on the side of refusing.
+fn check_scans(bytes: &[u8]) -> Result<(), DecodeError> {
+    let scans = bytes.windows(2).filter(|pair| *pair == [0xFF, 0xDA]).count();
+    if scans > MAX_JPEG_SCANS {
+        return Err(DecodeError::TooManyScans { scans });
+    }
+    Ok(())
 }
 
 /// A decoded image: RGB (`Rgb`, rows of `width * 3` bytes) or I420 (`I420`, the planes
@@ -105,6 +123,7 @@ pub fn jpeg_header(bytes: &[u8], max_pixels: u64) -> Result<JpegHeader, DecodeEr
     let header = with_decompressor(|decompressor| decompressor.read_header(bytes).map_err(jpeg_error))?;
     let (width, height) = (dimension(header.width)?, dimension(header.height)?);
     check_size(width, height, max_pixels)?;
+    check_scans(bytes)?;
     Ok(JpegHeader { width, height, subsamp: header.subsamp })
 }
 
@@ -234,6 +253,9 @@ pub fn decode_still(bytes: &[u8], max_pixels: u64) -> Result<DecodedFrame, Decod
     let reader = || image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
     let (width, height) = reader().into_dimensions().map_err(|source| DecodeError::Image { format, source })?;
     check_size(width, height, max_pixels)?;
+    if format == image::ImageFormat::Jpeg {
+        check_scans(bytes)?;
+    }
     // The header was checked above: what is decoded is within the bounds.
     // `into_rgb8` keeps an RGB decode's own buffer, which then becomes the GStreamer buffer.
     let rgb = reader().decode().map_err(|source| DecodeError::Image { format, source })?.into_rgb8();
@@ -387,6 +409,18 @@ mod tests {
         let mut cut = good[..good.len() * 2 / 3].to_vec();
         cut.extend_from_slice(&[0xFF, 0xD9]);
         assert!(matches!(decode_jpeg(&cut, 1 << 20), Err(DecodeError::Jpeg(_))), "{:?}", decode_jpeg(&cut, 1 << 20));
+        // A progressive JPEG of too many scans (each a pass over the image) is refused
+        // before it is decoded: the good frame's scan repeated.
+        let sos = good.windows(2).position(|pair| pair == [0xFF, 0xDA]).expect("a scan");
+        let eoi = good.len() - 2;
+        let mut bomb = good[..eoi].to_vec();
+        for _ in 0..MAX_JPEG_SCANS {
+            bomb.extend_from_slice(&good[sos..eoi]);
+        }
+        bomb.extend_from_slice(&[0xFF, 0xD9]);
+        let scans = MAX_JPEG_SCANS + 1;
+        assert!(matches!(decode_jpeg(&bomb, 1 << 20), Err(DecodeError::TooManyScans { scans: n }) if n == scans));
+        assert!(matches!(decode_still(&bomb, 1 << 20), Err(DecodeError::TooManyScans { .. })));
         // CMYK has no YCbCr planes to give.
         let cmyk = turbojpeg::Image {
             pixels: vec![40u8; 16 * 16 * 4],

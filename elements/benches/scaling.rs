@@ -9,7 +9,6 @@ mod common;
 
 use std::time::Instant;
 
-
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 480;
 const CHAIN: &str = "lvfacedetect ! lvlandmarks ! lvantispoof ! lvsurfaceanalysis";

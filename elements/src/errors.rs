@@ -287,7 +287,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedVersion => "The CONNECT `version` is not one the server speaks (1.0).",
             ErrorCode::BadBase64 => "The FRAME body, or an image field of a REST request, is not valid base64.",
             ErrorCode::NotJpeg => {
-                "The frame is not a whole JPEG image the server can decode (truncated files included)."
+                "The frame is not a whole JPEG image the server can decode (truncated or corrupt files, CMYK, more than 100 scans included)."
             }
             ErrorCode::FrameTooLarge => {
                 "The frame is larger than `MAX_FRAME_BYTES`, or its header declares more pixels than `MAX_FRAME_PIXELS`."
