@@ -4,11 +4,11 @@
 //! - `change`, the mean absolute luma change over the grid: a repeated frame (a virtual camera
 //!   or an injector that sends the same picture twice, or re-encodes it) changes by nothing or
 //!   by its compression alone, while a camera's sensor noise changes every pixel of every frame.
-//! - `noise`, the median absolute change of the grid's 2 x 2 means: most of a picture (the background, a still face)
-//!   does not move from one frame to the next, so the median reads the sensor's temporal
-//!   noise there. A rendered or synthesised face over a still background has none: its still
-//!   pixels come out of the encoder identical every frame. A photo's grain does not count: it
-//!   is the same in every frame.
+//! - `noise`, the median absolute change of the 2 x 2 pixel means at the grid points: most of
+//!   a picture (the background, a still face) does not move from one frame to the next, so the
+//!   median reads the sensor's temporal noise there. A rendered or synthesised face over a
+//!   still background has none: its still pixels come out of the encoder identical every
+//!   frame. A photo's grain does not count: it is the same in every frame.
 //!
 //! - `interval_ms`, the time since the frame before, from the capture meta's capture time
 //!   ([`crate::capture`]) or the buffer's timestamp: a camera's clock jitters, a synthetic
