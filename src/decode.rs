@@ -150,10 +150,14 @@ pub fn decode_jpeg_into(bytes: &[u8], header: &JpegHeader, out: &mut [u8]) -> Re
 
 /// Decodes a JPEG frame (LPProto) into I420 (see [`jpeg_header`] for the checks).
 pub fn decode_jpeg(bytes: &[u8], max_pixels: u64) -> Result<DecodedFrame, DecodeError> {
-    let header = jpeg_header(bytes, max_pixels)?;
+    decode_checked_jpeg(bytes, &jpeg_header(bytes, max_pixels)?)
+}
+
+/// Decodes a JPEG frame whose header `jpeg_header` has checked into a frame of its own.
+pub fn decode_checked_jpeg(bytes: &[u8], header: &JpegHeader) -> Result<DecodedFrame, DecodeError> {
     let planes = i420_planes(header.width as usize, header.height as usize);
     let mut data = vec![0; planes[2].0 + planes[2].1 * planes[2].2];
-    decode_jpeg_into(bytes, &header, &mut data)?;
+    decode_jpeg_into(bytes, header, &mut data)?;
     Ok(DecodedFrame { width: header.width, height: header.height, format: gst_video::VideoFormat::I420, data })
 }
 
@@ -175,8 +179,12 @@ pub fn i420_info(width: u32, height: u32, fps: gst::Fraction) -> Result<gst_vide
 pub fn same_layout(info: &gst_video::VideoInfo) -> bool {
     let planes = i420_planes(info.width() as usize, info.height() as usize);
     let (last, stride, rows) = planes[2];
-    info.format() == gst_video::VideoFormat::I420
-        && info.size() == last + stride * rows
+    info.format() == gst_video::VideoFormat::I420 && lies_as(info, &planes, last + stride * rows)
+}
+
+/// Whether `info` lays out `len` bytes of `planes` ((offset, stride, rows) each) as they are.
+fn lies_as(info: &gst_video::VideoInfo, planes: &[(usize, usize, usize)], len: usize) -> bool {
+    info.size() == len
         && planes.iter().enumerate().all(|(i, &(offset, stride, _))| {
             info.offset().get(i) == Some(&offset) && info.stride().get(i).map(|s| *s as usize) == Some(stride)
         })
@@ -289,11 +297,7 @@ impl DecodedFrame {
     /// (RGB rows of odd widths), the rows are copied apart.
     pub fn into_buffer(self, info: &gst_video::VideoInfo) -> gst::Buffer {
         let planes = self.planes();
-        let same = info.size() == self.data.len()
-            && planes.iter().enumerate().all(|(i, &(offset, stride, _))| {
-                info.offset().get(i) == Some(&offset) && info.stride().get(i).map(|s| *s as usize) == Some(stride)
-            });
-        if same {
+        if lies_as(info, &planes, self.data.len()) {
             return gst::Buffer::from_mut_slice(self.data);
         }
         let mut data = vec![0u8; info.size()];

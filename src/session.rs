@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 use crate::App;
 use crate::analysis::{MissingElement, Stage};
 use crate::config::Config;
-use crate::decode::{DecodeError, JpegHeader, decode_jpeg, decode_jpeg_into, jpeg_header};
+use crate::decode::{DecodeError, JpegHeader, decode_checked_jpeg, decode_jpeg_into, jpeg_header};
 use crate::gate::GatePass;
 use crate::protocol::{ConnectRequest, FrameAnswer, Outcome, ProtoError};
 
@@ -253,7 +253,7 @@ impl SessionFrames {
     fn decode(&self, jpeg: &[u8], header: &JpegHeader) -> Result<gst::Buffer, ProtoError> {
         let internal = |detail: String| ProtoError::new(ErrorCode::Internal, detail);
         let Some(pool) = &self.pool else {
-            let frame = decode_jpeg(jpeg, u64::MAX).map_err(|err| frame_error(&err))?;
+            let frame = decode_checked_jpeg(jpeg, header).map_err(|err| frame_error(&err))?;
             return Ok(frame.into_buffer(&self.info));
         };
         let mut buffer = pool.acquire_buffer(None).map_err(|err| internal(format!("buffer pool: {err:?}")))?;
