@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make bench` (last step): lpserver's capacity on this machine. Starts the release lpserver on
 # a free loopback port and runs lpload against it at each session count of CAPACITY_SESSIONS
-# (default "16 20 24 28 32"), 10 frames a second each, the bundled demo clip (its sessions
+# (default "24 32 40 50"), 10 frames a second each, the bundled demo clip (its sessions
 # pass), each session a relying party's user of its own; then the same on one core (the
-# server pinned with taskset) at CAPACITY_ONE_CORE (default "8 10 12"); then overload: the server
+# server pinned with taskset) at CAPACITY_ONE_CORE (default "12 16 20"); then overload: the server
 # with its default MAX_SESSIONS and twice that many sessions, where those past the bound must
 # get `busy` (1023) and the admitted ones keep their latency. Prints lpload's figures and the
 # server's CPU time per answered frame, read from /proc before and after each run, and the
@@ -11,8 +11,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${CAPACITY_BIN:-$root/target/release}"
-counts="${CAPACITY_SESSIONS:-16 20 24 28 32}"
-one_core="${CAPACITY_ONE_CORE:-8 10 12}"
+counts="${CAPACITY_SESSIONS:-24 32 40 50}"
+one_core="${CAPACITY_ONE_CORE:-12 16 20}"
 fps="${CAPACITY_FPS:-10}"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 api_key="capacity-$(openssl rand -hex 24)"

@@ -110,13 +110,13 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "MAX_SESSIONS",
-        Found("10 per core the process may use"),
+        Found("15 per core the process may use"),
         "1 to 10000",
         "LPProto sessions at once; CONNECT past it gets `busy` (1023) with retry-after-ms",
     ),
     setting(
         "ANALYSIS_THREADS",
-        Found("1 per core the process may use"),
+        Found("2 per core the process may use"),
         "1 to 1024",
         "frames decoded and analysed at once, of all sessions; the others wait their turn in arrival order",
     ),
@@ -467,15 +467,21 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
 }
 
 /// Sessions one core analyses at 10 frames a second with their round trips within 15 ms
-/// (median) and 40 ms (99th percentile): `scripts/capacity.sh` (`make bench`) measured 24 on two
-/// cores and 12 on one at 4.9-5.5 ms of CPU a frame on a quiet host (28 on two reached p99 42
-/// ms); 10 a core leaves a margin for a host that takes cores back.
-const SESSIONS_PER_CORE: usize = 10;
+/// (median) and 40 ms (99th percentile): `scripts/capacity.sh` (`make bench`) measured 36 on two
+/// cores and 16 on one at 4.4-4.9 ms of CPU a frame on a quiet host (40 on two reached p99 128
+/// ms); 15 a core leaves a margin for a host that takes cores back.
+const SESSIONS_PER_CORE: usize = 15;
 
 /// The cores the process may use (its CPU affinity).
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
+
+/// `ANALYSIS_THREADS` when unset is this many a core. A frame spends part of its turn off the
+/// CPU (handed between its session's thread and its pipeline's, waiting for a model session),
+/// so one frame a core left the cores idle part of the time: at 32 sessions on 2 cores, p99
+/// 39 ms with 4 places against 217 ms with 2.
+const FRAMES_PER_CORE: usize = 2;
 
 /// `MAX_SESSIONS` when unset: from the cores the process may use.
 fn default_max_sessions() -> usize {
@@ -629,7 +635,9 @@ impl Config {
             max_sessions: vars
                 .parse_opt("MAX_SESSIONS", |v| (1..=10_000).contains(v))?
                 .unwrap_or_else(default_max_sessions),
-            analysis_threads: vars.parse_opt("ANALYSIS_THREADS", |v| (1..=1024).contains(v))?.unwrap_or_else(cores),
+            analysis_threads: vars
+                .parse_opt("ANALYSIS_THREADS", |v| (1..=1024).contains(v))?
+                .unwrap_or_else(|| cores() * FRAMES_PER_CORE),
             shutdown_grace: vars.millis("SHUTDOWN_GRACE_MS", 0..=600_000)?,
             challenge_timeout: vars.millis("CHALLENGE_TIMEOUT_MS", FROM_100_MS)?,
             session_timeout: vars.millis("SESSION_TIMEOUT_MS", FROM_100_MS)?,

@@ -1,12 +1,14 @@
-//! The analysis gate: at most `ANALYSIS_THREADS` frames (one a core by default) are decoded and
+//! The analysis gate: at most `ANALYSIS_THREADS` frames (two a core by default) are decoded and
 //! analysed at once, whichever sessions they belong to, and the others wait their turn in the
 //! order they arrived.
 //!
 //! Every session has a thread of its own, so without the gate fifty sessions would analyse up
 //! to fifty frames at once on two cores: the scheduler shares the cores between them, every
 //! frame takes as long as the slowest, and the caches hold none of them. Through the gate a frame
-//! runs alone on its core and is answered in about its own CPU time plus its wait in line, so
-//! the median round trip stays near one frame's cost until the cores are nearly full.
+//! shares its core with one other at most and is answered in about its own CPU time plus its
+//! wait in line, so the median round trip stays near one frame's cost until the cores are nearly
+//! full. Two a core rather than one, because a frame spends part of its turn off the CPU (handed
+//! from its session's thread to its pipeline's and back, waiting for a model session).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -43,17 +43,49 @@ impl YuvMatrix {
     /// Converts one (Y, U, V) triple, 0..255 each, to RGB 0..255.
     #[inline]
     pub fn to_rgb(&self, yuv: [f32; 3]) -> [f32; 3] {
-        let (y, u, v) = if self.limited_range {
-            ((yuv[0] - 16.0) * (255.0 / 219.0), (yuv[1] - 128.0) * (255.0 / 224.0), (yuv[2] - 128.0) * (255.0 / 224.0))
-        } else {
-            (yuv[0], yuv[1] - 128.0, yuv[2] - 128.0)
-        };
-        // A product with the reciprocal: inside a loop over pixels the division is made once.
-        let inverse_kg = 1.0 / (1.0 - self.kr - self.kb);
-        let r = y + 2.0 * (1.0 - self.kr) * v;
-        let b = y + 2.0 * (1.0 - self.kb) * u;
-        let g = (y - self.kr * r - self.kb * b) * inverse_kg;
-        [r.clamp(0.0, 255.0), g.clamp(0.0, 255.0), b.clamp(0.0, 255.0)]
+        ColourMap::from_yuv(self).apply(yuv)
+    }
+
+    /// The full-range luma (0..255) of every 8-bit Y value.
+    pub fn full_range_luma(&self) -> [f32; 256] {
+        std::array::from_fn(|y| {
+            let y = y as f32;
+            if self.limited_range { ((y - 16.0) * (255.0 / 219.0)).clamp(0.0, 255.0) } else { y }
+        })
+    }
+}
+
+/// An affine colour conversion to RGB 0..255: `rgb = m · (native - offset)`, clamped. Pixels
+/// are averaged in a frame's own colour space and converted with this once an output pixel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColourMap {
+    offset: [f32; 3],
+    m: [[f32; 3]; 3],
+}
+
+impl ColourMap {
+    /// RGB in, RGB out.
+    pub const IDENTITY: ColourMap =
+        ColourMap { offset: [0.0; 3], m: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]] };
+
+    /// Y, U, V in (0..255 each), RGB out.
+    pub fn from_yuv(matrix: &YuvMatrix) -> ColourMap {
+        let (kr, kb) = (matrix.kr, matrix.kb);
+        let (luma, chroma, black) =
+            if matrix.limited_range { (255.0 / 219.0, 255.0 / 224.0, 16.0) } else { (1.0, 1.0, 0.0) };
+        // r = y + 2(1 - kr) v, b = y + 2(1 - kb) u, g = (y - kr r - kb b) / (1 - kr - kb).
+        let (rv, bu) = (2.0 * (1.0 - kr) * chroma, 2.0 * (1.0 - kb) * chroma);
+        let kg = 1.0 - kr - kb;
+        ColourMap {
+            offset: [black, 128.0, 128.0],
+            m: [[luma, 0.0, rv], [luma, -kb * bu / kg, -kr * rv / kg], [luma, bu, 0.0]],
+        }
+    }
+
+    #[inline]
+    pub fn apply(&self, native: [f32; 3]) -> [f32; 3] {
+        let d = [native[0] - self.offset[0], native[1] - self.offset[1], native[2] - self.offset[2]];
+        self.m.map(|row| (row[0] * d[0] + row[1] * d[1] + row[2] * d[2]).clamp(0.0, 255.0))
     }
 }
 
@@ -196,14 +228,13 @@ impl<'a> FrameView<'a> {
         [self.planes[0][at] as f32, self.planes[0][at + 1] as f32, self.planes[0][at + 2] as f32]
     }
 
-    /// Turns an (averaged) native triple into RGB.
-    #[inline]
-    fn native_to_rgb(&self, native: [f32; 3]) -> [f32; 3] {
+    /// The conversion of (averaged) native triples into RGB.
+    pub fn colour_map(&self) -> ColourMap {
         match self.layout {
             PixelLayout::Yuv420Planar | PixelLayout::Yuv420SemiPlanar { .. } | PixelLayout::Yuv422Packed { .. } => {
-                self.matrix.to_rgb(native)
+                ColourMap::from_yuv(&self.matrix)
             }
-            PixelLayout::PackedRgb { .. } | PixelLayout::Gray => native,
+            PixelLayout::PackedRgb { .. } | PixelLayout::Gray => ColourMap::IDENTITY,
         }
     }
 
@@ -223,9 +254,20 @@ impl<'a> FrameView<'a> {
         }
     }
 
+    /// For layouts whose first plane is the luma (I420, NV12 ...), a reader of the full-range
+    /// luma (0..255) at (x, y) that is a table lookup of the Y plane, the same value as
+    /// [`FrameView::luma`]; None for the others. Callers keep inside the frame.
+    pub fn y_plane_luma(&self) -> Option<impl Fn(usize, usize) -> f32 + '_> {
+        matches!(self.layout, PixelLayout::Yuv420Planar | PixelLayout::Yuv420SemiPlanar { .. }).then(|| {
+            let table = self.matrix.full_range_luma();
+            let (plane, stride) = (self.planes[0], self.strides[0]);
+            move |x: usize, y: usize| table[plane[y * stride + x] as usize]
+        })
+    }
+
     /// The RGB value (0..255) of the pixel at (x, y), or None outside the frame.
     pub fn rgb(&self, x: usize, y: usize) -> Option<[f32; 3]> {
-        (x < self.width && y < self.height).then(|| self.native_to_rgb(self.native(x, y)))
+        (x < self.width && y < self.height).then(|| self.colour_map().apply(self.native(x, y)))
     }
 }
 
@@ -269,20 +311,6 @@ impl Affine {
 /// Where an output pixel falls outside the frame, the value it gets (RGB 0..255).
 pub const PAD_RGB: [f32; 3] = [0.0, 0.0, 0.0];
 
-/// Most frame samples an output pixel averages (a grid of 4 x 4).
-const MAX_SAMPLES: usize = 16;
-
-/// `1 / n` for the sample counts 0..=16 (0 for none).
-const RECIPROCALS: [f32; MAX_SAMPLES + 1] = {
-    let mut table = [0.0; MAX_SAMPLES + 1];
-    let mut n = 1;
-    while n <= MAX_SAMPLES {
-        table[n] = 1.0 / n as f32;
-        n += 1;
-    }
-    table
-};
-
 /// Fills `out` (NHWC, `out_w` x `out_h` x 3) with the frame region that `map` selects. Each
 /// output pixel averages a grid of up to 4x4 frame pixels spread over its footprint, so
 /// strong downscaling does not alias. `normalize` maps an RGB value 0..255 to the model's
@@ -296,67 +324,141 @@ pub fn resample_rgb(
     normalize: impl Fn(f32) -> f32,
 ) {
     debug_assert_eq!(out.len(), out_w * out_h * 3);
-    // Products with reciprocals in place of divisions: a pixel costs a few multiplications.
-    let emit = |pixel: usize, sum: [f32; 3], count: u32, total: f32| {
-        let rgb = if count == 0 {
-            PAD_RGB
-        } else {
-            let n = count as f32;
-            let mean = RECIPROCALS[(count as usize).min(MAX_SAMPLES)];
-            let inside = frame.native_to_rgb([sum[0] * mean, sum[1] * mean, sum[2] * mean]);
-            if n == total {
-                inside
-            } else {
-                // Blend toward the padding colour where only part of the footprint is inside.
-                let share = n / total;
-                [
-                    inside[0] * share + PAD_RGB[0] * (1.0 - share),
-                    inside[1] * share + PAD_RGB[1] * (1.0 - share),
-                    inside[2] * share + PAD_RGB[2] * (1.0 - share),
-                ]
-            }
-        };
-        out[pixel * 3] = normalize(rgb[0]);
-        out[pixel * 3 + 1] = normalize(rgb[1]);
-        out[pixel * 3 + 2] = normalize(rgb[2]);
-    };
-    // One monomorphised loop per layout keeps the per-sample work to a few loads.
-    let f = *frame;
-    match frame.layout {
-        PixelLayout::Yuv420Planar => resample_with(frame, map, out_w, out_h, move |x, y| f.yuv420_planar(x, y), emit),
-        PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 } => {
-            resample_with(frame, map, out_w, out_h, move |x, y| f.rgb24(x, y), emit)
+    let colour = frame.colour_map();
+    // Samples are averaged in the frame's own colour space and converted once a pixel, a row
+    // at a time: first each channel over the row (loops the compiler turns into vector code),
+    // then interleaved into the output.
+    let mut rgb = [vec![0.0f32; out_w], vec![0.0f32; out_w], vec![0.0f32; out_w]];
+    let row = |v: usize, samples: &RowSums| {
+        // Slices of one length: the loop runs without bounds checks.
+        let [a, b, c] = samples.channels.each_ref().map(|channel| &channel[..out_w]);
+        let counts = &samples.counts[..out_w];
+        let [r, g, bl] = rgb.each_mut().map(|channel| &mut channel[..out_w]);
+        for u in 0..out_w {
+            let count = counts[u];
+            let mean = 1.0 / count.max(1.0);
+            let inside = colour.apply([a[u] * mean, b[u] * mean, c[u] * mean]);
+            // Blend toward the padding colour where only part of the footprint is inside (an
+            // empty footprint gives the padding colour).
+            let share = count / samples.total;
+            r[u] = normalize(inside[0] * share + PAD_RGB[0] * (1.0 - share));
+            g[u] = normalize(inside[1] * share + PAD_RGB[1] * (1.0 - share));
+            bl[u] = normalize(inside[2] * share + PAD_RGB[2] * (1.0 - share));
         }
-        _ => resample_with(frame, map, out_w, out_h, move |x, y| f.native(x, y), emit),
+        let pixels = out.chunks_exact_mut(3).skip(v * out_w).take(out_w);
+        for (((pixel, &r), &g), &b) in pixels.zip(r.iter()).zip(g.iter()).zip(bl.iter()) {
+            pixel.copy_from_slice(&[r, g, b]);
+        }
+    };
+    // One monomorphised walk per layout keeps the per-sample work to a few loads.
+    let size = (frame.width, frame.height);
+    match frame.layout {
+        PixelLayout::Yuv420Planar => resample_with(size, map, out_w, out_h, &I420(*frame), row),
+        PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 } => {
+            resample_with(size, map, out_w, out_h, &Rgb24(*frame), row)
+        }
+        _ => resample_with(size, map, out_w, out_h, &PixelAtATime(|x, y| frame.native(x, y)), row),
     }
 }
 
 /// Fills `out` (`out_w` x `out_h`) with the full-range luma (0..255) of the frame region that
 /// `map` selects: averaged like [`resample_rgb`] when shrinking, bilinear when enlarging;
-/// outside the frame it is 0. YUV frames give their Y plane straight, without any colour
-/// conversion.
+/// outside the frame it is 0.
 pub fn resample_luma(frame: &FrameView, map: &Affine, out_w: usize, out_h: usize, out: &mut [f32]) {
     debug_assert_eq!(out.len(), out_w * out_h);
-    let f = *frame;
-    let full_range =
-        move |y: f32| if f.matrix.limited_range { ((y - 16.0) * (255.0 / 219.0)).clamp(0.0, 255.0) } else { y };
-    match frame.layout {
-        PixelLayout::Yuv420Planar | PixelLayout::Yuv420SemiPlanar { .. } => {
-            // The Y plane is the luma: one load a sample.
-            luma_with(frame, map, out_w, out_h, out, move |x, y| full_range(f.planes[0][y * f.strides[0] + x] as f32))
-        }
-        PixelLayout::Gray => luma_with(frame, map, out_w, out_h, out, move |x, y| f.luma(x, y)),
-        _ => {
-            // Packed RGB and YUV: the luma of the frame rectangle the canvas covers is worked
-            // out once a pixel (not once a tap: an enlarged canvas reads each pixel about 16
-            // times), then read like a Y plane.
-            let patch = LumaPatch::new(frame, map, out_w, out_h);
-            luma_with(frame, map, out_w, out_h, out, move |x, y| patch.get(&f, x, y))
-        }
+    // The luma of the frame rectangle the canvas covers is worked out once a pixel (not once a
+    // tap: an enlarged canvas reads each pixel about 16 times), then read like a Y plane.
+    let patch = LumaPatch::new(frame, map, out_w, out_h);
+    luma_with((frame.width, frame.height), map, out_w, out_h, out, &patch);
+}
+
+/// How the samples of a pixel layout are read: a row's and a column's offsets are worked out
+/// apart, so that walks over an axis-aligned region compute each once.
+trait Samples {
+    type Row: Copy + Default;
+    type Column: Copy + Default;
+    fn row(&self, y: usize) -> Self::Row;
+    fn column(&self, x: usize) -> Self::Column;
+    /// The sample in the frame's own colour space, 0..255 (luma canvases use the first).
+    fn read(&self, row: Self::Row, column: Self::Column) -> [f32; 3];
+
+    #[inline]
+    fn at(&self, x: usize, y: usize) -> [f32; 3] {
+        self.read(self.row(y), self.column(x))
     }
 }
 
-/// The full-range luma of one rectangle of a frame.
+/// I420 planes: a row is its offset in the three planes, a column its luma and chroma index.
+struct I420<'a>(FrameView<'a>);
+
+impl Samples for I420<'_> {
+    type Row = [usize; 3];
+    type Column = [usize; 2];
+
+    #[inline]
+    fn row(&self, y: usize) -> [usize; 3] {
+        let s = &self.0.strides;
+        [y * s[0], (y / 2) * s[1], (y / 2) * s[2]]
+    }
+
+    #[inline]
+    fn column(&self, x: usize) -> [usize; 2] {
+        [x, x / 2]
+    }
+
+    #[inline]
+    fn read(&self, row: [usize; 3], column: [usize; 2]) -> [f32; 3] {
+        let p = &self.0.planes;
+        [p[0][row[0] + column[0]] as f32, p[1][row[1] + column[1]] as f32, p[2][row[2] + column[1]] as f32]
+    }
+}
+
+/// Packed RGB, three bytes a pixel.
+struct Rgb24<'a>(FrameView<'a>);
+
+impl Samples for Rgb24<'_> {
+    type Row = usize;
+    type Column = usize;
+
+    #[inline]
+    fn row(&self, y: usize) -> usize {
+        y * self.0.strides[0]
+    }
+
+    #[inline]
+    fn column(&self, x: usize) -> usize {
+        x * 3
+    }
+
+    #[inline]
+    fn read(&self, row: usize, column: usize) -> [f32; 3] {
+        let px = &self.0.planes[0][row + column..row + column + 3];
+        [px[0] as f32, px[1] as f32, px[2] as f32]
+    }
+}
+
+/// Any reader of one pixel at a time, at (x, y).
+struct PixelAtATime<F>(F);
+
+impl<F: Fn(usize, usize) -> [f32; 3]> Samples for PixelAtATime<F> {
+    type Row = usize;
+    type Column = usize;
+
+    fn row(&self, y: usize) -> usize {
+        y
+    }
+
+    fn column(&self, x: usize) -> usize {
+        x
+    }
+
+    #[inline]
+    fn read(&self, y: usize, x: usize) -> [f32; 3] {
+        (self.0)(x, y)
+    }
+}
+
+/// The full-range luma of one rectangle of a frame: every frame pixel a canvas reads.
 struct LumaPatch {
     x0: usize,
     y0: usize,
@@ -382,30 +484,48 @@ impl LumaPatch {
         let (y0, y1) = (low(ys, frame.height), high(ys, frame.height));
         let (width, height) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
         let mut luma = Vec::with_capacity(width * height);
-        for y in y0..y0 + height {
-            luma.extend((x0..x0 + width).map(|x| frame.luma(x, y)));
+        match frame.y_plane_luma() {
+            // The Y plane is the luma: one table lookup a pixel.
+            Some(luma_at) => {
+                for y in y0..y0 + height {
+                    luma.extend((x0..x0 + width).map(|x| luma_at(x, y)));
+                }
+            }
+            None => {
+                for y in y0..y0 + height {
+                    luma.extend((x0..x0 + width).map(|x| frame.luma(x, y)));
+                }
+            }
         }
         LumaPatch { x0, y0, width, height, luma }
     }
+}
 
-    /// The luma at (x, y): from the patch, or worked out on the spot outside it.
+impl Samples for LumaPatch {
+    type Row = usize;
+    type Column = usize;
+
+    /// Rows and columns outside the rectangle (which a canvas inside it never reads) are
+    /// taken as its nearest edge.
     #[inline]
-    fn get(&self, frame: &FrameView, x: usize, y: usize) -> f32 {
-        match (x.checked_sub(self.x0), y.checked_sub(self.y0)) {
-            (Some(dx), Some(dy)) if dx < self.width && dy < self.height => self.luma[dy * self.width + dx],
-            _ => frame.luma(x, y),
-        }
+    fn row(&self, y: usize) -> usize {
+        y.saturating_sub(self.y0).min(self.height.saturating_sub(1)) * self.width
+    }
+
+    #[inline]
+    fn column(&self, x: usize) -> usize {
+        x.saturating_sub(self.x0).min(self.width.saturating_sub(1))
+    }
+
+    #[inline]
+    fn read(&self, row: usize, column: usize) -> [f32; 3] {
+        [self.luma.get(row + column).copied().unwrap_or(0.0), 0.0, 0.0]
     }
 }
 
-fn luma_with(
-    frame: &FrameView,
-    map: &Affine,
-    out_w: usize,
-    out_h: usize,
-    out: &mut [f32],
-    read: impl Fn(usize, usize) -> f32,
-) {
+/// The luma canvas of `map` over a frame of `size` from `samples` (their first value).
+fn luma_with<S: Samples>(size: (usize, usize), map: &Affine, out_w: usize, out_h: usize, out: &mut [f32], samples: &S) {
+    let (width, height) = size;
     if map.scale() < 1.0 && map.xv == 0.0 && map.yu == 0.0 {
         // Enlarging an axis-aligned region: the interpolation taps of every column and row
         // are computed once.
@@ -417,17 +537,26 @@ fn luma_with(
             let p0 = p as usize;
             Some((p0, (p0 + 1).min(size - 1), p - p0 as f32))
         };
-        let columns: Vec<_> = (0..out_w).map(|u| taps(map.xu * (u as f32 + 0.5) + map.x0, frame.width)).collect();
-        for v in 0..out_h {
-            let row = taps(map.yv * (v as f32 + 0.5) + map.y0, frame.height);
-            for (u, column) in columns.iter().enumerate() {
-                out[v * out_w + u] = match (row, *column) {
-                    (Some((y0, y1, ay)), Some((x0, x1, ax))) => {
-                        let top = read(x0, y0) * (1.0 - ax) + read(x1, y0) * ax;
-                        let bottom = read(x0, y1) * (1.0 - ax) + read(x1, y1) * ax;
+        let columns: Vec<_> = (0..out_w)
+            .map(|u| {
+                taps(map.xu * (u as f32 + 0.5) + map.x0, width)
+                    .map(|(x0, x1, ax)| (samples.column(x0), samples.column(x1), ax))
+            })
+            .collect();
+        for (v, line) in out.chunks_exact_mut(out_w).take(out_h).enumerate() {
+            let Some((y0, y1, ay)) = taps(map.yv * (v as f32 + 0.5) + map.y0, height) else {
+                line.fill(0.0);
+                continue;
+            };
+            let (r0, r1) = (samples.row(y0), samples.row(y1));
+            for (value, column) in line.iter_mut().zip(&columns) {
+                *value = match *column {
+                    Some((c0, c1, ax)) => {
+                        let top = samples.read(r0, c0)[0] * (1.0 - ax) + samples.read(r0, c1)[0] * ax;
+                        let bottom = samples.read(r1, c0)[0] * (1.0 - ax) + samples.read(r1, c1)[0] * ax;
                         top * (1.0 - ay) + bottom * ay
                     }
-                    _ => 0.0,
+                    None => 0.0,
                 };
             }
         }
@@ -436,7 +565,7 @@ fn luma_with(
     if map.scale() < 1.0 {
         // Enlarging: interpolate, so the canvas holds gradients, not blocks of equal pixels
         // (which texture measures would read as flat surfaces).
-        let (w, h) = (frame.width as f32, frame.height as f32);
+        let (w, h) = (width as f32, height as f32);
         for v in 0..out_h {
             for u in 0..out_w {
                 let (x, y) = map.apply(u as f32 + 0.5, v as f32 + 0.5);
@@ -446,97 +575,189 @@ fn luma_with(
                     // Pixel centres sit at +0.5.
                     let (fx, fy) = ((x - 0.5).max(0.0), (y - 0.5).max(0.0));
                     let (x0, y0) = (fx as usize, fy as usize);
-                    let (x1, y1) = ((x0 + 1).min(frame.width - 1), (y0 + 1).min(frame.height - 1));
+                    let (x1, y1) = ((x0 + 1).min(width - 1), (y0 + 1).min(height - 1));
                     let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
-                    let top = read(x0, y0) * (1.0 - ax) + read(x1, y0) * ax;
-                    let bottom = read(x0, y1) * (1.0 - ax) + read(x1, y1) * ax;
+                    let top = samples.at(x0, y0)[0] * (1.0 - ax) + samples.at(x1, y0)[0] * ax;
+                    let bottom = samples.at(x0, y1)[0] * (1.0 - ax) + samples.at(x1, y1)[0] * ax;
                     top * (1.0 - ay) + bottom * ay
                 };
             }
         }
         return;
     }
-    let emit = |pixel: usize, sum: [f32; 3], count: u32, total: f32| {
-        out[pixel] = if count == 0 { 0.0 } else { sum[0] / total };
+    let row = |v: usize, samples: &RowSums| {
+        let line = &mut out[v * out_w..(v + 1) * out_w];
+        for ((value, &sum), &count) in line.iter_mut().zip(&samples.channels[0]).zip(&samples.counts) {
+            *value = if count == 0.0 { 0.0 } else { sum / samples.total };
+        }
     };
-    resample_with(frame, map, out_w, out_h, move |x, y| [read(x, y), 0.0, 0.0], emit);
+    resample_with(size, map, out_w, out_h, samples, row);
 }
 
-/// Walks the output pixels and hands `emit` (pixel index, sum of the samples read inside the
-/// frame, their count, samples per pixel).
-fn resample_with(
-    frame: &FrameView,
+/// One output row's samples, a value a pixel: each channel's sum over the samples read
+/// inside the frame, and their count; `total` is the samples a pixel takes.
+struct RowSums {
+    channels: [Vec<f32>; 3],
+    counts: Vec<f32>,
+    total: f32,
+}
+
+impl RowSums {
+    #[inline]
+    fn set(&mut self, u: usize, sum: [f32; 3], count: u32) {
+        for (channel, value) in self.channels.iter_mut().zip(sum) {
+            channel[u] = value;
+        }
+        self.counts[u] = count as f32;
+    }
+}
+
+/// Walks the output rows of `map` over a frame of `size` and hands `row` each one's samples.
+fn resample_with<S: Samples>(
+    size: (usize, usize),
     map: &Affine,
     out_w: usize,
     out_h: usize,
-    read: impl Fn(usize, usize) -> [f32; 3],
-    mut emit: impl FnMut(usize, [f32; 3], u32, f32),
+    samples: &S,
+    row: impl FnMut(usize, &RowSums),
 ) {
-    let grid = (map.scale().round() as usize).clamp(1, 4);
-    let step = 1.0 / grid as f32;
-    let (w, h) = (frame.width as f32, frame.height as f32);
-    let offsets: Vec<f32> = (0..grid).map(|i| (i as f32 + 0.5) * step).collect();
-    let total = (grid * grid) as f32;
-    let mut write = |u: usize, v: usize, sum: [f32; 3], count: u32| emit(v * out_w + u, sum, count, total);
+    // A grid of `G` x `G` samples a pixel, `G` a constant so that the loops over it unroll.
+    let size = (size.0 as f32, size.1 as f32);
+    match (map.scale().round() as usize).clamp(1, 4) {
+        1 => Walk::<S, 1>::new(size, map, out_h, samples).run(out_w, row),
+        2 => Walk::<S, 2>::new(size, map, out_h, samples).run(out_w, row),
+        3 => Walk::<S, 3>::new(size, map, out_h, samples).run(out_w, row),
+        _ => Walk::<S, 4>::new(size, map, out_h, samples).run(out_w, row),
+    }
+}
 
-    if map.xv == 0.0 && map.yu == 0.0 {
-        // Axis-aligned (letterbox, plain crops): sample columns and rows are computed once.
-        let column = |u: usize, i: usize| {
-            let x = map.xu * (u as f32 + offsets[i]) + map.x0;
-            (x >= 0.0 && x < w).then_some(x as usize)
+/// One walk of [`resample_with`]: `G` x `G` samples a pixel at `offsets` within it.
+struct Walk<'a, S, const G: usize> {
+    size: (f32, f32),
+    map: &'a Affine,
+    offsets: [f32; G],
+    out_h: usize,
+    samples: &'a S,
+}
+
+impl<'a, S: Samples, const G: usize> Walk<'a, S, G> {
+    fn new(size: (f32, f32), map: &'a Affine, out_h: usize, samples: &'a S) -> Self {
+        let offsets = std::array::from_fn(|i| (i as f32 + 0.5) * (1.0 / G as f32));
+        Walk { size, map, offsets, out_h, samples }
+    }
+
+    fn run(&self, out_w: usize, row: impl FnMut(usize, &RowSums)) {
+        let sums = RowSums {
+            channels: [vec![0.0; out_w], vec![0.0; out_w], vec![0.0; out_w]],
+            counts: vec![0.0; out_w],
+            total: (G * G) as f32,
         };
-        let row = |v: usize, j: usize| {
-            let y = map.yv * (v as f32 + offsets[j]) + map.y0;
-            (y >= 0.0 && y < h).then_some(y as usize)
-        };
-        let columns: Vec<Option<usize>> =
-            (0..out_w).flat_map(|u| (0..grid).map(move |i| (u, i))).map(|(u, i)| column(u, i)).collect();
-        let mut rows: Vec<Option<usize>> = Vec::with_capacity(grid);
-        for v in 0..out_h {
-            rows.clear();
-            rows.extend((0..grid).map(|j| row(v, j)));
+        if self.map.xv == 0.0 && self.map.yu == 0.0 { self.aligned(sums, row) } else { self.turned(sums, row) }
+    }
+
+    /// Whether a position lies inside the frame; positions are checked before they become
+    /// indices (`as u32` then only drops the fraction).
+    #[inline]
+    fn inside(&self, x: f32, y: f32) -> bool {
+        (x >= 0.0) & (y >= 0.0) & (x < self.size.0) & (y < self.size.1)
+    }
+
+    /// An axis-aligned region (letterbox, plain crops): sample columns are computed once,
+    /// sample rows once an output row.
+    fn aligned(&self, mut sums: RowSums, mut row: impl FnMut(usize, &RowSums)) {
+        let (map, samples) = (self.map, self.samples);
+        let out_w = sums.counts.len();
+        let columns: Vec<[Option<S::Column>; G]> = (0..out_w)
+            .map(|u| {
+                self.offsets.map(|dx| {
+                    let x = map.xu * (u as f32 + dx) + map.x0;
+                    self.inside(x, 0.0).then(|| samples.column(x as u32 as usize))
+                })
+            })
+            .collect();
+        // Where all of a pixel's samples fall inside the frame (most pixels), its grid is
+        // summed without a check a sample.
+        let whole = |grid: &[Option<S::Column>; G]| grid.iter().all(Option::is_some);
+        let full_columns: Vec<Option<[S::Column; G]>> =
+            columns.iter().map(|grid| whole(grid).then(|| grid.map(Option::unwrap_or_default))).collect();
+        for v in 0..self.out_h {
+            let rows = self.offsets.map(|dy| {
+                let y = map.yv * (v as f32 + dy) + map.y0;
+                self.inside(0.0, y).then(|| samples.row(y as u32 as usize))
+            });
+            let full_rows = rows.iter().all(Option::is_some).then(|| rows.map(Option::unwrap_or_default));
+            for (u, (columns, full)) in columns.iter().zip(&full_columns).enumerate() {
+                let (mut s, mut n) = ([0.0f32; 3], 0);
+                if let (Some(rows), Some(columns)) = (&full_rows, full) {
+                    for &r in rows {
+                        columns.iter().for_each(|&c| add(&mut s, samples.read(r, c)));
+                    }
+                    n = (G * G) as u32;
+                } else {
+                    for r in rows.iter().flatten() {
+                        for c in columns.iter().flatten() {
+                            add(&mut s, samples.read(*r, *c));
+                            n += 1;
+                        }
+                    }
+                }
+                sums.set(u, s, n);
+            }
+            row(v, &sums);
+        }
+    }
+
+    /// A turned region. Positions along an output row move in a straight line, so when a
+    /// sample's first and last positions on the row lie inside the frame (with a margin for
+    /// rounding), all of them do, and the row is read without a check a sample.
+    fn turned(&self, mut sums: RowSums, mut row: impl FnMut(usize, &RowSums)) {
+        let (map, (w, h)) = (self.map, self.size);
+        let out_w = sums.counts.len();
+        let margin = 1e-3;
+        let well_inside = |(x, y): (f32, f32)| x >= margin && y >= margin && x < w - margin && y < h - margin;
+        let last = out_w.saturating_sub(1) as f32;
+        for v in 0..self.out_h {
+            let vf = v as f32;
+            let whole_row = self.offsets.iter().all(|&dy| {
+                self.offsets
+                    .iter()
+                    .all(|&dx| well_inside(map.apply(dx, vf + dy)) && well_inside(map.apply(last + dx, vf + dy)))
+            });
             for u in 0..out_w {
-                let mut sum = [0.0f32; 3];
-                let mut count = 0u32;
-                for y in rows.iter().flatten() {
-                    for x in columns[u * grid..(u + 1) * grid].iter().flatten() {
-                        let px = read(*x, *y);
-                        sum[0] += px[0];
-                        sum[1] += px[1];
-                        sum[2] += px[2];
-                        count += 1;
+                let (mut s, mut n) = ([0.0f32; 3], 0);
+                for dy in self.offsets {
+                    for dx in self.offsets {
+                        let (x, y) = map.apply(u as f32 + dx, vf + dy);
+                        if whole_row || self.inside(x, y) {
+                            add(&mut s, self.samples.at(x as u32 as usize, y as u32 as usize));
+                            n += 1;
+                        }
                     }
                 }
-                write(u, v, sum, count);
+                sums.set(u, s, n);
             }
+            row(v, &sums);
         }
-        return;
     }
+}
 
-    for v in 0..out_h {
-        for u in 0..out_w {
-            let mut sum = [0.0f32; 3];
-            let mut count = 0u32;
-            for dy in &offsets {
-                for dx in &offsets {
-                    let (x, y) = map.apply(u as f32 + dx, v as f32 + dy);
-                    if x >= 0.0 && y >= 0.0 && x < w && y < h {
-                        let px = read(x as usize, y as usize);
-                        sum[0] += px[0];
-                        sum[1] += px[1];
-                        sum[2] += px[2];
-                        count += 1;
-                    }
-                }
-            }
-            write(u, v, sum, count);
-        }
-    }
+#[inline]
+fn add(sum: &mut [f32; 3], sample: [f32; 3]) {
+    sum[0] += sample[0];
+    sum[1] += sample[1];
+    sum[2] += sample[2];
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A view of packed RGB pixels, three bytes a pixel, rows without padding.
+    fn packed_rgb(pixels: &[u8], width: usize, height: usize) -> FrameView<'_> {
+        let layout = PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 };
+        FrameView::new(width, height, layout, [pixels, &[], &[]], [width * 3, 0, 0], YuvMatrix::BT601_LIMITED)
+            .expect("a packed RGB frame")
+    }
 
     fn rgb_to_yuv601_limited(rgb: [f32; 3]) -> [u8; 3] {
         let y = 16.0 + (65.481 * rgb[0] + 128.553 * rgb[1] + 24.966 * rgb[2]) / 255.0;
@@ -629,6 +850,29 @@ mod tests {
     }
 
     #[test]
+    fn the_y_plane_reader_gives_the_luma_of_every_pixel() {
+        let (w, h) = (6usize, 4usize);
+        let luma: Vec<u8> = (0..w * h).map(|i| (i * 23 % 256) as u8).collect();
+        let chroma = vec![128u8; w * h];
+        for (layout, matrix) in [
+            (PixelLayout::Yuv420Planar, YuvMatrix::BT601_LIMITED),
+            (
+                PixelLayout::Yuv420SemiPlanar { u_first: true },
+                YuvMatrix { limited_range: false, ..YuvMatrix::BT709_LIMITED },
+            ),
+        ] {
+            let view = FrameView::new(w, h, layout, [&luma, &chroma, &chroma], [w, w, w], matrix).unwrap();
+            let read = view.y_plane_luma().expect("a Y plane");
+            for (x, y) in (0..h).flat_map(|y| (0..w).map(move |x| (x, y))) {
+                assert_eq!(read(x, y), view.luma(x, y), "{layout:?} at {x},{y}");
+            }
+        }
+        let rgb = vec![0u8; w * h * 3];
+        let packed = packed_rgb(&rgb, w, h);
+        assert!(packed.y_plane_luma().is_none());
+    }
+
+    #[test]
     fn short_planes_are_rejected_not_read() {
         let small = vec![0u8; 10];
         let err = FrameView::new(4, 4, PixelLayout::Gray, [&small, &[], &[]], [4, 0, 0], YuvMatrix::BT601_LIMITED)
@@ -672,15 +916,7 @@ mod tests {
         resample_luma(&i420, &Affine { xu: 1.0, xv: 0.0, x0: 0.0, yu: 0.0, yv: 1.0, y0: 0.0 }, 2, 2, &mut out);
         assert_eq!(out, vec![0.0, 255.0, 0.0, 255.0]);
         let rgb = [200u8, 150, 90];
-        let one = FrameView::new(
-            1,
-            1,
-            PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 },
-            [&rgb, &[], &[]],
-            [3, 0, 0],
-            YuvMatrix::BT601_LIMITED,
-        )
-        .unwrap();
+        let one = packed_rgb(&rgb, 1, 1);
         let mut px = vec![0.0; 1];
         resample_luma(&one, &Affine { xu: 1.0, xv: 0.0, x0: 0.0, yu: 0.0, yv: 1.0, y0: 0.0 }, 1, 1, &mut px);
         assert!((px[0] - (0.299 * 200.0 + 0.587 * 150.0 + 0.114 * 90.0)).abs() < 0.01, "{px:?}");
@@ -705,15 +941,7 @@ mod tests {
     #[test]
     fn rgb_luma_through_the_patch_equals_the_luma_of_each_tap() {
         let pixels: Vec<u8> = (0..64 * 48 * 3).map(|i| (i * 31 % 253) as u8).collect();
-        let rgb = FrameView::new(
-            64,
-            48,
-            PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 },
-            [&pixels, &[], &[]],
-            [64 * 3, 0, 0],
-            YuvMatrix::BT601_LIMITED,
-        )
-        .unwrap();
+        let rgb = packed_rgb(&pixels, 64, 48);
         let maps = [
             // enlarging, axis-aligned; rotated; shrinking; partly outside the frame
             Affine { xu: 0.2, xv: 0.0, x0: 10.0, yu: 0.0, yv: 0.2, y0: 5.0 },
@@ -724,25 +952,125 @@ mod tests {
         for map in maps {
             let (mut fast, mut each) = (vec![0.0; 40 * 40], vec![0.0; 40 * 40]);
             resample_luma(&rgb, &map, 40, 40, &mut fast);
-            luma_with(&rgb, &map, 40, 40, &mut each, |x, y| rgb.luma(x, y));
+            luma_with((64, 48), &map, 40, 40, &mut each, &PixelAtATime(|x, y| [rgb.luma(x, y), 0.0, 0.0]));
             for (p, q) in fast.iter().zip(&each) {
                 assert!((p - q).abs() < 1e-3, "{map:?}: {p} {q}");
             }
         }
     }
 
+    /// The layouts' own readers and the pixel-at-a-time reader give the same sums, along an
+    /// axis-aligned walk and a rotated one, partly outside the frame.
     #[test]
-    fn axis_aligned_and_general_paths_agree() {
-        let pixels: Vec<u8> = (0..48 * 32 * 3).map(|i| (i * 7 % 251) as u8).collect();
+    fn layout_readers_agree_with_the_generic_reader() {
+        let (w, h) = (37usize, 23usize);
+        let luma: Vec<u8> = (0..w * h).map(|i| (i * 7 % 251) as u8).collect();
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let u: Vec<u8> = (0..cw * ch).map(|i| (i * 11 % 241) as u8).collect();
+        let v: Vec<u8> = (0..cw * ch).map(|i| (i * 5 % 239) as u8).collect();
+        let i420 =
+            FrameView::new(w, h, PixelLayout::Yuv420Planar, [&luma, &u, &v], [w, cw, cw], YuvMatrix::BT601_LIMITED)
+                .unwrap();
+        let packed: Vec<u8> = (0..w * h * 3).map(|i| (i * 13 % 253) as u8).collect();
+        let rgb = packed_rgb(&packed, w, h);
+        type Walker<'a> = dyn Fn(&Affine, &mut dyn FnMut(usize, &RowSums)) + 'a;
+        let sums = |samples: &Walker, map: &Affine| {
+            let mut all = Vec::new();
+            samples(map, &mut |_, sums: &RowSums| {
+                all.push((sums.channels.clone(), sums.counts.clone()));
+            });
+            all
+        };
+        let maps = [
+            Affine { xu: 2.5, xv: 0.0, x0: -3.0, yu: 0.0, yv: 2.5, y0: 1.0 },
+            Affine { xu: 1.2, xv: -0.7, x0: 12.0, yu: 0.7, yv: 1.2, y0: -4.0 },
+            Affine { xu: 0.6, xv: 0.0, x0: 20.0, yu: 0.0, yv: 0.6, y0: 10.0 },
+        ];
+        for map in &maps {
+            let own = sums(&|m, row| resample_with((w, h), m, 16, 12, &I420(i420), row), map);
+            let generic =
+                sums(&|m, row| resample_with((w, h), m, 16, 12, &PixelAtATime(|x, y| i420.native(x, y)), row), map);
+            assert_eq!(own, generic, "I420 {map:?}");
+            assert!(own.iter().any(|(_, n)| n.contains(&0.0)) || map.x0 > 0.0, "some pixels fall outside: {map:?}");
+            let own = sums(&|m, row| resample_with((w, h), m, 16, 12, &Rgb24(rgb), row), map);
+            let generic =
+                sums(&|m, row| resample_with((w, h), m, 16, 12, &PixelAtATime(|x, y| rgb.native(x, y)), row), map);
+            assert_eq!(own, generic, "RGB {map:?}");
+        }
+    }
+
+    /// Every pixel's samples read one by one, each checked against the frame: what the walk's
+    /// shortcuts (precomputed rows and columns, whole grids and rows inside) must reproduce.
+    fn plain_walk(size: (usize, usize), map: &Affine, out_w: usize, out_h: usize, frame: &FrameView) -> Vec<f32> {
+        let grid = (map.scale().round() as usize).clamp(1, 4);
+        let mut all = Vec::new();
+        for v in 0..out_h {
+            for u in 0..out_w {
+                let (mut s, mut n) = ([0.0f32; 3], 0.0);
+                for j in 0..grid {
+                    for i in 0..grid {
+                        let step = 1.0 / grid as f32;
+                        let (dx, dy) = ((i as f32 + 0.5) * step, (j as f32 + 0.5) * step);
+                        let (x, y) = map.apply(u as f32 + dx, v as f32 + dy);
+                        if x >= 0.0 && y >= 0.0 && x < size.0 as f32 && y < size.1 as f32 {
+                            let px = frame.native(x as usize, y as usize);
+                            (0..3).for_each(|c| s[c] += px[c]);
+                            n += 1.0;
+                        }
+                    }
+                }
+                all.extend(s);
+                all.push(n);
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_walk_reads_the_samples_a_plain_walk_reads() {
+        let (w, h) = (64usize, 48usize);
+        let luma: Vec<u8> = (0..w * h).map(|i| (i * 7 % 251) as u8).collect();
+        let chroma: Vec<u8> = (0..w * h / 4).map(|i| (i * 11 % 241) as u8).collect();
         let view = FrameView::new(
-            48,
-            32,
-            PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 },
-            [&pixels, &[], &[]],
-            [144, 0, 0],
+            w,
+            h,
+            PixelLayout::Yuv420Planar,
+            [&luma, &chroma, &chroma],
+            [w, w / 2, w / 2],
             YuvMatrix::BT601_LIMITED,
         )
         .unwrap();
+        let turned = |angle: f32, scale: f32, x0: f32, y0: f32| {
+            let (sin, cos) = angle.sin_cos();
+            Affine { xu: cos * scale, xv: -sin * scale, x0, yu: sin * scale, yv: cos * scale, y0 }
+        };
+        let maps = [
+            // axis-aligned: inside, partly outside, shrinking 1x to 4x
+            Affine { xu: 1.0, xv: 0.0, x0: 10.0, yu: 0.0, yv: 1.0, y0: 5.0 },
+            Affine { xu: 2.2, xv: 0.0, x0: -7.0, yu: 0.0, yv: 2.2, y0: 20.0 },
+            Affine { xu: 3.1, xv: 0.0, x0: 0.0, yu: 0.0, yv: 3.1, y0: 0.0 },
+            Affine { xu: 4.0, xv: 0.0, x0: 0.5, yu: 0.0, yv: 4.0, y0: -3.0 },
+            // turned: inside, across an edge, at several scales
+            turned(0.3, 1.2, 20.0, 4.0),
+            turned(-0.4, 1.6, 30.0, 2.0),
+            turned(0.9, 2.5, 40.0, -10.0),
+            turned(0.2, 3.8, -5.0, 1.0),
+        ];
+        for map in &maps {
+            let mut walked = Vec::new();
+            resample_with((w, h), map, 12, 10, &I420(view), |_, sums: &RowSums| {
+                for u in 0..12 {
+                    walked.extend([sums.channels[0][u], sums.channels[1][u], sums.channels[2][u], sums.counts[u]]);
+                }
+            });
+            assert_eq!(walked, plain_walk((w, h), map, 12, 10, &view), "{map:?}");
+        }
+    }
+
+    #[test]
+    fn axis_aligned_and_general_paths_agree() {
+        let pixels: Vec<u8> = (0..48 * 32 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let view = packed_rgb(&pixels, 48, 32);
         let straight = Affine { xu: 2.5, xv: 0.0, x0: -3.0, yu: 0.0, yv: 2.5, y0: 1.0 };
         // The same map with a rotation too small to move any sample to another pixel... but
         // enough to take the general path.

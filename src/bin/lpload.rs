@@ -228,6 +228,18 @@ async fn run_session(
     report
 }
 
+/// Frames answered a second while every session was running (from the last session's first
+/// frame to the first session's last), and that window in seconds: the whole run's rate also
+/// counts the ramp and the sessions' ends. `sent` holds each session's send times. None when
+/// the sessions never all ran at once.
+fn steady_rate(sent: &[Vec<Duration>]) -> Option<(f64, f64)> {
+    let from = sent.iter().map(|s| s.first().copied()).collect::<Option<Vec<_>>>()?.into_iter().max()?;
+    let to = sent.iter().filter_map(|s| s.last().copied()).min()?;
+    let window = to.checked_sub(from)?.as_secs_f64();
+    let inside = sent.iter().flatten().filter(|&&t| t >= from && t < to).count();
+    (window > 0.0).then(|| (inside as f64 / window, window))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -281,11 +293,13 @@ async fn main() {
     let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
     let mut late = 0;
     let mut trace = String::from("session,frame,sent_ms,round_trip_ms\n");
+    let mut sent = Vec::new();
     for (session, task) in tasks.into_iter().enumerate() {
         let report = task
             .await
             .unwrap_or_else(|err| SessionReport { outcome: format!("task failed: {err}"), ..Default::default() });
         report.trace(session, &mut trace);
+        sent.push(report.sent.clone());
         round_trips.extend(report.round_trips);
         late += report.late;
         *outcomes.entry(report.outcome).or_default() += 1;
@@ -302,15 +316,43 @@ async fn main() {
         round_trips.len() as f64 / wall,
         options.sessions as f64 * options.fps
     );
-    println!(
-        "round trip ms    p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
-        percentile(&round_trips, 0.50),
-        percentile(&round_trips, 0.90),
-        percentile(&round_trips, 0.99),
-        percentile(&round_trips, 1.0)
-    );
-    println!("answers later than the frame period: {late}");
+    if let Some((rate, window)) = steady_rate(&sent) {
+        println!("frames/s, all sessions running  {rate:.1} over {window:.1} s");
+    }
+    print_latency(&round_trips, late);
     for (outcome, n) in outcomes {
         println!("sessions: {n} {outcome}");
+    }
+}
+
+/// The round trips' percentiles (`sorted` in order) and the answers later than a period.
+fn print_latency(sorted: &[Duration], late: u64) {
+    println!(
+        "round trip ms    p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
+        percentile(sorted, 0.50),
+        percentile(sorted, 0.90),
+        percentile(sorted, 0.99),
+        percentile(sorted, 1.0)
+    );
+    println!("answers later than the frame period: {late}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_steady_rate_counts_only_while_every_session_runs() {
+        let ms = |v: &[u64]| v.iter().map(|&m| Duration::from_millis(m)).collect::<Vec<_>>();
+        // Two sessions at 10 fps: one from 0 to 900 ms, one from 500 to 1400 ms; both ran from
+        // 500 to 900 ms, when 8 frames were sent (4 each): 20 a second.
+        let a = ms(&[0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
+        let b = ms(&[500, 600, 700, 800, 900, 1000, 1100, 1200, 1300, 1400]);
+        let (rate, window) = steady_rate(&[a.clone(), b]).expect("a window");
+        assert!((window - 0.4).abs() < 1e-9 && (rate - 20.0).abs() < 1e-9, "{rate} over {window}");
+        // A session that sent nothing: the sessions never all ran.
+        assert_eq!(steady_rate(&[a.clone(), Vec::new()]), None);
+        // Sessions one after the other: no window.
+        assert_eq!(steady_rate(&[ms(&[0, 100]), ms(&[200, 300])]), None);
     }
 }

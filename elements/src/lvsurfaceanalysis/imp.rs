@@ -373,7 +373,10 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
         let (due, skipped): (Vec<usize>, Vec<usize>) =
             chosen.into_iter().partition(|&i| state.sampled.due(faces[i].track_id, settings.every_nth));
         let (results, signature) = element::analyse_frame(self, buffer, &info, |view| {
-            let signature = Signature::of(view.width, view.height, |x, y| view.luma(x, y));
+            let signature = match view.y_plane_luma() {
+                Some(luma) => Signature::of(view.width, view.height, luma),
+                None => Signature::of(view.width, view.height, |x, y| view.luma(x, y)),
+            };
             let mut canvas = vec![0.0f32; SURFACE_CANVAS * SURFACE_CANVAS];
             let results: Vec<_> = due
                 .iter()
