@@ -468,8 +468,9 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
 
 /// Sessions one core analyses at 10 frames a second with their round trips within 15 ms
 /// (median) and 40 ms (99th percentile): `scripts/capacity.sh` (`make bench`) measured 36 on two
-/// cores and 16 on one at 4.4-4.9 ms of CPU a frame on a quiet host (40 on two reached p99 128
-/// ms); 15 a core leaves a margin for a host that takes cores back.
+/// cores and 16 on one while the host ran a frame in 4.4-4.9 ms of CPU (40 on two reached p99
+/// 128 ms), and 50 on two and 20 on one while it ran the same build in 2.6 ms; 15 a core holds
+/// in the slower of the two.
 const SESSIONS_PER_CORE: usize = 15;
 
 /// The cores the process may use (its CPU affinity).

@@ -324,6 +324,9 @@ pub fn resample_rgb(
     normalize: impl Fn(f32) -> f32,
 ) {
     debug_assert_eq!(out.len(), out_w * out_h * 3);
+    if out_w == 0 || out_h == 0 {
+        return;
+    }
     let colour = frame.colour_map();
     // Samples are averaged in the frame's own colour space and converted once a pixel, a row
     // at a time: first each channel over the row (loops the compiler turns into vector code),
@@ -366,6 +369,9 @@ pub fn resample_rgb(
 /// outside the frame it is 0.
 pub fn resample_luma(frame: &FrameView, map: &Affine, out_w: usize, out_h: usize, out: &mut [f32]) {
     debug_assert_eq!(out.len(), out_w * out_h);
+    if out_w == 0 || out_h == 0 {
+        return;
+    }
     // The luma of the frame rectangle the canvas covers is worked out once a pixel (not once a
     // tap: an enlarged canvas reads each pixel about 16 times), then read like a Y plane.
     let patch = LumaPatch::new(frame, map, out_w, out_h);
@@ -897,6 +903,10 @@ mod tests {
         resample_rgb(&view, &shifted, 2, 2, &mut out, |v| v / 255.0);
         assert_eq!(out[0], 1.0);
         assert_eq!(out[3], PAD_RGB[0] / 255.0);
+        // An empty output is left alone.
+        resample_rgb(&view, &map, 0, 2, &mut [], |v| v);
+        resample_luma(&view, &map, 2, 0, &mut []);
+        resample_luma(&view, &Affine { xu: 0.5, yv: 0.5, ..map }, 0, 2, &mut []);
     }
 
     #[test]
