@@ -299,7 +299,7 @@ async fn main() {
             .await
             .unwrap_or_else(|err| SessionReport { outcome: format!("task failed: {err}"), ..Default::default() });
         report.trace(session, &mut trace);
-        sent.push(report.sent.clone());
+        sent.push(report.sent);
         round_trips.extend(report.round_trips);
         late += report.late;
         *outcomes.entry(report.outcome).or_default() += 1;
