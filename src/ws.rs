@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use warp::ws::{Message as WsMessage, WebSocket};
 
 use crate::App;
-use crate::protocol::{Action, Connection, FrameAnswer, Incoming, Limits, Outcome};
+use crate::protocol::{Action, AttemptEffect, Connection, FrameAnswer, Incoming, Limits, Outcome};
 use crate::session::{self, SessionHandle, now_ms};
 
 type FrameInFlight = Pin<Box<dyn Future<Output = FrameAnswer> + Send>>;
@@ -185,9 +185,9 @@ impl Drop for OpenConnection<'_> {
     }
 }
 
-/// Records how a session ended: against its user's attempts (a pass clears the strikes, a
-/// failure or an end without verdict keeps the strike reserved at its start, a shutdown gives
-/// it back) and, for a relying party's session, as the result its backend fetches.
+/// Records how a session ended: against its user's attempts ([`Outcome::attempt_effect`]: a
+/// pass clears the strikes, a failure or an end without verdict keeps the strike reserved at
+/// its start, an uncertain age after a passed liveness check and a shutdown give it back) and, for a relying party's session, as the result its backend fetches.
 async fn record(app: &App, session: &SessionHandle, outcome: &Outcome) -> Result<(), crate::policy::StoreError> {
     app.metrics.session_finished(outcome);
     let duration_ms = session.started_at.elapsed().as_millis() as u64;
@@ -200,12 +200,10 @@ async fn record(app: &App, session: &SessionHandle, outcome: &Outcome) -> Result
         Outcome::ServerShutdown => tracing::info!(outcome = "shutdown", duration_ms, "session ended"),
     }
     let key = &session.policy_key;
-    let counted = match outcome {
-        Outcome::Verdict { is_ok: true, .. } => app.policy.succeed(key).await,
-        Outcome::Verdict { .. } | Outcome::Ended(_) => {
-            app.policy.fail(key, now_ms(), &app.config.policy).await.map(drop)
-        }
-        Outcome::ServerShutdown => app.policy.unreserve(key, &app.config.policy).await,
+    let counted = match outcome.attempt_effect() {
+        AttemptEffect::Cleared => app.policy.succeed(key).await,
+        AttemptEffect::Counted => app.policy.fail(key, now_ms(), &app.config.policy).await.map(drop),
+        AttemptEffect::GivenBack => app.policy.unreserve(key, &app.config.policy).await,
     };
     let reported = match &session.relying_party {
         Some(running) => crate::relying_party::finish(app, running, outcome).await,

@@ -316,7 +316,7 @@ async fn desktop_session_passes(page: &mut Page) {
     // The integrator's callback has the session and its outcome.
     assert_eq!(
         outcome["results"],
-        json!([{"sessionId": session_id, "isOk": true, "errors": []}]),
+        json!([{"sessionId": session_id, "isOk": true, "errors": [], "ageDecision": null}]),
         "{}",
         outcome["results"]
     );
@@ -481,6 +481,41 @@ async fn flash_step_paints_the_colours_and_fails_a_face_that_ignores_them(page: 
     assert_eq!(outcome["action"], words[action], "{outcome}");
 }
 
+/// The age check's two outcomes that do not pass, as the person reads them: `uncertain` (the
+/// liveness check passed, a document check comes next) and `below`; neither offers a retry,
+/// and the integrator's result names the decision.
+async fn age_decisions_say_what_happens_next(page: &mut Page) {
+    let words = english();
+    let sequence = ("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right");
+    for (vars, decision, outcome, title, code, action) in [
+        (
+            [("MIN_AGE", "18"), ("AGE_BUFFER", "100")],
+            "uncertain",
+            "document-check",
+            "result.age.title",
+            15,
+            "action.ageDocument",
+        ),
+        ([("MIN_AGE", "150"), ("AGE_BUFFER", "7")], "below", "failure", "result.failed.title", 14, "action.ageBelow"),
+    ] {
+        let (address, _stop) = start(&[vars[0], vars[1], sequence]).await;
+        page.open(&format!("http://{address}/?autostart"), 1280, 800, false).await;
+        let done = format!("!!{ELEMENT}.dataset.outcome");
+        assert!(page.wait_for(&done, Duration::from_secs(150)).await, "an outcome: {}", page.state().await);
+        let shown = page.outcome().await;
+        assert_eq!(shown["outcome"], outcome, "{shown}");
+        assert_eq!(shown["title"], words[title], "{shown}");
+        assert_eq!(shown["text"], words[&format!("code.{code}")], "{shown}");
+        assert_eq!(shown["action"], words[action], "{shown}");
+        assert_eq!(shown["retry"], false, "trying again does not change an age decision: {shown}");
+        let last = shown["results"].as_array().and_then(|r| r.last().cloned()).unwrap_or_default();
+        assert_eq!((&last["errors"], &last["ageDecision"]), (&json!([code]), &json!(decision)), "{shown}");
+        let violations = page.accessibility_violations().await;
+        assert!(violations.is_empty(), "{decision} screen: {violations:?}");
+        page.screenshot(&format!("desktop-age-{decision}.png")).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_guides_passes_fails_readably_and_is_accessible_in_chromium() {
     let dir = std::env::temp_dir().join(format!("lpserver-browser-{}", std::process::id()));
@@ -491,5 +526,6 @@ async fn the_page_guides_passes_fails_readably_and_is_accessible_in_chromium() {
     desktop_session_passes(&mut page).await;
     phone_session_fails_readably(&mut page).await;
     flash_step_paints_the_colours_and_fails_a_face_that_ignores_them(&mut page).await;
+    age_decisions_say_what_happens_next(&mut page).await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -97,6 +97,55 @@ async fn a_backend_creates_the_session_the_client_connects_the_backend_fetches_t
     assert_eq!((status, &gone["code"]), (404, &json!(1035)), "{gone}");
 }
 
+/// The age check's outcomes as the backend reads them, and against the user's attempts: with
+/// one attempt a round, a counted failure would stop the user's next session.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_uncertain_age_sends_to_a_document_check_without_costing_an_attempt_and_below_counts() {
+    let frames = clip_jpegs();
+    let run = |vars: Vec<(&'static str, &'static str)>, user: &'static str| {
+        let frames = frames.clone();
+        async move {
+            let mut all = vec![
+                ("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right"),
+                ("OPEN_SESSIONS", "0"),
+                ("MIN_AGE", "18"),
+                ("POLICY_ATTEMPTS", "1"),
+            ];
+            all.extend(vars);
+            let (address, stop) = start(&all).await;
+            let (status, created) = create_session(address, user).await;
+            assert_eq!(status, 201, "{created}");
+            let mut socket = open(address).await;
+            let token = created["clientToken"].as_str().unwrap();
+            assert_eq!(connect(&mut socket, &format!("session-token:{token}\n")).await.command, "CONNECTED");
+            let verdict = common::run_clip(&mut socket, &frames).await;
+            let (status, result) = fetch_result(address, created["sessionId"].as_str().unwrap(), API_KEY).await;
+            assert_eq!(status, 200, "{result}");
+            let (next, _) = create_session(address, user).await;
+            drop(stop);
+            (verdict, result, next)
+        }
+    };
+    // Every adult estimate lies inside a buffer of 100 years: uncertain, a document check.
+    let (verdict, result, next) = run(vec![("AGE_BUFFER", "100")], "carol").await;
+    assert_eq!((error_code(&verdict), verdict.header("errors")), (Some(15), Some("15")), "{verdict:?}");
+    assert_eq!(
+        (&result["isOk"], &result["errors"], &result["livenessPassed"], &result["ageDecision"]),
+        (&json!(false), &json!([15]), &json!(true), &json!("uncertain")),
+        "{result}"
+    );
+    let claims = verify(result["token"].as_str().unwrap());
+    assert_eq!(claims["age"]["decision"], "uncertain", "{claims}");
+    assert!(claims["age"]["years"].as_f64().is_some_and(|y| y >= 18.0), "an adult, inside the buffer: {claims}");
+    assert_eq!(next, 201, "the uncertain session cost no attempt: the next one may start");
+
+    // Nobody is 150: below, and that counts as the round's one failure.
+    let (verdict, result, next) = run(vec![("MIN_AGE", "150")], "dave").await;
+    assert_eq!(error_code(&verdict), Some(14), "{verdict:?}");
+    assert_eq!((&result["livenessPassed"], &result["ageDecision"]), (&json!(true), &json!("below")), "{result}");
+    assert_eq!(next, 429, "below costs the attempt: the user cools down");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_abandoned_session_is_reported_to_the_backend_and_tokens_expire() {
     let (address, _stop) = start(&[("OPEN_SESSIONS", "0"), ("CLIENT_TOKEN_TTL_MS", "1000")]).await;

@@ -5,7 +5,7 @@
 // an outcome people can read, a retry path, and the result handed to the integrator:
 //
 //   <liveness-check server="wss://liveness.example.com/lpproto" session-token="..."></liveness-check>
-//   element.addEventListener("result", (event) => event.detail);  // {sessionId, isOk, errors}
+//   element.addEventListener("result", (event) => event.detail);  // {sessionId, isOk, errors, ageDecision}
 //   element.getSessionToken = async () => (await fetch("/my-backend/liveness-session")).text();
 //
 // or `mount(container, {server, sessionToken, getSessionToken, onResult, lang, debug})`.
@@ -33,6 +33,16 @@ const ICONS = {
 };
 
 // What to do after each code; codes not listed: retry below 1000, reload from 1000.
+/** Actions after which trying again cannot help: the person is told where to go instead. */
+const FINAL_ACTIONS = ["action.contact", "action.ageBelow", "action.ageDocument"];
+
+/** The age check's decision that a failed check's codes show: 14 below, 15 uncertain. */
+function ageDecision(codes) {
+  if (codes.includes(14)) return "below";
+  if (codes.includes(15)) return "uncertain";
+  return null;
+}
+
 const ACTIONS = {
   1: "action.face",
   2: "action.alone",
@@ -45,8 +55,8 @@ const ACTIONS = {
   9: "action.light",
   12: "action.follow",
   13: "action.follow",
-  14: "action.contact",
-  15: "action.contact",
+  14: "action.ageBelow",
+  15: "action.ageDocument",
   18: "action.face",
   20: "action.follow",
   21: "action.flash",
@@ -449,12 +459,17 @@ export class LivenessCheck extends HTMLElement {
     this.release(session);
     this.session = null;
     const cancelled = outcome.cancelled;
-    this.dataset.outcome = cancelled ? "cancelled" : outcome.ok ? "success" : "failure";
-    const title = cancelled ? "result.cancelled.title" : outcome.ok ? "result.ok.title" : "result.failed.title";
+    const age = ageDecision(outcome.codes || []);
+    // A passed liveness check whose age is uncertain is no failure: a document check comes next.
+    const documentCheck = age === "uncertain" && outcome.codes.length === 1;
+    this.dataset.outcome = cancelled ? "cancelled" : outcome.ok ? "success" : documentCheck ? "document-check" : "failure";
+    const title = cancelled ? "result.cancelled.title" : outcome.ok ? "result.ok.title" : documentCheck ? "result.age.title" : "result.failed.title";
     const sentences = cancelled ? ["result.cancelled.text"] : outcome.ok ? ["result.ok.text"] : outcome.sentences;
-    // Without a way to a new client token, a used one cannot start another session.
-    const canRetry = !outcome.ok && outcome.action !== "action.contact" && !(session.usedToken && !this.getSessionToken);
-    const action = !outcome.ok && !canRetry && outcome.action !== "action.contact" ? "action.newSession" : outcome.action;
+    // Without a way to a new client token, a used one cannot start another session; trying
+    // again does not change an age decision.
+    const final = FINAL_ACTIONS.includes(outcome.action);
+    const canRetry = !outcome.ok && !final && !(session.usedToken && !this.getSessionToken);
+    const action = !outcome.ok && !canRetry && !final ? "action.newSession" : outcome.action;
     this.show({ prompt: null, icon: null, step: null, seconds: null, status: null, result: { title, sentences, action: outcome.ok ? null : action, values: outcome.values } });
     this.parts.retry.hidden = !canRetry;
     const debug = this.hasAttribute("debug") && outcome.token;
@@ -463,7 +478,7 @@ export class LivenessCheck extends HTMLElement {
     this.screen("result");
     this.parts.title.focus();
     if (!cancelled) {
-      const detail = { sessionId: session.client ? session.client.sessionId : null, isOk: Boolean(outcome.ok), errors: outcome.codes || [] };
+      const detail = { sessionId: session.client ? session.client.sessionId : null, isOk: Boolean(outcome.ok), errors: outcome.codes || [], ageDecision: outcome.ok ? null : age };
       this.dispatchEvent(new CustomEvent("result", { detail, bubbles: true }));
     }
   }
@@ -495,7 +510,7 @@ if (!customElements.get("liveness-check")) customElements.define("liveness-check
 
 /**
  * Mounts a check into `container`; returns the element.
- * options: server, sessionToken, getSessionToken, onResult({sessionId, isOk, errors}), lang, debug, autostart.
+ * options: server, sessionToken, getSessionToken, onResult({sessionId, isOk, errors, ageDecision}), lang, debug, autostart.
  */
 export function mount(container, options = {}) {
   const element = document.createElement("liveness-check");

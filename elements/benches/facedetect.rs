@@ -265,7 +265,8 @@ fn main() {
         let crop_ms = start.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
         println!("lvantispoof: 128x128 face crop {crop_ms:.3} ms, PAD features (all eight) {features_ms:.3} ms a face");
     }
-    // lvjwtsink's once-a-session work: the age model and the JPEG of a 256 px best shot.
+    // lvjwtsink's work: the age model on a good frame, and the JPEG of a 256 px best shot at
+    // the verdict.
     {
         use gstliveness::lvjwtsink::{age, bestshot};
         use gstliveness::meta::{Face, Keypoints, Rect};
@@ -274,25 +275,27 @@ fn main() {
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).expect("frame maps");
         let view = gstliveness::frame::FrameView::from_video_frame(&frame).expect("supported format");
         let face = Face::new(1, Rect { x: 250.0, y: 120.0, width: 180.0, height: 180.0 }, 0.9, Keypoints::default());
-        let shot = bestshot::BestShot::capture(&view, &face, bestshot::ShotScore::of(&face), 256, None);
-        let path = gstliveness::model::locate(age::GEAR_FILE, None).expect("gear.onnx");
-        let gear = gstliveness::model::shared_session(&path, 1).expect("gear loads");
-        let _ = age::estimate(&gear, &shot.rgb, shot.crop_size);
         let rounds = 20;
+        let model = age::AgeModel::DEFAULT;
+        let path = gstliveness::model::locate(model.file_name(), None).expect("the age model");
+        let shared = gstliveness::model::shared_session(&path, 1).expect("the age model loads");
+        let _ = model.estimate(&shared, &view, &face);
         let start = Instant::now();
         for _ in 0..rounds {
-            std::hint::black_box(age::estimate(&gear, &shot.rgb, shot.crop_size).expect("age"));
+            std::hint::black_box(model.estimate(&shared, &view, &face).expect("age"));
         }
         let age_ms = start.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
+        let shot = bestshot::BestShot::capture(&view, &face, bestshot::ShotScore::of(&face), 256, None);
         let start = Instant::now();
         let mut bytes = 0;
         for _ in 0..rounds {
             bytes = std::hint::black_box(shot.jpeg(90).expect("jpeg")).len();
         }
         let jpeg_ms = start.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
+        let (name, side, most) = (model.name(), shot.crop_size, age::MAX_AGE_FRAMES);
         println!(
-            "lvjwtsink at the verdict: GEAR age {age_ms:.1} ms, best shot JPEG ({0}x{0}, {bytes} bytes) {jpeg_ms:.2} ms",
-            shot.crop_size
+            "lvjwtsink: {name} age {age_ms:.2} ms a good frame (at most {most} a session), \
+             best shot JPEG ({side}x{side}, {bytes} bytes) {jpeg_ms:.2} ms at the verdict"
         );
     }
     println!("peak resident memory of the whole run: {:.1} MiB", peak_rss_mib());

@@ -241,9 +241,11 @@ impl ErrorCode {
             ErrorCode::ChallengeFailed => {
                 "Too few challenges were passed (not performed in time, or not begun within the reaction window): the liveness score is below `min-liveness-score`."
             }
-            ErrorCode::AgeBelowThreshold => "The estimated age of the best shot is below `min-age`.",
+            ErrorCode::AgeBelowThreshold => {
+                "The age estimated over the session's good frames makes it at least `min-age-confidence` likely that the person is under `min-age`."
+            }
             ErrorCode::AgeUncertain => {
-                "The age model is less sure than `min-age-confidence` that the person is at least `min-age`."
+                "The age could not be confirmed: the estimate over the session's good frames lies under `min-age` + `age-buffer`, the model is not sure enough, or fewer than 10 frames were good enough. Not a liveness failure: send the person to a document check (lpserver does not count it as a failed attempt when it is the only finding)."
             }
             ErrorCode::SessionEnded => "The stream or session ended before the challenges were finished.",
             ErrorCode::CheckMissing => {

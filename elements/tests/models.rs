@@ -24,7 +24,7 @@ fn documented_files() -> Vec<(String, String)> {
 #[test]
 fn every_model_matches_its_documented_sha256() {
     let documented = documented_files();
-    assert_eq!(documented.len(), 8, "{documented:?}");
+    assert_eq!(documented.len(), 9, "{documented:?}");
     for (file, sha256) in &documented {
         let bytes = std::fs::read(models_dir().join(file)).unwrap_or_else(|err| panic!("{file}: {err}"));
         let actual: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
@@ -79,6 +79,7 @@ const SIGNATURES: &[Signature] = &[
         &[("input_1", &[-1, 198, 198, 3])],
         &[("race_output", &[-1, 5]), ("gender_output", &[-1, 2]), ("age_output", &[-1, 7])],
     ),
+    ("face-api-agegender.onnx", &[("input", &[-1, 112, 112, 3])], &[("age", &[-1]), ("gender", &[-1, 2])]),
     (
         "faceres.onnx",
         &[("input_1:0", &[-1, 224, 224, 3])],

@@ -143,6 +143,32 @@ pub enum Outcome {
     ServerShutdown,
 }
 
+/// What the end of a session does to its user's attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptEffect {
+    /// A pass: the user's strikes are cleared.
+    Cleared,
+    /// A failure, or an end without verdict: the strike reserved at the start stays.
+    Counted,
+    /// The strike reserved at the start is given back.
+    GivenBack,
+}
+
+impl Outcome {
+    /// A pass clears the strikes. A verdict whose only finding is `age-uncertain` is no
+    /// liveness failure: the person passed and is sent to a document check, so the strike is
+    /// given back, as at a shutdown. Any other failure, or an end without verdict, counts.
+    pub fn attempt_effect(&self) -> AttemptEffect {
+        let uncertain = [u32::from(ErrorCode::AgeUncertain.code())];
+        match self {
+            Outcome::Verdict { is_ok: true, .. } => AttemptEffect::Cleared,
+            Outcome::Verdict { errors, .. } if errors.as_slice() == uncertain => AttemptEffect::GivenBack,
+            Outcome::Verdict { .. } | Outcome::Ended(_) => AttemptEffect::Counted,
+            Outcome::ServerShutdown => AttemptEffect::GivenBack,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
     /// Waiting for CONNECT.
@@ -801,6 +827,18 @@ mod tests {
         assert_eq!(error_code(&c.on_message(text("FRAME\n\n"), now)), code(ErrorCode::MissingHeader));
         // None of them is in flight.
         assert!(matches!(c.on_message(frame("/9j/"), now).as_slice(), [Action::Analyse(_)]));
+    }
+
+    #[test]
+    fn only_an_uncertain_age_after_a_passed_liveness_check_gives_the_strike_back() {
+        let verdict = |is_ok: bool, errors: Vec<u32>| Outcome::Verdict { is_ok, errors, token: "t".into() };
+        assert_eq!(verdict(true, vec![]).attempt_effect(), AttemptEffect::Cleared);
+        assert_eq!(verdict(false, vec![15]).attempt_effect(), AttemptEffect::GivenBack, "a document check, no strike");
+        assert_eq!(verdict(false, vec![14]).attempt_effect(), AttemptEffect::Counted, "too young counts");
+        assert_eq!(verdict(false, vec![11, 15]).attempt_effect(), AttemptEffect::Counted, "a liveness failure counts");
+        assert_eq!(verdict(false, vec![12]).attempt_effect(), AttemptEffect::Counted);
+        assert_eq!(Outcome::Ended(ErrorCode::SessionTimeout).attempt_effect(), AttemptEffect::Counted);
+        assert_eq!(Outcome::ServerShutdown.attempt_effect(), AttemptEffect::GivenBack);
     }
 
     #[test]

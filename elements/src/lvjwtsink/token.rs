@@ -252,11 +252,21 @@ pub struct Liveness {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AgeClaim {
-    pub years: f32,
+    /// `passed`, `below` (likely under `minAge`) or `uncertain` (check a document).
+    pub decision: super::age::AgeDecision,
+    /// Median of the good frames' estimates, years; null when no frame was good enough.
+    pub years: Option<f32>,
+    /// Robust standard deviation of the frames' estimates, years.
+    pub spread_years: Option<f32>,
+    /// Good frames the estimate rests on.
+    pub frames: usize,
     /// Probability that the person is at least `minAge`.
     pub confidence: f32,
     pub min_age: u32,
+    /// Years above `minAge` an estimate must reach to pass.
+    pub buffer_years: u32,
     pub min_confidence: f32,
+    /// `decision` is `passed`.
     pub passed: bool,
 }
 

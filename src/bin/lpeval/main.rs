@@ -9,6 +9,11 @@
 //!   a photo tilted as a plane timed to the prompts, a passing session's recording replayed
 //!   in a loop against a fresh sequence, and two faces.
 //!
+//! The server runs with its shipped defaults, the age check included (`MIN_AGE` 18,
+//! `AGE_BUFFER` 7): every evaluation identity is an adult, so each session refused for age
+//! counts against the genuine figures, and the age estimates of each identity's sessions are
+//! reported with their spread.
+//!
 //! Identities are split: the tuning half chose the thresholds, the reporting half gives the
 //! figures. It prints BPCER, APCER per attack, the median time to pass and the failure codes,
 //! and writes `results.json`, `sessions.csv` and `trace.csv` (the pose of one session) to the
@@ -22,9 +27,9 @@
 //! focus, sensor noise, JPEG 72-92; [`attack::Camera`]).
 //!
 //! `--mode pad` builds the presentation-attack calibration set instead ([`pad`], `make
-//! eval-pad`).
+//! eval-pad`); `--mode age` surveys the age models ([`age`], `make age-survey`).
 //!
-//!   lpeval [--mode sessions|pad] [--set reporting|tuning|all] [--sessions N] [--attacks M]
+//!   lpeval [--mode sessions|pad|age] [--set reporting|tuning|all] [--sessions N] [--attacks M]
 //!          [--parallel P] [--fps F] [--out DIR] [--faces DIR] [--seed S]
 
 // The renderer the element tests use, shared as a file: it is plain Rust.
@@ -32,6 +37,7 @@
 #[allow(dead_code)]
 mod render;
 
+mod age;
 mod attack;
 mod light;
 mod pad;
@@ -54,11 +60,12 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 const HELP: &str = "\
 lpeval: genuine and attack sessions against an in-process lpserver (make eval)
 
-Usage: lpeval [--mode sessions|pad] [--set reporting|tuning|all] [--sessions N] [--attacks M]
+Usage: lpeval [--mode sessions|pad|age] [--set reporting|tuning|all] [--sessions N] [--attacks M]
               [--parallel P] [--fps F] [--out DIR] [--faces DIR] [--seed S] [--kinds K,...]
 
   --mode      sessions (default): LPProto sessions; pad: the presentation-attack calibration
-              set of make eval-pad, written to OUT/pad-features.csv (every identity)
+              set of make eval-pad, written to OUT/pad-features.csv (every identity);
+              age: the survey of the age models (make age-survey), OUT/age-survey.json
   --set       identities to run: all (default), the reporting half or the tuning half
   --sessions  genuine sessions per identity (default 3)
   --attacks   sessions per attack kind (default 10; 0 skips the attacks)
@@ -105,8 +112,8 @@ fn options() -> Result<Options, String> {
     for (arg, value) in lpserver::client::option_pairs(HELP)? {
         let count = || value.parse::<usize>().map_err(|_| format!("{arg}: a whole number"));
         match arg.as_str() {
-            "--mode" if ["sessions", "pad"].contains(&value.as_str()) => o.mode = value,
-            "--mode" => return Err("--mode: sessions or pad".into()),
+            "--mode" if ["sessions", "pad", "age"].contains(&value.as_str()) => o.mode = value,
+            "--mode" => return Err("--mode: sessions, pad or age".into()),
             "--set" if ["reporting", "tuning", "all"].contains(&value.as_str()) => o.set = value,
             "--set" => return Err("--set: reporting, tuning or all".into()),
             "--sessions" => o.sessions = count()?,
@@ -881,6 +888,10 @@ struct SessionRecord {
     /// The verdict's stream figures: share of repeated frames, median sensor noise.
     duplicate_share: Option<f64>,
     sensor_noise: Option<f64>,
+    /// The verdict's age check: its decision, the session's estimate and its good frames.
+    age_decision: Option<String>,
+    age_years: Option<f64>,
+    age_frames: Option<u64>,
     seconds: f64,
     frames: usize,
 }
@@ -936,9 +947,14 @@ impl SessionRecord {
     /// The figures of the verdict `token`: flash correlations and stream signals.
     fn take_verdict(&mut self, token: &str) {
         self.flash_correlations = flash_correlations(token);
-        let challenges = &claims(token)["challenges"];
+        let claims = claims(token);
+        let challenges = &claims["challenges"];
         self.duplicate_share = challenges["duplicateShare"].as_f64();
         self.sensor_noise = challenges["sensorNoise"].as_f64();
+        let age = &claims["age"];
+        self.age_decision = age["decision"].as_str().map(str::to_string);
+        self.age_years = age["years"].as_f64();
+        self.age_frames = age["frames"].as_u64();
     }
 
     /// A session of `kind` for `identity` that has not run yet.
@@ -955,6 +971,9 @@ impl SessionRecord {
             flash_correlations: Vec::new(),
             duplicate_share: None,
             sensor_noise: None,
+            age_decision: None,
+            age_years: None,
+            age_frames: None,
             seconds: 0.0,
             frames: 0,
         }
@@ -1201,7 +1220,7 @@ fn load_identities(o: &Options) -> Vec<Arc<Identity>> {
     let mut identities = Vec::new();
     println!("identities (mesh head pose on the photo; role; the renders' check):");
     for source in SOURCES {
-        admit(identity(source, &o.faces), source.name, source.origin, &mut identities, o.mode == "sessions");
+        admit(identity(source, &o.faces), source.name, source.origin, &mut identities, o.mode != "pad");
     }
     for (g, file) in GROUPS.iter().enumerate() {
         let members = match group_members(&o.faces.join("eval-faces").join(file)) {
@@ -1218,7 +1237,7 @@ fn load_identities(o: &Options) -> Vec<Arc<Identity>> {
                 name,
                 "npm @vladmandic/face-api 1.7.15 demo photo, licence not stated",
                 &mut identities,
-                o.mode == "sessions",
+                o.mode != "pad",
             );
         }
     }
@@ -1275,9 +1294,6 @@ async fn start_server(o: &Options) -> Result<Server, String> {
         .collect();
     let config = lpserver::config::Config::from_lookup(|name| match name {
         "LIVENESS_JWT_SECRET" => Some(secret.clone()),
-        // The age gate is not part of the liveness decision measured here (on upscaled group
-        // photo crops GEAR is unsure of adults' ages): off unless asked for.
-        "MIN_AGE" => Some(std::env::var("MIN_AGE").unwrap_or_else(|_| "0".into())),
         // Every session runs the screen-flash challenge unless asked otherwise (FLASH=0).
         "FLASH" => Some(std::env::var("FLASH").unwrap_or_else(|_| "1".into())),
         // lpeval is the relying party of its simulated people.
@@ -1325,8 +1341,13 @@ async fn run_genuine(
     for task in tasks {
         let played = task.await.map_err(|err| err.to_string())?;
         let r = &played.record;
+        let age = match (&r.age_decision, r.age_years) {
+            (Some(decision), Some(years)) => format!("age {years:.1} {decision}"),
+            (Some(decision), None) => format!("age - {decision}"),
+            _ => String::new(),
+        };
         println!(
-            "  genuine {:<12} {:<28} {:5.1} s {}",
+            "  genuine {:<12} {:<28} {:5.1} s {age} {}",
             r.identity,
             r.outcome,
             r.seconds,
@@ -1478,9 +1499,58 @@ fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Ro
     for (name, (sessions, passed)) in &per_identity {
         println!("  {name:<12} {passed}/{sessions} passed");
     }
+    let age = age_figures(&genuine);
     Some(json!({"identities": names, "sessions": genuine.len(), "failed": failed, "bpcer": bpcer,
-           "median_seconds_to_pass": median_pass, "failure_codes": reasons, "flash_correlations": flash, "stream": stream,
+           "median_seconds_to_pass": median_pass, "failure_codes": reasons, "flash_correlations": flash, "stream": stream, "age": age,
            "per_identity": per_identity.iter().map(|(k, v)| (k.clone(), json!({"sessions": v.0, "passed": v.1}))).collect::<serde_json::Map<_, _>>()}))
+}
+
+/// The age check on genuine sessions (every evaluation identity is an adult): the share
+/// refused for age (`below` or `uncertain`), each identity's session estimates, and how far
+/// they spread (median absolute deviation about the identity's median), printed and returned.
+fn age_figures(genuine: &[&SessionRecord]) -> Value {
+    let checked: Vec<&&SessionRecord> = genuine.iter().filter(|r| r.age_decision.is_some()).collect();
+    if checked.is_empty() {
+        println!("  age check: off (MIN_AGE=0)");
+        return Value::Null;
+    }
+    let refused = |decision: &str| checked.iter().filter(|r| r.age_decision.as_deref() == Some(decision)).count();
+    let (below, uncertain) = (refused("below"), refused("uncertain"));
+    // Sessions whose only finding is the age: liveness passed, the age did not.
+    let age_only =
+        checked.iter().filter(|r| !r.codes.is_empty() && r.codes.iter().all(|c| [14, 15].contains(c))).count();
+    let mut per_identity: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for r in &checked {
+        if let Some(years) = r.age_years {
+            per_identity.entry(r.identity.as_str()).or_default().push(years);
+        }
+    }
+    let mut mads = Vec::new();
+    let mut identities = serde_json::Map::new();
+    for (name, years) in &per_identity {
+        let mut sorted = years.clone();
+        let m = median(&mut sorted).unwrap_or(f64::NAN);
+        let mut deviations: Vec<f64> = years.iter().map(|y| (y - m).abs()).collect();
+        let mad = median(&mut deviations).unwrap_or(f64::NAN);
+        mads.push(mad);
+        let list: Vec<String> = years.iter().map(|y| format!("{y:.1}")).collect();
+        println!("  age {name:<12} median {m:5.1} y, MAD {mad:4.1} y  ({})", list.join(", "));
+        identities.insert(name.to_string(), json!({"median_years": m, "mad_years": mad, "sessions": years}));
+    }
+    let median_mad = median(&mut mads);
+    let share = (below + uncertain) as f64 / checked.len() as f64;
+    println!(
+        "  age check (every identity an adult): {} of {} sessions refused for age ({:.1} %: {below} below, {uncertain} uncertain; \
+         {age_only} with liveness passed), identity MAD median {}",
+        below + uncertain,
+        checked.len(),
+        share * 100.0,
+        median_mad.map_or("-".into(), |m| format!("{m:.1} y")),
+    );
+    let frames: Vec<u64> = checked.iter().filter_map(|r| r.age_frames).collect();
+    json!({"sessions": checked.len(), "below": below, "uncertain": uncertain, "refused_share": share,
+           "liveness_passed_age_refused": age_only, "median_identity_mad_years": median_mad,
+           "min_frames": frames.iter().min(), "identities": identities})
 }
 
 /// APCER and codes of one attack kind, printed; its summary (None when it ran no session).
@@ -1552,6 +1622,11 @@ async fn run(o: Options) -> Result<(), String> {
     }
     if o.mode == "pad" {
         return pad::run(&identities, &o.out, o.seed);
+    }
+    if o.mode == "age" {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let (models, candidates) = (root.join("models"), root.join(".cache/convert/candidates"));
+        return age::run(&identities, &o.out, &[&models, &candidates], o.seed);
     }
     let wanted = |role: Role| o.set == "all" || (o.set == "tuning") == (role == Role::Tuning);
     let chosen: Vec<Arc<Identity>> = identities.iter().filter(|id| wanted(id.role)).cloned().collect();
