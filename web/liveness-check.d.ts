@@ -6,9 +6,9 @@ export interface LivenessResult {
   isOk: boolean;
   /** The error codes of a failed check (docs/lpproto.md). */
   errors: number[];
-  /** The age check's decision when it did not pass: "uncertain" (the liveness check passed
-   * and the person is sent to a document check) or "below" (likely under the minimum age);
-   * null otherwise. */
+  /** The age check's decision when the liveness check passed and the age did not:
+   * "uncertain" (send the person to a document check) or "below" (likely under the minimum
+   * age); null otherwise. */
   ageDecision: "below" | "uncertain" | null;
 }
 

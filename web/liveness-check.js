@@ -32,17 +32,17 @@ const ICONS = {
   flash: "\u2600",
 };
 
-// What to do after each code; codes not listed: retry below 1000, reload from 1000.
 /** Actions after which trying again cannot help: the person is told where to go instead. */
 const FINAL_ACTIONS = ["action.contact", "action.ageBelow", "action.ageDocument"];
 
-/** The age check's decision that a failed check's codes show: 14 below, 15 uncertain. */
+/** The age check's decision of a check whose liveness part passed (its only codes are the
+ * age check's): 14 below, 15 uncertain; null otherwise. */
 function ageDecision(codes) {
-  if (codes.includes(14)) return "below";
-  if (codes.includes(15)) return "uncertain";
-  return null;
+  if (!codes.length || !codes.every((code) => code === 14 || code === 15)) return null;
+  return codes.includes(14) ? "below" : "uncertain";
 }
 
+// What to do after each code; codes not listed: retry below 1000, reload from 1000.
 const ACTIONS = {
   1: "action.face",
   2: "action.alone",
@@ -459,9 +459,9 @@ export class LivenessCheck extends HTMLElement {
     this.release(session);
     this.session = null;
     const cancelled = outcome.cancelled;
-    const age = ageDecision(outcome.codes || []);
+    const age = outcome.ok ? null : ageDecision(outcome.codes || []);
     // A passed liveness check whose age is uncertain is no failure: a document check comes next.
-    const documentCheck = age === "uncertain" && outcome.codes.length === 1;
+    const documentCheck = age === "uncertain";
     this.dataset.outcome = cancelled ? "cancelled" : outcome.ok ? "success" : documentCheck ? "document-check" : "failure";
     const title = cancelled ? "result.cancelled.title" : outcome.ok ? "result.ok.title" : documentCheck ? "result.age.title" : "result.failed.title";
     const sentences = cancelled ? ["result.cancelled.text"] : outcome.ok ? ["result.ok.text"] : outcome.sentences;
@@ -478,7 +478,7 @@ export class LivenessCheck extends HTMLElement {
     this.screen("result");
     this.parts.title.focus();
     if (!cancelled) {
-      const detail = { sessionId: session.client ? session.client.sessionId : null, isOk: Boolean(outcome.ok), errors: outcome.codes || [], ageDecision: outcome.ok ? null : age };
+      const detail = { sessionId: session.client ? session.client.sessionId : null, isOk: Boolean(outcome.ok), errors: outcome.codes || [], ageDecision: age };
       this.dispatchEvent(new CustomEvent("result", { detail, bubbles: true }));
     }
   }

@@ -1,6 +1,7 @@
 //! GStreamer glue of `lvjwtsink`: properties, the key and the age model at start, the
-//! per-frame checks, the age of the good frames and the `frame-result` signal, the verdict from lvchallenge's downstream event
-//! or the end of stream, and the delivery of the token (message, signal, file).
+//! per-frame checks, the age of the good frames and the `frame-result` signal, the verdict
+//! from lvchallenge's downstream event or the end of stream, and the delivery of the token
+//! (message, signal, file).
 
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -505,8 +506,8 @@ impl ElementImpl for LvJwtSink {
                 "Sink/Analyzer/Video",
                 "Checks every frame (one main face, size, border distance, quality, anti-spoofing, surface), keeps \
                  the best shot (sharpest, best exposed, most frontal, largest face), estimates the age on the \
-                 session's good frames (passed, below or uncertain), and at the verdict of lvchallenge (or at end of stream without it) signs the seed 000 token \
-                 (JWT: details, errors, isOk, bestshot, iat, exp, jti, sub, challenges, surfaceScore, age). Posts \
+                 session's good frames (passed, below or uncertain), and at the verdict of lvchallenge (or at end \
+                 of stream without it) signs the seed 000 token (JWT: details, errors, isOk, bestshot, iat, exp, jti, sub, challenges, surfaceScore, age). Posts \
                  element message liveness-token (token, is-ok, errors, session-id, bestshot-pts, bestshot-score); \
                  signals verdict (token, is_ok, errors) and frame-result (a frame-result structure: timestamp, \
                  is-ok, errors, faces, x, y, width, height, score, quality values, antispoof-score, challenge, \

@@ -957,6 +957,11 @@ impl SessionRecord {
         self.age_frames = age["frames"].as_u64();
     }
 
+    /// The verdict's only findings, if any, are the age check's: the liveness check passed.
+    fn liveness_passed(&self) -> bool {
+        self.decided && self.codes.iter().all(|c| [14, 15].contains(c))
+    }
+
     /// A session of `kind` for `identity` that has not run yet.
     fn new(kind: &str, identity: &Identity) -> Self {
         SessionRecord {
@@ -1474,6 +1479,8 @@ fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Ro
         return None;
     }
     let failed = genuine.iter().filter(|r| !r.passed).count();
+    // The liveness check alone: a session whose only finding is the age passed it.
+    let liveness_failed = genuine.iter().filter(|r| !r.passed && !r.liveness_passed()).count();
     let mut times: Vec<f64> = genuine.iter().filter(|r| r.passed).map(|r| r.seconds).collect();
     let median_pass = median(&mut times);
     let bpcer = failed as f64 / genuine.len() as f64;
@@ -1486,6 +1493,10 @@ fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Ro
         failed,
         bpcer * 100.0,
         median_pass.map_or("-".into(), |m| format!("{m:.1} s"))
+    );
+    println!(
+        "  liveness alone: {liveness_failed} failed, BPCER {:.1} %",
+        liveness_failed as f64 * 100.0 / genuine.len() as f64
     );
     println!("  failure codes: {reasons:?}");
     let flash = flash_figures(genuine.iter().copied());
@@ -1501,6 +1512,7 @@ fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Ro
     }
     let age = age_figures(&genuine);
     Some(json!({"identities": names, "sessions": genuine.len(), "failed": failed, "bpcer": bpcer,
+           "liveness_failed": liveness_failed,
            "median_seconds_to_pass": median_pass, "failure_codes": reasons, "flash_correlations": flash, "stream": stream, "age": age,
            "per_identity": per_identity.iter().map(|(k, v)| (k.clone(), json!({"sessions": v.0, "passed": v.1}))).collect::<serde_json::Map<_, _>>()}))
 }
@@ -1517,8 +1529,7 @@ fn age_figures(genuine: &[&SessionRecord]) -> Value {
     let refused = |decision: &str| checked.iter().filter(|r| r.age_decision.as_deref() == Some(decision)).count();
     let (below, uncertain) = (refused("below"), refused("uncertain"));
     // Sessions whose only finding is the age: liveness passed, the age did not.
-    let age_only =
-        checked.iter().filter(|r| !r.codes.is_empty() && r.codes.iter().all(|c| [14, 15].contains(c))).count();
+    let age_only = checked.iter().filter(|r| !r.passed && r.liveness_passed()).count();
     let mut per_identity: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for r in &checked {
         if let Some(years) = r.age_years {
@@ -1559,7 +1570,9 @@ fn attack_summary(records: &[SessionRecord], kind: &str) -> Option<Value> {
     if attacks.is_empty() {
         return None;
     }
-    let accepted = attacks.iter().filter(|r| r.passed).count();
+    // An attack the liveness check let through counts as accepted even when the age check
+    // then sent it to a document check: the age is no defence against presentation attacks.
+    let accepted = attacks.iter().filter(|r| r.passed || r.liveness_passed()).count();
     let apcer = accepted as f64 / attacks.len() as f64;
     let codes = code_counts(attacks.iter().copied());
     let mut times: Vec<f64> = attacks.iter().map(|r| r.seconds).collect();
