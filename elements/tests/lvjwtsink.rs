@@ -127,10 +127,10 @@ fn readme() -> String {
     std::fs::read_to_string(common::fixture("../../docs/elements.md")).expect("docs/elements.md")
 }
 
-/// A session of 24 frames of the astronaut photo: enough good frames (every second one, at
+/// A session of 30 frames of the astronaut photo: enough good frames (every third one, at
 /// least 10) for an age decision.
 fn astronaut_token(extra: &str) -> (common::Run, String) {
-    astronaut_frames_token(24, extra)
+    astronaut_frames_token(30, extra)
 }
 
 fn astronaut_frames_token(frames: u32, extra: &str) -> (common::Run, String) {
@@ -208,8 +208,8 @@ fn the_age_check_decides_passed_below_or_uncertain_over_the_good_frames() {
     assert_eq!((age["decision"].as_str(), age["passed"].as_bool()), (Some("passed"), Some(true)), "{age}");
     let years = age["years"].as_f64().unwrap();
     assert!((25.0..=60.0).contains(&years), "{age}");
-    // 24 frames, every second one estimated: the decision rests on 12 of them.
-    assert_eq!(age["frames"], 12, "{age}");
+    // 30 frames, every third one estimated: the decision rests on 10 of them.
+    assert_eq!(age["frames"], 10, "{age}");
     assert!(age["spreadYears"].as_f64().unwrap() < 3.0 && age["confidence"].as_f64().unwrap() >= 0.7, "{age}");
     assert_eq!((age["minAge"].as_u64(), age["bufferYears"].as_u64()), (Some(18), Some(7)));
 
@@ -229,7 +229,7 @@ fn the_age_check_decides_passed_below_or_uncertain_over_the_good_frames() {
     // Too few good frames for a decision: uncertain however old the face looks.
     let (run, token) = astronaut_frames_token(8, "");
     let claims = verify_hs256(&token, KEY).unwrap();
-    assert_eq!((claims["age"]["decision"].as_str(), claims["age"]["frames"].as_u64()), (Some("uncertain"), Some(4)));
+    assert_eq!((claims["age"]["decision"].as_str(), claims["age"]["frames"].as_u64()), (Some("uncertain"), Some(3)));
     assert_eq!(codes(&run), vec![15]);
     // With every good frame estimated, 12 frames are enough.
     let (_, token) = astronaut_frames_token(12, "age-every-nth=1");

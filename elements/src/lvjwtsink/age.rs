@@ -36,8 +36,9 @@ pub const MIN_AGE_CONFIDENCE: f32 = 0.70;
 pub const AGE_BUFFER_YEARS: u32 = 7;
 /// Good frames a decision needs; with fewer the age is `uncertain`.
 pub const MIN_AGE_FRAMES: usize = 10;
-/// Estimates a session keeps: more frames barely narrow the median.
-pub const MAX_AGE_FRAMES: usize = 40;
+/// Estimates a session keeps: more frames barely narrow the median, and each costs a model run
+/// (24 runs of face-api cost about 50 ms, twice GEAR's one run on the best shot).
+pub const MAX_AGE_FRAMES: usize = 24;
 /// A frame counts for the age only with the head within this many degrees of frontal (yaw
 /// and pitch each): the models are trained on faces that look about at the camera. lvchallenge
 /// calibrates a neutral pose up to 25 degrees off (a laptop's camera below the eyes reads
@@ -48,9 +49,9 @@ pub const MAX_POSE_DEGREES: f32 = 30.0;
 pub const MIN_FACE_PX: f32 = 80.0;
 /// lvsurfaceanalysis' sharpness (`blur`, v / (v + 100) of the Laplacian's variance v) below
 /// which a frame is too blurred to show an age: motion blur in the middle of a movement, a
-/// camera out of focus. The `blurred` flag (under 0.61) asks more than an age model needs:
-/// they were trained on web photos of faces 60-200 pixels wide, and the evaluation's upscaled
-/// photos of real people read 0.1-0.5 on every frame (docs/accuracy.md).
+/// camera out of focus. The `blurred` flag (under 0.61) asks more than an age model needs: the
+/// models see the face at 64-224 pixels, and the evaluation's upscaled photos of real people
+/// read 0.1-0.5 on every frame (docs/accuracy.md).
 pub const MIN_SHARPNESS: f32 = 0.08;
 
 /// The age models found in registry packages (models/MODELS.md has the survey).

@@ -33,7 +33,7 @@ const DEFAULT_EXPIRY_S: u32 = 300;
 const DEFAULT_BESTSHOT_SIZE: u32 = 256;
 const DEFAULT_JPEG_QUALITY: u32 = 90;
 const DEFAULT_THREADS: u32 = 1;
-const DEFAULT_AGE_EVERY_NTH: u32 = 2;
+const DEFAULT_AGE_EVERY_NTH: u32 = 3;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -369,7 +369,7 @@ impl ObjectImpl for LvJwtSink {
                     .build(),
                 glib::ParamSpecUInt::builder("age-every-nth")
                     .nick("Age every nth good frame")
-                    .blurb("Estimate the age on every nth good frame (one main face, large, sharp, well lit, within 30 degrees of frontal), at most 40 a session; at least 10 are needed for a decision")
+                    .blurb("Estimate the age on every nth good frame (one main face, large, sharp, well lit, within 30 degrees of frontal), at most 24 a session; at least 10 are needed for a decision")
                     .minimum(1)
                     .maximum(100)
                     .default_value(d.age_every_nth)
