@@ -238,8 +238,7 @@ pub async fn finish(app: &App, session: &RunningSession, outcome: &Outcome) -> R
         Outcome::Ended(code) => (false, vec![u32::from(code.code())], None),
         Outcome::ServerShutdown => (false, vec![u32::from(ErrorCode::ServerShutdown.code())], None),
     };
-    let age_codes = [ErrorCode::AgeBelowThreshold, ErrorCode::AgeUncertain].map(|c| u32::from(c.code()));
-    let liveness_passed = token.is_some() && errors.iter().all(|e| age_codes.contains(e));
+    let liveness_passed = token.is_some() && AgeDecision::liveness_passed(&errors);
     // The age decision matters once the person is known to be live.
     let age_decision = (app.config.min_age > 0 && liveness_passed).then(|| AgeDecision::of_codes(&errors));
     let result = SessionResult {

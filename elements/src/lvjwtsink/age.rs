@@ -355,6 +355,13 @@ impl AgeDecision {
         }
     }
 
+    /// Whether a verdict's error codes leave the liveness check passed: none, or only the age
+    /// check's (14, 15).
+    pub fn liveness_passed(codes: &[u32]) -> bool {
+        let age = [ErrorCode::AgeBelowThreshold, ErrorCode::AgeUncertain].map(|c| u32::from(c.code()));
+        codes.iter().all(|c| age.contains(c))
+    }
+
     /// The decision a verdict's error codes show (14 below, 15 uncertain, else passed),
     /// for a session that ran the age check.
     pub fn of_codes(codes: &[u32]) -> AgeDecision {
@@ -618,6 +625,8 @@ mod tests {
         assert_eq!(AgeDecision::of_codes(&[11, 12]), AgeDecision::Passed);
         assert_eq!(AgeDecision::of_codes(&[15]), AgeDecision::Uncertain);
         assert_eq!(AgeDecision::of_codes(&[10, 14]), AgeDecision::Below);
+        assert!(AgeDecision::liveness_passed(&[]) && AgeDecision::liveness_passed(&[14, 15]));
+        assert!(!AgeDecision::liveness_passed(&[10, 14]) && !AgeDecision::liveness_passed(&[12]));
         for decision in [AgeDecision::Passed, AgeDecision::Below, AgeDecision::Uncertain] {
             let codes: Vec<u32> = decision.error().map(|e| u32::from(e.code())).into_iter().collect();
             assert_eq!(AgeDecision::of_codes(&codes), decision);

@@ -959,7 +959,7 @@ impl SessionRecord {
 
     /// The verdict's only findings, if any, are the age check's: the liveness check passed.
     fn liveness_passed(&self) -> bool {
-        self.decided && self.codes.iter().all(|c| [14, 15].contains(c))
+        self.decided && gstliveness::lvjwtsink::age::AgeDecision::liveness_passed(&self.codes)
     }
 
     /// A session of `kind` for `identity` that has not run yet.
