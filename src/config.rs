@@ -793,6 +793,15 @@ mod tests {
         assert!(matches!(config(&[key, OPEN, ("FLASH", "yes")]), Err(ConfigError::Invalid { name: "FLASH", .. })));
         let c = config(&[key, OPEN, ("FLASH", "1"), ("MAX_DUPLICATE_SHARE", "1")]).unwrap();
         assert_eq!((c.flash, c.max_duplicate_share, c.min_sensor_noise), (true, 1.0, 0.25));
+        let err = config(&[key, OPEN, ("AGE_BUFFER", "101")]).unwrap_err();
+        assert_eq!(err.to_string(), "AGE_BUFFER=\"101\" is not valid; it takes years, 0 to 100");
+        assert!(matches!(
+            config(&[key, OPEN, ("AGE_BUFFER", "-1")]),
+            Err(ConfigError::Invalid { name: "AGE_BUFFER", .. })
+        ));
+        let c = config(&[key, OPEN, ("AGE_BUFFER", "0"), ("MIN_AGE", "21")]).unwrap();
+        assert_eq!((c.age_buffer, c.min_age), (0, 21));
+        assert_eq!(config(&[key, OPEN]).unwrap().age_buffer, 7, "Challenge 25 at 18");
         let err = config(&[key, OPEN, ("SESSION_TIMEOUT_MS", "20")]).unwrap_err();
         assert_eq!(err.to_string(), "SESSION_TIMEOUT_MS=\"20\" is not valid; it takes milliseconds, 100 or more");
         let err = config(&[OPEN, ("JWT_KEY_FILE", "/no/such/key.pem")]).unwrap_err();
