@@ -114,10 +114,6 @@ impl AgeModel {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<AgeModel> {
-        AgeModel::ALL.into_iter().find(|m| m.name() == name)
-    }
-
     /// The file in models/ (`make models` converts it).
     pub fn file_name(self) -> &'static str {
         match self {
@@ -614,9 +610,6 @@ mod tests {
         assert_eq!(AgeModel::Gear.years_from_output(&[0.0; 7]), None);
         assert_eq!(AgeModel::Gear.years_from_output(&[f32::NAN; 7]), None);
         assert_eq!(AgeModel::SsrNet.years_from_output(&[]), None);
-        for model in AgeModel::ALL {
-            assert_eq!(AgeModel::from_name(model.name()), Some(model));
-        }
     }
 
     #[test]
