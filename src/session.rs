@@ -369,8 +369,7 @@ impl LivenessSession {
             Err(err) if err.code != ErrorCode::Internal => return FrameAnswer::Refused(err),
             Err(err) => return FrameAnswer::Failed(err),
         };
-        let capture =
-            gstliveness::capture::Capture { time_ns: None, jpeg_tables: gstliveness::capture::jpeg_tables_hash(jpeg) };
+        let capture = gstliveness::capture::Capture::of_jpeg(jpeg);
         if let Err(err) = self.push(buffer, capture) {
             // A pipeline that takes no frame ends the session.
             return FrameAnswer::Failed(err);

@@ -79,7 +79,12 @@ const ACTIONS = {
 
 // Feedback while the face is placed: frame-check codes, then lvchallenge's hints.
 const LIVE_CODES = { 1: "guide.fit", 2: "code.2", 3: "guide.far", 4: "guide.centre", 5: "guide.still", 6: "guide.light", 7: "guide.light", 8: "guide.light", 9: "guide.light" };
-const HINTS = { "face-camera": "guide.face", "move-closer": "guide.far", "move-back": "guide.close", "more-light": "guide.light", "hold-still": "guide.still" };
+// While calibrating the server's hint leads: it names the first blocker (no face, several faces,
+// too small, too large, dark, blurred, off-axis, moving), the same rule as its STATS.
+const HINTS = { "show-face": "guide.fit", "one-face": "code.2", "face-camera": "guide.face", "move-closer": "guide.far", "move-back": "guide.close", "more-light": "guide.light", "hold-still": "guide.still" };
+// A face still blurred (code 5) after this long is more likely a smeared lens or a dim room
+// than a moving head.
+const LENS_AFTER_MS = 4000;
 
 const TEMPLATE = `
 <div class="lv">
@@ -318,7 +323,7 @@ export class LivenessCheck extends HTMLElement {
     const canvas = document.createElement("canvas");
     const context = canvas.getContext("2d");
     const video = this.parts.video;
-    const track = { key: null, seen: false, passed: 0, total: 0, flash: null };
+    const track = { key: null, seen: false, passed: 0, total: 0, flash: null, blurredSince: null };
     // One frame per new camera frame: the same picture twice reads as an injected stream.
     // (A frame goes anyway after 250 ms, where the browser has no video frame callbacks.)
     const nextFrame = (send) => {
@@ -397,9 +402,14 @@ export class LivenessCheck extends HTMLElement {
       track.passed = challenge.passed;
       this.cue("done", 880); // seed 002: a challenge completed
     }
-    const live = (stats.errors || []).map((code) => LIVE_CODES[code]).find(Boolean);
+    const errors = stats.errors || [];
+    const live = errors.map((code) => LIVE_CODES[code]).find(Boolean);
     const placed = this.placement(details.faceRect, canvas);
-    changes.status = live || HINTS[challenge.hint] || (challenge.stage === "calibrating" ? placed : null);
+    const blurred = errors.includes(5);
+    track.blurredSince = blurred ? (track.blurredSince ?? Date.now()) : null;
+    const lens = blurred && challenge.hint === "hold-still" && Date.now() - track.blurredSince >= LENS_AFTER_MS;
+    const hint = lens ? "guide.lens" : HINTS[challenge.hint];
+    changes.status = challenge.stage === "calibrating" ? hint || live || placed : live || hint || null;
     this.parts.oval.dataset.fit = live || (placed && placed !== "guide.good") ? "adjust" : "good";
     this.show(changes);
   }

@@ -254,8 +254,9 @@ pub struct ChallengeState {
     /// `challenge` or `done`.
     #[serde(default)]
     pub stage: String,
-    /// What the person should change: `face-camera`, `move-closer`, `move-back`,
-    /// `more-light`, `hold-still` (while calibrating; `face-camera` while centering).
+    /// What the person should change while calibrating, the first blocker in this order:
+    /// `show-face`, `one-face`, `move-closer`, `move-back`, `more-light`, `hold-still`
+    /// (blurred), `face-camera`, `hold-still` (moving); `face-camera` while centering.
     #[serde(default)]
     pub hint: Option<String>,
     /// While a screen-flash challenge runs: the colours the screen is to show.

@@ -336,6 +336,58 @@ fn a_face_20_degrees_off_frontal_calibrates_and_one_35_degrees_off_is_asked_to_f
     }
 }
 
+/// `rgb` (`width` x `height`) under a box blur of `radius` pixels, three times (about a
+/// Gaussian of `radius` pixels): a smeared lens, or a face out of focus.
+fn box_blurred(rgb: &[u8], width: usize, height: usize, radius: usize) -> Vec<u8> {
+    let mut image: Vec<f32> = rgb.iter().map(|&v| v as f32).collect();
+    for _ in 0..3 {
+        for horizontal in [true, false] {
+            let source = image.clone();
+            for y in 0..height {
+                for x in 0..width {
+                    for c in 0..3 {
+                        let (mut sum, mut n) = (0.0, 0.0);
+                        for d in -(radius as i64)..=radius as i64 {
+                            let (sx, sy) = if horizontal { (x as i64 + d, y as i64) } else { (x as i64, y as i64 + d) };
+                            if sx >= 0 && sy >= 0 && (sx as usize) < width && (sy as usize) < height {
+                                sum += source[(sy as usize * width + sx as usize) * 3 + c];
+                                n += 1.0;
+                            }
+                        }
+                        image[(y * width + x) * 3 + c] = sum / n;
+                    }
+                }
+            }
+        }
+    }
+    image.iter().map(|&v| v.round() as u8).collect()
+}
+
+#[test]
+fn a_blurred_face_is_asked_to_hold_still_before_anything_it_cannot_fix_while_blurred() {
+    // The astronaut turned 35 degrees off frontal and out of focus: the first blocker in the
+    // hint order is the blur (hold-still), not the pose the blur makes hard to read.
+    let model = common::load_whole_head("astronaut.png");
+    let turned = model.render(&Expression { yaw: 35.0, pitch: 5.0, ..Expression::default() });
+    let blurred = box_blurred(&turned, model.width, model.height, 4);
+    let run = run_frames(
+        &vec![blurred; 12],
+        model.width,
+        model.height,
+        30,
+        &format!("{CHAIN} ! lvchallenge sequence=turn_left require-surface=false require-antispoof=false"),
+    )
+    .unwrap();
+    let last_face =
+        run.buffers_of("out").last().and_then(|b| b.meta::<gstliveness::meta::FaceMeta>()?.faces().first().cloned());
+    let last_face = last_face.expect("the face on the FaceMeta");
+    assert!(last_face.quality.is_some_and(|q| q.is_blurred), "{:?}", last_face.quality);
+    let last = last_face.challenge.expect("the challenge state on the FaceMeta");
+    assert_eq!((last.stage.as_str(), last.hint.as_deref()), ("calibrating", Some("hold-still")));
+    let hints: Vec<String> = messages(&run, "calibrating").iter().map(|m| m.get::<String>("hint").unwrap()).collect();
+    assert_eq!(hints, vec!["hold-still".to_string()]);
+}
+
 #[test]
 fn a_photo_tilted_with_the_prompt_passes_no_head_movement() {
     // The astronaut's photo (a whole-head render at rest) tilted as a plane by 40 degrees

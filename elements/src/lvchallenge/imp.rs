@@ -628,8 +628,8 @@ impl ElementImpl for LvChallenge {
                  shake_no; also blink, open_mouth, smile, move_closer) and decides from the FaceMeta of lvfacedetect, \
                  lvlandmarks, lvantispoof and lvsurfaceanalysis whether a live person performed them: head movements from \
                  the face mesh's 3D head pose against the person's own neutral pose, answered within a reaction window, \
-                 not planar. Posts element messages calibrating (hint: face-camera, move-closer, move-back, more-light, \
-                 hold-still, or empty), calibrated, challenge-started (challenge, index, total; for the screen-flash challenge flash-colours, flash-durations, flash-lead-ms, flash-tail-ms to show around the face), pose-detected (first valid frame; \
+                 not planar. Posts element messages calibrating (hint, the first blocker in this order: show-face, one-face, \
+                 move-closer, move-back, more-light, hold-still (blurred), face-camera, hold-still (moving); or empty), calibrated, challenge-started (challenge, index, total; for the screen-flash challenge flash-colours, flash-durations, flash-lead-ms, flash-tail-ms to show around the face), pose-detected (first valid frame; \
                  with yaw, pitch, roll where lvlandmarks runs), progress (0..1 of a hold, likewise), challenge-completed, challenge-failed (reason: timeout, face-lost, no-reaction, wrong-movement, planar-motion, flash-mismatch; retrying), penalty-added \
                  (PENALTY STEP ADDED) and liveness-verdict (passed, liveness-score, passed-challenges, \
                  total-challenges, surface-score, antispoof-score, antispoof-real, duplicate-share, sensor-noise, timing-jitter-ms, jpeg-tables, failures, sequence, results), \

@@ -234,25 +234,71 @@ impl FailReason {
 /// What the person should change while the session calibrates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hint {
+    /// No face in the frame: show it.
+    ShowFace,
+    /// More than one main face: one person only.
+    OneFace,
     /// Head turned or tilted beyond `calibration_max_degrees`: look at the camera.
     FaceCamera,
     MoveCloser,
     MoveBack,
     /// lvsurfaceanalysis finds the face dark.
     MoreLight,
-    /// The head moves too much between frames.
+    /// The face is blurred, or the head moves too much between frames.
     HoldStill,
 }
 
 impl Hint {
     pub fn name(self) -> &'static str {
         match self {
+            Hint::ShowFace => "show-face",
+            Hint::OneFace => "one-face",
             Hint::FaceCamera => "face-camera",
             Hint::MoveCloser => "move-closer",
             Hint::MoveBack => "move-back",
             Hint::MoreLight => "more-light",
             Hint::HoldStill => "hold-still",
         }
+    }
+}
+
+/// What keeps a frame from calibrating the session. The hint names the first that holds, in
+/// this order: no face (`show-face`), several faces (`one-face`), too small (`move-closer`),
+/// too large (`move-back`), dark (`more-light`), blurred (`hold-still`), off-axis
+/// (`face-camera`), moving (`hold-still`). A dark or blurred face still calibrates when its
+/// pose is frontal and steady; the others keep the frame out of the neutral pose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Blockers {
+    pub no_face: bool,
+    pub several_faces: bool,
+    pub too_small: bool,
+    pub too_large: bool,
+    pub dark: bool,
+    pub blurred: bool,
+    pub off_axis: bool,
+    pub moving: bool,
+}
+
+impl Blockers {
+    /// The hint for the first blocker that holds (None: nothing blocks).
+    pub fn hint(self) -> Option<Hint> {
+        [
+            (self.no_face, Hint::ShowFace),
+            (self.several_faces, Hint::OneFace),
+            (self.too_small, Hint::MoveCloser),
+            (self.too_large, Hint::MoveBack),
+            (self.dark, Hint::MoreLight),
+            (self.blurred, Hint::HoldStill),
+            (self.off_axis, Hint::FaceCamera),
+            (self.moving, Hint::HoldStill),
+        ]
+        .into_iter()
+        .find_map(|(holds, hint)| holds.then_some(hint))
+    }
+
+    /// Whether the frame's pose may go into the neutral pose (dark and blurred are hints only).
+    fn pose_usable(self) -> bool {
+        !(self.no_face || self.several_faces || self.too_small || self.too_large || self.off_axis)
     }
 }
 
@@ -645,8 +691,8 @@ impl Session {
             if self.neutral.is_some() && t.saturating_sub(lost_since) >= self.settings.face_lost_timeout_ns {
                 self.last_face_at = Some(t);
                 self.fail_attempt(t, FailReason::FaceLost, &mut events);
-            } else if self.neutral.is_none() {
-                self.check_calibration_time(t, started, &mut events);
+            } else if self.neutral.is_none() && !self.check_calibration_time(t, started, &mut events) {
+                self.set_hint(Blockers { no_face: true, ..Blockers::default() }.hint(), &mut events);
             }
             return events;
         };
@@ -661,7 +707,7 @@ impl Session {
 
         let Some(neutral) = self.neutral else {
             if !self.check_calibration_time(t, started, &mut events) {
-                self.calibrate(t, face, frame_size, &mut events);
+                self.calibrate(t, face, main.len() > 1, frame_size, &mut events);
             }
             return events;
         };
@@ -700,7 +746,7 @@ impl Session {
         true
     }
 
-    fn calibrate(&mut self, t: u64, face: &Face, frame_size: (u32, u32), events: &mut Vec<Event>) {
+    fn calibrate(&mut self, t: u64, face: &Face, several_faces: bool, frame_size: (u32, u32), events: &mut Vec<Event>) {
         if self.source == PoseSource::Auto {
             self.source = if face.head_pose.is_some() { PoseSource::Mesh } else { PoseSource::Keypoints };
         }
@@ -717,28 +763,22 @@ impl Session {
         };
         let max_step = if self.source == PoseSource::Keypoints { KEYPOINT_STEADY_STEP } else { MESH_STEADY_DEGREES };
         let side = frame_size.0.min(frame_size.1) as f32;
-        let size_hint = if side <= 0.0 {
-            None
-        } else if face.bbox.width < MIN_FACE_SHARE * side {
-            Some(Hint::MoveCloser)
-        } else if face.bbox.width > MAX_FACE_SHARE * side || face.bbox.height > frame_size.1 as f32 {
-            Some(Hint::MoveBack)
-        } else {
-            None
+        let blockers = Blockers {
+            no_face: false,
+            several_faces,
+            too_small: side > 0.0 && face.bbox.width < MIN_FACE_SHARE * side,
+            too_large: side > 0.0
+                && (face.bbox.width > MAX_FACE_SHARE * side || face.bbox.height > frame_size.1 as f32),
+            dark: face.quality.is_some_and(|q| q.is_dark),
+            blurred: face.quality.is_some_and(|q| q.is_blurred),
+            off_axis: !frontal,
+            moving: !offsets.is_some_and(|o| self.baseline.is_steady(o, max_step)),
         };
-        let steady = offsets.is_some_and(|o| self.baseline.is_steady(o, max_step));
-        let hint = size_hint
-            .or((!frontal).then_some(Hint::FaceCamera))
-            .or(face.quality.filter(|q| q.is_dark).map(|_| Hint::MoreLight))
-            .or((!steady).then_some(Hint::HoldStill));
-        if hint != self.hint {
-            self.hint = hint;
-            events.push(Event::Calibrating { hint });
-        }
+        self.set_hint(blockers.hint(), events);
         let Some(offsets) = offsets else { return };
-        // Too dark is a hint only: the pose is still measured well enough to calibrate.
-        let usable = frontal && size_hint.is_none();
-        if let Some(baseline) = self.baseline.add(offsets, self.settings.baseline_frames, usable, max_step) {
+        if let Some(baseline) =
+            self.baseline.add(offsets, self.settings.baseline_frames, blockers.pose_usable(), max_step)
+        {
             self.neutral = Some(Neutral {
                 offsets: baseline,
                 eye_ratio: face.eyes.map(|e| e.mean_aspect_ratio()),
@@ -749,6 +789,14 @@ impl Session {
             self.hint = None;
             events.push(Event::Calibrated { baseline });
             self.start_challenge(t, events);
+        }
+    }
+
+    /// Changes the calibration hint, telling of it when it changed.
+    fn set_hint(&mut self, hint: Option<Hint>, events: &mut Vec<Event>) {
+        if hint != self.hint {
+            self.hint = hint;
+            events.push(Event::Calibrating { hint });
         }
     }
 
@@ -1208,6 +1256,43 @@ mod tests {
     }
 
     #[test]
+    fn the_hint_names_the_first_blocker_in_the_documented_order() {
+        type Set = fn(&mut Blockers);
+        let order: [(Set, Hint); 8] = [
+            (|b| b.no_face = true, Hint::ShowFace),
+            (|b| b.several_faces = true, Hint::OneFace),
+            (|b| b.too_small = true, Hint::MoveCloser),
+            (|b| b.too_large = true, Hint::MoveBack),
+            (|b| b.dark = true, Hint::MoreLight),
+            (|b| b.blurred = true, Hint::HoldStill),
+            (|b| b.off_axis = true, Hint::FaceCamera),
+            (|b| b.moving = true, Hint::HoldStill),
+        ];
+        assert_eq!(Blockers::default().hint(), None);
+        for (set, hint) in order {
+            let mut alone = Blockers::default();
+            set(&mut alone);
+            assert_eq!(alone.hint(), Some(hint), "{alone:?}");
+        }
+        // Two at once: the earlier one in the order wins, whichever pair.
+        for (i, (first, hint)) in order.iter().enumerate() {
+            for (second, _) in &order[i + 1..] {
+                let mut both = Blockers::default();
+                second(&mut both);
+                first(&mut both);
+                assert_eq!(both.hint(), Some(*hint), "{both:?}");
+            }
+        }
+        // The blur before the pose: a blurred face turned away is asked to hold still.
+        let blurred_and_turned = Blockers { blurred: true, off_axis: true, ..Blockers::default() };
+        assert_eq!(blurred_and_turned.hint().map(Hint::name), Some("hold-still"));
+        // Dark and blurred are hints only; an off-axis or badly sized face does not calibrate.
+        assert!(Blockers { dark: true, blurred: true, moving: true, ..Blockers::default() }.pose_usable());
+        assert!(!Blockers { off_axis: true, ..Blockers::default() }.pose_usable());
+        assert!(!Blockers { too_large: true, ..Blockers::default() }.pose_usable());
+    }
+
+    #[test]
     fn a_blink_is_open_closed_open() {
         assert_eq!(count_blinks([false, true, false]), 1);
         assert_eq!(count_blinks([true, false, true, true, false, false, true]), 1, "closed at the start is no blink");
@@ -1597,7 +1682,7 @@ mod tests {
         let mut second = face(0.0, 0.5);
         second.bbox.x += 300.0;
         let pair = [face(0.0, 0.5), second];
-        assert!(s.observe(0, &pair, FRAME).is_empty());
+        assert_eq!(s.observe(0, &pair, FRAME), vec![Event::Calibrating { hint: Some(Hint::OneFace) }]);
         let events = s.observe(FRAME_NS, &pair, FRAME);
         let v = verdict(&events).expect("ended");
         assert!(!v.passed && v.failures == vec!["several-faces"], "{v:?}");

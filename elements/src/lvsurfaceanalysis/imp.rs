@@ -14,7 +14,7 @@ use super::analysis::{
     NATIVE_CANVAS_MAX, NATIVE_CANVAS_MIN, QualityThresholds, RunningScore, SURFACE_CANVAS, SurfaceThresholds,
     analyse_quality, analyse_surface,
 };
-use super::stream::{Signature, StreamSignals};
+use super::stream::{LumaPlane, Signature, StreamSignals};
 use crate::crop::FaceCrop;
 use crate::element;
 use crate::frame::resample_luma;
@@ -373,10 +373,7 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
         let (due, skipped): (Vec<usize>, Vec<usize>) =
             chosen.into_iter().partition(|&i| state.sampled.due(faces[i].track_id, settings.every_nth));
         let (results, signature) = element::analyse_frame(self, buffer, &info, |view| {
-            let signature = match view.y_plane_luma() {
-                Some(luma) => Signature::of(view.width, view.height, luma),
-                None => Signature::of(view.width, view.height, |x, y| view.luma(x, y)),
-            };
+            let signature = frame_signature(view);
             let mut canvas = vec![0.0f32; SURFACE_CANVAS * SURFACE_CANVAS];
             let results: Vec<_> = due
                 .iter()
@@ -399,11 +396,12 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
         let capture = crate::capture::Capture::of(buffer).unwrap_or_default();
         let time = capture.time_ns.or(buffer.pts().map(|t| t.nseconds()));
         let stream = match (&state.previous, &signature) {
-            (Some(previous), Some(current)) => StreamSignals::between(previous, current).map(|s| StreamSignals {
-                interval_ms: time.zip(state.previous_time).map(|(t, p)| t.saturating_sub(p) as f32 / 1e6),
-                jpeg_tables: capture.jpeg_tables,
-                ..s
-            }),
+            (Some(previous), Some(current)) => StreamSignals::between(previous, current, capture.luma_table.as_ref())
+                .map(|s| StreamSignals {
+                    interval_ms: time.zip(state.previous_time).map(|(t, p)| t.saturating_sub(p) as f32 / 1e6),
+                    jpeg_tables: capture.jpeg_tables,
+                    ..s
+                }),
             _ => None,
         };
         state.previous = signature;
@@ -437,6 +435,15 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
             meta.set_stream(stream);
         }
         Ok(gst::FlowSuccess::Ok)
+    }
+}
+
+/// The frame's stream signature: its luma grid, and its Y plane where it has one.
+fn frame_signature(view: &crate::frame::FrameView<'_>) -> Option<Signature> {
+    match view.y_plane_luma() {
+        Some(luma) => Signature::of(view.width, view.height, luma)
+            .map(|s| s.with_plane(LumaPlane::copy(view.planes[0], view.strides[0], view.width, view.height))),
+        None => Signature::of(view.width, view.height, |x, y| view.luma(x, y)),
     }
 }
 
