@@ -8,9 +8,11 @@
 #                frames/s on one and two cores (one model session, then a pool), and lpserver's
 #                capacity: lpload round trips at 10-20 sessions, one core, twice MAX_SESSIONS
 #                (release build)
-#   make eval    genuine and attack sessions through lpserver over LPProto (release build,
-#                shipped defaults, the age check on): BPCER, sessions refused for age, APCER
-#                per attack, time to pass; figure in target/eval/eval.png
+#   make eval    the camera sweep of the stream checks (every camera condition, no server),
+#                then genuine and attack sessions through lpserver over LPProto (release
+#                build, shipped defaults; rows with the flash on and without the prompt hold):
+#                BPCER per camera condition, sessions refused for age, APCER per attack,
+#                time to pass; figure in target/eval/eval.png
 #   make eval-pad  the presentation-attack calibration set, every candidate's DET curve and
 #                the fusion refitted into models/pad-fusion.json (target/eval/pad-det.png)
 #   make age-survey  every age model on the evaluation identities: cost, spread, error
@@ -116,11 +118,13 @@ bench: ort
 	cargo build --release --bin lpserver --bin lpload
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) scripts/capacity.sh
 
-# The evaluation of issue-grade figures: about 20 minutes on 2 cores. EVAL_ARGS passes
-# options to lpeval (--set tuning|reporting|all, --sessions, --attacks, --parallel).
+# The evaluation of issue-grade figures: about an hour on 2 cores (the camera sweep 18
+# minutes, the sessions 40). EVAL_ARGS passes options to the sessions' lpeval (--set
+# tuning|reporting|all, --sessions, --attacks, --parallel, --rows).
 eval: ort
 	@scripts/fetch-eval-faces.sh
 	cargo build --release --bin lpeval
+	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval --mode camera
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval $(EVAL_ARGS)
 	@python3 -c "import matplotlib" 2>/dev/null || python3 -m pip install --quiet matplotlib
 	python3 scripts/eval-plot.py target/eval

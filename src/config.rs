@@ -147,6 +147,18 @@ pub const SETTINGS: &[Setting] = &[
         "1 adds the screen-flash colour challenge to every session (a relying party may choose per session with `flash` at POST /v1/sessions): the page fills the screen around the face with colours of one luminance; off by default for photosensitive users",
     ),
     setting(
+        "PROMPT_HOLD_MIN_MS",
+        Value("1000"),
+        "milliseconds, 0 to 5000",
+        "each prompt waits for a hold in the neutral pose drawn from PROMPT_HOLD_MIN_MS to PROMPT_HOLD_MAX_MS: a recording cannot know when the prompt comes, and a movement before it fails the attempt",
+    ),
+    setting(
+        "PROMPT_HOLD_MAX_MS",
+        Value("2500"),
+        "milliseconds, PROMPT_HOLD_MIN_MS to 5000",
+        "the longest hold before a prompt (0 with PROMPT_HOLD_MIN_MS 0: prompts as soon as the head is neutral, which a recording's timing can follow)",
+    ),
+    setting(
         "MAX_DUPLICATE_SHARE",
         Value("0.1"),
         "a number from 0 to 1",
@@ -154,9 +166,9 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "MIN_SENSOR_NOISE",
-        Value("0.25"),
+        Value("0"),
         "luma levels, 0 to 255",
-        "a session whose median frame-to-frame change where the picture stands still is below this fails `no-sensor-noise` (23): a rendered stream without a camera's noise; 0 switches the check off",
+        "a session whose median frame-to-frame change where the picture stands still is below this fails `no-sensor-noise` (23): a rendered stream without a camera's noise; 0 (the default) switches the check off: a clean camera behind JPEG reads 0 as a render does (make eval's camera sweep)",
     ),
     setting(
         "REQUIRE_VARYING_JPEG",
@@ -360,6 +372,9 @@ pub struct Config {
     /// Sessions run the screen-flash challenge unless their relying party says otherwise
     /// (`FLASH`).
     pub flash: bool,
+    /// The hold in the neutral pose before each prompt is drawn from this range
+    /// (`PROMPT_HOLD_MIN_MS`, `PROMPT_HOLD_MAX_MS`).
+    pub prompt_hold: std::ops::RangeInclusive<Duration>,
     /// Stream signals passed to lvchallenge (`MAX_DUPLICATE_SHARE`, `MIN_SENSOR_NOISE`,
     /// `REQUIRE_VARYING_JPEG`).
     pub max_duplicate_share: f64,
@@ -407,6 +422,22 @@ pub enum ConfigError {
     Invalid { name: &'static str, value: String, expected: &'static str },
     #[error("{name}={value:?} is not valid: {reason}")]
     Challenges { name: &'static str, value: String, reason: String },
+}
+
+/// `PROMPT_HOLD_MIN_MS..=PROMPT_HOLD_MAX_MS`, the longest no shorter than the shortest.
+fn prompt_hold<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<F>,
+) -> Result<std::ops::RangeInclusive<Duration>, ConfigError> {
+    let min = vars.millis("PROMPT_HOLD_MIN_MS", 0..=5000)?;
+    let max = vars.millis("PROMPT_HOLD_MAX_MS", 0..=5000)?;
+    if max < min {
+        return Err(ConfigError::Challenges {
+            name: "PROMPT_HOLD_MAX_MS",
+            value: max.as_millis().to_string(),
+            reason: format!("it is below PROMPT_HOLD_MIN_MS ({} ms)", min.as_millis()),
+        });
+    }
+    Ok(min..=max)
 }
 
 /// The variables of one configuration, read through a lookup function.
@@ -659,6 +690,7 @@ impl Config {
             challenge_length: vars.range("CHALLENGE_LENGTH", 1..=20)?,
             challenge_sequence: vars.get("CHALLENGE_SEQUENCE"),
             flash: vars.switch("FLASH")?,
+            prompt_hold: prompt_hold(vars)?,
             max_duplicate_share: vars.range("MAX_DUPLICATE_SHARE", 0.0..=1.0)?,
             min_sensor_noise: vars.range("MIN_SENSOR_NOISE", 0.0..=255.0)?,
             require_varying_jpeg: vars.switch("REQUIRE_VARYING_JPEG")?,
@@ -792,7 +824,18 @@ mod tests {
         assert_eq!(err.to_string(), "MIN_SENSOR_NOISE=\"-1\" is not valid; it takes luma levels, 0 to 255");
         assert!(matches!(config(&[key, OPEN, ("FLASH", "yes")]), Err(ConfigError::Invalid { name: "FLASH", .. })));
         let c = config(&[key, OPEN, ("FLASH", "1"), ("MAX_DUPLICATE_SHARE", "1")]).unwrap();
-        assert_eq!((c.flash, c.max_duplicate_share, c.min_sensor_noise), (true, 1.0, 0.25));
+        assert_eq!((c.flash, c.max_duplicate_share, c.min_sensor_noise), (true, 1.0, 0.0));
+        let c = config(&[key, OPEN]).unwrap();
+        assert_eq!(c.prompt_hold, Duration::from_millis(1000)..=Duration::from_millis(2500));
+        let err = config(&[key, OPEN, ("PROMPT_HOLD_MIN_MS", "3000")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "PROMPT_HOLD_MAX_MS=\"2500\" is not valid: it is below PROMPT_HOLD_MIN_MS (3000 ms)"
+        );
+        let err = config(&[key, OPEN, ("PROMPT_HOLD_MAX_MS", "5001")]).unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "PROMPT_HOLD_MAX_MS", .. }), "{err}");
+        let c = config(&[key, OPEN, ("PROMPT_HOLD_MIN_MS", "0"), ("PROMPT_HOLD_MAX_MS", "0")]).unwrap();
+        assert_eq!(c.prompt_hold, Duration::ZERO..=Duration::ZERO);
         let err = config(&[key, OPEN, ("AGE_BUFFER", "101")]).unwrap_err();
         assert_eq!(err.to_string(), "AGE_BUFFER=\"101\" is not valid; it takes years, 0 to 100");
         assert!(matches!(

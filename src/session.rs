@@ -81,6 +81,8 @@ fn challenge_stage(config: &Config, options: &SessionOptions) -> Stage {
         .with("min-sensor-noise", config.min_sensor_noise)
         .with("require-varying-jpeg", config.require_varying_jpeg)
         .with("challenge-timeout", config.challenge_timeout.as_millis() as u64)
+        .with("prompt-hold-min", config.prompt_hold.start().as_millis() as u64)
+        .with("prompt-hold-max", config.prompt_hold.end().as_millis() as u64)
         .with("timeout", config.session_timeout.as_millis() as u64);
     match (&config.challenge_sequence, &config.challenges) {
         (Some(sequence), _) => stage.with("sequence", sequence),

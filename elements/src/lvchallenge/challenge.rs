@@ -144,6 +144,11 @@ impl ChallengeRng {
         super::flash::FlashSchedule::draw(&mut self.0)
     }
 
+    /// A hold before a prompt, ns: uniform in `min..=max` (`min` when the range is empty).
+    pub fn hold_ns(&mut self, min: u64, max: u64) -> u64 {
+        if max <= min { min } else { self.0.random_range(min..=max) }
+    }
+
     /// A random index in `0..=len`.
     pub fn position(&mut self, len: usize) -> usize {
         self.0.random_range(0..=len)

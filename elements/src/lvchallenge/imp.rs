@@ -405,6 +405,16 @@ const DURATIONS: &[(&str, &str, MsField)] = &[
         |s| &mut s.session.calibration_timeout_ns,
     ),
     (
+        "prompt-hold-min",
+        "Each prompt waits for a hold in the neutral pose drawn from prompt-hold-min to prompt-hold-max (ms of stream running time): a recording cannot know when the prompt comes, and a movement that reaches its threshold before it fails the attempt (wrong-movement); 0 and 0 prompt as soon as the head is neutral",
+        |s| &mut s.session.prompt_hold_min_ns,
+    ),
+    (
+        "prompt-hold-max",
+        "The longest hold in the neutral pose before a prompt (ms of stream running time; below prompt-hold-min: prompt-hold-min)",
+        |s| &mut s.session.prompt_hold_max_ns,
+    ),
+    (
         "reaction-min",
         "A head movement that reaches half its threshold sooner than this after its prompt was under way before it: wrong-movement (ms)",
         |s| &mut s.session.reaction_min_ns,
@@ -510,7 +520,8 @@ impl ObjectImpl for LvChallenge {
                     glib::ParamSpecUInt64::builder(name)
                         .nick(name)
                         .blurb(blurb)
-                        .minimum(1)
+                        // A hold before the prompts may be none; every other duration is some.
+                        .minimum(u64::from(!name.starts_with("prompt-hold")))
                         .maximum(24 * 3600 * 1000)
                         .default_value(*field(&mut d) / 1_000_000)
                         .mutable_ready()

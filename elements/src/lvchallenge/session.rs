@@ -82,6 +82,13 @@ pub struct SessionSettings {
     pub face_lost_timeout_ns: u64,
     /// Time to calibrate before the session ends with `not-calibrated`.
     pub calibration_timeout_ns: u64,
+    /// Each prompt is released after a hold in the neutral pose drawn per prompt from
+    /// `prompt_hold_min_ns..=prompt_hold_max_ns` (0..=0: as soon as the head is neutral). A
+    /// recording cannot know when: its next movement comes during the hold, and a movement
+    /// that reaches its threshold there, before any prompt, fails the attempt
+    /// (`wrong-movement`); one that only leaves the neutral zone starts the hold again.
+    pub prompt_hold_min_ns: u64,
+    pub prompt_hold_max_ns: u64,
     /// Retries of a failed challenge before it counts as failed (seed 002: 1).
     pub retries: u32,
     pub min_liveness_score: f32,
@@ -160,6 +167,8 @@ impl Default for SessionSettings {
             total_timeout_ns: 90_000_000_000,
             face_lost_timeout_ns: 2_000_000_000,
             calibration_timeout_ns: 30_000_000_000,
+            prompt_hold_min_ns: 0,
+            prompt_hold_max_ns: 0,
             retries: 1,
             min_liveness_score: 0.90,
             min_surface_score: 0.40,
@@ -260,6 +269,16 @@ impl Hint {
             Hint::HoldStill => "hold-still",
         }
     }
+}
+
+/// Waiting for the next prompt: since when, the neutral frames in a row and since when the
+/// head is neutral, and the hold drawn for this prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Centering {
+    since: u64,
+    neutral_frames: u32,
+    neutral_since: Option<u64>,
+    hold_ns: u64,
 }
 
 /// What keeps a frame from calibrating the session. The hint names the first that holds, in
@@ -480,7 +499,7 @@ pub struct Session {
     challenge_started_at: Option<u64>,
     /// Set while waiting for the neutral pose before the next prompt: since when, and the
     /// frames in the neutral zone so far.
-    centering: Option<(u64, u32)>,
+    centering: Option<Centering>,
     last_face_at: Option<u64>,
     face_seen: bool,
     /// The pose source decided at calibration (Auto resolved).
@@ -720,8 +739,8 @@ impl Session {
             self.surface_sum += surface.frame.confidence as f64;
             self.surface_frames += 1;
         }
-        if let Some((since, frames)) = self.centering {
-            self.centre(t, face, since, frames, &mut events);
+        if let Some(centering) = self.centering {
+            self.centre(t, face, centering, &mut events);
             return events;
         }
         // A flash attempt ends when its schedule and lag window are over, whatever the
@@ -788,7 +807,12 @@ impl Session {
             self.neutral_mesh = face.landmarks.as_ref().map(|l| l.points.clone());
             self.hint = None;
             events.push(Event::Calibrated { baseline });
-            self.start_challenge(t, events);
+            if self.settings.prompt_hold_max_ns == 0 {
+                self.start_challenge(t, events);
+            } else {
+                // The first prompt waits for its hold as well; the head is neutral already.
+                self.start_centering(t);
+            }
         }
     }
 
@@ -801,19 +825,33 @@ impl Session {
     }
 
     /// Waits for the neutral zone (every direction under half its threshold) for
-    /// CENTRE_FRAMES frames, then prompts; an attempt that cannot start in time fails.
-    fn centre(&mut self, t: u64, face: &Face, since: u64, frames: u32, events: &mut Vec<Event>) {
-        let neutral =
-            self.shares_of(face, false).is_some_and(|shares| shares.iter().all(|(_, share)| *share < HALF_SHARE));
-        let frames = if neutral { frames + 1 } else { 0 };
-        if frames >= CENTRE_FRAMES {
-            self.start_challenge(t, events);
-        } else if t.saturating_sub(since) >= self.settings.challenge_timeout_ns {
+    /// CENTRE_FRAMES frames and the prompt's hold, then prompts; a movement that reaches a
+    /// threshold during the hold, or an attempt that cannot start in time, fails.
+    fn centre(&mut self, t: u64, face: &Face, c: Centering, events: &mut Vec<Event>) {
+        let shares = self.shares_of(face, false);
+        let neutral = shares.is_some_and(|shares| shares.iter().all(|(_, share)| *share < HALF_SHARE));
+        let moved = shares.is_some_and(|shares| shares.iter().any(|(_, share)| *share >= 1.0));
+        if moved && c.hold_ns > 0 && c.neutral_frames >= CENTRE_FRAMES {
+            // The head had come back and then moved as if prompted, before any prompt.
             self.centering = None;
-            self.challenge_started_at = Some(since);
+            self.challenge_started_at = Some(c.since);
+            self.fail_attempt(t, FailReason::WrongMovement, events);
+            return;
+        }
+        let neutral_frames = if neutral { c.neutral_frames + 1 } else { 0 };
+        let neutral_since = if neutral { c.neutral_since.or(Some(t)) } else { None };
+        if neutral_frames >= CENTRE_FRAMES && neutral_since.is_some_and(|n| t.saturating_sub(n) >= c.hold_ns) {
+            self.start_challenge(t, events);
+        } else if t.saturating_sub(c.since) >= self.settings.challenge_timeout_ns {
+            self.centering = None;
+            self.challenge_started_at = Some(c.since);
             self.fail_attempt(t, FailReason::Timeout, events);
         } else {
-            self.centering = Some((since, frames));
+            // Once back, the head stays back: a movement past half a threshold is not yet an
+            // answer to anything, but the hold starts again.
+            let neutral_frames =
+                if c.neutral_frames >= CENTRE_FRAMES && !neutral { CENTRE_FRAMES } else { neutral_frames };
+            self.centering = Some(Centering { neutral_frames, neutral_since, ..c });
         }
     }
 
@@ -829,12 +867,14 @@ impl Session {
         }
     }
 
-    /// The next attempt starts once the head is back in its neutral pose.
+    /// The next attempt starts once the head is back in its neutral pose and has held it
+    /// for a hold drawn for this prompt.
     fn start_centering(&mut self, t: u64) {
         self.flash = None;
         self.attempt = Attempt::default();
         self.challenge_started_at = None;
-        self.centering = Some((t, 0));
+        let hold_ns = self.rng.hold_ns(self.settings.prompt_hold_min_ns, self.settings.prompt_hold_max_ns);
+        self.centering = Some(Centering { since: t, neutral_frames: 0, neutral_since: None, hold_ns });
     }
 
     /// Reaction window, wrong movements and the planar residual of a head movement; returns
@@ -1555,6 +1595,78 @@ mod tests {
         play(&mut s, 26, REACTION_FRAMES, &neutral);
         let v = verdict(&play(&mut s, 41, 15, &face(0.5, 0.5))).expect("the retry passes");
         assert!(v.passed, "{v:?}");
+    }
+
+    /// A one-prompt session (turn left) whose prompts wait for a hold drawn from
+    /// `min_ms..=max_ms`, with the challenge generator's `seed`.
+    fn holding(min_ms: u64, max_ms: u64, seed: u64) -> Session {
+        let settings = SessionSettings {
+            prompt_hold_min_ns: min_ms * 1_000_000,
+            prompt_hold_max_ns: max_ms * 1_000_000,
+            ..settings()
+        };
+        Session::new(
+            vec![ChallengeType::TurnLeft],
+            ChallengeType::HEAD_MOVEMENTS.to_vec(),
+            ChallengeRng::new(Some(seed)),
+            settings,
+        )
+    }
+
+    /// Plays `faces` one frame each from frame `from`; the frame numbers of the calibration
+    /// and of the prompt, where they came, and every event.
+    fn timeline(s: &mut Session, from: u64, faces: &[Face]) -> (Option<u64>, Option<u64>, Vec<Event>) {
+        let (mut calibrated, mut prompted, mut all) = (None, None, Vec::new());
+        for (n, face) in (from..).zip(faces) {
+            let events = s.observe(n * FRAME_NS, std::slice::from_ref(face), FRAME);
+            if events.iter().any(|e| matches!(e, Event::Calibrated { .. })) {
+                calibrated = Some(n);
+            }
+            if events.iter().any(|e| matches!(e, Event::ChallengeStarted { .. })) {
+                prompted = prompted.or(Some(n));
+            }
+            all.extend(events);
+        }
+        (calibrated, prompted, all)
+    }
+
+    #[test]
+    fn each_prompt_waits_for_a_hold_drawn_for_it_and_a_movement_before_it_fails() {
+        let neutral = face(0.0, 0.5);
+        // A hold of exactly 1 s: the prompt comes 30 frames after the head settled, not sooner.
+        let (calibrated, prompted, _) = timeline(&mut holding(1000, 1000, 3), 0, &vec![neutral.clone(); 60]);
+        let wait = prompted.unwrap() - calibrated.unwrap();
+        assert!((30..=33).contains(&wait), "prompted {wait} frames after calibrating");
+        // Drawn per prompt from 1-2.5 s: sessions wait differently, within the range.
+        let waits: Vec<u64> = (0..8)
+            .map(|seed| {
+                let (calibrated, prompted, _) =
+                    timeline(&mut holding(1000, 2500, seed), 0, &vec![neutral.clone(); 100]);
+                prompted.unwrap() - calibrated.unwrap()
+            })
+            .collect();
+        assert!(waits.iter().all(|w| (30..=78).contains(w)), "{waits:?}");
+        assert!(waits.iter().max().unwrap() - waits.iter().min().unwrap() >= 10, "{waits:?}");
+        // A turn that comes during the hold, before any prompt (a recording's next movement):
+        // the attempt fails as a movement nobody asked for.
+        let mut s = holding(1000, 1000, 3);
+        let (calibrated, _, _) = timeline(&mut s, 0, &vec![neutral.clone(); 20]);
+        assert!(calibrated.is_some());
+        let (_, prompted, events) = timeline(&mut s, 20, &vec![face(0.5, 0.5); 5]);
+        assert_eq!(prompted, None);
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::ChallengeFailed { reason: FailReason::WrongMovement, retrying: true, .. })),
+            "{events:?}"
+        );
+        // A smaller movement (past half the threshold, short of it) starts the hold again.
+        let mut s = holding(1000, 1000, 3);
+        timeline(&mut s, 0, &vec![neutral.clone(); 20]);
+        let (_, prompted, events) = timeline(&mut s, 20, &vec![face(0.1, 0.5); 5]);
+        assert!(prompted.is_none() && !events.iter().any(|e| matches!(e, Event::ChallengeFailed { .. })), "{events:?}");
+        let (_, prompted, _) = timeline(&mut s, 25, &vec![neutral.clone(); 40]);
+        assert!((25 + 30..=25 + 33).contains(&prompted.unwrap()), "{prompted:?}");
     }
 
     #[test]

@@ -171,6 +171,114 @@ impl Camera {
     }
 }
 
+/// One camera condition of `make eval`'s sweep: temporal sensor noise in luma levels (of
+/// 255), a temporal denoiser (each frame keeps [`DENOISER_KEEP`] of the noise before it), the
+/// JPEG quality the frames arrive at, and the camera's frame rate (a reader faster than the
+/// camera gets the same frame again).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Condition {
+    pub noise: f32,
+    pub denoiser: bool,
+    pub quality: u8,
+    pub fps: f32,
+}
+
+/// Share of the previous frame's noise a temporal denoiser keeps (an average over about seven
+/// frames: the noise it leaves is 0.38 of the sensor's).
+pub const DENOISER_KEEP: f32 = 0.75;
+
+impl Condition {
+    /// Every condition of the sweep: noise 0.5-4 levels, denoiser off and on, JPEG 70-95,
+    /// 15 and 30 fps (48).
+    pub fn sweep() -> Vec<Condition> {
+        let mut all = Vec::new();
+        for noise in [0.5, 1.0, 2.0, 4.0] {
+            for denoiser in [false, true] {
+                for quality in [70, 85, 95] {
+                    for fps in [15.0, 30.0] {
+                        all.push(Condition { noise, denoiser, quality, fps });
+                    }
+                }
+            }
+        }
+        all
+    }
+
+    pub fn name(&self) -> String {
+        let denoiser = if self.denoiser { " denoised" } else { "" };
+        format!("noise {:.1}{denoiser} q{} {:.0} fps", self.noise, self.quality, self.fps)
+    }
+}
+
+/// A camera of one [`Condition`] filming a scene as a reader takes frames from it: the same
+/// JPEG again while the camera has no new frame, a new capture (blur, exposure, noise, JPEG)
+/// when it has.
+pub struct Filming {
+    pub condition: Condition,
+    gain: f32,
+    blur: f32,
+    /// The camera's clock phase, seconds.
+    phase: f64,
+    /// The noise field of the last camera frame (levels of 0..1), its frame number and JPEG.
+    noise: Vec<f32>,
+    last: Option<(i64, Vec<u8>)>,
+}
+
+impl Filming {
+    pub fn new(condition: Condition, rng: &mut ChaCha8Rng) -> Filming {
+        Filming {
+            condition,
+            gain: rng.random_range(0.85..1.1),
+            blur: rng.random_range(0.0..0.5),
+            phase: rng.random_range(0.0..1.0),
+            noise: Vec::new(),
+            last: None,
+        }
+    }
+
+    fn frame_at(&self, t: f64) -> i64 {
+        (t * self.condition.fps as f64 + self.phase).floor() as i64
+    }
+
+    /// The JPEG of the camera's frame at `t` when it is the one read last, else None.
+    pub fn repeat(&self, t: f64) -> Option<Vec<u8>> {
+        self.last.as_ref().filter(|(n, _)| *n == self.frame_at(t)).map(|(_, jpeg)| jpeg.clone())
+    }
+
+    /// The camera's new frame at `t` of `scene`.
+    pub fn capture(&mut self, t: f64, scene: &[f32], w: usize, h: usize, rng: &mut ChaCha8Rng) -> Vec<u8> {
+        let number = self.frame_at(t);
+        let sigma = self.condition.noise / 255.0;
+        // Camera frames since the last read: the denoiser's noise after k of them, in one draw.
+        let k = self.last.as_ref().map_or(i64::MAX, |(n, _)| (number - n).max(1)).min(1000) as i32;
+        let (keep, fresh) = if !self.condition.denoiser || self.noise.len() != scene.len() {
+            let stationary = if self.condition.denoiser {
+                (1.0 - DENOISER_KEEP) / (1.0 - DENOISER_KEEP * DENOISER_KEEP).sqrt()
+            } else {
+                1.0
+            };
+            (0.0, sigma * stationary)
+        } else {
+            let a = DENOISER_KEEP;
+            let spread = ((1.0 - a.powi(2 * k)) / (1.0 - a * a)).sqrt();
+            (a.powi(k), sigma * (1.0 - a) * spread)
+        };
+        if self.noise.len() != scene.len() {
+            self.noise = vec![0.0; scene.len()];
+        }
+        for n in self.noise.iter_mut() {
+            *n = keep * *n + fresh * gaussian(rng);
+        }
+        let mut image = blur(scene, w, h, self.blur);
+        for (v, n) in image.iter_mut().zip(&self.noise) {
+            *v = *v * self.gain + n;
+        }
+        let encoded = jpeg(&image, w, h, self.condition.quality);
+        self.last = Some((number, encoded.clone()));
+        encoded
+    }
+}
+
 /// Where a held sheet or display sits in the frame: scale about the centre, offset, its
 /// border (paper or bezel) and what is behind it.
 #[derive(Debug, Clone, Copy)]

@@ -10,7 +10,7 @@
 //!   in a loop against a fresh sequence, and two faces.
 //!
 //! The server runs with its shipped defaults, the age check included (`MIN_AGE` 18,
-//! `AGE_BUFFER` 7): every evaluation identity is an adult, so each session refused for age
+//! `AGE_BUFFER` 7), the stream checks on and the flash off: every evaluation identity is an adult, so each session refused for age
 //! counts against the genuine figures, and the age estimates of each identity's sessions are
 //! reported with their spread.
 //!
@@ -23,14 +23,22 @@
 //!   shown on a display and recaptured by the camera (a relayed video call, or a face
 //!   animated in real time and put on a screen): only the passive layer can stop it.
 //!
-//! Every frame, live or attack, is filmed by a camera drawn at random per session (exposure,
-//! focus, sensor noise, JPEG 72-92; [`attack::Camera`]).
+//! Every genuine session is filmed by the next camera of the sweep ([`attack::Condition`]:
+//! sensor noise 0.5-4 levels with and without a temporal denoiser, JPEG 70-95, 15 and 30 fps,
+//! the same frame again when the camera has no new one); the attacks by a camera drawn at
+//! random per session (exposure, focus, sensor noise, JPEG 72-92; [`attack::Camera`]).
+//!
+//! Rows: the shipped defaults, then the flash on (`FLASH=1`) and prompts without their hold
+//! (`PROMPT_HOLD_*_MS=0`), each with one genuine session per identity and the attacks the
+//! change is about; the replay loop runs five times as often on the shipped defaults.
+//! `--mode camera` sweeps the stream checks over every camera condition ([`camera`]).
 //!
 //! `--mode pad` builds the presentation-attack calibration set instead ([`pad`], `make
 //! eval-pad`); `--mode age` surveys the age models ([`age`], `make age-survey`).
 //!
-//!   lpeval [--mode sessions|pad|age] [--set reporting|tuning|all] [--sessions N] [--attacks M]
-//!          [--parallel P] [--fps F] [--out DIR] [--faces DIR] [--seed S]
+//!   lpeval [--mode sessions|pad|age|camera] [--set reporting|tuning|all] [--sessions N]
+//!          [--attacks M] [--parallel P] [--fps F] [--out DIR] [--faces DIR] [--seed S]
+//!          [--kinds K,...] [--rows all|shipped] [--real N]
 
 // The renderer the element tests use, shared as a file: it is plain Rust.
 #[path = "../../../elements/tests/common/render.rs"]
@@ -39,8 +47,10 @@ mod render;
 
 mod age;
 mod attack;
+mod camera;
 mod light;
 mod pad;
+mod real;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -60,12 +70,17 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 const HELP: &str = "\
 lpeval: genuine and attack sessions against an in-process lpserver (make eval)
 
-Usage: lpeval [--mode sessions|pad|age] [--set reporting|tuning|all] [--sessions N] [--attacks M]
-              [--parallel P] [--fps F] [--out DIR] [--faces DIR] [--seed S] [--kinds K,...]
+Usage: lpeval [--mode sessions|pad|age|camera] [--set reporting|tuning|all] [--sessions N]
+              [--attacks M] [--parallel P] [--fps F] [--out DIR] [--faces DIR] [--seed S]
+              [--kinds K,...] [--rows all|shipped] [--real N]
 
   --mode      sessions (default): LPProto sessions; pad: the presentation-attack calibration
               set of make eval-pad, written to OUT/pad-features.csv (every identity);
-              age: the survey of the age models (make age-survey), OUT/age-survey.json
+              age: the survey of the age models (make age-survey), OUT/age-survey.json;
+              camera: the camera sweep's stream figures, OUT/camera-sweep.json
+  --rows      all (default): the shipped defaults, then the flash on and prompts without
+              their hold; shipped: the shipped defaults alone
+  --real      sessions of the real camera's recording (default 3; 0 skips them)
   --set       identities to run: all (default), the reporting half or the tuning half
   --sessions  genuine sessions per identity (default 3)
   --attacks   sessions per attack kind (default 10; 0 skips the attacks)
@@ -92,6 +107,10 @@ struct Options {
     probe: Option<String>,
     /// The attack kinds to run (all by default).
     kinds: Vec<&'static str>,
+    /// `all` rows, or `shipped` (the shipped defaults alone).
+    rows: String,
+    /// Sessions of the real camera's recording.
+    real: usize,
 }
 
 fn options() -> Result<Options, String> {
@@ -108,12 +127,17 @@ fn options() -> Result<Options, String> {
         seed: 1,
         probe: None,
         kinds: ATTACKS.to_vec(),
+        rows: "all".into(),
+        real: 3,
     };
     for (arg, value) in lpserver::client::option_pairs(HELP)? {
         let count = || value.parse::<usize>().map_err(|_| format!("{arg}: a whole number"));
         match arg.as_str() {
-            "--mode" if ["sessions", "pad", "age"].contains(&value.as_str()) => o.mode = value,
-            "--mode" => return Err("--mode: sessions, pad or age".into()),
+            "--mode" if ["sessions", "pad", "age", "camera"].contains(&value.as_str()) => o.mode = value,
+            "--mode" => return Err("--mode: sessions, pad, age or camera".into()),
+            "--rows" if ["all", "shipped"].contains(&value.as_str()) => o.rows = value,
+            "--rows" => return Err("--rows: all or shipped".into()),
+            "--real" => o.real = count()?,
             "--set" if ["reporting", "tuning", "all"].contains(&value.as_str()) => o.set = value,
             "--set" => return Err("--set: reporting, tuning or all".into()),
             "--sessions" => o.sessions = count()?,
@@ -552,8 +576,10 @@ struct Person {
     /// back from it, over half a second from `facing_since`.
     photo_pose: (f32, f32),
     facing_since: Option<f64>,
-    /// The camera filming the person, and the noise of its sensor.
+    /// The camera filming the person, and the noise of its sensor; or a camera of the sweep
+    /// with its frame rate and denoiser.
     camera: attack::Camera,
+    filming: Option<attack::Filming>,
     noise: ChaCha8Rng,
     /// The page's screen lighting the person, the camera's white balance, and the flash
     /// schedule being shown (since when, seconds).
@@ -600,6 +626,7 @@ impl Person {
             photo_pose,
             facing_since: None,
             camera,
+            filming: None,
             noise,
             light,
             white_balance,
@@ -611,6 +638,13 @@ impl Person {
 
     fn responding(mut self, response: FlashResponse) -> Person {
         self.response = response;
+        self
+    }
+
+    /// Filmed by a camera of the sweep's `condition`.
+    fn filmed_by(mut self, condition: attack::Condition) -> Person {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.noise.random());
+        self.filming = Some(attack::Filming::new(condition, &mut rng));
         self
     }
 
@@ -687,20 +721,28 @@ impl Person {
 impl Actor for Person {
     fn frame(&mut self, t: f64, seen: &Observed) -> (Vec<u8>, (f32, f32)) {
         let e = self.expression(t, seen);
+        // A camera slower than its reader: the same frame again.
+        if let Some(jpeg) = self.filming.as_ref().and_then(|f| f.repeat(t)) {
+            self.recording.push((t, jpeg.clone()));
+            return (jpeg, (e.yaw, e.pitch));
+        }
         let mut scene = attack::from_rgb8(&self.model.render(&e));
         let screen = self.screen_at(t, seen);
         self.light.apply(&mut scene, SIDE as usize, screen);
         self.white_balance.apply(&mut scene, t);
-        let frame = self.film(&scene);
+        let frame = self.film(t, &scene);
         self.recording.push((t, frame.clone()));
         (frame, (e.yaw, e.pitch))
     }
 }
 
 impl Person {
-    /// The JPEG the person's camera makes of `scene`.
-    fn film(&mut self, scene: &[f32]) -> Vec<u8> {
-        self.camera.capture(scene, SIDE as usize, SIDE as usize, &mut self.noise)
+    /// The JPEG the person's camera makes of `scene` at `t`.
+    fn film(&mut self, t: f64, scene: &[f32]) -> Vec<u8> {
+        match &mut self.filming {
+            Some(filming) => filming.capture(t, scene, SIDE as usize, SIDE as usize, &mut self.noise),
+            None => self.camera.capture(scene, SIDE as usize, SIDE as usize, &mut self.noise),
+        }
     }
 }
 
@@ -715,7 +757,7 @@ impl Actor for ScreenRelay {
         let e = self.person.expression(t, seen);
         let scene = attack::from_rgb8(&self.person.model.render(&e));
         let shown = self.screen.apply(&scene, SIDE as usize, SIDE as usize, t as f32);
-        (self.person.film(&shown), (e.yaw, e.pitch))
+        (self.person.film(t, &shown), (e.yaw, e.pitch))
     }
 }
 
@@ -888,6 +930,10 @@ struct SessionRecord {
     /// The verdict's stream figures: share of repeated frames, median sensor noise.
     duplicate_share: Option<f64>,
     sensor_noise: Option<f64>,
+    /// The verdict's passive score (lvantispoof's mean aggregated score).
+    antispoof_score: Option<f64>,
+    /// The camera of the sweep that filmed a genuine session.
+    camera: Option<attack::Condition>,
     /// The verdict's age check: its decision, the session's estimate and its good frames.
     age_decision: Option<String>,
     age_years: Option<f64>,
@@ -951,6 +997,7 @@ impl SessionRecord {
         let challenges = &claims["challenges"];
         self.duplicate_share = challenges["duplicateShare"].as_f64();
         self.sensor_noise = challenges["sensorNoise"].as_f64();
+        self.antispoof_score = challenges["antispoofScore"].as_f64();
         let age = &claims["age"];
         self.age_decision = age["decision"].as_str().map(str::to_string);
         self.age_years = age["years"].as_f64();
@@ -976,6 +1023,8 @@ impl SessionRecord {
             flash_correlations: Vec::new(),
             duplicate_share: None,
             sensor_noise: None,
+            camera: None,
+            antispoof_score: None,
             age_decision: None,
             age_years: None,
             age_frames: None,
@@ -1291,7 +1340,9 @@ fn probe(identities: &[Arc<Identity>], name: &str) -> Result<(), String> {
 /// LPProto URL, the sender that stops it and its task.
 type Server = (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<(), lpserver::StartError>>);
 
-async fn start_server(o: &Options) -> Result<Server, String> {
+/// An in-process lpserver with its shipped defaults, but for `vars` (and what the environment
+/// sets).
+async fn start_server(o: &Options, vars: &[(&str, &str)]) -> Result<Server, String> {
     let secret: String = ChaCha8Rng::seed_from_u64(o.seed ^ 0x5eed)
         .sample_iter(rand::distr::Alphanumeric)
         .take(40)
@@ -1299,11 +1350,12 @@ async fn start_server(o: &Options) -> Result<Server, String> {
         .collect();
     let config = lpserver::config::Config::from_lookup(|name| match name {
         "LIVENESS_JWT_SECRET" => Some(secret.clone()),
-        // Every session runs the screen-flash challenge unless asked otherwise (FLASH=0).
-        "FLASH" => Some(std::env::var("FLASH").unwrap_or_else(|_| "1".into())),
         // lpeval is the relying party of its simulated people.
         "API_KEYS" => Some(format!("lpeval:{EVAL_API_KEY}")),
-        other => std::env::var(other).ok(),
+        other => match vars.iter().find(|(name, _)| *name == other) {
+            Some((_, value)) => Some(value.to_string()),
+            None => std::env::var(other).ok(),
+        },
     })
     .map_err(|err| format!("configuration: {err}"))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|err| err.to_string())?;
@@ -1323,22 +1375,29 @@ struct Genuine {
     trace: Vec<(f64, f32, f32, String)>,
 }
 
+/// `sessions` genuine sessions of `kind` per identity, each filmed by the next camera of the
+/// sweep.
 async fn run_genuine(
     o: &Options,
+    (kind, sessions): (&'static str, usize),
     chosen: &[Arc<Identity>],
     url: &str,
     limit: &Arc<tokio::sync::Semaphore>,
 ) -> Result<Genuine, String> {
     let mut tasks = Vec::new();
+    let sweep = attack::Condition::sweep();
     for (i, id) in chosen.iter().enumerate() {
-        for n in 0..o.sessions {
+        for n in 0..sessions {
             let (url, id, limit) = (url.to_string(), id.clone(), limit.clone());
             let seed = o.seed * 1000 + (i * 100 + n) as u64;
+            let condition = sweep[(n * chosen.len() + i) % sweep.len()];
             let fps = o.fps;
             tasks.push(tokio::spawn(async move {
                 let _slot = limit.acquire_owned().await;
-                let person = Person::new(id.model.clone(), id.photo_pose, seed);
-                play(&url, person, fps, "genuine", &id).await
+                let person = Person::new(id.model.clone(), id.photo_pose, seed).filmed_by(condition);
+                let mut played = play(&url, person, fps, kind, &id).await;
+                played.record.camera = Some(condition);
+                played
             }));
         }
     }
@@ -1352,10 +1411,11 @@ async fn run_genuine(
             _ => String::new(),
         };
         println!(
-            "  genuine {:<12} {:<28} {:5.1} s {age} {}",
+            "  {kind} {:<12} {:<28} {:5.1} s {:<32} {age} {}",
             r.identity,
             r.outcome,
             r.seconds,
+            r.camera.map(|c| c.name()).unwrap_or_default(),
             r.failed_challenges.join(" ")
         );
         if r.passed && genuine.recording.is_none() {
@@ -1433,9 +1493,11 @@ async fn attack_session(
     }
 }
 
-/// The attacks, each kind over the chosen identities in turn.
+/// The attacks of `row`, each kind over the chosen identities in turn (the replay loop five
+/// times as often on the shipped defaults: its acceptance is the rarest event measured).
 async fn run_attacks(
     o: &Options,
+    row: &Row,
     chosen: &[Arc<Identity>],
     url: &str,
     limit: &Arc<tokio::sync::Semaphore>,
@@ -1443,14 +1505,17 @@ async fn run_attacks(
 ) -> Result<Vec<SessionRecord>, String> {
     let replay = recording.as_ref().map(|(id, frames)| (id.clone(), Arc::new(frames.clone())));
     let mut tasks = Vec::new();
-    for kind in o.kinds.iter().copied() {
-        for n in 0..o.attacks {
+    let kinds = o.kinds.iter().copied().filter(|k| row.attacks.is_none_or(|only| only.contains(k)));
+    for kind in kinds {
+        let count = if kind == "replay-loop" && row.name.is_empty() { o.attacks * 5 } else { o.attacks };
+        for n in 0..count {
             let pair = (chosen[n % chosen.len()].clone(), chosen[(n + 1) % chosen.len()].clone());
             let (url, limit, replay) = (url.to_string(), limit.clone(), replay.clone());
             let (seed, fps) = (o.seed * 7000 + n as u64, o.fps);
+            let name = row.kind(kind);
             tasks.push(tokio::spawn(async move {
                 let _slot = limit.acquire_owned().await;
-                attack_session(kind, n, pair, replay, url, seed, fps).await
+                SessionRecord { kind: name, ..attack_session(kind, n, pair, replay, url, seed, fps).await }
             }));
         }
     }
@@ -1470,11 +1535,80 @@ async fn run_attacks(
     Ok(records)
 }
 
+/// One row of the evaluation: the shipped defaults (no name), or a change of them named in
+/// its records' kinds; its genuine sessions per identity (None: `--sessions`) and the attack
+/// kinds it runs (None: `--kinds`).
+struct Row {
+    name: &'static str,
+    vars: &'static [(&'static str, &'static str)],
+    sessions: Option<usize>,
+    attacks: Option<&'static [&'static str]>,
+}
+
+impl Row {
+    /// The record kind of `kind` in this row.
+    fn kind(&self, kind: &str) -> String {
+        if self.name.is_empty() { kind.to_string() } else { format!("{kind} ({})", self.name) }
+    }
+}
+
+/// The rows of `make eval`: what ships, then the flash on, then prompts without their hold
+/// (the figures the hold is measured against).
+const ROWS: [Row; 3] = [
+    Row { name: "", vars: &[], sessions: None, attacks: None },
+    Row {
+        name: "flash on",
+        vars: &[("FLASH", "1")],
+        sessions: Some(1),
+        attacks: Some(&["replay-loop", "puppet", "puppet-late", "screen-relay"]),
+    },
+    Row {
+        name: "no prompt hold",
+        vars: &[("PROMPT_HOLD_MIN_MS", "0"), ("PROMPT_HOLD_MAX_MS", "0")],
+        sessions: Some(1),
+        attacks: Some(&["replay-loop"]),
+    },
+];
+
+/// The genuine sessions' failures per camera of the sweep and per value of each of its axes,
+/// printed; the worst condition named.
+fn camera_table(genuine: &[&SessionRecord]) -> Value {
+    let filmed: Vec<(&attack::Condition, bool)> =
+        genuine.iter().filter_map(|r| r.camera.as_ref().map(|c| (c, r.passed))).collect();
+    let mut axes: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut conditions: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (c, passed) in &filmed {
+        let values = [
+            format!("noise {:.1} levels", c.noise),
+            format!("denoiser {}", if c.denoiser { "on" } else { "off" }),
+            format!("JPEG {}", c.quality),
+            format!("camera {:.0} fps", c.fps),
+        ];
+        for key in values.into_iter().chain([format!("= {}", c.name())]) {
+            let table = if key.starts_with('=') { &mut conditions } else { &mut axes };
+            let entry = table.entry(key.trim_start_matches("= ").to_string()).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(!passed);
+        }
+    }
+    for (value, (sessions, failed)) in &axes {
+        println!("  camera {value:<20} {failed}/{sessions} failed");
+    }
+    let worst = conditions.iter().max_by_key(|(_, (sessions, failed))| (*failed, std::cmp::Reverse(*sessions)));
+    if let Some((name, (sessions, failed))) = worst {
+        println!("  worst camera condition: {name}, {failed}/{sessions} failed");
+    }
+    let table = |t: &BTreeMap<String, (usize, usize)>| {
+        t.iter().map(|(k, v)| (k.clone(), json!({"sessions": v.0, "failed": v.1}))).collect::<serde_json::Map<_, _>>()
+    };
+    json!({"axes": table(&axes), "conditions": table(&conditions)})
+}
+
 /// BPCER, time to pass and failure codes of the genuine sessions of one role, printed; their
 /// summary for results.json (None when the role ran no session).
-fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Role) -> Option<Value> {
+fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Role, kind: &str) -> Option<Value> {
     let genuine: Vec<&SessionRecord> =
-        records.iter().filter(|r| r.kind == "genuine" && r.role == role && r.decided).collect();
+        records.iter().filter(|r| r.kind == kind && r.role == role && r.decided).collect();
     if genuine.is_empty() {
         return None;
     }
@@ -1487,7 +1621,7 @@ fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Ro
     let reasons = code_counts(genuine.iter().copied());
     let names: Vec<&str> = chosen.iter().filter(|id| id.role == role).map(|id| id.name).collect();
     println!(
-        "genuine ({role:?} identities: {}): {} sessions, {} failed, BPCER {:.1} %, median time to pass {}",
+        "{kind} ({role:?} identities: {}): {} sessions, {} failed, BPCER {:.1} %, median time to pass {}",
         names.join(", "),
         genuine.len(),
         failed,
@@ -1511,7 +1645,8 @@ fn genuine_summary(records: &[SessionRecord], chosen: &[Arc<Identity>], role: Ro
         println!("  {name:<12} {passed}/{sessions} passed");
     }
     let age = age_figures(&genuine);
-    Some(json!({"identities": names, "sessions": genuine.len(), "failed": failed, "bpcer": bpcer,
+    let cameras = camera_table(&genuine);
+    Some(json!({"identities": names, "cameras": cameras, "sessions": genuine.len(), "failed": failed, "bpcer": bpcer,
            "liveness_failed": liveness_failed,
            "median_seconds_to_pass": median_pass, "failure_codes": reasons, "flash_correlations": flash, "stream": stream, "age": age,
            "per_identity": per_identity.iter().map(|(k, v)| (k.clone(), json!({"sessions": v.0, "passed": v.1}))).collect::<serde_json::Map<_, _>>()}))
@@ -1636,6 +1771,9 @@ async fn run(o: Options) -> Result<(), String> {
     if o.mode == "pad" {
         return pad::run(&identities, &o.out, o.seed);
     }
+    if o.mode == "camera" {
+        return camera::run(&identities, &o.out, o.seed);
+    }
     if o.mode == "age" {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let (models, candidates) = (root.join("models"), root.join(".cache/convert/candidates"));
@@ -1646,15 +1784,33 @@ async fn run(o: Options) -> Result<(), String> {
     if chosen.is_empty() {
         return Err("no identity to run".into());
     }
-    let (url, stop, server) = start_server(&o).await?;
     let limit = Arc::new(tokio::sync::Semaphore::new(o.parallel));
     let started = Instant::now();
-    let Genuine { mut records, recording, trace } = run_genuine(&o, &chosen, &url, &limit).await?;
-    if o.attacks > 0 {
-        records.extend(run_attacks(&o, &chosen, &url, &limit, &recording).await?);
+    let (mut records, mut trace) = (Vec::new(), Vec::new());
+    for row in ROWS.iter().take(if o.rows == "all" { ROWS.len() } else { 1 }) {
+        if !row.name.is_empty() {
+            println!("\n== row: {} ({:?}) ==", row.name, row.vars);
+        }
+        let (url, stop, server) = start_server(&o, row.vars).await?;
+        let kind: &'static str = if row.name.is_empty() { "genuine" } else { row.kind("genuine").leak() };
+        let genuine = run_genuine(&o, (kind, row.sessions.unwrap_or(o.sessions)), &chosen, &url, &limit).await?;
+        records.extend(genuine.records);
+        if row.name.is_empty() {
+            trace = genuine.trace;
+        }
+        if o.attacks > 0 {
+            records.extend(run_attacks(&o, row, &chosen, &url, &limit, &genuine.recording).await?);
+        }
+        // The real camera's recording, where it was fetched, against what ships.
+        if row.name.is_empty() && o.real > 0 {
+            match real::clip(&o.faces.join(real::RECORDING)) {
+                Ok(clip) => records.extend(real::run(Arc::new(clip), o.real, &url, o.fps, &chosen[0]).await),
+                Err(err) => println!("  real-camera row left out: {err}"),
+            }
+        }
+        let _ = stop.send(());
+        let _ = server.await;
     }
-    let _ = stop.send(());
-    let _ = server.await;
 
     println!(
         "\n== make eval: {} sessions in {:.0} s, set {} ==",
@@ -1663,15 +1819,20 @@ async fn run(o: Options) -> Result<(), String> {
         o.set
     );
     let mut summary = serde_json::Map::new();
-    for role in [Role::Tuning, Role::Reporting] {
-        if let Some(value) = genuine_summary(&records, &chosen, role) {
-            summary.insert(format!("genuine-{role:?}").to_lowercase(), value);
+    for row in &ROWS {
+        for role in [Role::Tuning, Role::Reporting] {
+            if let Some(value) = genuine_summary(&records, &chosen, role, &row.kind("genuine")) {
+                summary.insert(format!("{}-{role:?}", row.kind("genuine")).to_lowercase(), value);
+            }
+        }
+        for kind in ATTACKS {
+            if let Some(value) = attack_summary(&records, &row.kind(kind)) {
+                summary.insert(row.kind(kind), value);
+            }
         }
     }
-    for kind in ATTACKS {
-        if let Some(value) = attack_summary(&records, kind) {
-            summary.insert(kind.into(), value);
-        }
+    if let Some(value) = real::summary(&records) {
+        summary.insert("real-camera".into(), value);
     }
     write_results(&o, summary, &records, &trace)
 }
