@@ -10,7 +10,7 @@
 #                (release build)
 #   make eval    the camera sweep of the stream checks (every camera condition, no server),
 #                then genuine and attack sessions through lpserver over LPProto (release
-#                build, shipped defaults; rows with the flash on and without the prompt hold):
+#                build, shipped defaults; rows with the flash off and without the prompt hold):
 #                BPCER per camera condition, sessions refused for age, APCER per attack,
 #                time to pass; figure in target/eval/eval.png
 #   make eval-pad  the presentation-attack calibration set, every candidate's DET curve and

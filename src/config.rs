@@ -142,9 +142,9 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "FLASH",
-        Value("0"),
+        Value("1"),
         SWITCH,
-        "1 adds the screen-flash colour challenge to every session (a relying party may choose per session with `flash` at POST /v1/sessions): the page fills the screen around the face with colours of one luminance; off by default for photosensitive users",
+        "the screen-flash colour challenge in every session (a relying party may choose per session with `flash` at POST /v1/sessions): the page fills the screen around the face with colours of one luminance, no flash in WCAG 2.3.1's sense; 0 leaves it out, and a looped recording or a rendered face that ignores the screen then meets only the head movements",
     ),
     setting(
         "PROMPT_HOLD_MIN_MS",
@@ -823,9 +823,10 @@ mod tests {
         let err = config(&[key, OPEN, ("MIN_SENSOR_NOISE", "-1")]).unwrap_err();
         assert_eq!(err.to_string(), "MIN_SENSOR_NOISE=\"-1\" is not valid; it takes luma levels, 0 to 255");
         assert!(matches!(config(&[key, OPEN, ("FLASH", "yes")]), Err(ConfigError::Invalid { name: "FLASH", .. })));
-        let c = config(&[key, OPEN, ("FLASH", "1"), ("MAX_DUPLICATE_SHARE", "1")]).unwrap();
-        assert_eq!((c.flash, c.max_duplicate_share, c.min_sensor_noise), (true, 1.0, 0.0));
+        let c = config(&[key, OPEN, ("FLASH", "0"), ("MAX_DUPLICATE_SHARE", "1")]).unwrap();
+        assert_eq!((c.flash, c.max_duplicate_share, c.min_sensor_noise), (false, 1.0, 0.0));
         let c = config(&[key, OPEN]).unwrap();
+        assert!(c.flash, "the screen flash is on by default");
         assert_eq!(c.prompt_hold, Duration::from_millis(1000)..=Duration::from_millis(2500));
         let err = config(&[key, OPEN, ("PROMPT_HOLD_MIN_MS", "3000")]).unwrap_err();
         assert_eq!(

@@ -126,11 +126,17 @@ pub const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
 
 /// The demo clip is a render: it has no sensor noise, and its still lead-in repeats frames.
 /// It is also a recording: its movements come at fixed times, which only prompts released as
-/// soon as the head is neutral follow. Servers that are to pass its sessions switch those two
-/// stream checks and the hold before each prompt off (tests/lpproto.rs checks that the
-/// defaults flag it and that a looped recording fails them).
-pub const RENDERED_CLIP: [(&str, &str); 4] =
-    [("MIN_SENSOR_NOISE", "0"), ("MAX_DUPLICATE_SHARE", "1"), ("PROMPT_HOLD_MIN_MS", "0"), ("PROMPT_HOLD_MAX_MS", "0")];
+/// soon as the head is neutral follow, and no screen lights it. Servers that are to pass its
+/// sessions switch those two stream checks, the hold before each prompt and the screen flash
+/// off (tests/lpproto.rs checks that the defaults flag it and that a looped recording fails
+/// them).
+pub const RENDERED_CLIP: [(&str, &str); 5] = [
+    ("MIN_SENSOR_NOISE", "0"),
+    ("MAX_DUPLICATE_SHARE", "1"),
+    ("PROMPT_HOLD_MIN_MS", "0"),
+    ("PROMPT_HOLD_MAX_MS", "0"),
+    ("FLASH", "0"),
+];
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

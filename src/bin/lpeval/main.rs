@@ -28,9 +28,10 @@
 //! the same frame again when the camera has no new one); the attacks by a camera drawn at
 //! random per session (exposure, focus, sensor noise, JPEG 72-92; [`attack::Camera`]).
 //!
-//! Rows: the shipped defaults, then the flash on (`FLASH=1`) and prompts without their hold
-//! (`PROMPT_HOLD_*_MS=0`), each with one genuine session per identity and the attacks the
-//! change is about; the replay loop runs five times as often on the shipped defaults.
+//! Rows: the shipped defaults (the screen flash on), then the flash off (`FLASH=0`) and the
+//! flash off with prompts without their hold (`PROMPT_HOLD_*_MS=0`), each with one genuine
+//! session per identity and the attacks the change is about; the replay loop runs five times
+//! as often on the shipped defaults.
 //! `--mode camera` sweeps the stream checks over every camera condition ([`camera`]).
 //!
 //! `--mode pad` builds the presentation-attack calibration set instead ([`pad`], `make
@@ -78,7 +79,7 @@ Usage: lpeval [--mode sessions|pad|age|camera] [--set reporting|tuning|all] [--s
               set of make eval-pad, written to OUT/pad-features.csv (every identity);
               age: the survey of the age models (make age-survey), OUT/age-survey.json;
               camera: the camera sweep's stream figures, OUT/camera-sweep.json
-  --rows      all (default): the shipped defaults, then the flash on and prompts without
+  --rows      all (default): the shipped defaults, then the flash off, and the flash off with prompts without
               their hold; shipped: the shipped defaults alone
   --real      sessions of the real camera's recording (default 3; 0 skips them)
   --set       identities to run: all (default), the reporting half or the tuning half
@@ -997,7 +998,7 @@ impl SessionRecord {
         let challenges = &claims["challenges"];
         self.duplicate_share = challenges["duplicateShare"].as_f64();
         self.sensor_noise = challenges["sensorNoise"].as_f64();
-        self.antispoof_score = challenges["antispoofScore"].as_f64();
+        self.antispoof_score = claims["details"]["liveness"]["score"].as_f64();
         let age = &claims["age"];
         self.age_decision = age["decision"].as_str().map(str::to_string);
         self.age_years = age["years"].as_f64();
@@ -1552,19 +1553,19 @@ impl Row {
     }
 }
 
-/// The rows of `make eval`: what ships, then the flash on, then prompts without their hold
-/// (the figures the hold is measured against).
+/// The rows of `make eval`: what ships, then the flash off (what the flash buys), then the
+/// flash off and prompts without their hold (what the hold buys).
 const ROWS: [Row; 3] = [
     Row { name: "", vars: &[], sessions: None, attacks: None },
     Row {
-        name: "flash on",
-        vars: &[("FLASH", "1")],
+        name: "flash off",
+        vars: &[("FLASH", "0")],
         sessions: Some(1),
-        attacks: Some(&["replay-loop", "puppet", "puppet-late", "screen-relay"]),
+        attacks: Some(&["replay-loop", "puppet", "noise-free"]),
     },
     Row {
-        name: "no prompt hold",
-        vars: &[("PROMPT_HOLD_MIN_MS", "0"), ("PROMPT_HOLD_MAX_MS", "0")],
+        name: "flash off, no prompt hold",
+        vars: &[("FLASH", "0"), ("PROMPT_HOLD_MIN_MS", "0"), ("PROMPT_HOLD_MAX_MS", "0")],
         sessions: Some(1),
         attacks: Some(&["replay-loop"]),
     },
