@@ -79,8 +79,8 @@ Usage: lpeval [--mode sessions|pad|age|camera] [--set reporting|tuning|all] [--s
               set of make eval-pad, written to OUT/pad-features.csv (every identity);
               age: the survey of the age models (make age-survey), OUT/age-survey.json;
               camera: the camera sweep's stream figures, OUT/camera-sweep.json
-  --rows      all (default): the shipped defaults, then the flash off, and the flash off with prompts without
-              their hold; shipped: the shipped defaults alone
+  --rows      all (default): the shipped defaults, then the flash off, and the flash off
+              with prompts without their hold; shipped: the shipped defaults alone
   --real      sessions of the real camera's recording (default 3; 0 skips them)
   --set       identities to run: all (default), the reporting half or the tuning half
   --sessions  genuine sessions per identity (default 3)
