@@ -842,7 +842,9 @@ impl Session {
         let neutral_since = if neutral { c.neutral_since.or(Some(t)) } else { None };
         if neutral_frames >= CENTRE_FRAMES && neutral_since.is_some_and(|n| t.saturating_sub(n) >= c.hold_ns) {
             self.start_challenge(t, events);
-        } else if t.saturating_sub(c.since) >= self.settings.challenge_timeout_ns {
+        } else if t.saturating_sub(c.since) >= self.settings.challenge_timeout_ns.saturating_add(c.hold_ns) {
+            // The hold is the session's own wait: the person has the attempt's whole timeout
+            // to come back to neutral besides it.
             self.centering = None;
             self.challenge_started_at = Some(c.since);
             self.fail_attempt(t, FailReason::Timeout, events);
@@ -1667,6 +1669,35 @@ mod tests {
         assert!(prompted.is_none() && !events.iter().any(|e| matches!(e, Event::ChallengeFailed { .. })), "{events:?}");
         let (_, prompted, _) = timeline(&mut s, 25, &vec![neutral.clone(); 40]);
         assert!((25 + 30..=25 + 33).contains(&prompted.unwrap()), "{prompted:?}");
+    }
+
+    #[test]
+    fn a_hold_longer_than_the_attempt_timeout_still_prompts() {
+        // Attempts of `timeout_ms`, a hold of `hold_ms` before each prompt.
+        let timed = |timeout_ms: u64, hold_ms: u64| {
+            let settings = SessionSettings {
+                challenge_timeout_ns: timeout_ms * 1_000_000,
+                prompt_hold_min_ns: hold_ms * 1_000_000,
+                prompt_hold_max_ns: hold_ms * 1_000_000,
+                ..settings()
+            };
+            let movements = ChallengeType::HEAD_MOVEMENTS.to_vec();
+            Session::new(vec![ChallengeType::TurnLeft], movements, ChallengeRng::new(Some(1)), settings)
+        };
+        // Attempts of 1 s, a hold of 2 s, the head neutral throughout: the prompt comes after
+        // the hold instead of the attempt timing out while the session waited.
+        let (calibrated, prompted, events) = timeline(&mut timed(1000, 2000), 0, &vec![face(0.0, 0.5); 90]);
+        assert!(!events.iter().any(|e| matches!(e, Event::ChallengeFailed { .. })), "{events:?}");
+        let wait = prompted.expect("prompted after the hold") - calibrated.unwrap();
+        assert!((60..=63).contains(&wait), "prompted {wait} frames after calibrating");
+        // A head that never comes back is still timed out, after the hold and the timeout.
+        let mut s = timed(1000, 1000);
+        let (calibrated, _, _) = timeline(&mut s, 0, &vec![face(0.0, 0.5); 20]);
+        let (_, prompted, events) = timeline(&mut s, 20, &vec![face(0.1, 0.5); 100]);
+        assert_eq!(prompted, None);
+        let failed_at =
+            events.iter().position(|e| matches!(e, Event::ChallengeFailed { reason: FailReason::Timeout, .. }));
+        assert!(failed_at.is_some() && calibrated.is_some(), "{events:?}");
     }
 
     #[test]
