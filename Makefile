@@ -29,7 +29,7 @@ ELEMENTS := lvfacedetect lvlandmarks lvantispoof lvsurfaceanalysis lvchallenge l
 # fixtures: the face-matching photos of the REST tests, from a PyPI sdist (not committed).
 # openapi-validator: openapi-spec-validator from PyPI, the contract test's independent checker.
 # axe: axe-core from npm, the accessibility checker of the page's Chromium test.
-.PHONY: all deps ort fixtures openapi-validator axe build test test-cargo test-features test-meson demo demo-server bench eval eval-pad age-survey models clean-meson
+.PHONY: all deps ort fixtures openapi-validator axe build test test-busy test-cargo test-features test-meson demo demo-server bench eval eval-pad age-survey models clean-meson
 
 all: build
 
@@ -60,13 +60,22 @@ test: ort fixtures openapi-validator axe
 	$(MAKE) --no-print-directory test-features
 	$(MAKE) --no-print-directory test-meson
 
+# The suite on a busy machine: two CPU-bound processes (stress-ng) run beside it for as long
+# as it does. No test may depend on how fast frames are analysed.
+test-busy: deps
+	stress-ng --cpu 2 --cpu-method matrixprod --quiet & stress=$$!; \
+	$(MAKE) --no-print-directory test; status=$$?; \
+	kill $$stress 2>/dev/null; wait $$stress 2>/dev/null; exit $$status
+
 # The analysis-only plugin (no lvjwtsink, no lvvideoglue) builds and links neither Redis nor
-# JWT/RSA; no function of the code is longer than 80 lines (tables aside).
+# JWT/RSA; no function of the code is longer than 80 lines (tables aside); the module graph
+# has no circles and no element imports another (scripts/module-graph.py).
 test-features:
 	cargo check -p gst-plugin-liveness --no-default-features --lib --quiet
 	@if cargo tree -p gst-plugin-liveness --no-default-features -e normal --prefix none | grep -E '^(redis|rsa|jsonwebtoken) '; then \
 	  echo "the analysis-only build links the crates above"; exit 1; fi
-	python3 scripts/long-functions.py src elements/src
+	python3 scripts/long-functions.py src elements/src core/src
+	python3 scripts/module-graph.py
 	@echo "features: the analysis-only plugin builds without redis, rsa and jsonwebtoken"
 
 # The three commands of the README's install section, installed into a scratch destdir, then

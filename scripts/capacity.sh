@@ -5,7 +5,10 @@
 # pass), each session a relying party's user of its own; then the same on one core (the
 # server pinned with taskset) at CAPACITY_ONE_CORE (default "12 16 20"); then overload: the server
 # with its default MAX_SESSIONS and twice that many sessions, where those past the bound must
-# get `busy` (1023) and the admitted ones keep their latency. Prints lpload's figures and the
+# get `busy` (1023) and the admitted ones keep their latency; then mixed load: CAPACITY_MIXED
+# (default 24) LPProto sessions and CAPACITY_REST (default 4) REST clients calling /liveness
+# back to back, both through the one analysis gate of ANALYSIS_THREADS places (the REST
+# answers' latency and `busy` count printed beside lpload's). Prints lpload's figures and the
 # server's CPU time per answered frame, read from /proc before and after each run, and the
 # share of the machine's CPU time the hypervisor gave to other guests (steal).
 set -euo pipefail
@@ -71,3 +74,32 @@ for n in $one_core; do run "1 core" "$n"; done
 start_server "" ""
 max="$(curl -fs "http://127.0.0.1:$port/ready" | python3 -c 'import json,sys; print(json.load(sys.stdin)["max_sessions"])')"
 run "overload: MAX_SESSIONS $max (the default here)" "$((2 * max))"
+
+# mixed LABEL SESSIONS CLIENTS: lpload's sessions and REST clients at once; the REST clients
+# run until lpload ends.
+mixed() {
+    local body="/tmp/lpserver-capacity-body.json" stop="/tmp/lpserver-capacity-stop" times="/tmp/lpserver-capacity-rest"
+    python3 -c 'import base64,json,sys; print(json.dumps({"image": base64.b64encode(open(sys.argv[1],"rb").read()).decode()}))' \
+        "$root/tests/fixtures/astronaut.png" >"$body"
+    rm -f "$stop" "$times".*
+    for c in $(seq "$3"); do
+        ( while [ ! -e "$stop" ]; do
+            curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -H 'content-type: application/json' \
+                --data-binary "@$body" "http://127.0.0.1:$port/liveness" >>"$times.$c"
+          done ) &
+    done
+    run "$1" "$2"
+    touch "$stop"
+    wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
+    local answers busy other p50 p95
+    answers="$(cat "$times".* | wc -l)"
+    busy="$(cat "$times".* | awk '$1 == 503' | wc -l)"
+    other="$(cat "$times".* | awk '$1 != 503 && $1 != 200' | wc -l)"
+    p50="$(cat "$times".* | awk '{print $2 * 1000}' | sort -n | awk -v n="$answers" 'NR == int(n * 0.5) + 1 {printf "%.0f", $1}')"
+    p95="$(cat "$times".* | awk '{print $2 * 1000}' | sort -n | awk -v n="$answers" 'NR == int(n * 0.95) + 1 {printf "%.0f", $1}')"
+    printf 'REST /liveness: %s answered, %s busy, %s other; latency p50 %s ms, p95 %s ms\n\n' \
+        "$answers" "$busy" "$other" "${p50:-0}" "${p95:-0}"
+}
+
+start_server "" 1000
+mixed "mixed: LPProto and REST through one gate" "${CAPACITY_MIXED:-24}" "${CAPACITY_REST:-4}"

@@ -22,6 +22,8 @@ packages=(
     gstreamer1.0-opencv opencv-data
     # pipelines/: the RTSP test server, and the Python appsrc example (PyGObject)
     libgstrtspserver-1.0-dev python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+    # make test-busy: the suite beside two CPU-bound processes
+    stress-ng
 )
 
 missing=()

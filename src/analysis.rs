@@ -9,7 +9,8 @@
 //! about a millisecond (measured by the `rest` benchmark of the load tool, see the README).
 
 use gst::prelude::*;
-use gstliveness::meta::{Face, FaceMeta};
+use gstliveness::meta::FaceMeta;
+use liveness_core::face::Face;
 
 use crate::decode::DecodedFrame;
 
@@ -100,8 +101,8 @@ pub struct Analysis {
 
 impl AnalyzedFrame {
     /// A read-only view of the pixels for the model code of the plugin.
-    pub fn view(&self) -> Result<gstliveness::frame::FrameView<'_>, gstliveness::frame::FrameError> {
-        use gstliveness::frame::{FrameView, PixelLayout, YuvMatrix};
+    pub fn view(&self) -> Result<liveness_core::frame::FrameView<'_>, liveness_core::frame::FrameError> {
+        use liveness_core::frame::{FrameView, PixelLayout, YuvMatrix};
         let (w, h) = (self.width as usize, self.height as usize);
         FrameView::new(
             w,

@@ -1,7 +1,7 @@
 //! Who may call what: relying parties by API key (`API_KEYS`), operators by `ADMIN_TOKEN`.
 //! Secrets are compared in constant time; API keys are kept only as SHA-256 digests.
 
-use gstliveness::errors::ErrorCode;
+use crate::errors::ErrorCode;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 

@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use gstliveness::lvjwtsink::token::Algorithm;
+use gstliveness::signing::Algorithm;
 
 /// A setting's default: a value read like a given one, or how the server finds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -718,7 +718,7 @@ impl Config {
     /// name it does not know, or a length the pool cannot fill, stops the server at start
     /// instead of failing every session.
     fn with_checked_challenges(self) -> Result<Config, ConfigError> {
-        use gstliveness::lvchallenge::challenge::{ChallengeRng, parse_list};
+        use liveness_core::challenge::{ChallengeRng, parse_list};
         let invalid = |name: &'static str, value: &str, reason: String| ConfigError::Challenges {
             name,
             value: value.to_string(),

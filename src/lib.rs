@@ -7,8 +7,10 @@
 pub mod analysis;
 pub mod auth;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod decode;
+pub mod errors;
 pub mod gate;
 pub mod logging;
 pub mod metrics;
@@ -112,7 +114,7 @@ pub enum StartError {
     #[error("liveness plugin: {0}")]
     Plugin(#[from] gst::glib::BoolError),
     #[error("signing key: {0}")]
-    SigningKey(#[from] gstliveness::lvjwtsink::token::KeyError),
+    SigningKey(#[from] gstliveness::signing::KeyError),
     #[error("REDIS_URL {url}: {source}")]
     Redis { url: String, source: policy::StoreError },
 }
@@ -195,7 +197,7 @@ fn unknown_paths() -> impl Filter<Extract = (warp::reply::Response,), Error = wa
         match metrics::route_of(path.as_str()) {
             Some(_) => Err(warp::reject::not_found()),
             None => Ok(rest::error_reply(
-                &rest::RestError::new(gstliveness::errors::ErrorCode::UnknownEndpoint, "no endpoint has this path"),
+                &rest::RestError::new(crate::errors::ErrorCode::UnknownEndpoint, "no endpoint has this path"),
                 None,
             )),
         }
@@ -244,12 +246,12 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
                 use warp::Reply;
                 let app = ws_app.clone();
                 if !origin::origin_allowed(origin.as_deref(), host.as_deref(), &app.config.allowed_origins) {
-                    return rest::error_reply(&origin::refused(), None);
+                    return rest::error_reply(&rest::origin_refused(), None);
                 }
                 let slot = match remote.map(|r| AddressSlot::take(&app, r.ip())) {
                     Some(None) => {
                         let refused = rest::RestError::new(
-                            gstliveness::errors::ErrorCode::TooManyConnections,
+                            crate::errors::ErrorCode::TooManyConnections,
                             format!("this address holds {} connections already", app.config.max_connections_per_ip),
                         );
                         return rest::error_reply(&refused, None);
@@ -307,7 +309,7 @@ impl App {
     /// sign tokens (a bad key stops the server at start, not every session later), and the
     /// attempt counters' store.
     pub async fn new(config: Config) -> Result<App, StartError> {
-        use gstliveness::lvjwtsink::token::{KeySource, Signer};
+        use gstliveness::signing::{KeySource, Signer};
         init_gstreamer()?;
         let source = KeySource {
             key: config.jwt_secret.as_deref(),

@@ -167,7 +167,7 @@ impl Metrics {
     }
 
     /// A session was refused.
-    pub fn refused(&self, api: &str, code: gstliveness::errors::ErrorCode) {
+    pub fn refused(&self, api: &str, code: crate::errors::ErrorCode) {
         self.refusals.get_or_create(&RefusalLabels { api: api.into(), code: code.name().into() }).inc();
     }
 
@@ -227,7 +227,7 @@ mod tests {
         let metrics = Metrics::new();
         metrics.session_finished(&Outcome::Verdict { is_ok: false, errors: vec![13, 12], token: String::new() });
         metrics.frame_answered(Duration::from_millis(12));
-        metrics.refused("lpproto", gstliveness::errors::ErrorCode::Busy);
+        metrics.refused("lpproto", crate::errors::ErrorCode::Busy);
         let text = metrics.encode(3);
         assert!(text.contains("lpserver_sessions_active 3"), "{text}");
         assert!(text.contains(r#"lpserver_sessions_finished_total{outcome="failed",code="13"} 1"#), "{text}");

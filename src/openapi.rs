@@ -10,8 +10,8 @@
 
 use std::borrow::Cow;
 
-use gstliveness::errors::ErrorCode;
-use gstliveness::lvchallenge::challenge::ChallengeType;
+use crate::errors::ErrorCode;
+use liveness_core::challenge::ChallengeType;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};

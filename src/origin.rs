@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use gstliveness::errors::ErrorCode;
 use warp::Filter;
 use warp::http::header::{self, HeaderValue};
 
@@ -55,14 +54,6 @@ fn checked_origin(
             let allowed = origin_allowed(origin.as_deref(), host.as_deref(), &app.config.allowed_origins);
             async move { if allowed { Ok(origin) } else { Err(warp::reject::custom(OriginRefused)) } }
         },
-    )
-}
-
-/// The answer to a page of another origin.
-pub fn refused() -> crate::rest::RestError {
-    crate::rest::RestError::new(
-        ErrorCode::OriginNotAllowed,
-        "this page's origin may not use the server: see ALLOWED_ORIGINS",
     )
 }
 

@@ -45,7 +45,7 @@ pub enum Decision {
 /// Why a session may not start now, for the client or the relying party.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    pub code: gstliveness::errors::ErrorCode,
+    pub code: crate::errors::ErrorCode,
     pub detail: &'static str,
     /// When to try again (a cooldown), in ms from now.
     pub retry_after_ms: Option<u64>,
@@ -54,7 +54,7 @@ pub struct Refusal {
 impl Decision {
     /// The refusal this decision means at `now_ms`, unless the session is allowed.
     pub fn refusal(self, now_ms: u64) -> Option<Refusal> {
-        use gstliveness::errors::ErrorCode;
+        use crate::errors::ErrorCode;
         match self {
             Decision::Allowed { .. } => None,
             Decision::Cooldown { until_ms } => Some(Refusal {
@@ -201,7 +201,7 @@ where
 
 /// Redis keys hold the user key hex-encoded: no character of it can reach another key.
 fn redis_key(kind: &str, key: &str) -> String {
-    gstliveness::lvvideoglue::store::hex_key(&format!("lpserver:{kind}"), key)
+    gstliveness::store::hex_key(&format!("lpserver:{kind}"), key)
 }
 
 /// Counters expire this long after the last change (a FINAL_FAILURE record never does).

@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
-use gstliveness::errors::ErrorCode;
-use gstliveness::lvjwtsink::age::AgeDecision;
+use crate::errors::ErrorCode;
+use liveness_core::age::AgeDecision;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use warp::http::StatusCode;
@@ -18,10 +18,10 @@ use warp::{Filter, Reply};
 
 use crate::App;
 use crate::auth;
+use crate::clock::now_ms;
 use crate::policy::StoreError;
 use crate::protocol::{Outcome, ProtoError};
 use crate::rest::{RestError, error_reply};
-use crate::session::now_ms;
 
 /// Longest user reference, in bytes.
 pub const MAX_USER_REFERENCE_BYTES: usize = 128;
@@ -181,7 +181,7 @@ async fn create(app: &App, authorization: Option<&str>, body: &[u8]) -> Result<C
             ..RestError::new(refusal.code, refusal.detail)
         });
     }
-    let session_id = gstliveness::lvjwtsink::token::random_uuid();
+    let session_id = liveness_core::claims::random_uuid();
     let client_token = new_client_token()?;
     let record = SessionRecord {
         relying_party: party,

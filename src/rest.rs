@@ -16,13 +16,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::errors::ErrorCode;
 use base64::Engine;
 use gstliveness::embedding::{Embedder, Embedding, SAME_PERSON_SIMILARITY};
-use gstliveness::errors::ErrorCode;
-use gstliveness::lvchallenge::challenge::ChallengeType;
-use gstliveness::lvchallenge::session::{SessionSettings, count_blinks, eyes_closed};
-use gstliveness::lvjwtsink::checks::{FrameCheck, FrameCheckSettings, check_frame, passive_series_live};
-use gstliveness::meta::{Eyes, Face, QualityResult};
+use liveness_core::challenge::ChallengeType;
+use liveness_core::challenge::session::{SessionSettings, count_blinks, eyes_closed};
+use liveness_core::checks::{FrameCheck, FrameCheckSettings, check_frame, passive_series_live};
+use liveness_core::face::{Eyes, Face, QualityResult};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -141,6 +141,11 @@ impl RestError {
     }
 }
 
+/// The answer to a page of another origin.
+pub fn origin_refused() -> RestError {
+    RestError::new(ErrorCode::OriginNotAllowed, "this page's origin may not use the server: see ALLOWED_ORIGINS")
+}
+
 /// How long a client told `busy` should wait before it retries, in ms.
 const BUSY_RETRY_AFTER_MS: u64 = 1000;
 
@@ -215,7 +220,7 @@ fn analysis_slots() -> usize {
 /// Turns warp's rejections into the JSON errors of the table.
 pub async fn recover(rejection: warp::Rejection) -> Result<warp::reply::Response, std::convert::Infallible> {
     let (error, status) = if rejection.find::<crate::origin::OriginRefused>().is_some() {
-        (crate::origin::refused(), None)
+        (origin_refused(), None)
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
         (RestError::new(ErrorCode::BodyTooLarge, "the request body is larger than MAX_BODY_BYTES"), None)
     } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
@@ -476,7 +481,7 @@ pub(crate) struct SurfaceBody {
 /// whether it crosses lvsurfaceanalysis' threshold.
 #[derive(Debug, ToSchema)]
 #[schema(rename_all = "camelCase")]
-#[allow(dead_code)] // describes gstliveness::meta::QualityResult, which the answer serialises
+#[allow(dead_code)] // describes liveness_core::face::QualityResult, which the answer serialises
 pub(crate) struct Quality {
     blur: f32,
     is_blurred: bool,
@@ -515,7 +520,7 @@ fn liveness(frame: &AnalyzedFrame, threshold: f64) -> LivenessBody {
     let surface = face.and_then(|f| f.surface);
     LivenessBody {
         is_real: face.is_some()
-            && !check.errors.contains(&ErrorCode::SeveralFaces)
+            && !check.errors.contains(&liveness_core::errors::Finding::SeveralFaces)
             && antispoof.is_some_and(|a| a.aggregated_score as f64 >= threshold)
             && surface.is_some_and(|s| s.frame.is_real),
         antispoof_score: antispoof.map(|a| round(a.aggregated_score, 4)),
@@ -797,7 +802,7 @@ fn passive_monitor(request: &Request, default_threshold: f64) -> Result<PassiveB
     let last = faces.last().copied();
     let antispoof = last.and_then(|f| f.antispoof);
     let poses: Vec<_> = faces.iter().filter_map(|f| f.head_pose).collect();
-    let span = |get: fn(&gstliveness::meta::HeadPose) -> f32| {
+    let span = |get: fn(&liveness_core::face::HeadPose) -> f32| {
         let values = poses.iter().map(get);
         let range = values.clone().fold(f32::NEG_INFINITY, f32::max) - values.fold(f32::INFINITY, f32::min);
         (!poses.is_empty()).then(|| round(range, 2))

@@ -10,13 +10,16 @@ use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
+use crate::errors::ErrorCode;
 use gst::prelude::*;
-use gstliveness::errors::ErrorCode;
-use gstliveness::verdict::{FrameResult, error_codes};
+use gstliveness::capture::CaptureMeta;
+use gstliveness::verdict::{StructureForm, error_codes};
+use liveness_core::verdict::FrameResult;
 use tokio::sync::oneshot;
 
 use crate::App;
 use crate::analysis::{MissingElement, Stage};
+use crate::clock::now_ms;
 use crate::config::Config;
 use crate::decode::{DecodeError, JpegHeader, decode_checked_jpeg, decode_jpeg_into, jpeg_header};
 use crate::gate::GatePass;
@@ -45,7 +48,7 @@ pub enum SessionError {
     #[error("a stored session already has this session-id")]
     IdTaken,
     #[error("session store unavailable: {0}")]
-    Store(#[from] gstliveness::lvvideoglue::store::StoreError),
+    Store(#[from] gstliveness::store::StoreError),
     #[error("the session thread: {0}")]
     Thread(String),
 }
@@ -308,7 +311,7 @@ impl LivenessSession {
         let frames = sender.clone();
         jwt.connect("frame-result", false, move |args| {
             let result = args[1].get::<gst::Structure>().map_err(|err| err.to_string()).and_then(|s| {
-                FrameResult::try_from(s.as_ref()).map_err(|err| format!("lvjwtsink's frame-result: {err}"))
+                FrameResult::from_structure(s.as_ref()).map_err(|err| format!("lvjwtsink's frame-result: {err}"))
             });
             let _ = frames.send(result.map_or_else(SinkEvent::Failed, SinkEvent::Frame));
             None
@@ -371,7 +374,7 @@ impl LivenessSession {
             Err(err) if err.code != ErrorCode::Internal => return FrameAnswer::Refused(err),
             Err(err) => return FrameAnswer::Failed(err),
         };
-        let capture = gstliveness::capture::Capture::of_jpeg(jpeg);
+        let capture = liveness_core::capture::Capture::of_jpeg(jpeg);
         if let Err(err) = self.push(buffer, capture) {
             // A pipeline that takes no frame ends the session.
             return FrameAnswer::Failed(err);
@@ -407,7 +410,7 @@ impl LivenessSession {
     }
 
     /// Pushes one decoded frame, stamped with the session's clock.
-    fn push(&mut self, mut buffer: gst::Buffer, capture: gstliveness::capture::Capture) -> Result<(), ProtoError> {
+    fn push(&mut self, mut buffer: gst::Buffer, capture: liveness_core::capture::Capture) -> Result<(), ProtoError> {
         let internal = |detail: String| ProtoError::new(ErrorCode::Internal, detail);
         if let Some(buffer) = buffer.get_mut() {
             // Stream time is the time since the session started: challenge timeouts run in it.
@@ -532,7 +535,7 @@ impl SessionHandle {
 /// With frame storage, a client-chosen session id must not be one already stored: its frames
 /// would be appended to another session's. Blocking.
 fn refuse_stored_id(config: &Config, id: &str) -> Result<(), SessionError> {
-    use gstliveness::lvvideoglue::store::{Store, session_key};
+    use gstliveness::store::{Store, session_key};
     let (true, Some(url)) = (config.store_frames, &config.redis_url) else { return Ok(()) };
     if Store::connect(url)?.exists(&session_key(id))? {
         return Err(SessionError::IdTaken);
@@ -552,11 +555,6 @@ const LIVE_CLAIM_MARGIN: Duration = Duration::from_secs(10);
 
 /// When a client told `busy` may try again, in ms.
 const BUSY_RETRY_AFTER_MS: u64 = 1000;
-
-/// Milliseconds since 1970.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
 
 /// Whose session CONNECT opens: a relying party's (by its client token) or, with
 /// `OPEN_SESSIONS=1`, an anonymous one counted by the client's address.
@@ -585,7 +583,7 @@ async fn identify(app: &App, request: &ConnectRequest, claim_ttl: Duration) -> R
         None if app.config.open_sessions => Ok(Identity {
             policy_key: format!("address:{}", request.remote.map(|ip| ip.to_string()).unwrap_or_default()),
             options: SessionOptions {
-                id: request.session_id.clone().unwrap_or_else(gstliveness::lvjwtsink::token::random_uuid),
+                id: request.session_id.clone().unwrap_or_else(liveness_core::claims::random_uuid),
                 client_chose_id: request.session_id.is_some(),
                 ..options
             },
@@ -629,7 +627,7 @@ pub async fn open(app: &Arc<App>, request: &ConnectRequest) -> Result<SessionHan
             ..handle
         }),
         (Err(err), Some(running)) => {
-            let _ = crate::relying_party::finish(app, running, &Outcome::Ended(err.code)).await;
+            let _ = crate::relying_party::finish(app, running, &Outcome::Ended(err.code.into())).await;
             Err(err)
         }
         (Err(err), None) => Err(err),

@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::errors::ErrorCode;
 use gst::prelude::*;
-use gstliveness::errors::ErrorCode;
-use gstliveness::lvvideoglue::store::{Store, session_key};
+use gstliveness::store::{Store, session_key};
 use warp::http::StatusCode;
 use warp::{Filter, Reply};
 

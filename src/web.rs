@@ -31,7 +31,7 @@ pub fn asset(path: &str) -> Option<warp::reply::Response> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gstliveness::errors::ErrorCode;
+    use crate::errors::Code;
     use serde_json::{Map, Value};
 
     fn dictionary(language: &str) -> Map<String, Value> {
@@ -42,10 +42,10 @@ mod tests {
     #[test]
     fn every_language_has_every_string_a_sentence_for_every_code_and_a_prompt_for_every_challenge() {
         let english = dictionary("en");
-        for code in ErrorCode::ALL {
+        for code in Code::all() {
             assert!(english.contains_key(&format!("code.{}", code.code())), "no sentence for {}", code.name());
         }
-        for challenge in gstliveness::lvchallenge::challenge::ChallengeType::ALL {
+        for challenge in liveness_core::challenge::ChallengeType::ALL {
             for kind in ["prompt", "icon"] {
                 let key = format!("{kind}.{}", challenge.name());
                 assert!(english.contains_key(&key), "no {key}: the element names every challenge and its cue");

@@ -13,8 +13,9 @@ use tokio::time::Instant;
 use warp::ws::{Message as WsMessage, WebSocket};
 
 use crate::App;
+use crate::clock::now_ms;
 use crate::protocol::{Action, AttemptEffect, Connection, FrameAnswer, Incoming, Limits, Outcome};
-use crate::session::{self, SessionHandle, now_ms};
+use crate::session::{self, SessionHandle};
 
 type FrameInFlight = Pin<Box<dyn Future<Output = FrameAnswer> + Send>>;
 

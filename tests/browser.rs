@@ -457,10 +457,10 @@ async fn flash_step_paints_the_colours_and_fails_a_face_that_ignores_them(page: 
     let done = format!("!!{ELEMENT}.dataset.outcome");
     assert!(page.wait_for(&done, Duration::from_secs(120)).await, "an outcome: {}", page.state().await);
     let colours = page.eval("window.lvColours").await;
-    let palette: Vec<String> = gstliveness::lvchallenge::flash::PALETTE
+    let palette: Vec<String> = liveness_core::challenge::flash::PALETTE
         .iter()
-        .chain([&gstliveness::lvchallenge::flash::NEUTRAL])
-        .map(|&rgb| gstliveness::lvchallenge::flash::FlashStep { rgb, ms: 0 }.hex())
+        .chain([&liveness_core::challenge::flash::NEUTRAL])
+        .map(|&rgb| liveness_core::challenge::flash::FlashStep { rgb, ms: 0 }.hex())
         .collect();
     let shown: Vec<&str> = colours.as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert!(shown.len() >= 5, "grey and at least 4 colours: {shown:?}");

@@ -96,7 +96,7 @@ fn filmed_by(jpeg: &[u8], seed: u64, sigma: f32, quality: u8) -> Vec<u8> {
         let (a, b) = ((state & 0xff) as f32, ((state >> 8) & 0xff) as f32);
         *v = (*v as f32 + (a + b - 255.0) / 255.0 * sigma / 0.408).round().clamp(0.0, 255.0) as u8;
     }
-    gstliveness::frame::encode_jpeg(rgb.as_raw(), rgb.width(), rgb.height(), quality).unwrap()
+    liveness_core::frame::encode_jpeg(rgb.as_raw(), rgb.width(), rgb.height(), quality).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

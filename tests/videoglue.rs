@@ -8,8 +8,8 @@ mod common;
 use common::{RedisServer, Socket, clip_jpegs, connect, decode_webm, frame, http_with, open, plugin_dir, receive};
 use common::{run_pipeline, scratch, send, start};
 use gst::prelude::*;
-use gstliveness::lvvideoglue::store::{Record, Store, session_key};
 use gstliveness::meta::FaceMeta;
+use gstliveness::store::{Record, Store, session_key};
 
 const SEQUENCE: &str = "turn_left,look_up,turn_right";
 const ADMIN: &str = "admin-token-of-the-tests-0123456789";
@@ -32,7 +32,7 @@ fn records(url: &str, id: &str) -> Vec<Record> {
     all
 }
 
-fn stored_frames(records: &[Record]) -> Vec<&gstliveness::lvvideoglue::store::StoredFrame> {
+fn stored_frames(records: &[Record]) -> Vec<&gstliveness::store::StoredFrame> {
     records
         .iter()
         .filter_map(|r| match r {

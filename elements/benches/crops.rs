@@ -9,10 +9,10 @@ mod common;
 
 use std::time::Instant;
 
-use gstliveness::crop::FaceCrop;
-use gstliveness::frame::{FrameView, resample_luma, resample_rgb};
 use gstliveness::lvfacedetect::blazeface::Letterbox;
-use gstliveness::meta::{Face, Keypoints, Point, Rect};
+use liveness_core::crop::FaceCrop;
+use liveness_core::face::{Face, Keypoints, Point, Rect};
+use liveness_core::frame::{resample_luma, resample_rgb};
 
 const WIDTH: usize = 640;
 const HEIGHT: usize = 480;
@@ -58,7 +58,7 @@ fn main() {
         let (caps, buffer) = common::astronaut_frame(format, WIDTH as u32, HEIGHT as u32);
         let info = gst_video::VideoInfo::from_caps(&caps).expect("video caps");
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(&buffer, &info).expect("maps");
-        let view = FrameView::from_video_frame(&frame).expect("a view");
+        let view = gstliveness::video::frame_view(&frame).expect("a view");
         let mesh = FaceCrop::upright(&face, 1.4, 192);
         let antispoof = FaceCrop::axis_aligned(&face, 128);
         let letterbox = Letterbox::new(WIDTH, HEIGHT, 128).affine();

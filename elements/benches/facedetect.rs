@@ -194,13 +194,13 @@ fn main() {
         let (caps, buffer) = &frames[0];
         let info = gst_video::VideoInfo::from_caps(caps).expect("raw video caps");
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).expect("frame maps");
-        let view = gstliveness::frame::FrameView::from_video_frame(&frame).expect("supported format");
+        let view = gstliveness::video::frame_view(&frame).expect("supported format");
         let letterbox = gstliveness::lvfacedetect::blazeface::Letterbox::new(WIDTH as usize, HEIGHT as usize, 128);
         let mut input = vec![0.0f32; 128 * 128 * 3];
         let rounds = 200;
         let start = Instant::now();
         for _ in 0..rounds {
-            gstliveness::frame::resample_rgb(&view, &letterbox.affine(), 128, 128, &mut input, |v| v / 127.5 - 1.0);
+            liveness_core::frame::resample_rgb(&view, &letterbox.affine(), 128, 128, &mut input, |v| v / 127.5 - 1.0);
         }
         println!(
             "of which reading the {label} frame into the 128x128 input: {:.3} ms",
@@ -209,12 +209,12 @@ fn main() {
     }
     // The surface checks on their own, on the 256x256 canvas of a real face.
     {
-        use gstliveness::lvsurfaceanalysis::analysis::*;
+        use liveness_core::surface::*;
         let (caps, buffer) = &i420[0];
         let info = gst_video::VideoInfo::from_caps(caps).expect("raw video caps");
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).expect("frame maps");
-        let view = gstliveness::frame::FrameView::from_video_frame(&frame).expect("supported format");
-        let map = gstliveness::frame::Affine { xu: 0.3, xv: 0.0, x0: 280.0, yu: 0.0, yv: 0.3, y0: 150.0 };
+        let view = gstliveness::video::frame_view(&frame).expect("supported format");
+        let map = liveness_core::frame::Affine { xu: 0.3, xv: 0.0, x0: 280.0, yu: 0.0, yv: 0.3, y0: 150.0 };
         let mut canvas = vec![0.0f32; SURFACE_CANVAS * SURFACE_CANVAS];
         let rounds = 200;
         let time = |f: &mut dyn FnMut()| {
@@ -225,7 +225,7 @@ fn main() {
             start.elapsed().as_secs_f64() * 1000.0 / rounds as f64
         };
         let luma =
-            time(&mut || gstliveness::frame::resample_luma(&view, &map, SURFACE_CANVAS, SURFACE_CANVAS, &mut canvas));
+            time(&mut || liveness_core::frame::resample_luma(&view, &map, SURFACE_CANVAS, SURFACE_CANVAS, &mut canvas));
         let native = canvas[..96 * 96].to_vec();
         let surface = time(&mut || {
             std::hint::black_box(analyse_surface(&canvas, SURFACE_CANVAS, &native, 96, &SurfaceThresholds::default()));
@@ -238,29 +238,29 @@ fn main() {
         let (caps, buffer) = &rgb[0];
         let info = gst_video::VideoInfo::from_caps(caps).expect("raw video caps");
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).expect("frame maps");
-        let view = gstliveness::frame::FrameView::from_video_frame(&frame).expect("supported format");
+        let view = gstliveness::video::frame_view(&frame).expect("supported format");
         let luma_rgb =
-            time(&mut || gstliveness::frame::resample_luma(&view, &map, SURFACE_CANVAS, SURFACE_CANVAS, &mut canvas));
+            time(&mut || liveness_core::frame::resample_luma(&view, &map, SURFACE_CANVAS, SURFACE_CANVAS, &mut canvas));
         println!("surface analysis: luma canvas from RGB {luma_rgb:.3} ms (from I420 {luma:.3} ms)");
     }
     // lvantispoof's PAD features on their own (the crop is read once for the CNNs anyway).
     {
-        use gstliveness::meta::{Face, Keypoints, Rect};
+        use liveness_core::face::{Face, Keypoints, Rect};
         let (caps, buffer) = &i420[0];
         let info = gst_video::VideoInfo::from_caps(caps).expect("raw video caps");
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).expect("frame maps");
-        let view = gstliveness::frame::FrameView::from_video_frame(&frame).expect("supported format");
+        let view = gstliveness::video::frame_view(&frame).expect("supported format");
         let face = Face::new(1, Rect { x: 250.0, y: 120.0, width: 180.0, height: 180.0 }, 0.9, Keypoints::default());
-        let crop = gstliveness::crop::FaceCrop::axis_aligned(&face, 128).rgb_unit(&view);
+        let crop = liveness_core::crop::FaceCrop::axis_aligned(&face, 128).rgb_unit(&view);
         let rounds = 200;
         let start = Instant::now();
         for _ in 0..rounds {
-            std::hint::black_box(gstliveness::pad::features(&view, &face, &crop, 128));
+            std::hint::black_box(liveness_core::pad::features(&view, &face, &crop, 128));
         }
         let features_ms = start.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
         let start = Instant::now();
         for _ in 0..rounds {
-            std::hint::black_box(gstliveness::crop::FaceCrop::axis_aligned(&face, 128).rgb_unit(&view));
+            std::hint::black_box(liveness_core::crop::FaceCrop::axis_aligned(&face, 128).rgb_unit(&view));
         }
         let crop_ms = start.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
         println!("lvantispoof: 128x128 face crop {crop_ms:.3} ms, PAD features (all eight) {features_ms:.3} ms a face");
@@ -268,12 +268,12 @@ fn main() {
     // lvjwtsink's work: the age model on a good frame, and the JPEG of a 256 px best shot at
     // the verdict.
     {
-        use gstliveness::lvjwtsink::{age, bestshot};
-        use gstliveness::meta::{Face, Keypoints, Rect};
+        use gstliveness::{age, lvjwtsink::bestshot};
+        use liveness_core::face::{Face, Keypoints, Rect};
         let (caps, buffer) = &i420[0];
         let info = gst_video::VideoInfo::from_caps(caps).expect("raw video caps");
         let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), &info).expect("frame maps");
-        let view = gstliveness::frame::FrameView::from_video_frame(&frame).expect("supported format");
+        let view = gstliveness::video::frame_view(&frame).expect("supported format");
         let face = Face::new(1, Rect { x: 250.0, y: 120.0, width: 180.0, height: 180.0 }, 0.9, Keypoints::default());
         let rounds = 20;
         let model = age::AgeModel::DEFAULT;
@@ -292,7 +292,7 @@ fn main() {
             bytes = std::hint::black_box(shot.jpeg(90).expect("jpeg")).len();
         }
         let jpeg_ms = start.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
-        let (name, side, most) = (model.name(), shot.crop_size, age::MAX_AGE_FRAMES);
+        let (name, side, most) = (model.name(), shot.crop_size, liveness_core::age::MAX_AGE_FRAMES);
         println!(
             "lvjwtsink: {name} age {age_ms:.2} ms a good frame (at most {most} a session), \
              best shot JPEG ({side}x{side}, {bytes} bytes) {jpeg_ms:.2} ms at the verdict"

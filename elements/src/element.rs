@@ -5,9 +5,10 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 
-use crate::frame::FrameView;
-use crate::meta::{Face, FaceMeta};
+use crate::meta::FaceMeta;
 use crate::model;
+use liveness_core::face::Face;
+use liveness_core::frame::FrameView;
 
 /// The raw formats the elements read in place.
 pub const FORMATS: &[gst_video::VideoFormat] = &[
@@ -47,7 +48,7 @@ pub enum MapError {
     #[error("buffer of {size} bytes does not hold a {width}x{height} {format} frame")]
     Unmappable { size: usize, width: u32, height: u32, format: gst_video::VideoFormat },
     #[error(transparent)]
-    View(#[from] crate::frame::FrameError),
+    View(#[from] liveness_core::frame::FrameError),
 }
 
 /// Maps `buffer` readable as a frame of `info`, or says why it cannot be.
@@ -70,7 +71,7 @@ pub fn with_frame<R>(
     f: impl FnOnce(&FrameView) -> R,
 ) -> Result<R, MapError> {
     let frame = map_frame(buffer, info)?;
-    let view = FrameView::from_video_frame(&frame)?;
+    let view = crate::video::frame_view(&frame)?;
     Ok(f(&view))
 }
 
@@ -266,7 +267,7 @@ pub fn every_nth_spec(blurb: &'static str, default: u32) -> gst::glib::ParamSpec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::{Keypoints, Rect};
+    use liveness_core::face::{Keypoints, Rect};
 
     #[test]
     fn selection_keeps_the_largest_faces_above_the_minimum() {

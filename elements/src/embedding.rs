@@ -11,10 +11,10 @@
 
 use std::sync::Arc;
 
-use crate::crop::{FACE_CROP_ENLARGE, FaceCrop};
-use crate::frame::{FrameView, resample_rgb};
-use crate::meta::Face;
 use crate::model::{ModelError, SharedModel, output};
+use liveness_core::crop::{FACE_CROP_ENLARGE, FaceCrop};
+use liveness_core::face::Face;
+use liveness_core::frame::{FrameView, resample_rgb};
 
 pub const FACERES_FILE: &str = "faceres.onnx";
 const FACERES_INPUT: usize = 224;

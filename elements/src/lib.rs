@@ -1,19 +1,21 @@
 //! `liveness`: GStreamer elements that decide whether a live person is in front of a camera.
 //!
 //! Every element works in place on the raw frames cameras give and exchanges its findings
-//! through [`meta::FaceMeta`], one record per buffer that grows as the buffer travels down the
-//! chain. Neural networks run on ONNX Runtime through [`model`], which loads each model once
-//! per process.
+//! through [`meta::FaceMeta`], one record per buffer ([`liveness_core::face`]) that grows as
+//! the buffer travels down the chain. The logic without GStreamer (the challenge session, the
+//! checks, the features, the verdict) is `liveness-core`'s; the elements run it on buffers.
+//! Neural networks run on ONNX Runtime through [`model`], which loads each model once per
+//! process.
 #![allow(clippy::non_send_fields_in_send_ty)]
 
 use gst::glib;
 
+pub mod age;
 pub mod capture;
-pub mod crop;
 mod element;
 pub mod embedding;
-pub mod errors;
-pub mod frame;
+pub mod events;
+mod hud;
 pub mod lvantispoof;
 pub mod lvchallenge;
 pub mod lvfacedetect;
@@ -25,8 +27,12 @@ pub mod lvsurfaceanalysis;
 pub mod lvvideoglue;
 pub mod meta;
 pub mod model;
-pub mod pad;
+#[cfg(feature = "jwt")]
+pub mod signing;
+#[cfg(feature = "videoglue")]
+pub mod store;
 pub mod verdict;
+pub mod video;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     lvfacedetect::register(plugin)?;

@@ -42,7 +42,7 @@ fn frame(rgb: &[u8], index: u64) -> gst::Buffer {
 }
 
 /// Pushes frame `index` and returns the faces on what comes out.
-fn push_and_pull(h: &mut Harness, rgb: &[u8], index: u64) -> Vec<gstliveness::meta::Face> {
+fn push_and_pull(h: &mut Harness, rgb: &[u8], index: u64) -> Vec<liveness_core::face::Face> {
     h.push(frame(rgb, index)).unwrap_or_else(|err| panic!("frame {index}: {err:?}"));
     let out = h.pull().expect("the frame comes out");
     out.meta::<FaceMeta>().map(|m| m.faces().to_vec()).expect("a FaceMeta on the frame")
@@ -95,7 +95,7 @@ fn lvchallenge_reset_starts_a_new_session_after_a_verdict() {
     let challenge = bin.by_name("challenge").expect("lvchallenge");
     push_and_pull(&mut h, &rgb, 0);
     // Past the 1 ms session timeout: the session has its (failed) verdict.
-    let state = |faces: Vec<gstliveness::meta::Face>| faces[0].challenge.clone().expect("the challenge state");
+    let state = |faces: Vec<liveness_core::face::Face>| faces[0].challenge.clone().expect("the challenge state");
     assert_eq!(state(push_and_pull(&mut h, &rgb, 1)).verdict, Some(false));
     assert_eq!(state(push_and_pull(&mut h, &rgb, 2)).verdict, Some(false), "the verdict stands until reset");
     challenge.emit_by_name::<()>("reset", &[]);

@@ -3,7 +3,8 @@
 mod common;
 
 use common::{fixture, run, still};
-use gstliveness::meta::{Antispoof, FaceMeta};
+use gstliveness::meta::FaceMeta;
+use liveness_core::face::Antispoof;
 
 /// Antispoof results of every frame after `lvfacedetect ! lvantispoof {props}`.
 fn scores_of(launch_head: &str, props: &str) -> Vec<Antispoof> {
@@ -179,14 +180,14 @@ fn every_candidate_is_kept_in_the_meta() {
     assert!((both.score - (a + l) / 2.0).abs() < 1e-6, "{both:?}");
     assert!(both.features.is_some());
     // The fusion runs only the CNN its file names: liveness, not antispoof.
-    let fusion = gstliveness::pad::Fusion::load(
-        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").join(gstliveness::pad::FUSION_FILE),
-    )
-    .expect("models/pad-fusion.json loads");
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").join(liveness_core::pad::FUSION_FILE);
+    let text = std::fs::read_to_string(&path).expect("models/pad-fusion.json");
+    let fusion = liveness_core::pad::Fusion::parse(&text).expect("models/pad-fusion.json parses");
     let fused = scores_of(&head, "window=1")[0];
     assert_eq!(fused.liveness_model.is_some(), fusion.uses("liveness-model"));
     assert_eq!(fused.antispoof_model.is_some(), fusion.uses("antispoof-model"));
-    let candidates = gstliveness::pad::Candidates {
+    let candidates = liveness_core::pad::Candidates {
         antispoof_model: fused.antispoof_model,
         liveness_model: fused.liveness_model,
         features: fused.features,

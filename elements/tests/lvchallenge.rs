@@ -427,12 +427,12 @@ fn a_photo_tilted_with_the_prompt_passes_no_head_movement() {
 /// seen `lag_ms` late: each channel gains a quarter of the screen's linear light.
 fn lit_frames(
     still: &[u8],
-    schedule: &gstliveness::lvchallenge::flash::FlashSchedule,
+    schedule: &liveness_core::challenge::flash::FlashSchedule,
     start: usize,
     lag_ms: f64,
     count: usize,
 ) -> Vec<Vec<u8>> {
-    let linear = gstliveness::lvchallenge::flash::linear;
+    let linear = liveness_core::challenge::flash::linear;
     (0..count)
         .map(|n| {
             let ms = (n as f64 - start as f64) * 1000.0 / 30.0 - lag_ms;
@@ -454,7 +454,7 @@ fn a_face_lit_by_the_screen_flash_passes_and_the_same_face_unlit_fails_flash_mis
     let still = model.render(&Expression::default());
     // The element's schedule, drawn from the same seed (the sequence is fixed: the flash is
     // the seed's first draw).
-    let schedule = gstliveness::lvchallenge::challenge::ChallengeRng::new(Some(5)).flash_schedule();
+    let schedule = liveness_core::challenge::ChallengeRng::new(Some(5)).flash_schedule();
     let chain =
         format!("{CHAIN} ! lvchallenge sequence=flash seed=5 retries=0 require-surface=false require-antispoof=false");
     let count = 200;

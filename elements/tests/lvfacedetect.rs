@@ -4,7 +4,8 @@ mod common;
 
 use common::{fixture, run, still};
 use gst::prelude::*;
-use gstliveness::meta::{Face, FaceMeta, Rect};
+use gstliveness::meta::FaceMeta;
+use liveness_core::face::{Face, Rect};
 
 /// Where the astronaut's face is in the 512x512 photo (read off the picture: hairline to chin,
 /// ear to ear).

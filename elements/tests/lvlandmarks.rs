@@ -3,7 +3,8 @@
 mod common;
 
 use common::{run, still};
-use gstliveness::meta::{Face, FaceMeta};
+use gstliveness::meta::FaceMeta;
+use liveness_core::face::Face;
 
 /// The first face of the first frame after `lvfacedetect ! {chain}`, with `pre` applied to
 /// the photo first.
@@ -31,17 +32,21 @@ fn mesh_lies_on_the_face_and_meets_the_detector_eyes() {
     let landmarks = face.landmarks.as_ref().expect("mesh");
     assert_eq!(landmarks.points.len(), 468);
     assert!(landmarks.face_flag > 0.9, "{}", landmarks.face_flag);
-    let enlarged = gstliveness::meta::Rect {
+    let enlarged = liveness_core::face::Rect {
         x: face.bbox.x - face.bbox.width * 0.15,
         y: face.bbox.y - face.bbox.height * 0.3,
         width: face.bbox.width * 1.3,
         height: face.bbox.height * 1.45,
     };
     let inside =
-        landmarks.points.iter().filter(|p| face.bbox.contains(gstliveness::meta::Point { x: p[0], y: p[1] })).count();
+        landmarks.points.iter().filter(|p| face.bbox.contains(liveness_core::face::Point { x: p[0], y: p[1] })).count();
     assert!(inside > 468 * 8 / 10, "{inside} of 468 points inside the detector box");
     for p in &landmarks.points {
-        assert!(enlarged.contains(gstliveness::meta::Point { x: p[0], y: p[1] }), "{p:?} far outside {:?}", face.bbox);
+        assert!(
+            enlarged.contains(liveness_core::face::Point { x: p[0], y: p[1] }),
+            "{p:?} far outside {:?}",
+            face.bbox
+        );
     }
     // Eye centres of the mesh (mean of the eye corners) against the detector's eye keypoints.
     let centre = |a: usize, b: usize| {

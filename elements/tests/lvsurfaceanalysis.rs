@@ -5,7 +5,8 @@ mod common;
 
 use common::{fixture, run, still};
 use gst::prelude::*;
-use gstliveness::meta::{Face, FaceMeta};
+use gstliveness::meta::FaceMeta;
+use liveness_core::face::Face;
 
 fn analysed(head: &str) -> Vec<Face> {
     let run = run(&format!("{head} ! lvfacedetect ! lvsurfaceanalysis ! appsink name=out sync=false"))

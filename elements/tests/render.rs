@@ -6,9 +6,10 @@ mod common;
 
 use common::render::{self, Expression, MESH_POINTS};
 use common::run_frames;
-use gstliveness::lvchallenge::planarity::planar_residual;
-use gstliveness::lvchallenge::session::PLANAR_THRESHOLD;
-use gstliveness::meta::{Face, FaceMeta};
+use gstliveness::meta::FaceMeta;
+use liveness_core::challenge::planarity::planar_residual;
+use liveness_core::challenge::session::PLANAR_THRESHOLD;
+use liveness_core::face::Face;
 
 /// The single face of each frame after lvfacedetect and lvlandmarks.
 fn mesh_faces(frames: &[Vec<u8>], width: usize, height: usize) -> Vec<Face> {

@@ -7,7 +7,8 @@
 mod common;
 
 use common::{fixture, run_frames};
-use gstliveness::meta::{Face, FaceMeta};
+use gstliveness::meta::FaceMeta;
+use liveness_core::face::Face;
 
 fn rgb(name: &str) -> (Vec<u8>, usize, usize) {
     let image = image::open(fixture(name)).expect("fixture decodes").to_rgb8();
@@ -167,7 +168,7 @@ fn lvchallenge_tells_lvlandmarks_when_it_needs_the_mesh_and_the_smile() {
             let pad = pipeline.by_name("challenge").and_then(|c| c.static_pad("sink")).expect("lvchallenge sink");
             pad.add_probe(gst::PadProbeType::EVENT_UPSTREAM, move |_, info| {
                 if let Some(gst::PadProbeData::Event(event)) = &info.data
-                    && let Some(n) = event.structure().and_then(gstliveness::lvchallenge::parse_needs_event)
+                    && let Some(n) = event.structure().and_then(gstliveness::events::parse_needs_event)
                 {
                     seen.lock().unwrap().push(n);
                 }

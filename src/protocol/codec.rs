@@ -2,7 +2,7 @@
 //! an empty line and a body. Lines end in `\n` or `\r\n`; header names are case-insensitive
 //! and spaces around values are ignored.
 
-use gstliveness::errors::ErrorCode;
+use crate::errors::ErrorCode;
 
 /// Protocol version the server speaks.
 pub const VERSION: &str = "1.0";

@@ -9,9 +9,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::errors::{Code, ErrorCode};
 use base64::Engine;
-use gstliveness::errors::ErrorCode;
-use gstliveness::verdict::FrameResult;
+use liveness_core::errors::Finding;
+use liveness_core::verdict::FrameResult;
 use tokio::time::Instant;
 
 use super::codec::{Message, ProtoError, VERSION};
@@ -138,7 +139,7 @@ pub enum Outcome {
     Verdict { is_ok: bool, errors: Vec<u32>, token: String },
     /// No verdict (the client left or fell silent, the time ran out, the pipeline failed):
     /// the strike reserved at its start stays (seed 002: an abort is a failure).
-    Ended(ErrorCode),
+    Ended(Code),
     /// The server shut down: the reserved strike is given back.
     ServerShutdown,
 }
@@ -159,7 +160,7 @@ impl Outcome {
     /// liveness failure: the person passed and is sent to a document check, so the strike is
     /// given back, as at a shutdown. Any other failure, or an end without verdict, counts.
     pub fn attempt_effect(&self) -> AttemptEffect {
-        let uncertain = [u32::from(ErrorCode::AgeUncertain.code())];
+        let uncertain = [u32::from(Finding::AgeUncertain.code())];
         match self {
             Outcome::Verdict { is_ok: true, .. } => AttemptEffect::Cleared,
             Outcome::Verdict { errors, .. } if errors.as_slice() == uncertain => AttemptEffect::GivenBack,
@@ -341,7 +342,7 @@ impl Connection {
             }
             FrameAnswer::Refused(err) => [Action::Send(err.to_message())].into_iter().chain(next).collect(),
             FrameAnswer::Failed(err) => {
-                let actions = vec![Action::Record(Outcome::Ended(err.code)), Action::Send(err.to_message())];
+                let actions = vec![Action::Record(Outcome::Ended(err.code.into())), Action::Send(err.to_message())];
                 self.close_with(actions, CloseCode::Internal)
             }
             FrameAnswer::Verdict { token, is_ok: true, errors } => {
@@ -350,7 +351,7 @@ impl Connection {
                 self.close_with(vec![record, Action::Send(success)], CloseCode::Normal)
             }
             FrameAnswer::Verdict { token, is_ok: false, errors } => {
-                let first = errors.first().copied().unwrap_or(u32::from(ErrorCode::ChallengeFailed.code()));
+                let first = errors.first().copied().unwrap_or(u32::from(Finding::ChallengeFailed.code()));
                 let list = errors.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
                 let answer = Message::new("ERROR")
                     .with_header("error", &first.to_string())
@@ -376,12 +377,12 @@ impl Connection {
         // A session that runs out of time without a verdict is a failed one (seed 002).
         if now >= self.session_deadline {
             let detail = format!("the session lasted its {} ms", self.limits.max_session.as_millis());
-            let actions = [self.end(ErrorCode::SessionTimeout), timeout(detail)].concat();
+            let actions = [self.end(ErrorCode::SessionTimeout.into()), timeout(detail)].concat();
             return self.close_with(actions, CloseCode::Policy);
         }
         if !frame_in_flight && now >= self.idle_deadline {
             let detail = format!("no FRAME for {} ms", self.limits.idle_timeout.as_millis());
-            let actions = [self.end(ErrorCode::SessionTimeout), timeout(detail)].concat();
+            let actions = [self.end(ErrorCode::SessionTimeout.into()), timeout(detail)].concat();
             return self.close_with(actions, CloseCode::Policy);
         }
         match &mut self.heartbeat {
@@ -408,13 +409,13 @@ impl Connection {
     /// The client closed the socket (or it broke): a session started and left without its
     /// verdict counts as failed (seed 002: an abort is a failure).
     pub fn on_closed(&mut self) -> Vec<Action> {
-        let actions = self.end(ErrorCode::SessionEnded);
+        let actions = self.end(Finding::SessionEnded.into());
         self.phase = Phase::Closed;
         actions
     }
 
     /// The end of the running session without a verdict, if one runs.
-    fn end(&self, code: ErrorCode) -> Vec<Action> {
+    fn end(&self, code: Code) -> Vec<Action> {
         self.record(Outcome::Ended(code))
     }
 
@@ -799,7 +800,11 @@ mod tests {
     fn stats_carry_no_score_unless_debugging() {
         let now = Instant::now();
         let scored = FrameResult {
-            details: gstliveness::verdict::FrameDetails { faces: 1, antispoof_score: Some(0.8), ..Default::default() },
+            details: liveness_core::verdict::FrameDetails {
+                faces: 1,
+                antispoof_score: Some(0.8),
+                ..Default::default()
+            },
             ..Default::default()
         };
         for (stats_scores, expected) in [(false, serde_json::Value::Null), (true, serde_json::json!(0.8))] {
@@ -837,7 +842,7 @@ mod tests {
         assert_eq!(verdict(false, vec![14]).attempt_effect(), AttemptEffect::Counted, "too young counts");
         assert_eq!(verdict(false, vec![11, 15]).attempt_effect(), AttemptEffect::Counted, "a liveness failure counts");
         assert_eq!(verdict(false, vec![12]).attempt_effect(), AttemptEffect::Counted);
-        assert_eq!(Outcome::Ended(ErrorCode::SessionTimeout).attempt_effect(), AttemptEffect::Counted);
+        assert_eq!(Outcome::Ended(ErrorCode::SessionTimeout.into()).attempt_effect(), AttemptEffect::Counted);
         assert_eq!(Outcome::ServerShutdown.attempt_effect(), AttemptEffect::GivenBack);
     }
 
@@ -888,7 +893,7 @@ mod tests {
         c.on_message(frame("/9j/"), now);
         let actions = c.on_frame_result(FrameAnswer::Failed(ProtoError::new(ErrorCode::Internal, "pipeline")), now);
         assert_eq!(error_code(&actions), code(ErrorCode::Internal));
-        assert_eq!(actions[0], Action::Record(Outcome::Ended(ErrorCode::Internal)), "its strike stays");
+        assert_eq!(actions[0], Action::Record(Outcome::Ended(ErrorCode::Internal.into())), "its strike stays");
         assert_eq!(actions.last(), Some(&Action::Close(CloseCode::Internal)));
     }
 
@@ -909,7 +914,7 @@ mod tests {
         let late = start + Duration::from_secs(71);
         let actions = c.on_tick(late);
         assert_eq!(error_code(&actions), code(ErrorCode::SessionTimeout));
-        assert_eq!(actions[0], Action::Record(Outcome::Ended(ErrorCode::SessionTimeout)), "a strike");
+        assert_eq!(actions[0], Action::Record(Outcome::Ended(ErrorCode::SessionTimeout.into())), "a strike");
         assert_eq!(actions.last(), Some(&Action::Close(CloseCode::Policy)));
         assert!(c.is_closed());
     }
@@ -918,7 +923,7 @@ mod tests {
     fn an_aborted_session_is_a_strike_but_a_socket_that_never_connected_is_not() {
         let now = Instant::now();
         let mut c = connected("CONNECT\nversion:1.0\nsession-token:yan\n\n", now);
-        assert_eq!(c.on_closed(), vec![Action::Record(Outcome::Ended(ErrorCode::SessionEnded))]);
+        assert_eq!(c.on_closed(), vec![Action::Record(Outcome::Ended(Finding::SessionEnded.into()))]);
         assert!(c.on_closed().is_empty(), "once");
         let mut never = Connection::new(LIMITS, None, now);
         assert!(never.on_closed().is_empty());

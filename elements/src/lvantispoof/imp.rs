@@ -12,8 +12,8 @@ use gst_video::subclass::prelude::*;
 use super::scorer::{ANTISPOOF_FILE, Aggregation, Aggregator, LIVENESS_FILE, Scorer, frame_score};
 use super::{AggregationMode, AntispoofModel};
 use crate::element;
-use crate::meta::{Antispoof, Face};
-use crate::pad::{FUSION_FILE, Fusion};
+use liveness_core::face::{Antispoof, Face};
+use liveness_core::pad::{FUSION_FILE, Fusion, FusionError};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -271,8 +271,11 @@ impl BaseTransformImpl for LvAntispoof {
         let fusion = if settings.model == AntispoofModel::Fusion {
             let path = crate::model::locate(FUSION_FILE, settings.fusion_location.as_deref())
                 .map_err(|err| gst::error_msg!(gst::ResourceError::NotFound, ["{}", err]))?;
-            let fusion =
-                Fusion::load(&path).map_err(|err| gst::error_msg!(gst::ResourceError::Settings, ["{}", err]))?;
+            let shown = path.display().to_string();
+            let fusion = std::fs::read_to_string(&path)
+                .map_err(|err| FusionError::Read { path: shown.clone(), reason: err.to_string() })
+                .and_then(|text| Fusion::parse_file(&text, &shown))
+                .map_err(|err| gst::error_msg!(gst::ResourceError::Settings, ["{}", err]))?;
             gst::info!(CAT, imp = self, "fusion of {} from {}", fusion.features.join(", "), path.display());
             Some(fusion)
         } else {

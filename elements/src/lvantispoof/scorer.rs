@@ -11,11 +11,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use crate::crop::{FaceCrop, downsample};
-use crate::frame::FrameView;
-use crate::meta::Face;
 use crate::model::{ModelError, SharedModel};
-use crate::pad::{Candidates, Fusion};
+use liveness_core::crop::{FaceCrop, downsample};
+use liveness_core::face::Face;
+use liveness_core::frame::FrameView;
+use liveness_core::pad::{Candidates, Fusion};
 
 pub const ANTISPOOF_FILE: &str = "antispoof.onnx";
 pub const LIVENESS_FILE: &str = "liveness.onnx";
@@ -72,7 +72,7 @@ impl Scorer {
         Ok(Candidates {
             antispoof_model: antispoof.map(|s| s.clamp(0.0, 1.0)),
             liveness_model: liveness.map(|s| s.clamp(0.0, 1.0)),
-            features: crate::pad::features(frame, face, &crop, ANTISPOOF_INPUT),
+            features: liveness_core::pad::features(frame, face, &crop, ANTISPOOF_INPUT),
         })
     }
 }

@@ -12,12 +12,15 @@ use gst_video::prelude::*;
 use gst_video::subclass::prelude::*;
 
 use super::ChallengePoseSource;
-use super::challenge::{ChallengeRng, ChallengeType, SequenceError, format_list, parse_list};
-use super::flash;
-use super::hud::{self, Canvas};
-use super::session::{Event, Needs, PoseSource, Session, SessionSettings};
 use crate::element;
-use crate::meta::{ChallengeState, FaceMeta, HeadPose};
+use crate::hud::{self, Canvas};
+use crate::meta::FaceMeta;
+use crate::verdict::StructureForm;
+use liveness_core::challenge::flash;
+use liveness_core::challenge::session::{Event, PoseSource, Session, SessionSettings};
+use liveness_core::challenge::{ChallengeRng, ChallengeType, SequenceError, format_list, parse_list};
+use liveness_core::contracts::Needs;
+use liveness_core::face::{ChallengeState, HeadPose};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvchallenge", gst::DebugColorFlags::empty(), Some("Liveness active challenges"))
@@ -177,7 +180,7 @@ impl LvChallenge {
                     .field("text", "PENALTY STEP ADDED")
                     .build(),
                 Event::Verdict(verdict) => {
-                    let mut s = gst::Structure::from(verdict);
+                    let mut s = verdict.to_structure();
                     // lvjwtsink and other elements downstream get the verdict in the stream,
                     // ahead of the buffer that ended the session.
                     let _ = self.obj().src_pad().push_event(gst::event::CustomDownstream::new(s.clone()));
@@ -733,7 +736,7 @@ impl BaseTransformImpl for LvChallenge {
 
         // lvlandmarks upstream runs its models on the frames this session needs them on.
         if needs_changed {
-            self.obj().sink_pad().push_event(super::needs_event(needs));
+            self.obj().sink_pad().push_event(crate::events::needs_event(needs));
         }
 
         // The session follows the largest face: its head pose rides on the messages and the
@@ -775,7 +778,7 @@ fn feed_signals(
     session: &mut Session,
     buffer: &gst::BufferRef,
     info: Option<&gst_video::VideoInfo>,
-    faces: &[crate::meta::Face],
+    faces: &[liveness_core::face::Face],
     running_time: u64,
 ) {
     if let Some(stream) = buffer.meta::<FaceMeta>().and_then(|meta| meta.frame().stream) {
@@ -792,9 +795,13 @@ fn feed_signals(
 
 /// The mean RGB (0..255) of the skin in the middle of `face`: cheeks, nose and the lower
 /// forehead, away from hair, background and the eyes' dark, on a 16 x 16 grid of pixels.
-fn skin_colour(buffer: &gst::BufferRef, info: &gst_video::VideoInfo, face: crate::meta::Rect) -> Option<[f32; 3]> {
+fn skin_colour(
+    buffer: &gst::BufferRef,
+    info: &gst_video::VideoInfo,
+    face: liveness_core::face::Rect,
+) -> Option<[f32; 3]> {
     let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info).ok()?;
-    let view = crate::frame::FrameView::from_video_frame(&frame).ok()?;
+    let view = crate::video::frame_view(&frame).ok()?;
     let mut sum = [0.0f64; 3];
     let mut count = 0u32;
     const GRID: u32 = 16;
@@ -821,7 +828,7 @@ fn skin_colour(buffer: &gst::BufferRef, info: &gst_video::VideoInfo, face: crate
 fn draw_prompt(
     buffer: &mut gst::BufferRef,
     info: &gst_video::VideoInfo,
-    face: crate::meta::Rect,
+    face: liveness_core::face::Rect,
     challenge: ChallengeType,
     progress: f32,
     mirrored: bool,

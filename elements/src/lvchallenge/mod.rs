@@ -5,13 +5,7 @@
 use gst::glib;
 use gst::prelude::*;
 
-pub mod challenge;
-pub mod flash;
-pub(crate) mod hud;
 mod imp;
-pub mod planarity;
-pub mod pose;
-pub mod session;
 
 glib::wrapper! {
     pub struct LvChallenge(ObjectSubclass<imp::LvChallenge>) @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
@@ -28,28 +22,6 @@ pub enum ChallengePoseSource {
     Keypoints = 0,
     #[enum_value(name = "lvlandmarks' head pose from the face mesh", nick = "mesh")]
     Mesh = 1,
-}
-
-/// Name of the custom upstream event lvchallenge sends when what it needs from lvlandmarks
-/// changes: `fine-motion` (the mesh on every frame) and `expressions` (the emotion model),
-/// both booleans. lvlandmarks runs the mesh every `idle-every-nth` frames while fine motion is
-/// not needed, and the emotion model only while expressions are.
-pub const NEEDS_EVENT: &str = "lvchallenge-needs";
-
-/// The upstream event saying `needs`.
-pub fn needs_event(needs: session::Needs) -> gst::Event {
-    gst::event::CustomUpstream::new(
-        gst::Structure::builder(NEEDS_EVENT)
-            .field("fine-motion", needs.fine_motion)
-            .field("expressions", needs.expressions)
-            .build(),
-    )
-}
-
-/// The needs a [`NEEDS_EVENT`] structure carries; None for any other structure.
-pub fn parse_needs_event(s: &gst::StructureRef) -> Option<session::Needs> {
-    (s.name() == NEEDS_EVENT).then_some(())?;
-    Some(session::Needs { fine_motion: s.get("fine-motion").ok()?, expressions: s.get("expressions").ok()? })
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

@@ -9,9 +9,9 @@
 
 use std::sync::Arc;
 
-use crate::frame::{Affine, FrameView, resample_rgb};
-use crate::meta::{Keypoints, Point, Rect};
 use crate::model::{ModelError, ModelOutput, SharedModel};
+use liveness_core::face::{Keypoints, Point, Rect};
+use liveness_core::frame::{Affine, FrameView, resample_rgb};
 
 /// (grid cells per side, anchors per cell) of each output layer, in output order.
 const ANCHOR_LAYERS: [(usize, usize); 2] = [(16, 2), (8, 6)];

@@ -11,9 +11,11 @@ use gst_video::subclass::prelude::*;
 
 use super::FaceDetectModel;
 use super::blazeface::{Detection, Detector, DetectorSettings, ModelKind};
-use super::tracker::{Follower, Tracker, parse_mesh_event};
+use super::tracker::{Follower, Tracker};
 use crate::element;
-use crate::meta::{Face, FaceFrame, FaceMeta, Keypoints};
+use crate::events::parse_mesh_event;
+use crate::meta::FaceMeta;
+use liveness_core::face::{Face, FaceFrame, Keypoints};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvfacedetect", gst::DebugColorFlags::empty(), Some("Liveness BlazeFace face detector"))
@@ -323,7 +325,11 @@ impl BaseTransformImpl for LvFaceDetect {
             height: info.height(),
             faces: faces
                 .into_iter()
-                .map(|(id, d)| Face { tracked: !detect, ..Face::new(id, d.bbox, d.score, d.keypoints) })
+                .map(|(id, d)| {
+                    let mut face = Face::new(id, d.bbox, d.score, d.keypoints);
+                    face.tracked = !detect;
+                    face
+                })
                 .collect(),
             stream: None,
         };

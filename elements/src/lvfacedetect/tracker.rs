@@ -4,10 +4,8 @@
 
 use std::collections::HashMap;
 
-use gst::prelude::*;
-
 use super::blazeface::Detection;
-use crate::meta::{Keypoints, Point, Rect};
+use liveness_core::face::{Keypoints, MeshReport, Point, Rect};
 
 /// Two boxes at least this similar (IoU) in consecutive frames are the same face.
 pub const DEFAULT_MIN_IOU: f32 = 0.3;
@@ -97,69 +95,6 @@ impl Tracker {
             })
             .collect()
     }
-}
-
-/// Name of the custom upstream event lvlandmarks sends after each frame it meshed: where the
-/// mesh found each face (`tracks`, a list of `track` structures with `track-id`, `found` and,
-/// when found, the mesh's bounding box `x`, `y`, `width`, `height` in frame pixels) and the
-/// frame's `pts`.
-pub const MESH_EVENT: &str = "lvlandmarks-tracks";
-
-/// What the mesh found for one track on one frame.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MeshReport {
-    pub track_id: u64,
-    /// The mesh's bounding box; None when the mesh found no face in the track's box.
-    pub bbox: Option<Rect>,
-}
-
-/// The upstream event carrying a frame's reports.
-pub fn mesh_event(pts: Option<gst::ClockTime>, reports: &[MeshReport]) -> gst::Event {
-    let tracks: Vec<gst::glib::SendValue> = reports
-        .iter()
-        .map(|r| {
-            let mut track =
-                gst::Structure::builder("track").field("track-id", r.track_id).field("found", r.bbox.is_some());
-            if let Some(b) = r.bbox {
-                track = track
-                    .field("x", b.x as f64)
-                    .field("y", b.y as f64)
-                    .field("width", b.width as f64)
-                    .field("height", b.height as f64);
-            }
-            track.build().to_send_value()
-        })
-        .collect();
-    let mut structure = gst::Structure::builder(MESH_EVENT).field("tracks", gst::List::new(tracks));
-    if let Some(pts) = pts {
-        structure = structure.field("pts", pts.nseconds());
-    }
-    gst::event::CustomUpstream::new(structure.build())
-}
-
-/// The reports and frame time of a [`MESH_EVENT`] structure; None for any other structure.
-pub fn parse_mesh_event(s: &gst::StructureRef) -> Option<(Option<u64>, Vec<MeshReport>)> {
-    if s.name() != MESH_EVENT {
-        return None;
-    }
-    let pts = s.get::<u64>("pts").ok();
-    let tracks = s.get::<gst::List>("tracks").ok()?;
-    let reports = tracks
-        .iter()
-        .filter_map(|v| v.get::<gst::Structure>().ok())
-        .filter_map(|t| {
-            let track_id = t.get::<u64>("track-id").ok()?;
-            let number = |name: &str| t.get::<f64>(name).ok().map(|v| v as f32);
-            let bbox = match t.get::<bool>("found").ok()? {
-                true => {
-                    Some(Rect { x: number("x")?, y: number("y")?, width: number("width")?, height: number("height")? })
-                }
-                false => None,
-            };
-            Some(MeshReport { track_id, bbox })
-        })
-        .collect();
-    Some((pts, reports))
 }
 
 /// A track between detections.
@@ -331,18 +266,5 @@ mod tests {
         assert_eq!(follower.predicted()[0].1.bbox, detection(100.0, 100.0).bbox);
         follower.detected(Some(3), &[]);
         assert!(follower.detect_now(10), "no face followed: every frame detects");
-    }
-
-    #[test]
-    fn mesh_events_carry_their_reports() {
-        gst::init().unwrap();
-        let reports = [
-            MeshReport { track_id: 4, bbox: Some(Rect { x: 1.0, y: 2.0, width: 30.0, height: 40.0 }) },
-            MeshReport { track_id: 5, bbox: None },
-        ];
-        let event = mesh_event(Some(gst::ClockTime::from_mseconds(200)), &reports);
-        let parsed = parse_mesh_event(event.structure().unwrap()).unwrap();
-        assert_eq!(parsed, (Some(200_000_000), reports.to_vec()));
-        assert!(parse_mesh_event(&gst::Structure::new_empty("other")).is_none());
     }
 }

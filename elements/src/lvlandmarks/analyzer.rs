@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use super::mesh::{self, MESH_POINTS, MeshPoint};
-use crate::crop::{FaceCrop, downsample};
-use crate::frame::FrameView;
-use crate::meta::{Eyes, Face, HeadPose, Landmarks, Mouth};
 use crate::model::{ModelError, SharedModel, output};
+use liveness_core::crop::{FaceCrop, downsample};
+use liveness_core::face::{Eyes, Face, HeadPose, Landmarks, Mouth};
+use liveness_core::frame::FrameView;
 
 pub const MESH_FILE: &str = "facemesh.onnx";
 pub const EMOTION_FILE: &str = "emotion.onnx";

@@ -12,10 +12,11 @@ use gst_video::subclass::prelude::*;
 use super::analyzer::{Analyzer, AnalyzerSettings, EMOTION_FILE, FaceAnalysis, MESH_FILE};
 use super::mesh::DEFAULT_EYE_CLOSED_RATIO;
 use crate::element;
-use crate::lvchallenge::parse_needs_event;
-use crate::lvchallenge::session::Needs;
-use crate::lvfacedetect::tracker::{MeshReport, mesh_event};
-use crate::meta::Face;
+use crate::events::mesh_event;
+use crate::events::parse_needs_event;
+use liveness_core::contracts::Needs;
+use liveness_core::face::Face;
+use liveness_core::face::MeshReport;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(

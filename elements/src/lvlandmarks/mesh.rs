@@ -16,7 +16,7 @@
 //! rule `nose.x - eyeMid.x > 0`), pitch > 0 is looking up, roll > 0 leans the head so the
 //! left eye is lower in the image.
 
-use crate::meta::{Eyes, HeadPose, Mouth};
+use liveness_core::face::{Eyes, HeadPose, Mouth};
 
 pub type MeshPoint = [f32; 3];
 

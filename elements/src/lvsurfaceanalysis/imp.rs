@@ -10,15 +10,17 @@ use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::subclass::prelude::*;
 
-use super::analysis::{
+use crate::capture::CaptureMeta;
+use crate::element;
+use liveness_core::capture::Capture;
+use liveness_core::crop::FaceCrop;
+use liveness_core::face::{Face, QualityResult, Surface};
+use liveness_core::frame::resample_luma;
+use liveness_core::stream::{LumaPlane, Signature, StreamSignals};
+use liveness_core::surface::{
     NATIVE_CANVAS_MAX, NATIVE_CANVAS_MIN, QualityThresholds, RunningScore, SURFACE_CANVAS, SurfaceThresholds,
     analyse_quality, analyse_surface,
 };
-use super::stream::{LumaPlane, Signature, StreamSignals};
-use crate::crop::FaceCrop;
-use crate::element;
-use crate::frame::resample_luma;
-use crate::meta::{Face, QualityResult, Surface};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvsurfaceanalysis", gst::DebugColorFlags::empty(), Some("Liveness surface and quality"))
@@ -393,7 +395,7 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
                 .collect();
             Ok::<_, std::convert::Infallible>((results, signature))
         })?;
-        let capture = crate::capture::Capture::of(buffer).unwrap_or_default();
+        let capture = <Capture as CaptureMeta>::of(buffer).unwrap_or_default();
         let time = capture.time_ns.or(buffer.pts().map(|t| t.nseconds()));
         let stream = match (&state.previous, &signature) {
             (Some(previous), Some(current)) => StreamSignals::between(previous, current, capture.luma_table.as_ref())
@@ -439,7 +441,7 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
 }
 
 /// The frame's stream signature: its luma grid, and its Y plane where it has one.
-fn frame_signature(view: &crate::frame::FrameView<'_>) -> Option<Signature> {
+fn frame_signature(view: &liveness_core::frame::FrameView<'_>) -> Option<Signature> {
     match view.y_plane_luma() {
         Some(luma) => Signature::of(view.width, view.height, luma)
             .map(|s| s.with_plane(LumaPlane::copy(view.planes[0], view.strides[0], view.width, view.height))),

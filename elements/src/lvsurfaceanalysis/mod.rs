@@ -4,9 +4,7 @@
 use gst::glib;
 use gst::prelude::*;
 
-pub mod analysis;
 mod imp;
-pub mod stream;
 
 glib::wrapper! {
     pub struct LvSurfaceAnalysis(ObjectSubclass<imp::LvSurfaceAnalysis>) @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;

@@ -14,10 +14,10 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
 use super::OnError;
-use super::store::{Store, StoreError, StoredFrame, redacted, session_key};
 use crate::element;
-use crate::frame::encode_jpeg;
 use crate::meta::FaceMeta;
+use crate::store::{Store, StoreError, StoredFrame, redacted, session_key};
+use liveness_core::frame::encode_jpeg;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvvideoglue", gst::DebugColorFlags::empty(), Some("Liveness session frames to Redis"))

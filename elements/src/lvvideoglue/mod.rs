@@ -10,7 +10,6 @@ use gst::prelude::*;
 
 mod imp;
 mod src;
-pub mod store;
 
 glib::wrapper! {
     pub struct LvVideoGlue(ObjectSubclass<imp::LvVideoGlue>) @extends gst_base::BaseSink, gst::Element, gst::Object;

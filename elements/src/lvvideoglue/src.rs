@@ -13,12 +13,13 @@ use gst_base::subclass::base_src::CreateSuccess;
 use gst_base::subclass::prelude::*;
 
 use super::imp::DEFAULT_REDIS_URL;
-use super::store::{Record, Store, StoredFrame, redacted, session_key};
 use crate::element;
-use crate::frame::encode_jpeg;
-use crate::lvchallenge::challenge::ChallengeType;
-use crate::lvchallenge::hud::{self, Canvas};
-use crate::meta::{FaceFrame, FaceMeta};
+use crate::hud::{self, Canvas};
+use crate::meta::FaceMeta;
+use crate::store::{Record, Store, StoredFrame, redacted, session_key};
+use liveness_core::challenge::ChallengeType;
+use liveness_core::face::FaceFrame;
+use liveness_core::frame::encode_jpeg;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("lvvideogluesrc", gst::DebugColorFlags::empty(), Some("Liveness session frames from Redis"))

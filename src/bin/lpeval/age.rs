@@ -14,10 +14,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gstliveness::frame::{FrameView, PixelLayout, YuvMatrix};
-use gstliveness::lvjwtsink::age::{self, AgeDecision, AgeModel, AgePolicy, AgeSamples, is_age_frame};
-use gstliveness::lvjwtsink::checks::{FrameCheckSettings, check_frame};
+use gstliveness::age::AgeModel;
 use gstliveness::model::SharedModel;
+use liveness_core::age::{self, AgeDecision, AgePolicy, AgeSamples, is_age_frame};
+use liveness_core::checks::{FrameCheckSettings, check_frame};
+use liveness_core::frame::{FrameView, PixelLayout, YuvMatrix};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -77,7 +78,7 @@ fn good_frame(
     lighting: (&light::ScreenLight, &mut light::WhiteBalance),
     rng: &mut ChaCha8Rng,
     t: f64,
-) -> Result<Option<(image::RgbImage, gstliveness::meta::Face)>, String> {
+) -> Result<Option<(image::RgbImage, liveness_core::face::Face)>, String> {
     // Faces the camera as a person asked to does, with a few degrees of drift.
     let e = Expression {
         yaw: -0.85 * id.photo_pose.0 + rng.random_range(-8.0..8.0),
@@ -184,7 +185,7 @@ fn figures(model: AgeModel, per_id: &BTreeMap<&'static str, Vec<f32>>, cost: &[f
         mads.push(median(&sessions.iter().map(|v| (v - m).abs()).collect::<Vec<_>>()));
         for &years in sessions {
             f.sessions += 1;
-            let age = gstliveness::lvjwtsink::age::SessionAge { years, spread_years: 2.0, frames: FRAMES };
+            let age = liveness_core::age::SessionAge { years, spread_years: 2.0, frames: FRAMES };
             if policy.decide(Some(age)).decision != AgeDecision::Passed {
                 f.refused += 1;
             }

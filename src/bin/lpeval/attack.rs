@@ -115,7 +115,7 @@ pub fn jpeg_round_trip(image: &[f32], w: usize, h: usize, quality: u8) -> Image 
 
 pub fn jpeg(image: &[f32], w: usize, h: usize, quality: u8) -> Vec<u8> {
     // An RGB buffer of the right size always encodes.
-    gstliveness::frame::encode_jpeg(&to_rgb8(image), w as u32, h as u32, quality).unwrap_or_default()
+    liveness_core::frame::encode_jpeg(&to_rgb8(image), w as u32, h as u32, quality).unwrap_or_default()
 }
 
 fn gaussian(rng: &mut ChaCha8Rng) -> f32 {

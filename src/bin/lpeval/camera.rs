@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use gstliveness::lvsurfaceanalysis::stream::{LumaPlane, Signature, StreamSignals, StreamTally};
+use liveness_core::stream::{LumaPlane, Signature, StreamSignals, StreamTally};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
@@ -65,7 +65,7 @@ fn signature_of(jpeg: &[u8]) -> Option<(Signature, Option<[u16; 64]>)> {
     let stride = w.div_ceil(4) * 4;
     let plane = LumaPlane::copy(&frame.data, stride, w, h)?;
     let signature = Signature::of(w, h, |x, y| plane.luma[y * w + x] as f32)?.with_plane(Some(plane.clone()));
-    Some((signature, gstliveness::capture::Capture::of_jpeg(jpeg).luma_table))
+    Some((signature, liveness_core::capture::Capture::of_jpeg(jpeg).luma_table))
 }
 
 /// Plays `actor` for the still period and 3 s more; the stream figures of its frames.

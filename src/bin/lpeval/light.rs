@@ -5,7 +5,7 @@
 //! on the face in front of the screen and less on the background behind it; the camera's
 //! automatic white balance then pulls the frame's mean back toward grey over about a second.
 
-use gstliveness::lvchallenge::flash::{FlashSchedule, FlashStep, Rgb8, linear};
+use liveness_core::challenge::flash::{FlashSchedule, FlashStep, Rgb8, linear};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;

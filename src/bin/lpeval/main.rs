@@ -305,7 +305,7 @@ fn photo(source: &Source, faces: &std::path::Path) -> Result<image::RgbImage, St
 }
 
 /// Every face lvfacedetect and lvlandmarks find on `rgb`.
-fn faces_on(rgb: &image::RgbImage) -> Result<Vec<gstliveness::meta::Face>, String> {
+fn faces_on(rgb: &image::RgbImage) -> Result<Vec<liveness_core::face::Face>, String> {
     let chain = Chain::new("lvfacedetect ! lvlandmarks")?;
     let faces = chain.faces(rgb);
     chain.stop();
@@ -334,7 +334,7 @@ impl Chain {
     }
 
     /// The faces of the FaceMeta the chain adds to `rgb`.
-    pub fn faces(&self, rgb: &image::RgbImage) -> Result<Vec<gstliveness::meta::Face>, String> {
+    pub fn faces(&self, rgb: &image::RgbImage) -> Result<Vec<liveness_core::face::Face>, String> {
         let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, rgb.width(), rgb.height())
             .fps(gst::Fraction::new(30, 1))
             .build()
@@ -411,7 +411,7 @@ fn group_members(path: &std::path::Path) -> Result<Vec<image::RgbImage>, String>
 }
 
 /// The nose keypoint's horizontal offset from the eye midpoint, in eye distances.
-fn nose_offset(face: &gstliveness::meta::Face) -> f32 {
+fn nose_offset(face: &liveness_core::face::Face) -> f32 {
     let k = face.keypoints;
     let eye = (k.left_eye.x - k.right_eye.x).hypot(k.left_eye.y - k.right_eye.y).max(1e-3);
     (k.nose_tip.x - (k.right_eye.x + k.left_eye.x) / 2.0) / eye
@@ -425,10 +425,10 @@ fn nose_offset(face: &gstliveness::meta::Face) -> f32 {
 fn validate(model: &FaceModel) -> Result<String, String> {
     // The person must be alone in every render (a neighbour's face at the crop's edge can
     // come into view when the head turns).
-    let read = |e: Expression| -> Result<gstliveness::meta::Face, String> {
+    let read = |e: Expression| -> Result<liveness_core::face::Face, String> {
         let rgb = image::RgbImage::from_raw(SIDE, SIDE, model.render(&e)).ok_or("render size")?;
         let faces = faces_on(&rgb)?;
-        let main = gstliveness::meta::main_faces(&faces, gstliveness::meta::MAIN_FACE_RATIO);
+        let main = liveness_core::face::main_faces(&faces, liveness_core::face::MAIN_FACE_RATIO);
         match main.as_slice() {
             [one] => Ok(faces[*one].clone()),
             [] => Err(format!("no face at yaw {:+.0}", e.yaw)),
@@ -436,7 +436,7 @@ fn validate(model: &FaceModel) -> Result<String, String> {
         }
     };
     let neutral = read(Expression::default())?;
-    let pose = |f: &gstliveness::meta::Face| f.head_pose.map_or((0.0, 0.0), |p| (p.yaw_degrees, p.pitch_degrees));
+    let pose = |f: &liveness_core::face::Face| f.head_pose.map_or((0.0, 0.0), |p| (p.yaw_degrees, p.pitch_degrees));
     let mut report = Vec::new();
     let mut problems = Vec::new();
     for yaw in [25.0f32, -25.0] {
@@ -464,7 +464,7 @@ fn identity(source: &Source, faces: &std::path::Path) -> Result<Identity, String
 
 fn identity_of(name: &'static str, role: Role, rgb: image::RgbImage) -> Result<Identity, String> {
     let faces = faces_on(&rgb)?;
-    let main = gstliveness::meta::main_faces(&faces, gstliveness::meta::MAIN_FACE_RATIO);
+    let main = liveness_core::face::main_faces(&faces, liveness_core::face::MAIN_FACE_RATIO);
     if main.len() > 1 {
         return Err("another face is in the picture (two main faces)".into());
     }
@@ -479,7 +479,7 @@ fn identity_of(name: &'static str, role: Role, rgb: image::RgbImage) -> Result<I
 
 fn jpeg(rgb: &[u8], side: u32) -> Vec<u8> {
     // An RGB buffer of the right size always encodes.
-    gstliveness::frame::encode_jpeg(rgb, side, side, 85).unwrap_or_default()
+    liveness_core::frame::encode_jpeg(rgb, side, side, 85).unwrap_or_default()
 }
 
 /// What the client read in the last STATS.
@@ -490,7 +490,7 @@ struct Observed {
     challenge: Option<String>,
     index: Option<u64>,
     /// A screen-flash schedule to show (its key, the schedule).
-    flash: Option<(String, gstliveness::lvchallenge::flash::FlashSchedule)>,
+    flash: Option<(String, liveness_core::challenge::flash::FlashSchedule)>,
     /// When the STATS arrived, seconds since CONNECT.
     at: f64,
 }
@@ -586,7 +586,7 @@ struct Person {
     /// schedule being shown (since when, seconds).
     light: light::ScreenLight,
     white_balance: light::WhiteBalance,
-    flash: Option<(String, gstliveness::lvchallenge::flash::FlashSchedule, f64)>,
+    flash: Option<(String, liveness_core::challenge::flash::FlashSchedule, f64)>,
     /// How the face answers the screen's light.
     response: FlashResponse,
     /// Frames sent, for the replay attack.
@@ -658,7 +658,7 @@ impl Person {
 
     /// The colour the page's screen shows at `t` as this face answers it (None: the page's
     /// own colours), after taking a new schedule from `seen`.
-    fn screen_at(&mut self, t: f64, seen: &Observed) -> Option<gstliveness::lvchallenge::flash::Rgb8> {
+    fn screen_at(&mut self, t: f64, seen: &Observed) -> Option<liveness_core::challenge::flash::Rgb8> {
         if let Some((key, schedule)) = &seen.flash
             && self.flash.as_ref().is_none_or(|f| &f.0 != key)
         {
@@ -782,7 +782,9 @@ impl Actor for Repeating {
             }
             let quality = self.person.camera.quality.saturating_sub(self.rng.random_range(2..6));
             let again = image::load_from_memory(jpeg)
-                .map(|i| gstliveness::frame::encode_jpeg(i.to_rgb8().as_raw(), SIDE, SIDE, quality).unwrap_or_default())
+                .map(|i| {
+                    liveness_core::frame::encode_jpeg(i.to_rgb8().as_raw(), SIDE, SIDE, quality).unwrap_or_default()
+                })
                 .unwrap_or_else(|_| jpeg.clone());
             return (again, *pose);
         }
@@ -1007,7 +1009,7 @@ impl SessionRecord {
 
     /// The verdict's only findings, if any, are the age check's: the liveness check passed.
     fn liveness_passed(&self) -> bool {
-        self.decided && gstliveness::lvjwtsink::age::AgeDecision::liveness_passed(&self.codes)
+        self.decided && liveness_core::age::AgeDecision::liveness_passed(&self.codes)
     }
 
     /// A session of `kind` for `identity` that has not run yet.
@@ -1206,7 +1208,7 @@ fn code_counts<'a>(records: impl Iterator<Item = &'a SessionRecord>) -> BTreeMap
         for code in &r.codes {
             let name = u16::try_from(*code)
                 .ok()
-                .and_then(gstliveness::errors::ErrorCode::from_code)
+                .and_then(liveness_core::errors::Finding::from_code)
                 .map_or(code.to_string(), |c| format!("{code} {}", c.name()));
             *counts.entry(name).or_default() += 1;
         }
@@ -1324,7 +1326,7 @@ fn probe(identities: &[Arc<Identity>], name: &str) -> Result<(), String> {
             let residual = f
                 .landmarks
                 .as_ref()
-                .and_then(|l| gstliveness::lvchallenge::planarity::planar_residual(&neutral, &l.points))
+                .and_then(|l| liveness_core::challenge::planarity::planar_residual(&neutral, &l.points))
                 .unwrap_or(f32::NAN);
             let (yaw, pitch) = f.head_pose.map_or((f32::NAN, f32::NAN), |p| (p.yaw_degrees, p.pitch_degrees));
             let pad = f.antispoof.map_or(f32::NAN, |a| a.score);

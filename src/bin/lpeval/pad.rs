@@ -19,7 +19,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use gstliveness::meta::Face;
+use liveness_core::face::Face;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

@@ -71,7 +71,7 @@ impl Actor for Recorded {
         let index = if at < n { at } else { 2 * n - 1 - at };
         let quality = self.rng.random_range(80..=92);
         let (w, h) = (self.clip.width, self.clip.height);
-        (gstliveness::frame::encode_jpeg(&self.clip.frames[index], w, h, quality).unwrap_or_default(), (0.0, 0.0))
+        (liveness_core::frame::encode_jpeg(&self.clip.frames[index], w, h, quality).unwrap_or_default(), (0.0, 0.0))
     }
 }
 

@@ -2,8 +2,8 @@
 //! movement, and the hold progress bar, drawn in white and black on the luma (or the RGB
 //! channels) of the frame. No fonts.
 
-use super::challenge::ChallengeType;
-use crate::meta::Rect;
+use liveness_core::challenge::ChallengeType;
+use liveness_core::face::Rect;
 
 /// A writable view of a frame's brightness: where to write a grey level for (x, y).
 pub struct Canvas<'a> {

@@ -2,8 +2,8 @@
 //! main face, its size and its distance from the frame border, image quality, then the
 //! liveness findings the elements upstream left on the face.
 
-use crate::errors::ErrorCode;
-use crate::meta::{Face, MAIN_FACE_RATIO, main_faces};
+use crate::errors::Finding;
+use crate::face::{Face, MAIN_FACE_RATIO, main_faces};
 
 /// What the checks accept.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,7 +25,7 @@ impl Default for FrameCheckSettings {
 pub struct FrameCheck {
     /// Index of the main face in the frame's faces (the largest one).
     pub main_face: Option<usize>,
-    pub errors: Vec<ErrorCode>,
+    pub errors: Vec<Finding>,
 }
 
 impl FrameCheck {
@@ -45,26 +45,26 @@ pub fn margins(face: &Face, width: u32, height: u32) -> [f32; 4] {
 pub fn check_frame(faces: &[Face], width: u32, height: u32, settings: &FrameCheckSettings) -> FrameCheck {
     let main = main_faces(faces, MAIN_FACE_RATIO);
     let Some(&index) = main.first() else {
-        return FrameCheck { main_face: None, errors: vec![ErrorCode::NoFace] };
+        return FrameCheck { main_face: None, errors: vec![Finding::NoFace] };
     };
     let face = &faces[index];
     let mut errors = Vec::new();
     if main.len() > 1 {
-        errors.push(ErrorCode::SeveralFaces);
+        errors.push(Finding::SeveralFaces);
     }
     if face.bbox.width.min(face.bbox.height) < settings.min_face_px as f32 {
-        errors.push(ErrorCode::FaceTooSmall);
+        errors.push(Finding::FaceTooSmall);
     }
     if margins(face, width, height).iter().any(|&m| m < settings.min_border_px as f32) {
-        errors.push(ErrorCode::FaceNearBorder);
+        errors.push(Finding::FaceNearBorder);
     }
     if let Some(q) = face.quality {
         for (flag, code) in [
-            (q.is_blurred, ErrorCode::Blurred),
-            (q.is_dark, ErrorCode::Dark),
-            (q.is_highlighted, ErrorCode::Overexposed),
-            (q.is_illuminated, ErrorCode::UnevenIllumination),
-            (q.is_specular, ErrorCode::Specular),
+            (q.is_blurred, Finding::Blurred),
+            (q.is_dark, Finding::Dark),
+            (q.is_highlighted, Finding::Overexposed),
+            (q.is_illuminated, Finding::UnevenIllumination),
+            (q.is_specular, Finding::Specular),
         ] {
             if flag {
                 errors.push(code);
@@ -72,10 +72,10 @@ pub fn check_frame(faces: &[Face], width: u32, height: u32, settings: &FrameChec
         }
     }
     if face.antispoof.is_some_and(|a| !a.is_real) {
-        errors.push(ErrorCode::SpoofSuspected);
+        errors.push(Finding::SpoofSuspected);
     }
     if face.surface.is_some_and(|s| !s.frame.is_real) {
-        errors.push(ErrorCode::SurfaceSuspected);
+        errors.push(Finding::SurfaceSuspected);
     }
     FrameCheck { main_face: Some(index), errors }
 }
@@ -96,7 +96,7 @@ pub fn passive_series_live(frames: usize, face_frames: usize, last: Option<&Face
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::{Antispoof, Keypoints, Rect};
+    use crate::face::{Antispoof, Keypoints, Rect};
 
     fn face(x: f32, y: f32, side: f32) -> Face {
         Face::new(1, Rect { x, y, width: side, height: side }, 0.9, Keypoints::default())
@@ -112,28 +112,28 @@ mod tests {
     #[test]
     fn each_finding_has_its_code() {
         let s = FrameCheckSettings::default();
-        assert_eq!(check_frame(&[], 640, 480, &s).errors, vec![ErrorCode::NoFace]);
+        assert_eq!(check_frame(&[], 640, 480, &s).errors, vec![Finding::NoFace]);
         // A second main face; a background face a third as wide does not count.
         let two = [face(20.0, 100.0, 150.0), face(300.0, 100.0, 200.0)];
         let check = check_frame(&two, 640, 480, &s);
-        assert_eq!((check.main_face, check.errors), (Some(1), vec![ErrorCode::SeveralFaces]));
+        assert_eq!((check.main_face, check.errors), (Some(1), vec![Finding::SeveralFaces]));
         let background = [face(20.0, 100.0, 60.0), face(300.0, 100.0, 200.0)];
         assert!(check_frame(&background, 640, 480, &s).is_ok());
-        assert_eq!(check_frame(&[face(200.0, 100.0, 60.0)], 640, 480, &s).errors, vec![ErrorCode::FaceTooSmall]);
+        assert_eq!(check_frame(&[face(200.0, 100.0, 60.0)], 640, 480, &s).errors, vec![Finding::FaceTooSmall]);
         // Crossing the right border, then 2 px from the top.
-        assert_eq!(check_frame(&[face(500.0, 100.0, 200.0)], 640, 480, &s).errors, vec![ErrorCode::FaceNearBorder]);
-        assert_eq!(check_frame(&[face(200.0, 2.0, 200.0)], 640, 480, &s).errors, vec![ErrorCode::FaceNearBorder]);
+        assert_eq!(check_frame(&[face(500.0, 100.0, 200.0)], 640, 480, &s).errors, vec![Finding::FaceNearBorder]);
+        assert_eq!(check_frame(&[face(200.0, 2.0, 200.0)], 640, 480, &s).errors, vec![Finding::FaceNearBorder]);
         let mut spoof = face(200.0, 100.0, 200.0);
         spoof.antispoof =
             Some(Antispoof { score: 0.2, aggregated_score: 0.2, frames: 1, is_real: false, ..Antispoof::default() });
-        assert_eq!(check_frame(&[spoof], 640, 480, &s).errors, vec![ErrorCode::SpoofSuspected]);
+        assert_eq!(check_frame(&[spoof], 640, 480, &s).errors, vec![Finding::SpoofSuspected]);
     }
 
     #[test]
     fn a_passive_series_needs_faces_in_most_frames_and_both_passive_checks() {
         let mut live = face(200.0, 100.0, 200.0);
         live.antispoof = Some(Antispoof { is_real: true, ..Antispoof::default() });
-        live.surface = Some(crate::meta::Surface { session_ok: true, ..Default::default() });
+        live.surface = Some(crate::face::Surface { session_ok: true, ..Default::default() });
         assert!(passive_series_live(10, 8, Some(&live)));
         assert!(!passive_series_live(10, 7, Some(&live)), "a face in 70 % of the frames");
         assert!(!passive_series_live(10, 10, None));

@@ -1,40 +1,15 @@
-//! The error codes of a liveness check: one table for the per-frame results of `lvjwtsink`,
-//! the `errors` of its verdict token, and the answers of `lpserver` (STATS, ERROR, REST).
-//!
-//! Codes 1-99 are findings about the person in front of the camera (frame checks and session
-//! verdicts). Codes from 1000 up are transport and protocol errors of the server.
-//! A code never changes its meaning; new findings get new numbers.
+//! The server's own error codes (1000 and up): transport, LPProto, REST and relying-party
+//! errors. The findings about the person (1-99) are [`liveness_core::errors::Finding`]; an
+//! answer carries either kind ([`Code`]).
+//! A code never changes its meaning; new errors get new numbers.
 
-/// One finding, with a stable number ([`ErrorCode::code`]), a name for logs and JSON
+pub use liveness_core::errors::Finding;
+
+/// One error of the server, with a stable number ([`ErrorCode::code`]), a name for logs and JSON
 /// ([`ErrorCode::name`]) and a sentence for people ([`ErrorCode::meaning`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u16)]
 pub enum ErrorCode {
-    NoFace = 1,
-    SeveralFaces = 2,
-    FaceTooSmall = 3,
-    FaceNearBorder = 4,
-    Blurred = 5,
-    Dark = 6,
-    Overexposed = 7,
-    UnevenIllumination = 8,
-    Specular = 9,
-    SpoofSuspected = 10,
-    SurfaceSuspected = 11,
-    ChallengeTimeout = 12,
-    ChallengeFailed = 13,
-    AgeBelowThreshold = 14,
-    AgeUncertain = 15,
-    SessionEnded = 16,
-    CheckMissing = 17,
-    NotCalibrated = 18,
-    PlanarMotion = 19,
-    WrongMovement = 20,
-    FlashMismatch = 21,
-    DuplicateFrames = 22,
-    NoSensorNoise = 23,
-    RegularTiming = 24,
-    StaticJpegTables = 25,
     Internal = 1000,
     Malformed = 1001,
     UnknownCommand = 1002,
@@ -76,32 +51,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 62] = [
-        ErrorCode::NoFace,
-        ErrorCode::SeveralFaces,
-        ErrorCode::FaceTooSmall,
-        ErrorCode::FaceNearBorder,
-        ErrorCode::Blurred,
-        ErrorCode::Dark,
-        ErrorCode::Overexposed,
-        ErrorCode::UnevenIllumination,
-        ErrorCode::Specular,
-        ErrorCode::SpoofSuspected,
-        ErrorCode::SurfaceSuspected,
-        ErrorCode::ChallengeTimeout,
-        ErrorCode::ChallengeFailed,
-        ErrorCode::AgeBelowThreshold,
-        ErrorCode::AgeUncertain,
-        ErrorCode::SessionEnded,
-        ErrorCode::CheckMissing,
-        ErrorCode::NotCalibrated,
-        ErrorCode::PlanarMotion,
-        ErrorCode::WrongMovement,
-        ErrorCode::FlashMismatch,
-        ErrorCode::DuplicateFrames,
-        ErrorCode::NoSensorNoise,
-        ErrorCode::RegularTiming,
-        ErrorCode::StaticJpegTables,
+    pub const ALL: [ErrorCode; 37] = [
         ErrorCode::Internal,
         ErrorCode::Malformed,
         ErrorCode::UnknownCommand,
@@ -151,31 +101,6 @@ impl ErrorCode {
 
     pub fn name(self) -> &'static str {
         match self {
-            ErrorCode::NoFace => "no-face",
-            ErrorCode::SeveralFaces => "several-faces",
-            ErrorCode::FaceTooSmall => "face-too-small",
-            ErrorCode::FaceNearBorder => "face-near-border",
-            ErrorCode::Blurred => "blurred",
-            ErrorCode::Dark => "dark",
-            ErrorCode::Overexposed => "overexposed",
-            ErrorCode::UnevenIllumination => "uneven-illumination",
-            ErrorCode::Specular => "specular",
-            ErrorCode::SpoofSuspected => "spoof-suspected",
-            ErrorCode::SurfaceSuspected => "surface-suspected",
-            ErrorCode::ChallengeTimeout => "challenge-timeout",
-            ErrorCode::ChallengeFailed => "challenge-failed",
-            ErrorCode::AgeBelowThreshold => "age-below-threshold",
-            ErrorCode::AgeUncertain => "age-uncertain",
-            ErrorCode::SessionEnded => "session-ended",
-            ErrorCode::CheckMissing => "check-missing",
-            ErrorCode::NotCalibrated => "not-calibrated",
-            ErrorCode::PlanarMotion => "planar-motion",
-            ErrorCode::WrongMovement => "wrong-movement",
-            ErrorCode::FlashMismatch => "flash-mismatch",
-            ErrorCode::DuplicateFrames => "duplicate-frames",
-            ErrorCode::NoSensorNoise => "no-sensor-noise",
-            ErrorCode::RegularTiming => "regular-timing",
-            ErrorCode::StaticJpegTables => "static-jpeg-tables",
             ErrorCode::Internal => "internal",
             ErrorCode::Malformed => "malformed",
             ErrorCode::UnknownCommand => "unknown-command",
@@ -218,63 +143,6 @@ impl ErrorCode {
 
     pub fn meaning(self) -> &'static str {
         match self {
-            ErrorCode::NoFace => "No face was found in the frame (or in the whole session).",
-            ErrorCode::SeveralFaces => {
-                "More than one main face (at least half as wide as the largest) is in the frame."
-            }
-            ErrorCode::FaceTooSmall => "The main face is smaller than `min-face-size` pixels: come closer.",
-            ErrorCode::FaceNearBorder => {
-                "The main face is closer than `min-border-distance` pixels to the frame border, or cut by it."
-            }
-            ErrorCode::Blurred => "The face region is blurred (quality `isBlurred`).",
-            ErrorCode::Dark => "The face region is too dark (quality `isDark`).",
-            ErrorCode::Overexposed => "The face region is overexposed (quality `isHighlighted`).",
-            ErrorCode::UnevenIllumination => "The face is lit unevenly (quality `isIlluminated`).",
-            ErrorCode::Specular => "The face shows glare or glints (quality `isSpecular`).",
-            ErrorCode::SpoofSuspected => {
-                "The passive presentation-attack score (lvantispoof: the fusion of a CNN and print, screen and recapture traces, aggregated over frames) is below its threshold."
-            }
-            ErrorCode::SurfaceSuspected => {
-                "The passive surface checks (lvsurfaceanalysis) suggest a print or a screen."
-            }
-            ErrorCode::ChallengeTimeout => "The challenge session ran out of time.",
-            ErrorCode::ChallengeFailed => {
-                "Too few challenges were passed (not performed in time, or not begun within the reaction window): the liveness score is below `min-liveness-score`."
-            }
-            ErrorCode::AgeBelowThreshold => {
-                "The age estimated over the session's good frames makes it at least `min-age-confidence` likely that the person is under `min-age`."
-            }
-            ErrorCode::AgeUncertain => {
-                "The age could not be confirmed: the estimate over the session's good frames lies under `min-age` + `age-buffer`, the model is not sure enough, or fewer than 10 frames were good enough. Not a liveness failure: send the person to a document check (lpserver does not count it as a failed attempt when it is the only finding)."
-            }
-            ErrorCode::SessionEnded => "The stream or session ended before the challenges were finished.",
-            ErrorCode::CheckMissing => {
-                "A check the session requires never gave a result on the session's face (lvsurfaceanalysis or lvantispoof missing from the pipeline)."
-            }
-            ErrorCode::NotCalibrated => {
-                "A face was seen but never held a steady neutral pose within `calibration-max-degrees` of frontal (hints: face the camera, move closer or back, hold still) before `calibration-timeout`: no challenge was asked."
-            }
-            ErrorCode::PlanarMotion => {
-                "A head movement was seen, but the face's landmarks moved as one plane (a photo or a screen tilted or turned), not as a head."
-            }
-            ErrorCode::FlashMismatch => {
-                "The face's colour did not follow the screen-flash challenge's colours in time: the face was not lit by the screen (a replay, or frames injected past the camera)."
-            }
-            ErrorCode::DuplicateFrames => {
-                "More of the session's frames than `max-duplicate-share` repeated the frame before them (the same picture, at most re-encoded): a camera's sensor noise changes every frame, an injected stream may not."
-            }
-            ErrorCode::NoSensorNoise => {
-                "Where the picture stood still, the frames changed by less than `min-sensor-noise` luma levels from one to the next: no camera sensor's noise, as in a rendered or synthesised stream."
-            }
-            ErrorCode::RegularTiming => {
-                "The frames' capture times (LPProto `capture-ms`, else the buffer timestamps) step more evenly than `min-timing-jitter` allows: a camera's clock jitters, synthetic timestamps do not."
-            }
-            ErrorCode::StaticJpegTables => {
-                "Every frame carried the same JPEG quantisation tables, where the sender is to vary its encoder's quality (lpserver's page does): the frames were encoded elsewhere."
-            }
-            ErrorCode::WrongMovement => {
-                "Another movement than the one asked, or a movement already under way when the prompt appeared (a recording does not answer the prompt)."
-            }
             ErrorCode::Internal => "The server failed to process the frame (pipeline error); the session ends.",
             ErrorCode::Malformed => {
                 "The message is not LPProto: no command line, or a header line without `name:value`."
@@ -331,14 +199,17 @@ impl ErrorCode {
             }
             ErrorCode::StorageDisabled => "The server has no session store: REDIS_URL is not set.",
             ErrorCode::StorageFailed => "Redis or the pipeline that glues the video failed (named in `detail`).",
-            ErrorCode::TooManyConnections => {
-                "This address holds `MAX_CONNECTIONS_PER_IP` LPProto connections already (HTTP 429)."
+            ErrorCode::ServerShutdown => {
+                "The server is shutting down and its grace period (`SHUTDOWN_GRACE_MS`) is over: the session ends without a verdict, its reserved strike is given back; connect again."
+            }
+            ErrorCode::SessionRunning => {
+                "Another session of this user is live (on this server or another sharing its Redis): one at a time."
             }
             ErrorCode::OriginNotAllowed => {
                 "A web page of an origin not in `ALLOWED_ORIGINS` (by default: not the server's own) tried to open `/lpproto` (HTTP 403)."
             }
-            ErrorCode::SessionRunning => {
-                "Another session of this user is live (on this server or another sharing its Redis): one at a time."
+            ErrorCode::TooManyConnections => {
+                "This address holds `MAX_CONNECTIONS_PER_IP` LPProto connections already (HTTP 429)."
             }
             ErrorCode::SessionTokenRequired => {
                 "CONNECT without `session-token`: this server takes sessions created by a relying party (`POST /v1/sessions`) only (`OPEN_SESSIONS` is off)."
@@ -355,36 +226,10 @@ impl ErrorCode {
             ErrorCode::VirtualCamera => {
                 "The CONNECT `camera-label` names a virtual camera (`VIRTUAL_CAMERAS`: OBS, ManyCam, XSplit ...): frames from it may be injected, not filmed."
             }
-            ErrorCode::ServerShutdown => {
-                "The server is shutting down and its grace period (`SHUTDOWN_GRACE_MS`) is over: the session ends without a verdict, its reserved strike is given back; connect again."
-            }
         }
     }
 
-    /// The code of a failure named in lvchallenge's `liveness-verdict` (`failures`).
-    pub fn from_verdict_failure(failure: &str) -> Option<ErrorCode> {
-        Some(match failure {
-            "timeout" => ErrorCode::ChallengeTimeout,
-            "several-faces" => ErrorCode::SeveralFaces,
-            "incomplete" => ErrorCode::SessionEnded,
-            "liveness-score" => ErrorCode::ChallengeFailed,
-            "surface-score" => ErrorCode::SurfaceSuspected,
-            "antispoof" => ErrorCode::SpoofSuspected,
-            "no-surface-analysis" | "no-antispoof" => ErrorCode::CheckMissing,
-            "no-face" => ErrorCode::NoFace,
-            "not-calibrated" => ErrorCode::NotCalibrated,
-            "planar-motion" => ErrorCode::PlanarMotion,
-            "wrong-movement" => ErrorCode::WrongMovement,
-            "flash-mismatch" => ErrorCode::FlashMismatch,
-            "duplicate-frames" => ErrorCode::DuplicateFrames,
-            "no-sensor-noise" => ErrorCode::NoSensorNoise,
-            "regular-timing" => ErrorCode::RegularTiming,
-            "static-jpeg-tables" => ErrorCode::StaticJpegTables,
-            _ => return None,
-        })
-    }
-
-    /// The table as Markdown rows (`| code | name | meaning |`), as docs/elements.md shows it.
+    /// The table as Markdown rows (`| code | name | meaning |`), as the docs show it.
     pub fn markdown_table() -> String {
         let mut table = String::from("| code | name | meaning |\n|---|---|---|\n");
         for code in ErrorCode::ALL {
@@ -400,46 +245,68 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
+/// A code an answer carries: a finding about the person or an error of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    Finding(Finding),
+    Server(ErrorCode),
+}
+
+impl Code {
+    pub fn code(self) -> u16 {
+        match self {
+            Code::Finding(f) => f.code(),
+            Code::Server(e) => e.code(),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Code::Finding(f) => f.name(),
+            Code::Server(e) => e.name(),
+        }
+    }
+
+    /// Every code of both tables, in number order.
+    pub fn all() -> impl Iterator<Item = Code> {
+        Finding::ALL.into_iter().map(Code::Finding).chain(ErrorCode::ALL.into_iter().map(Code::Server))
+    }
+}
+
+impl From<Finding> for Code {
+    fn from(f: Finding) -> Code {
+        Code::Finding(f)
+    }
+}
+
+impl From<ErrorCode> for Code {
+    fn from(e: ErrorCode) -> Code {
+        Code::Server(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_unique_numbered_in_order_and_round_trip() {
+    fn codes_are_unique_numbered_from_1000_in_order_and_round_trip() {
         for pair in ErrorCode::ALL.windows(2) {
             assert!(pair[0].code() < pair[1].code(), "{pair:?}");
         }
         for code in ErrorCode::ALL {
             assert_eq!(ErrorCode::from_code(code.code()), Some(code));
-            assert!(code.code() < 100 || code.code() >= 1000, "{code}");
+            assert!(code.code() >= 1000, "{code}");
         }
-        let mut names: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.name()).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), ErrorCode::ALL.len());
-        assert_eq!(ErrorCode::from_code(0), None);
-        assert_eq!(ErrorCode::from_code(99), None);
+        let names: std::collections::BTreeSet<&str> = Code::all().map(Code::name).collect();
+        assert_eq!(names.len(), Finding::ALL.len() + ErrorCode::ALL.len(), "one name per code in both tables");
+        assert_eq!(ErrorCode::from_code(999), None);
     }
 
     #[test]
-    fn every_lvchallenge_failure_has_a_code() {
-        // The failures lvchallenge documents on its verdict.
-        for failure in [
-            "timeout",
-            "several-faces",
-            "incomplete",
-            "liveness-score",
-            "surface-score",
-            "no-surface-analysis",
-            "antispoof",
-            "no-antispoof",
-            "no-face",
-            "not-calibrated",
-            "planar-motion",
-            "wrong-movement",
-        ] {
-            assert!(ErrorCode::from_verdict_failure(failure).is_some(), "{failure}");
-        }
-        assert_eq!(ErrorCode::from_verdict_failure("something-else"), None);
+    fn docs_lpproto_lists_the_table() {
+        let docs = include_str!("../docs/lpproto.md");
+        let table = ErrorCode::markdown_table();
+        assert!(docs.contains(&table), "docs/lpproto.md must hold the table exactly:\n{table}");
     }
 }

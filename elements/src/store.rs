@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::meta::FaceFrame;
+use liveness_core::face::FaceFrame;
 
 /// Namespace of the session keys.
 pub const SESSION_KEY_PREFIX: &str = "liveness:session";

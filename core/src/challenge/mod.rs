@@ -1,7 +1,18 @@
+//! The active challenges of seed 002 as state machines on a clock the caller gives: the
+//! challenge types and the random sequence (this module), the session that prompts, judges
+//! and decides ([`session`]), the head pose and movement rules ([`pose`]), the test that a
+//! movement is a head's and not a tilted picture's ([`planarity`]), and the screen-flash
+//! colour challenge ([`flash`]).
+//!
 //! Challenge types and the random challenge sequence (seed 002 "Challenge Sequence
 //! Generation"): length 5 by default, no type more than twice, no two equal neighbours,
 //! drawn from a cryptographically secure generator (ChaCha20, seeded by the operating system,
 //! or by a given seed to reproduce a draw).
+
+pub mod flash;
+pub mod planarity;
+pub mod pose;
+pub mod session;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -20,7 +31,7 @@ pub enum ChallengeType {
     Smile,
     MoveCloser,
     /// The page fills the screen around the face with a random sequence of colours; the face
-    /// must reflect them in time ([`super::flash`]).
+    /// must reflect them in time ([`flash`]).
     Flash,
 }
 
@@ -140,8 +151,8 @@ impl ChallengeRng {
 
     /// A sequence of `length` challenges from `pool`.
     /// A random screen-flash schedule.
-    pub fn flash_schedule(&mut self) -> super::flash::FlashSchedule {
-        super::flash::FlashSchedule::draw(&mut self.0)
+    pub fn flash_schedule(&mut self) -> flash::FlashSchedule {
+        flash::FlashSchedule::draw(&mut self.0)
     }
 
     /// A hold before a prompt, ns: uniform in `min..=max` (`min` when the range is empty).

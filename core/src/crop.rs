@@ -1,8 +1,8 @@
 //! Face crops: the square regions around a detected face that the face models take, made
 //! once per face and frame and shared by the models that need the same region.
 
+use crate::face::{Face, Point};
 use crate::frame::{Affine, FrameView, resample_rgb};
-use crate::meta::{Face, Point};
 
 /// The face models' source enlarges the detector box by this factor about its centre
 /// before cropping (@vladmandic/human).
@@ -100,7 +100,7 @@ pub fn downsample(image: &[f32], size: usize, channels: usize, factor: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::{Keypoints, Rect};
+    use crate::face::{Keypoints, Rect};
 
     fn face_at(cx: f32, cy: f32, side: f32, angle: f32) -> Face {
         let half_eye = side / 4.0;

@@ -20,7 +20,7 @@
 //! Directions are the person's: in a mirrored (selfie view) frame the horizontal offset is
 //! negated, so "left" is always the person's left.
 
-use crate::meta::{HeadPose, Keypoints};
+use crate::face::{HeadPose, Keypoints};
 
 /// Seed 002 thresholds, in inter-eye distances (absolute in the seed).
 pub const SEED_TURN_RATIO: f32 = 0.40; // seed 002
@@ -208,7 +208,7 @@ impl Baseline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meta::Point;
+    use crate::face::Point;
 
     fn face(nose_dx: f32, nose_dy: f32) -> Keypoints {
         Keypoints {

@@ -31,7 +31,7 @@
 //! outshine their 5x5 neighbourhood by more than 40 levels).
 
 // The result types live with the other per-face results, on the ground floor.
-pub use crate::meta::{QualityResult, Reflectance, SurfaceResult};
+pub use crate::face::{QualityResult, Reflectance, SurfaceResult};
 
 /// Side of the surface canvas (seed 002 "256x256 working canvas").
 pub const SURFACE_CANVAS: usize = 256;

@@ -37,15 +37,16 @@
 
 use std::collections::HashSet;
 
-use super::challenge::{ChallengeRng, ChallengeType};
 use super::flash::{FlashAttempt, FlashSchedule, FlashSettings, Response};
 use super::planarity::planar_residual;
 use super::pose::{
     Baseline, HALF_SHARE, KEYPOINT_FRONTAL_LIMIT, KEYPOINT_STEADY_STEP, MESH_STEADY_DEGREES, Offsets, Pose,
     PoseThresholds, classify, keypoint_offsets, mesh_offsets, shares,
 };
-use crate::lvsurfaceanalysis::stream::{StreamFigures, StreamSignals, StreamTally};
-use crate::meta::Face;
+use super::{ChallengeRng, ChallengeType};
+use crate::contracts::Needs;
+use crate::face::Face;
+use crate::stream::{StreamFigures, StreamSignals, StreamTally};
 use crate::verdict::ChallengeOutcome;
 pub use crate::verdict::Verdict;
 
@@ -190,7 +191,7 @@ impl Default for SessionSettings {
             smile_threshold: 0.7,
             smile_gain: 0.2,
             closer_factor: 1.25,
-            main_face_ratio: crate::meta::MAIN_FACE_RATIO,
+            main_face_ratio: crate::face::MAIN_FACE_RATIO,
             several_faces_frames: 2,
             max_duplicate_share: 1.0,
             min_sensor_noise: 0.0,
@@ -356,7 +357,7 @@ impl Stage {
 
 /// The blink rule: lvlandmarks sees the eyes closed, or their mean aspect ratio falls below
 /// `blink_ratio` of the open-eye ratio (`blink-ratio`, [`SessionSettings::blink_ratio`]).
-pub fn eyes_closed(eyes: &crate::meta::Eyes, open_ratio: f32, blink_ratio: f32) -> bool {
+pub fn eyes_closed(eyes: &crate::face::Eyes, open_ratio: f32, blink_ratio: f32) -> bool {
     eyes.closed || eyes.mean_aspect_ratio() < blink_ratio * open_ratio
 }
 
@@ -443,15 +444,6 @@ pub enum Event {
         total: usize,
     },
     Verdict(Verdict),
-}
-
-/// What a session needs from the face mesh (lvlandmarks) on the next frames.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Needs {
-    /// Head pose, eyes and mouth on every frame (else every few frames will do).
-    pub fine_motion: bool,
-    /// The emotion model's smile.
-    pub expressions: bool,
 }
 
 /// Where an attempt stands.
@@ -697,7 +689,7 @@ impl Session {
             self.finish(Some("timeout"), &mut events);
             return events;
         }
-        let main = crate::meta::main_faces(faces, self.settings.main_face_ratio);
+        let main = crate::face::main_faces(faces, self.settings.main_face_ratio);
         if main.len() > 1 {
             self.several_faces_frames += 1;
             if self.several_faces_frames >= self.settings.several_faces_frames {
@@ -1256,8 +1248,8 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lvchallenge::flash;
-    use crate::meta::{HeadPose, Keypoints, Landmarks, Point, Rect};
+    use crate::challenge::flash;
+    use crate::face::{HeadPose, Keypoints, Landmarks, Point, Rect};
 
     const FRAME_NS: u64 = 33_333_333;
     const FRAME: (u32, u32) = (640, 480);
@@ -1475,7 +1467,7 @@ mod tests {
         assert_ne!(schedules[0], schedules[1], "a retry draws a new schedule");
         let v = s.verdict().cloned().expect("a verdict");
         assert!(!v.passed && v.failed("flash-mismatch"), "{v:?}");
-        assert_eq!(v.error_codes().first(), Some(&crate::errors::ErrorCode::FlashMismatch));
+        assert_eq!(v.error_codes().first(), Some(&crate::errors::Finding::FlashMismatch));
 
         // A face that follows the colours a second late is outside the lag window.
         let mut s = session(&[ChallengeType::Flash]);
@@ -1763,14 +1755,14 @@ mod tests {
             SessionSettings::default(),
         );
         let mut far = mesh_face(30.0, 0.0, points.clone());
-        far.antispoof = Some(crate::meta::Antispoof {
+        far.antispoof = Some(crate::face::Antispoof {
             score: 0.9,
             aggregated_score: 0.9,
             frames: 1,
             is_real: true,
-            ..crate::meta::Antispoof::default()
+            ..crate::face::Antispoof::default()
         });
-        far.surface = Some(crate::meta::Surface {
+        far.surface = Some(crate::face::Surface {
             frame: Default::default(),
             session_score: 0.9,
             session_frames: 1,
@@ -1870,7 +1862,7 @@ mod tests {
 
     #[test]
     fn smile_needs_a_rise_over_the_neutral_expression() {
-        use crate::meta::Mouth;
+        use crate::face::Mouth;
         let with_smile = |smile: f32| {
             let mut f = face(0.0, 0.5);
             f.mouth = Some(Mouth { opened: 0.1, smile });
@@ -1933,12 +1925,12 @@ mod tests {
         let scored = |f: Face, is_real: bool| {
             let mut f = f;
             let score = if is_real { 0.8 } else { 0.2 };
-            f.antispoof = Some(crate::meta::Antispoof {
+            f.antispoof = Some(crate::face::Antispoof {
                 score,
                 aggregated_score: score,
                 frames: 10,
                 is_real,
-                ..crate::meta::Antispoof::default()
+                ..crate::face::Antispoof::default()
             });
             f
         };

@@ -31,10 +31,8 @@
 //! shifted so that the fused score reads 0.5 at the operating point chosen there: 0.5 stays
 //! the natural threshold.
 
-use std::path::Path;
-
+use crate::face::{Face, PadFeatures};
 use crate::frame::{Affine, FrameView, resample_luma};
-use crate::meta::Face;
 
 /// Side of the native-resolution patch the spectral features read.
 pub const PATCH: usize = 64;
@@ -42,20 +40,6 @@ pub const PATCH: usize = 64;
 pub const FUSION_FILE: &str = "pad-fusion.json";
 /// Version of the fusion file format this build reads.
 pub const FUSION_VERSION: u32 = 1;
-
-/// The PAD features of one face in one frame (see the module documentation).
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct PadFeatures {
-    pub periodicity: f32,
-    pub hf_energy: f32,
-    pub sharpness: f32,
-    pub chroma: f32,
-    pub chroma_spread: f32,
-    pub blue_cast: f32,
-    pub clipped: f32,
-    pub block_grid: f32,
-}
 
 /// Everything the fusion may combine.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -353,15 +337,12 @@ pub struct Fusion {
 }
 
 impl Fusion {
-    /// Reads and checks a fusion file.
-    pub fn load(path: &Path) -> Result<Fusion, FusionError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|err| FusionError::Read { path: shown.clone(), reason: err.to_string() })?;
-        Fusion::parse(&text).map_err(|err| match err {
-            FusionError::Version { found, .. } => FusionError::Version { path: shown, found },
+    /// Checks the JSON `text` of the fusion file read from `path` (named in the errors).
+    pub fn parse_file(text: &str, path: &str) -> Result<Fusion, FusionError> {
+        Fusion::parse(text).map_err(|err| match err {
+            FusionError::Version { found, .. } => FusionError::Version { path: path.into(), found },
             FusionError::Invalid { reason, .. } | FusionError::Read { reason, .. } => {
-                FusionError::Invalid { path: shown, reason }
+                FusionError::Invalid { path: path.into(), reason }
             }
         })
     }
