@@ -118,7 +118,7 @@ pub const SETTINGS: &[Setting] = &[
         "ANALYSIS_THREADS",
         Found("2 per core the process may use"),
         "1 to 1024",
-        "frames decoded and analysed at once, of all sessions; the others wait their turn in arrival order",
+        "analyses at once: LPProto frames of all sessions and REST requests (each for all its images); the others wait their turn in arrival order, a REST request at most 10 s (then `busy`)",
     ),
     setting("CHALLENGE_TIMEOUT_MS", Value("10000"), MS, "time for one attempt at a challenge"),
     setting(

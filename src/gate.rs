@@ -1,6 +1,7 @@
-//! The analysis gate: at most `ANALYSIS_THREADS` frames (two a core by default) are decoded and
-//! analysed at once, whichever sessions they belong to, and the others wait their turn in the
-//! order they arrived.
+//! The analysis gate: at most `ANALYSIS_THREADS` analyses (two a core by default) run at once,
+//! LPProto frames and REST requests alike, whichever sessions or clients they belong to, and the
+//! others wait their turn in the order they arrived. A REST request holds its place for all of
+//! its images; it waits at most a bound for one ([`AnalysisGate::enter_within`]).
 //!
 //! Every session has a thread of its own, so without the gate fifty sessions would analyse up
 //! to fifty frames at once on two cores: the scheduler shares the cores between them, every
@@ -14,6 +15,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 /// A first-come, first-served counting gate. A place given back goes straight to the first
 /// frame in line, and only that frame's thread is woken: a release costs one wake-up however
@@ -75,6 +77,38 @@ impl AnalysisGate {
         GatePass { gate: self }
     }
 
+    /// Waits at most `limit` for a place (blocking); None when none came in time, and the
+    /// caller has left the line.
+    pub fn enter_within(&self, limit: Duration) -> Option<GatePass<'_>> {
+        let deadline = Instant::now() + limit;
+        let waiter = {
+            let mut state = self.state();
+            if state.free > 0 {
+                state.free -= 1;
+                return Some(GatePass { gate: self });
+            }
+            let waiter = Arc::new(Waiter { thread: std::thread::current(), admitted: AtomicBool::new(false) });
+            state.line.push_back(waiter.clone());
+            waiter
+        };
+        loop {
+            if waiter.admitted.load(Ordering::Acquire) {
+                return Some(GatePass { gate: self });
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                // A place is handed over under the lock: checked under it, the flag is final.
+                let mut state = self.state();
+                if waiter.admitted.load(Ordering::Acquire) {
+                    return Some(GatePass { gate: self });
+                }
+                state.line.retain(|w| !Arc::ptr_eq(w, &waiter));
+                return None;
+            }
+            std::thread::park_timeout(deadline - now);
+        }
+    }
+
     /// Frames waiting for their turn.
     pub fn waiting(&self) -> u64 {
         self.state().line.len() as u64
@@ -104,7 +138,6 @@ impl Drop for GatePass<'_> {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
 
     #[test]
     fn no_more_than_its_width_pass_at_once() {
@@ -130,6 +163,26 @@ mod tests {
         }
         assert_eq!(most.load(Ordering::SeqCst), 2);
         assert_eq!((gate.busy(), gate.waiting()), (0, 0));
+    }
+
+    #[test]
+    fn a_wait_with_a_bound_gives_up_and_leaves_the_line() {
+        let gate = Arc::new(AnalysisGate::new(1));
+        let held = gate.enter();
+        assert!(gate.enter_within(Duration::from_millis(30)).is_none(), "the only place is taken");
+        assert_eq!(gate.waiting(), 0, "the one that gave up is no longer in line");
+        // A place given back while one waits with a bound goes to it.
+        let waiter = {
+            let gate = gate.clone();
+            std::thread::spawn(move || gate.enter_within(Duration::from_secs(30)).map(|_pass| ()).is_some())
+        };
+        while gate.waiting() == 0 {
+            std::thread::yield_now();
+        }
+        drop(held);
+        assert!(waiter.join().expect("the waiting thread"), "admitted once the place was free");
+        assert_eq!((gate.busy(), gate.waiting()), (0, 0));
+        assert!(gate.enter_within(Duration::ZERO).is_some(), "a free place is taken at once");
     }
 
     #[test]

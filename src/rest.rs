@@ -175,7 +175,6 @@ pub fn error_reply(error: &RestError, status: Option<StatusCode>) -> warp::reply
 /// `POST /<endpoint>` for every endpoint; other methods and paths fall through to
 /// [`recover`].
 pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
-    let slots = Arc::new(tokio::sync::Semaphore::new(analysis_slots()));
     warp::post()
         .and(warp::path::full())
         .map(|path: warp::path::FullPath| Endpoint::from_path(path.as_str()))
@@ -183,7 +182,6 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), 
         .and(warp::body::bytes())
         .then(move |endpoint: Option<Endpoint>, body: bytes::Bytes| {
             let app = app.clone();
-            let slots = slots.clone();
             async move {
                 let started = Instant::now();
                 // Every POST lands here (no other route takes one): an unknown path is a 404,
@@ -191,14 +189,11 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), 
                 let Some(endpoint) = endpoint else {
                     return error_reply(&RestError::new(ErrorCode::UnknownEndpoint, "no endpoint has this path"), None);
                 };
-                let permit = match tokio::time::timeout(SLOT_WAIT, slots.acquire_owned()).await {
-                    Ok(Ok(permit)) => permit,
-                    _ => {
-                        return error_reply(&RestError::new(ErrorCode::Busy, "every analysis slot is busy"), None);
-                    }
-                };
                 let answer = tokio::task::spawn_blocking(move || {
-                    let _permit = permit;
+                    // One place of the analysis gate LPProto's frames go through as well.
+                    let Some(_pass) = app.analysis_gate.enter_within(SLOT_WAIT) else {
+                        return Err(RestError::new(ErrorCode::Busy, "every analysis place is busy"));
+                    };
                     let request = parse_body(&body)?;
                     handle(&app, endpoint, &request, started)
                 })
@@ -210,11 +205,6 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), 
                 }
             }
         })
-}
-
-/// Analyses run at once: one a core (each ONNX Runtime session runs on one thread).
-fn analysis_slots() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
 }
 
 /// Turns warp's rejections into the JSON errors of the table.

@@ -253,6 +253,27 @@ impl<T: Clone> Sampled<T> {
 }
 
 /// The `every-nth` property of an element that samples the frames of each face ([`Sampled`]).
+/// ONNX Runtime intra-op threads of an element's model sessions unless set.
+pub const DEFAULT_THREADS: u32 = 1;
+
+/// The `threads` property of an element that runs ONNX Runtime models: intra-op threads of its
+/// model sessions, 1-64, default 1, settable up to READY (the sessions are made at start).
+/// `models` names the element's models; elements with the same model and threads share one
+/// session.
+pub fn threads_spec(models: &str) -> gst::glib::ParamSpec {
+    let blurb = format!(
+        "ONNX Runtime intra-op threads of the {models}; elements with the same model and threads share one session"
+    );
+    gst::glib::ParamSpecUInt::builder("threads")
+        .nick("Threads")
+        .blurb(&blurb)
+        .minimum(1)
+        .maximum(64)
+        .default_value(DEFAULT_THREADS)
+        .mutable_ready()
+        .build()
+}
+
 pub fn every_nth_spec(blurb: &'static str, default: u32) -> gst::glib::ParamSpec {
     gst::glib::ParamSpecUInt::builder("every-nth")
         .nick("Every n-th frame")

@@ -15,6 +15,7 @@ pub mod capture;
 mod element;
 pub mod embedding;
 pub mod events;
+pub mod facefilter;
 mod hud;
 pub mod lvantispoof;
 pub mod lvchallenge;
@@ -35,6 +36,7 @@ pub mod verdict;
 pub mod video;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    facefilter::register_type();
     lvfacedetect::register(plugin)?;
     lvlandmarks::register(plugin)?;
     lvantispoof::register(plugin)?;

@@ -31,10 +31,6 @@ const DEFAULT_AGGREGATION: AggregationMode = AggregationMode::Mean;
 /// The fusion reads 0.5 at the operating point chosen by `make eval-pad`; the CNNs give
 /// probabilities whose source sets no cut-off, so the even odds point for them too.
 const DEFAULT_THRESHOLD: f64 = 0.5;
-const DEFAULT_MIN_FACE_SIZE: u32 = 0;
-const DEFAULT_MAX_FACES: u32 = 10;
-const DEFAULT_THREADS: u32 = 1;
-const DEFAULT_POST_MESSAGES: bool = false;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -46,10 +42,7 @@ struct Settings {
     every_nth: u32,
     aggregation: AggregationMode,
     threshold: f64,
-    min_face_size: u32,
-    max_faces: u32,
     threads: u32,
-    post_messages: bool,
 }
 
 impl Default for Settings {
@@ -63,10 +56,7 @@ impl Default for Settings {
             every_nth: DEFAULT_EVERY_NTH,
             aggregation: DEFAULT_AGGREGATION,
             threshold: DEFAULT_THRESHOLD,
-            min_face_size: DEFAULT_MIN_FACE_SIZE,
-            max_faces: DEFAULT_MAX_FACES,
-            threads: DEFAULT_THREADS,
-            post_messages: DEFAULT_POST_MESSAGES,
+            threads: element::DEFAULT_THREADS,
         }
     }
 }
@@ -111,7 +101,7 @@ impl LvAntispoof {
 impl ObjectSubclass for LvAntispoof {
     const NAME: &'static str = "GstLvAntispoof";
     type Type = super::LvAntispoof;
-    type ParentType = gst_video::VideoFilter;
+    type ParentType = crate::facefilter::LvFaceFilter;
 }
 
 impl ObjectImpl for LvAntispoof {
@@ -161,35 +151,7 @@ impl ObjectImpl for LvAntispoof {
                     .default_value(DEFAULT_THRESHOLD)
                     .mutable_playing()
                     .build(),
-                glib::ParamSpecUInt::builder("min-face-size")
-                    .nick("Minimum face size")
-                    .blurb("Faces whose detector box is smaller than this many pixels (shorter side) are not scored; 0 scores all")
-                    .maximum(16384)
-                    .default_value(DEFAULT_MIN_FACE_SIZE)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("max-faces")
-                    .nick("Maximum faces")
-                    .blurb("Score at most this many faces per frame, largest first")
-                    .minimum(1)
-                    .maximum(100)
-                    .default_value(DEFAULT_MAX_FACES)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb("ONNX Runtime intra-op threads of the model sessions (shared with other elements using the same setting)")
-                    .minimum(1)
-                    .maximum(64)
-                    .default_value(DEFAULT_THREADS)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecBoolean::builder("post-messages")
-                    .nick("Post messages")
-                    .blurb("Post an `lvantispoof` element message per frame with each face's track id, score, aggregated score, frames and is-real")
-                    .default_value(DEFAULT_POST_MESSAGES)
-                    .mutable_playing()
-                    .build(),
+                element::threads_spec("model sessions"),
             ]
         });
         PROPERTIES.as_ref()
@@ -206,10 +168,7 @@ impl ObjectImpl for LvAntispoof {
             "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
             "aggregation" => settings.aggregation = value.get().expect("type checked upstream"),
             "threshold" => settings.threshold = value.get().expect("type checked upstream"),
-            "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
-            "max-faces" => settings.max_faces = value.get().expect("type checked upstream"),
             "threads" => settings.threads = value.get().expect("type checked upstream"),
-            "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
             name => unreachable!("unknown property {name}"),
         }
         gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
@@ -226,10 +185,7 @@ impl ObjectImpl for LvAntispoof {
             "every-nth" => settings.every_nth.to_value(),
             "aggregation" => settings.aggregation.to_value(),
             "threshold" => settings.threshold.to_value(),
-            "min-face-size" => settings.min_face_size.to_value(),
-            "max-faces" => settings.max_faces.to_value(),
             "threads" => settings.threads.to_value(),
-            "post-messages" => settings.post_messages.to_value(),
             name => unreachable!("unknown property {name}"),
         }
     }
@@ -252,11 +208,6 @@ impl ElementImpl for LvAntispoof {
             )
         });
         Some(&*METADATA)
-    }
-
-    fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(element::pad_templates);
-        PAD_TEMPLATES.as_ref()
     }
 }
 
@@ -323,12 +274,13 @@ impl BaseTransformImpl for LvAntispoof {
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
         let mut faces = element::required_faces(self, buffer, "lvantispoof", "lvfacedetect")?;
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let selection = crate::facefilter::selection_of(self);
         let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = state_guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
         let info = element::negotiated(self, state.info.as_ref())?;
-        let chosen = element::select_faces(&faces, settings.min_face_size, settings.max_faces);
+        let chosen = selection.select(&faces);
         let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
         state.aggregator.retain(&present);
         state.sampled.retain(&present);
@@ -364,13 +316,15 @@ impl BaseTransformImpl for LvAntispoof {
         }
         drop(state_guard);
 
-        if settings.post_messages {
+        if selection.post_messages {
             self.post_faces(buffer, &faces);
         }
         element::store_faces(buffer, faces);
         Ok(gst::FlowSuccess::Ok)
     }
 }
+
+impl crate::facefilter::LvFaceFilterImpl for LvAntispoof {}
 
 impl VideoFilterImpl for LvAntispoof {
     fn set_info(

@@ -9,7 +9,7 @@ mod imp;
 pub mod scorer;
 
 glib::wrapper! {
-    pub struct LvAntispoof(ObjectSubclass<imp::LvAntispoof>) @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
+    pub struct LvAntispoof(ObjectSubclass<imp::LvAntispoof>) @extends crate::facefilter::LvFaceFilter, gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
 }
 
 /// Which CNN(s) score the faces (property `model`).

@@ -14,6 +14,7 @@ use super::blazeface::{Detection, Detector, DetectorSettings, ModelKind};
 use super::tracker::{Follower, Tracker};
 use crate::element;
 use crate::events::parse_mesh_event;
+use crate::facefilter::FaceSelection;
 use crate::meta::FaceMeta;
 use liveness_core::face::{Face, FaceFrame, Keypoints};
 
@@ -26,10 +27,6 @@ const DEFAULT_MODEL: FaceDetectModel = FaceDetectModel::Short;
 const DEFAULT_MIN_SCORE: f64 = 0.5;
 /// MediaPipe's `min_suppression_threshold`.
 const DEFAULT_IOU: f64 = 0.3;
-const DEFAULT_MAX_FACES: u32 = 10;
-const DEFAULT_MIN_FACE_SIZE: u32 = 0;
-const DEFAULT_THREADS: u32 = 1;
-const DEFAULT_POST_MESSAGES: bool = false;
 const DEFAULT_EVERY_NTH: u32 = 1;
 
 #[derive(Debug, Clone)]
@@ -38,10 +35,7 @@ struct Settings {
     model_location: Option<PathBuf>,
     min_score: f64,
     iou: f64,
-    max_faces: u32,
-    min_face_size: u32,
     threads: u32,
-    post_messages: bool,
     every_nth: u32,
 }
 
@@ -52,22 +46,19 @@ impl Default for Settings {
             model_location: None,
             min_score: DEFAULT_MIN_SCORE,
             iou: DEFAULT_IOU,
-            max_faces: DEFAULT_MAX_FACES,
-            min_face_size: DEFAULT_MIN_FACE_SIZE,
-            threads: DEFAULT_THREADS,
-            post_messages: DEFAULT_POST_MESSAGES,
+            threads: element::DEFAULT_THREADS,
             every_nth: DEFAULT_EVERY_NTH,
         }
     }
 }
 
 impl Settings {
-    fn detector_settings(&self) -> DetectorSettings {
+    fn detector_settings(&self, selection: FaceSelection) -> DetectorSettings {
         DetectorSettings {
             min_score: self.min_score as f32,
             iou_threshold: self.iou as f32,
-            max_faces: self.max_faces as usize,
-            min_face_size_px: self.min_face_size as f32,
+            max_faces: selection.max_faces as usize,
+            min_face_size_px: selection.min_face_size as f32,
         }
     }
 }
@@ -116,7 +107,7 @@ impl LvFaceDetect {
 impl ObjectSubclass for LvFaceDetect {
     const NAME: &'static str = "GstLvFaceDetect";
     type Type = super::LvFaceDetect;
-    type ParentType = gst_video::VideoFilter;
+    type ParentType = crate::facefilter::LvFaceFilter;
 }
 
 impl ObjectImpl for LvFaceDetect {
@@ -149,39 +140,11 @@ impl ObjectImpl for LvFaceDetect {
                     .default_value(DEFAULT_IOU)
                     .mutable_playing()
                     .build(),
-                glib::ParamSpecUInt::builder("max-faces")
-                    .nick("Maximum faces")
-                    .blurb("Keep at most this many faces per frame, best scores first")
-                    .minimum(1)
-                    .maximum(100)
-                    .default_value(DEFAULT_MAX_FACES)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("min-face-size")
-                    .nick("Minimum face size")
-                    .blurb("Faces whose box is smaller than this many pixels (shorter side) are dropped; 0 keeps all")
-                    .maximum(16384)
-                    .default_value(DEFAULT_MIN_FACE_SIZE)
-                    .mutable_playing()
-                    .build(),
                 element::every_nth_spec(
                     "Run the detector on every n-th frame only (and on every frame while no face is followed or the mesh lost one); between, each face keeps its last detection, moved and scaled as lvlandmarks downstream saw the face move (its `lvlandmarks-tracks` upstream events), marked `tracked` in the FaceMeta; new faces wait for the next detection. 1 detects on every frame",
                     DEFAULT_EVERY_NTH,
                 ),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb("ONNX Runtime intra-op threads of the model session; elements with the same model and threads share one session")
-                    .minimum(1)
-                    .maximum(64)
-                    .default_value(DEFAULT_THREADS)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecBoolean::builder("post-messages")
-                    .nick("Post messages")
-                    .blurb("Post an `lvfacedetect` element message with the faces of every frame on the bus")
-                    .default_value(DEFAULT_POST_MESSAGES)
-                    .mutable_playing()
-                    .build(),
+                element::threads_spec("model session"),
             ]
         });
         PROPERTIES.as_ref()
@@ -194,10 +157,7 @@ impl ObjectImpl for LvFaceDetect {
             "model-location" => settings.model_location = element::path_from_value(value),
             "min-score" => settings.min_score = value.get().expect("type checked upstream"),
             "iou" => settings.iou = value.get().expect("type checked upstream"),
-            "max-faces" => settings.max_faces = value.get().expect("type checked upstream"),
-            "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
             "threads" => settings.threads = value.get().expect("type checked upstream"),
-            "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
             "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
             name => unreachable!("unknown property {name}"),
         }
@@ -211,10 +171,7 @@ impl ObjectImpl for LvFaceDetect {
             "model-location" => element::path_to_value(&settings.model_location),
             "min-score" => settings.min_score.to_value(),
             "iou" => settings.iou.to_value(),
-            "max-faces" => settings.max_faces.to_value(),
-            "min-face-size" => settings.min_face_size.to_value(),
             "threads" => settings.threads.to_value(),
-            "post-messages" => settings.post_messages.to_value(),
             "every-nth" => settings.every_nth.to_value(),
             name => unreachable!("unknown property {name}"),
         }
@@ -236,11 +193,6 @@ impl ElementImpl for LvFaceDetect {
             )
         });
         Some(&*METADATA)
-    }
-
-    fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(element::pad_templates);
-        PAD_TEMPLATES.as_ref()
     }
 }
 
@@ -298,6 +250,7 @@ impl BaseTransformImpl for LvFaceDetect {
 
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let selection = crate::facefilter::selection_of(self);
         let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = state_guard.as_mut() else {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["not started"]);
@@ -307,7 +260,7 @@ impl BaseTransformImpl for LvFaceDetect {
 
         let detect = state.follower.detect_now(settings.every_nth);
         let faces: Vec<(u64, Detection)> = if detect {
-            let detector_settings = settings.detector_settings();
+            let detector_settings = settings.detector_settings(selection);
             let detections: Vec<Detection> =
                 element::analyse_frame(self, buffer, &info, |view| state.detector.detect(view, &detector_settings))?;
             let boxes: Vec<_> = detections.iter().map(|d| d.bbox).collect();
@@ -354,13 +307,15 @@ impl BaseTransformImpl for LvFaceDetect {
                     .build(),
             );
         }
-        if settings.post_messages {
+        if selection.post_messages {
             self.post_faces(buffer, &frame);
         }
         FaceMeta::add(buffer, frame);
         Ok(gst::FlowSuccess::Ok)
     }
 }
+
+impl crate::facefilter::LvFaceFilterImpl for LvFaceDetect {}
 
 impl VideoFilterImpl for LvFaceDetect {
     fn set_info(

@@ -9,7 +9,7 @@ mod imp;
 pub mod tracker;
 
 glib::wrapper! {
-    pub struct LvFaceDetect(ObjectSubclass<imp::LvFaceDetect>) @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
+    pub struct LvFaceDetect(ObjectSubclass<imp::LvFaceDetect>) @extends crate::facefilter::LvFaceFilter, gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
 }
 
 /// Which BlazeFace model the element runs (property `model`).

@@ -34,7 +34,6 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 const DEFAULT_EXPIRY_S: u32 = 300;
 const DEFAULT_BESTSHOT_SIZE: u32 = 256;
 const DEFAULT_JPEG_QUALITY: u32 = 90;
-const DEFAULT_THREADS: u32 = 1;
 const DEFAULT_AGE_EVERY_NTH: u32 = 3;
 
 #[derive(Debug, Clone)]
@@ -81,7 +80,7 @@ impl Default for Settings {
             age_model: AgeModelChoice::FaceApi,
             age_every_nth: DEFAULT_AGE_EVERY_NTH,
             age_model_location: None,
-            threads: DEFAULT_THREADS,
+            threads: element::DEFAULT_THREADS,
             checks: FrameCheckSettings::default(),
             location: None,
         }
@@ -382,14 +381,7 @@ impl ObjectImpl for LvJwtSink {
                     .blurb("Path of the age model file; unset looks for the age-model's file in LIVENESS_MODEL_DIR, the source tree's models/ and the installed model folder")
                     .mutable_ready()
                     .build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb("ONNX Runtime intra-op threads of the age model session")
-                    .minimum(1)
-                    .maximum(64)
-                    .default_value(d.threads)
-                    .mutable_ready()
-                    .build(),
+                element::threads_spec("age model session"),
                 glib::ParamSpecUInt::builder("min-face-size")
                     .nick("Minimum face size")
                     .blurb("Shorter side of the face box, in pixels, below which a frame reports face-too-small (error 3)")

@@ -28,11 +28,7 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 const DEFAULT_EVERY_NTH: u32 = 1;
 const DEFAULT_IDLE_EVERY_NTH: u32 = 1;
-const DEFAULT_MIN_FACE_SIZE: u32 = 0;
-const DEFAULT_MAX_FACES: u32 = 10;
 const DEFAULT_MIN_FACE_FLAG: f64 = 0.5;
-const DEFAULT_THREADS: u32 = 1;
-const DEFAULT_POST_MESSAGES: bool = false;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -40,12 +36,9 @@ struct Settings {
     emotion_location: Option<std::path::PathBuf>,
     every_nth: u32,
     idle_every_nth: u32,
-    min_face_size: u32,
-    max_faces: u32,
     min_face_flag: f64,
     eye_closed_ratio: f64,
     threads: u32,
-    post_messages: bool,
 }
 
 impl Default for Settings {
@@ -55,12 +48,9 @@ impl Default for Settings {
             emotion_location: None,
             every_nth: DEFAULT_EVERY_NTH,
             idle_every_nth: DEFAULT_IDLE_EVERY_NTH,
-            min_face_size: DEFAULT_MIN_FACE_SIZE,
-            max_faces: DEFAULT_MAX_FACES,
             min_face_flag: DEFAULT_MIN_FACE_FLAG,
             eye_closed_ratio: DEFAULT_EYE_CLOSED_RATIO as f64,
-            threads: DEFAULT_THREADS,
-            post_messages: DEFAULT_POST_MESSAGES,
+            threads: element::DEFAULT_THREADS,
         }
     }
 }
@@ -110,7 +100,7 @@ impl LvLandmarks {
 impl ObjectSubclass for LvLandmarks {
     const NAME: &'static str = "GstLvLandmarks";
     type Type = super::LvLandmarks;
-    type ParentType = gst_video::VideoFilter;
+    type ParentType = crate::facefilter::LvFaceFilter;
 }
 
 impl ObjectImpl for LvLandmarks {
@@ -137,21 +127,6 @@ impl ObjectImpl for LvLandmarks {
                     .default_value(DEFAULT_IDLE_EVERY_NTH)
                     .mutable_playing()
                     .build(),
-                glib::ParamSpecUInt::builder("min-face-size")
-                    .nick("Minimum face size")
-                    .blurb("Faces whose detector box is smaller than this many pixels (shorter side) get no mesh; 0 analyses all")
-                    .maximum(16384)
-                    .default_value(DEFAULT_MIN_FACE_SIZE)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("max-faces")
-                    .nick("Maximum faces")
-                    .blurb("Analyse at most this many faces per frame, largest first")
-                    .minimum(1)
-                    .maximum(100)
-                    .default_value(DEFAULT_MAX_FACES)
-                    .mutable_playing()
-                    .build(),
                 glib::ParamSpecDouble::builder("min-face-flag")
                     .nick("Minimum face flag")
                     .blurb("The mesh model's own face probability below which its mesh is dropped for that face (0..1)")
@@ -168,20 +143,7 @@ impl ObjectImpl for LvLandmarks {
                     .default_value(DEFAULT_EYE_CLOSED_RATIO as f64)
                     .mutable_playing()
                     .build(),
-                glib::ParamSpecUInt::builder("threads")
-                    .nick("Threads")
-                    .blurb("ONNX Runtime intra-op threads of the mesh and emotion sessions (shared with other elements using the same setting)")
-                    .minimum(1)
-                    .maximum(64)
-                    .default_value(DEFAULT_THREADS)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecBoolean::builder("post-messages")
-                    .nick("Post messages")
-                    .blurb("Post an `lvlandmarks` element message per frame with each face's track id, yaw, pitch, roll, eye ratios, mouth opening and smile")
-                    .default_value(DEFAULT_POST_MESSAGES)
-                    .mutable_playing()
-                    .build(),
+                element::threads_spec("mesh and emotion sessions"),
             ]
         });
         PROPERTIES.as_ref()
@@ -194,12 +156,9 @@ impl ObjectImpl for LvLandmarks {
             "emotion-model-location" => settings.emotion_location = element::path_from_value(value),
             "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
             "idle-every-nth" => settings.idle_every_nth = value.get().expect("type checked upstream"),
-            "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
-            "max-faces" => settings.max_faces = value.get().expect("type checked upstream"),
             "min-face-flag" => settings.min_face_flag = value.get().expect("type checked upstream"),
             "eye-closed-ratio" => settings.eye_closed_ratio = value.get().expect("type checked upstream"),
             "threads" => settings.threads = value.get().expect("type checked upstream"),
-            "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
             name => unreachable!("unknown property {name}"),
         }
         gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
@@ -212,12 +171,9 @@ impl ObjectImpl for LvLandmarks {
             "emotion-model-location" => element::path_to_value(&settings.emotion_location),
             "every-nth" => settings.every_nth.to_value(),
             "idle-every-nth" => settings.idle_every_nth.to_value(),
-            "min-face-size" => settings.min_face_size.to_value(),
-            "max-faces" => settings.max_faces.to_value(),
             "min-face-flag" => settings.min_face_flag.to_value(),
             "eye-closed-ratio" => settings.eye_closed_ratio.to_value(),
             "threads" => settings.threads.to_value(),
-            "post-messages" => settings.post_messages.to_value(),
             name => unreachable!("unknown property {name}"),
         }
     }
@@ -239,11 +195,6 @@ impl ElementImpl for LvLandmarks {
             )
         });
         Some(&*METADATA)
-    }
-
-    fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(element::pad_templates);
-        PAD_TEMPLATES.as_ref()
     }
 }
 
@@ -286,12 +237,13 @@ impl BaseTransformImpl for LvLandmarks {
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
         let mut faces = element::required_faces(self, buffer, "lvlandmarks", "lvfacedetect")?;
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let selection = crate::facefilter::selection_of(self);
         let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = state_guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
         let info = element::negotiated(self, state.info.as_ref())?;
-        let chosen = element::select_faces(&faces, settings.min_face_size, settings.max_faces);
+        let chosen = selection.select(&faces);
         let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
         state.sampled.retain(&present);
         let fine_motion = state.needs.is_none_or(|n| n.fine_motion);
@@ -339,13 +291,15 @@ impl BaseTransformImpl for LvLandmarks {
         if !reports.is_empty() {
             self.obj().sink_pad().push_event(mesh_event(buffer.pts(), &reports));
         }
-        if settings.post_messages {
+        if selection.post_messages {
             self.post_faces(buffer, &faces);
         }
         element::store_faces(buffer, faces);
         Ok(gst::FlowSuccess::Ok)
     }
 }
+
+impl crate::facefilter::LvFaceFilterImpl for LvLandmarks {}
 
 impl VideoFilterImpl for LvLandmarks {
     fn set_info(

@@ -9,7 +9,7 @@ mod imp;
 pub mod mesh;
 
 glib::wrapper! {
-    pub struct LvLandmarks(ObjectSubclass<imp::LvLandmarks>) @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
+    pub struct LvLandmarks(ObjectSubclass<imp::LvLandmarks>) @extends crate::facefilter::LvFaceFilter, gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

@@ -31,20 +31,14 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 const SKIN_REGION: f32 = 0.8;
 /// seed 002 `minSurfaceScore`.
 const DEFAULT_MIN_SURFACE_SCORE: f64 = 0.40;
-const DEFAULT_MIN_FACE_SIZE: u32 = 0;
-const DEFAULT_MAX_FACES: u32 = 10;
 const DEFAULT_EVERY_NTH: u32 = 1;
-const DEFAULT_POST_MESSAGES: bool = false;
 
 #[derive(Debug, Clone)]
 struct Settings {
     surface: SurfaceThresholds,
     quality: QualityThresholds,
     min_surface_score: f32,
-    min_face_size: u32,
-    max_faces: u32,
     every_nth: u32,
-    post_messages: bool,
 }
 
 impl Default for Settings {
@@ -53,10 +47,7 @@ impl Default for Settings {
             surface: SurfaceThresholds::default(),
             quality: QualityThresholds::default(),
             min_surface_score: DEFAULT_MIN_SURFACE_SCORE as f32,
-            min_face_size: DEFAULT_MIN_FACE_SIZE,
-            max_faces: DEFAULT_MAX_FACES,
             every_nth: DEFAULT_EVERY_NTH,
-            post_messages: DEFAULT_POST_MESSAGES,
         }
     }
 }
@@ -210,7 +201,7 @@ impl LvSurfaceAnalysis {
 impl ObjectSubclass for LvSurfaceAnalysis {
     const NAME: &'static str = "GstLvSurfaceAnalysis";
     type Type = super::LvSurfaceAnalysis;
-    type ParentType = gst_video::VideoFilter;
+    type ParentType = crate::facefilter::LvFaceFilter;
 }
 
 impl ObjectImpl for LvSurfaceAnalysis {
@@ -243,27 +234,6 @@ impl ObjectImpl for LvSurfaceAnalysis {
                     "Analyse every n-th frame of each face only and carry its last results (by track id) over the frames between; the session score then covers the analysed frames; 1 analyses every frame",
                     DEFAULT_EVERY_NTH,
                 ),
-                glib::ParamSpecUInt::builder("min-face-size")
-                    .nick("Minimum face size")
-                    .blurb("Faces whose detector box is smaller than this many pixels (shorter side) are not analysed; 0 analyses all")
-                    .maximum(16384)
-                    .default_value(DEFAULT_MIN_FACE_SIZE)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("max-faces")
-                    .nick("Maximum faces")
-                    .blurb("Analyse at most this many faces per frame, largest first")
-                    .minimum(1)
-                    .maximum(100)
-                    .default_value(DEFAULT_MAX_FACES)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("post-messages")
-                    .nick("Post messages")
-                    .blurb("Post an `lvsurfaceanalysis` element message per frame with each face's checks (seed 002 names and readable aliases), running surface score and quality")
-                    .default_value(DEFAULT_POST_MESSAGES)
-                    .mutable_playing()
-                    .build(),
             ]);
             properties
         });
@@ -277,10 +247,7 @@ impl ObjectImpl for LvSurfaceAnalysis {
         } else {
             match pspec.name() {
                 "moire-rows" => settings.surface.moire_rows = value.get().expect("type checked upstream"),
-                "min-face-size" => settings.min_face_size = value.get().expect("type checked upstream"),
-                "max-faces" => settings.max_faces = value.get().expect("type checked upstream"),
                 "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
-                "post-messages" => settings.post_messages = value.get().expect("type checked upstream"),
                 name => unreachable!("unknown property {name}"),
             }
         }
@@ -294,10 +261,7 @@ impl ObjectImpl for LvSurfaceAnalysis {
         }
         match pspec.name() {
             "moire-rows" => settings.surface.moire_rows.to_value(),
-            "min-face-size" => settings.min_face_size.to_value(),
-            "max-faces" => settings.max_faces.to_value(),
             "every-nth" => settings.every_nth.to_value(),
-            "post-messages" => settings.post_messages.to_value(),
             name => unreachable!("unknown property {name}"),
         }
     }
@@ -322,11 +286,6 @@ impl ElementImpl for LvSurfaceAnalysis {
             )
         });
         Some(&*METADATA)
-    }
-
-    fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(element::pad_templates);
-        PAD_TEMPLATES.as_ref()
     }
 }
 
@@ -363,12 +322,13 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
         let mut faces = element::required_faces(self, buffer, "lvsurfaceanalysis", "lvfacedetect")?;
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let selection = crate::facefilter::selection_of(self);
         let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = state_guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
         let info = element::negotiated(self, state.info.as_ref())?;
-        let chosen = element::select_faces(&faces, settings.min_face_size, settings.max_faces);
+        let chosen = selection.select(&faces);
         let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
         state.running.retain(|track, _| present.contains(track));
         state.sampled.retain(&present);
@@ -429,7 +389,7 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
         }
         drop(state_guard);
 
-        if settings.post_messages {
+        if selection.post_messages {
             self.post_faces(buffer, &faces);
         }
         element::store_faces(buffer, faces);
@@ -448,6 +408,8 @@ fn frame_signature(view: &liveness_core::frame::FrameView<'_>) -> Option<Signatu
         None => Signature::of(view.width, view.height, |x, y| view.luma(x, y)),
     }
 }
+
+impl crate::facefilter::LvFaceFilterImpl for LvSurfaceAnalysis {}
 
 impl VideoFilterImpl for LvSurfaceAnalysis {
     fn set_info(

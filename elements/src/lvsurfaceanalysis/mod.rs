@@ -7,7 +7,7 @@ use gst::prelude::*;
 mod imp;
 
 glib::wrapper! {
-    pub struct LvSurfaceAnalysis(ObjectSubclass<imp::LvSurfaceAnalysis>) @extends gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
+    pub struct LvSurfaceAnalysis(ObjectSubclass<imp::LvSurfaceAnalysis>) @extends crate::facefilter::LvFaceFilter, gst_video::VideoFilter, gst_base::BaseTransform, gst::Element, gst::Object;
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
