@@ -20,6 +20,7 @@ pub mod policy;
 pub mod protocol;
 pub mod relying_party;
 pub mod rest;
+pub mod routes;
 pub mod session;
 pub mod sessions;
 pub mod web;
@@ -31,6 +32,7 @@ use warp::Filter;
 
 use crate::config::Config;
 use crate::policy::PolicyStore;
+use crate::routes::Handler;
 
 /// What every connection shares.
 pub struct App {
@@ -85,9 +87,6 @@ impl Drop for AddressSlot {
         }
     }
 }
-
-/// Path of the LPProto WebSocket endpoint.
-pub const LPPROTO_PATH: &str = "lpproto";
 
 /// Tells ONNX Runtime (1.32 and later) to keep no device id, queue no telemetry event under
 /// `$HOME` and send none, unless the environment already says otherwise. The variable must be
@@ -190,23 +189,29 @@ async fn ready(app: Arc<App>) -> Result<warp::reply::Response, std::convert::Inf
     Ok(warp::reply::with_status(warp::reply::json(&body), status).into_response())
 }
 
-/// A path no route serves is answered 404 whatever its method (warp would answer 405 when a
-/// route of another method rejected it); known paths go on to their routes.
+/// A request no route takes, answered from the route table: 404 for a path no route serves,
+/// 405 for a known path and another method; the others go on to their routes.
 fn unknown_paths() -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
-    warp::path::full().and_then(|path: warp::path::FullPath| async move {
-        match metrics::route_of(path.as_str()) {
-            Some(_) => Err(warp::reject::not_found()),
-            None => Ok(rest::error_reply(
-                &rest::RestError::new(crate::errors::ErrorCode::UnknownEndpoint, "no endpoint has this path"),
-                None,
-            )),
-        }
-    })
+    warp::method().and(warp::path::full()).and_then(
+        |method: warp::http::Method, path: warp::path::FullPath| async move {
+            let unknown = crate::errors::ErrorCode::UnknownEndpoint;
+            match routes::refusal(&method, path.as_str()) {
+                None => Err(warp::reject::not_found()),
+                Some(status) if status == warp::http::StatusCode::NOT_FOUND => {
+                    Ok(rest::error_reply(&rest::RestError::new(unknown, "no endpoint has this path"), None))
+                }
+                Some(status) => Ok(rest::error_reply(
+                    &rest::RestError::new(unknown, "no endpoint has this path and method"),
+                    Some(status),
+                )),
+            }
+        },
+    )
 }
 
 /// `GET /metrics`: the OpenMetrics text of [`metrics::Metrics`].
 fn metrics_route(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
-    warp::path("metrics").and(warp::path::end()).and(warp::get()).map(move || {
+    routes::at(Handler::Metrics).map(move || {
         warp::reply::with_header(app.metrics.encode(app.running_sessions()), "content-type", metrics::CONTENT_TYPE)
     })
 }
@@ -217,23 +222,18 @@ fn openapi_route(
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone + use<> {
     use warp::Reply;
     let document = openapi::document(config).to_json().unwrap_or_default();
-    warp::path("openapi.json")
-        .and(warp::path::end())
-        .and(warp::get())
+    routes::at(Handler::OpenApi)
         .map(move || warp::reply::with_header(document.clone(), "content-type", "application/json").into_response())
 }
 
 /// Every route of the server.
 pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
-    let health = warp::path("health")
-        .and(warp::path::end())
-        .and(warp::get())
+    let health = routes::at(Handler::Health)
         .map(|| warp::reply::json(&Health { status: "ok", version: env!("CARGO_PKG_VERSION") }));
     let ready_app = app.clone();
-    let ready = warp::path("ready").and(warp::path::end()).and(warp::get()).and_then(move || ready(ready_app.clone()));
+    let ready = routes::at(Handler::Ready).and_then(move || ready(ready_app.clone()));
     let ws_app = app.clone();
-    let lpproto = warp::path(LPPROTO_PATH)
-        .and(warp::path::end())
+    let lpproto = routes::at(Handler::LpProto)
         .and(warp::ws())
         .and(warp::addr::remote())
         .and(warp::header::optional::<String>("origin"))
@@ -276,11 +276,9 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
                     .into_response()
             },
         );
-    let page = warp::get().and(warp::path::end()).map(|| warp::reply::html(web::INDEX_HTML));
-    let assets =
-        warp::get().and(warp::path("static")).and(warp::path::tail()).and_then(|path: warp::path::Tail| async move {
-            web::asset(path.as_str()).ok_or_else(warp::reject::not_found)
-        });
+    let page = routes::at(Handler::Page).map(|| warp::reply::html(web::INDEX_HTML));
+    let assets = routes::with_param(Handler::Static)
+        .and_then(|file: String| async move { web::asset(&file).ok_or_else(warp::reject::not_found) });
     let counted = app.metrics.clone();
     unknown_paths()
         .or(health)

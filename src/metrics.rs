@@ -173,54 +173,15 @@ impl Metrics {
 
     /// An HTTP request was answered.
     pub fn request(&self, path: &str, method: &str, status: u16) {
-        let path = route_of(path).unwrap_or_else(|| "other".into());
+        let path = crate::routes::label(path).unwrap_or("other").to_string();
         let labels = RequestLabels { path, method: method.into(), status: status.to_string() };
         self.requests.get_or_create(&labels).inc();
     }
 }
 
-/// The route a path belongs to, ids replaced (`/v1/sessions/{id}/result`); None for a path no
-/// route serves. Metric labels take it (bounded whatever clients ask for) and unknown paths are
-/// answered 404 by it.
-pub(crate) fn route_of(path: &str) -> Option<String> {
-    const FIXED: &[&str] = &[
-        "/",
-        "/health",
-        "/ready",
-        "/metrics",
-        "/openapi.json",
-        "/lpproto",
-        "/v1/sessions",
-        "/v1/admin/final-failures/lift",
-    ];
-    if FIXED.contains(&path) || crate::rest::Endpoint::from_path(path).is_some() {
-        return Some(path.to_string());
-    }
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let route = match parts.as_slice() {
-        ["v1", "sessions", _, "result"] => "/v1/sessions/{id}/result",
-        ["sessions", _, "video"] => "/sessions/{id}/video",
-        ["sessions", _] => "/sessions/{id}",
-        ["static", file @ ..] if crate::web::asset(&file.join("/")).is_some() => "/static/{file}",
-        _ => return None,
-    };
-    Some(route.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_keep_label_values_bounded() {
-        assert_eq!(route_of("/v1/sessions/abc-123/result").as_deref(), Some("/v1/sessions/{id}/result"));
-        assert_eq!(route_of("/sessions/x/video").as_deref(), Some("/sessions/{id}/video"));
-        assert_eq!(route_of("/liveness").as_deref(), Some("/liveness"));
-        assert_eq!(route_of("/static/lpclient.js").as_deref(), Some("/static/{file}"));
-        assert_eq!(route_of("/static/i18n/fr.json").as_deref(), Some("/static/{file}"));
-        assert_eq!(route_of("/static/secret.txt"), None);
-        assert_eq!(route_of("/a/b/c/d/e"), None);
-    }
 
     #[test]
     fn counts_appear_in_the_text() {

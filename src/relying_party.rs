@@ -22,6 +22,7 @@ use crate::clock::now_ms;
 use crate::policy::StoreError;
 use crate::protocol::{Outcome, ProtoError};
 use crate::rest::{RestError, error_reply};
+use crate::routes::{self, Handler};
 
 /// Longest user reference, in bytes.
 pub const MAX_USER_REFERENCE_BYTES: usize = 128;
@@ -305,25 +306,24 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), 
     // The same body bound as the REST routes, so that a refused body is answered here.
     let body = warp::body::content_length_limit(app.config.max_body_bytes as u64).and(warp::body::bytes());
     let (create_app, result_app, lift_app) = (app.clone(), app.clone(), app);
-    let create = warp::post().and(warp::path!("v1" / "sessions")).and(authorization()).and(body).then(
+    let create = routes::at(Handler::CreateSession).and(authorization()).and(body).then(
         move |auth: Option<String>, body: bytes::Bytes| {
             let app = create_app.clone();
             async move { reply(create(&app, auth.as_deref(), &body).await, StatusCode::CREATED) }
         },
     );
-    let result = warp::get().and(warp::path!("v1" / "sessions" / String / "result")).and(authorization()).then(
+    let result = routes::with_param(Handler::SessionResult).and(authorization()).then(
         move |id: String, auth: Option<String>| {
             let app = result_app.clone();
             async move { reply(take_result(&app, auth.as_deref(), &id).await, StatusCode::OK) }
         },
     );
-    let lift =
-        warp::post().and(warp::path!("v1" / "admin" / "final-failures" / "lift")).and(authorization()).and(body).then(
-            move |auth: Option<String>, body: bytes::Bytes| {
-                let app = lift_app.clone();
-                async move { reply(lift(&app, auth.as_deref(), &body).await, StatusCode::OK) }
-            },
-        );
+    let lift = routes::at(Handler::LiftFinalFailure).and(authorization()).and(body).then(
+        move |auth: Option<String>, body: bytes::Bytes| {
+            let app = lift_app.clone();
+            async move { reply(lift(&app, auth.as_deref(), &body).await, StatusCode::OK) }
+        },
+    );
     create.or(result).unify().or(lift).unify()
 }
 

@@ -46,52 +46,7 @@ const SMILE_THRESHOLD: f64 = 0.7;
 /// Default rise of the smile probability, in percent, of `/challenge/validate` (seed 001).
 const MIN_EMOTION_CHANGE: f64 = 20.0;
 
-/// The endpoints, by path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    Detect,
-    Liveness,
-    Antispoof,
-    FaceMatch,
-    Verify,
-    ChallengeValidate,
-    SmileCheck,
-    BlinkCheck,
-    PassiveMonitor,
-}
-
-impl Endpoint {
-    pub const ALL: [Endpoint; 9] = [
-        Endpoint::Detect,
-        Endpoint::Liveness,
-        Endpoint::Antispoof,
-        Endpoint::FaceMatch,
-        Endpoint::Verify,
-        Endpoint::ChallengeValidate,
-        Endpoint::SmileCheck,
-        Endpoint::BlinkCheck,
-        Endpoint::PassiveMonitor,
-    ];
-
-    pub fn path(self) -> &'static str {
-        match self {
-            Endpoint::Detect => "detect",
-            Endpoint::Liveness => "liveness",
-            Endpoint::Antispoof => "antispoof",
-            Endpoint::FaceMatch => "face-match",
-            Endpoint::Verify => "verify",
-            Endpoint::ChallengeValidate => "challenge/validate",
-            Endpoint::SmileCheck => "smile-check",
-            Endpoint::BlinkCheck => "blink-check",
-            Endpoint::PassiveMonitor => "passive-monitor",
-        }
-    }
-
-    pub(crate) fn from_path(path: &str) -> Option<Endpoint> {
-        let path = path.trim_matches('/');
-        Endpoint::ALL.into_iter().find(|e| e.path() == path)
-    }
-}
+pub use crate::routes::Endpoint;
 
 /// A refused request.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,23 +127,16 @@ pub fn error_reply(error: &RestError, status: Option<StatusCode>) -> warp::reply
     warp::reply::with_status(warp::reply::json(&error.body()), status.unwrap_or_else(|| error.status())).into_response()
 }
 
-/// `POST /<endpoint>` for every endpoint; other methods and paths fall through to
-/// [`recover`].
+/// `POST /<endpoint>` for every endpoint of the route table; other methods and paths fall
+/// through to [`recover`].
 pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
-    warp::post()
-        .and(warp::path::full())
-        .map(|path: warp::path::FullPath| Endpoint::from_path(path.as_str()))
+    crate::routes::analysis()
         .and(warp::body::content_length_limit(app.config.max_body_bytes as u64))
         .and(warp::body::bytes())
-        .then(move |endpoint: Option<Endpoint>, body: bytes::Bytes| {
+        .then(move |endpoint: Endpoint, body: bytes::Bytes| {
             let app = app.clone();
             async move {
                 let started = Instant::now();
-                // Every POST lands here (no other route takes one): an unknown path is a 404,
-                // not the 405 warp would give for the GET routes' paths.
-                let Some(endpoint) = endpoint else {
-                    return error_reply(&RestError::new(ErrorCode::UnknownEndpoint, "no endpoint has this path"), None);
-                };
                 let answer = tokio::task::spawn_blocking(move || {
                     // One place of the analysis gate LPProto's frames go through as well.
                     let Some(_pass) = app.analysis_gate.enter_within(SLOT_WAIT) else {
@@ -887,15 +835,6 @@ fn challenge_validate(request: &Request) -> Result<ChallengeBody, RestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn endpoints_round_trip_their_paths() {
-        for endpoint in Endpoint::ALL {
-            assert_eq!(Endpoint::from_path(&format!("/{}", endpoint.path())), Some(endpoint));
-        }
-        assert_eq!(Endpoint::from_path("/health"), None);
-        assert_eq!(Endpoint::from_path("/challenge"), None);
-    }
 
     #[test]
     fn images_decode_with_clear_errors() {

@@ -14,6 +14,7 @@ use warp::{Filter, Reply};
 
 use crate::App;
 use crate::rest::{RestError, error_reply};
+use crate::routes::{self, Handler};
 
 /// The glue pipeline; `lvvideogluesrc`'s Redis URL and session id are set as properties,
 /// never written into the launch line.
@@ -25,8 +26,7 @@ const GLUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
     let video_app = app.clone();
-    let video = warp::get()
-        .and(warp::path!("sessions" / String / "video"))
+    let video = routes::with_param(Handler::SessionVideo)
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::query::<HashMap<String, String>>())
         .then(move |id: String, auth: Option<String>, query: HashMap<String, String>| {
@@ -58,8 +58,7 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), 
                 }
             }
         });
-    let delete = warp::delete()
-        .and(warp::path!("sessions" / String))
+    let delete = routes::with_param(Handler::DeleteSession)
         .and(warp::header::optional::<String>("authorization"))
         .then(move |id: String, auth: Option<String>| {
             let app = app.clone();

@@ -1362,7 +1362,8 @@ async fn start_server(o: &Options, vars: &[(&str, &str)]) -> Result<Server, Stri
     })
     .map_err(|err| format!("configuration: {err}"))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|err| err.to_string())?;
-    let url = format!("ws://{}/{}", listener.local_addr().map_err(|err| err.to_string())?, lpserver::LPPROTO_PATH);
+    let lpproto = lpserver::routes::Route::of(lpserver::routes::Handler::LpProto).path;
+    let url = format!("ws://{}{lpproto}", listener.local_addr().map_err(|err| err.to_string())?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(lpserver::serve(config, listener, async {
         let _ = stopped.await;
