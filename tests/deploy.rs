@@ -112,7 +112,7 @@ async fn lpload(url: String, sessions: usize) -> String {
         "--api-key".into(),
         common::API_KEY.into(),
     ];
-    let output = tokio::task::spawn_blocking(move || Command::new(env!("CARGO_BIN_EXE_lpload")).args(args).output())
+    let output = tokio::task::spawn_blocking(move || Command::new(common::workspace_bin("lpload")).args(args).output())
         .await
         .unwrap()
         .expect("lpload runs");

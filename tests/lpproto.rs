@@ -431,7 +431,7 @@ async fn the_load_tool_reports_round_trips_of_concurrent_sessions() {
     let (address, _stop) = start(&[("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right")]).await;
     let lpload = |args: Vec<String>| {
         tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_lpload")).args(args).output()
+            std::process::Command::new(common::workspace_bin("lpload")).args(args).output()
         })
     };
     // As a relying party: each session created for a user of its own.

@@ -515,3 +515,13 @@ pub fn photo(name: &str) -> String {
     let path: PathBuf = root().join(".cache/fixtures/face_recognition").join(name);
     b64(&std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}: run scripts/fetch-fixtures.sh", path.display())))
 }
+
+/// A binary of another package of the workspace (`lpload` of liveness-tools), built by
+/// `cargo build --workspace` (`make test` builds first) into the folder the tests run from.
+pub fn workspace_bin(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    // target/<profile>/deps/<test> beside target/<profile>/<name>
+    let path = exe.parent().and_then(|deps| deps.parent()).expect("the target folder").join(name);
+    assert!(path.exists(), "{} is missing: build the workspace first (cargo build --workspace)", path.display());
+    path
+}

@@ -60,7 +60,7 @@ fn options() -> Result<Options, String> {
         url: "ws://127.0.0.1:5003/lpproto".into(),
         sessions: 10,
         fps: 10.0,
-        clip: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-session.webm"),
+        clip: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/demo-session.webm")),
         frames: None,
         ramp: Duration::from_millis(1000),
         api_key: None,

@@ -514,4 +514,43 @@ mod tests {
         }
         assert_eq!(blur(&image, w, h, 1.0).len(), image.len());
     }
+
+    /// Mean absolute luma change between two JPEGs of one still scene.
+    fn change(a: &[u8], b: &[u8]) -> f32 {
+        let (a, b) = (image::load_from_memory(a).unwrap().to_luma8(), image::load_from_memory(b).unwrap().to_luma8());
+        let sum: f32 = a.pixels().zip(b.pixels()).map(|(p, q)| (p.0[0] as f32 - q.0[0] as f32).abs()).sum();
+        sum / a.pixels().len() as f32
+    }
+
+    #[test]
+    fn a_camera_slower_than_its_reader_repeats_frames_and_a_denoiser_lowers_its_noise() {
+        let (w, h) = (48, 32);
+        let scene: Image = vec![0.5; w * h * 3];
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let condition = Condition { noise: 4.0, denoiser: false, quality: 95, fps: 15.0 };
+        // Read at 30 fps, a 15 fps camera has a new frame on every other read.
+        let mut camera = Filming::new(condition, &mut rng);
+        let mut repeats = 0;
+        for i in 0..30 {
+            let t = i as f64 / 30.0;
+            match camera.repeat(t) {
+                Some(_) => repeats += 1,
+                None => drop(camera.capture(t, &scene, w, h, &mut rng)),
+            }
+        }
+        assert!((14..=16).contains(&repeats), "{repeats} repeats of 30 reads");
+        // Consecutive frames of a still scene differ by the sensor's temporal noise; the
+        // denoiser keeps 0.38 of it.
+        let mut noisy = Filming::new(condition, &mut rng);
+        let mut denoised = Filming::new(Condition { denoiser: true, ..condition }, &mut rng);
+        let frames = |c: &mut Filming, rng: &mut ChaCha8Rng| {
+            let first = c.capture(0.0, &scene, w, h, rng);
+            (first, c.capture(1.0 / 15.0, &scene, w, h, rng))
+        };
+        let (a, b) = frames(&mut noisy, &mut rng);
+        let (c, d) = frames(&mut denoised, &mut rng);
+        let (raw, filtered) = (change(&a, &b), change(&c, &d));
+        assert!(raw > 2.5 && filtered < raw * 0.6, "raw {raw}, denoised {filtered}");
+        assert_eq!(Condition::sweep().len(), 48);
+    }
 }
