@@ -1,9 +1,10 @@
 //! `liveness-core`: the liveness check as plain Rust, without GStreamer and without I/O.
 //!
 //! What the `liveness` elements and `lpserver` agree on lives here, once:
-//! - the face record every element adds to ([`face`]) and the contracts between elements
-//!   (what a challenge session needs from the face mesh, what the mesh found, the flash
-//!   schedule, the stream figures: [`contracts`], [`challenge::flash`], [`stream`]);
+//! - the face record every element adds to ([`face`], with what the mesh found of each track,
+//!   [`face::MeshReport`]) and the other contracts between elements: what a challenge session
+//!   needs from the face mesh and the screen-flash schedule ([`contracts`]), the stream
+//!   figures ([`stream`]) and what a frame's JPEG tells of its capture ([`capture`]);
 //! - the findings and their meanings ([`errors`]), the per-frame checks ([`checks`]), the
 //!   verdict and frame result ([`verdict`]) and the token's claims ([`claims`]);
 //! - the pure logic: the challenge session and its rules (pose, planarity, flash correlation,
