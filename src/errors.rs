@@ -189,7 +189,7 @@ impl ErrorCode {
             }
             ErrorCode::UnknownEndpoint => "No REST endpoint has this path and method.",
             ErrorCode::Busy => {
-                "Every analysis slot (REST) or session place (`MAX_SESSIONS`, LPProto) of the server is taken: retry after `retry_after_ms` (`retry-after-ms`)."
+                "Every place of the analysis gate (`ANALYSIS_THREADS`) stayed taken for 10 s (REST), or every session place (`MAX_SESSIONS`, LPProto) is taken: retry after `retry_after_ms` (`retry-after-ms`)."
             }
             ErrorCode::Unauthorized => {
                 "The relying-party endpoints need `Authorization: Bearer <API key>` (one of `API_KEYS`), the admin ones `Authorization: Bearer <ADMIN_TOKEN>`: the key is missing or wrong, or none is configured (HTTP 401)."

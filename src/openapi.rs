@@ -300,7 +300,7 @@ fn rest_operations(schemas: &mut Vec<(String, RefOr<Schema>)>) -> Operations {
             .response("200", json_answer("The analysis", Ref::from_schema_name(answer_name)))
             .response("400", error_answer("A bad body, field or image (the error names the field)"))
             .response("413", error_answer("The body is larger than `MAX_BODY_BYTES`"))
-            .response("503", error_answer("Every analysis slot stayed busy (`retry_after_ms`)"))
+            .response("503", error_answer("Every place of the analysis gate stayed taken for 10 s (`retry_after_ms`)"))
             .response("500", error_answer("The analysis failed"));
         operations.push((Handler::Analysis(endpoint), post));
     }

@@ -10,8 +10,8 @@
 //!
 //! Errors are JSON with the shared error-code table: `{"error": name, "code": n, "detail":
 //! text, "field": name?}`, status 400 (bad JSON, field or image), 404/405 (unknown endpoint),
-//! 413 (body over `MAX_BODY_BYTES`), 503 (every analysis slot busy) or 500. The stored-session
-//! endpoints ([`crate::sessions`]) answer the same shape.
+//! 413 (body over `MAX_BODY_BYTES`), 503 (the analysis gate stayed full) or 500. The
+//! stored-session endpoints ([`crate::sessions`]) answer the same shape.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,7 +39,7 @@ pub(crate) use answers::*;
 
 /// Most frames one request may carry (`/blink-check`, `/passive-monitor`).
 pub const MAX_REQUEST_FRAMES: usize = 64;
-/// How long a request waits for a free analysis slot before it gets `busy`.
+/// How long a request waits for a place in the analysis gate before it gets `busy`.
 const SLOT_WAIT: Duration = Duration::from_secs(10);
 /// lvchallenge's defaults the two-image challenge check replays (baseline frames, hold).
 const BASELINE_FRAMES: usize = 5;
