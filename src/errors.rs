@@ -3,7 +3,7 @@
 //! answer carries either kind ([`Code`]).
 //! A code never changes its meaning; new errors get new numbers.
 
-pub use liveness_core::errors::Finding;
+pub use liveness_core::errors::{CodeTable, Finding};
 
 /// One error of the server, with a stable number ([`ErrorCode::code`]), a name for logs and JSON
 /// ([`ErrorCode::name`]) and a sentence for people ([`ErrorCode::meaning`]).
@@ -93,10 +93,6 @@ impl ErrorCode {
 
     pub fn code(self) -> u16 {
         self as u16
-    }
-
-    pub fn from_code(code: u16) -> Option<ErrorCode> {
-        ErrorCode::ALL.iter().copied().find(|c| c.code() == code)
     }
 
     pub fn name(self) -> &'static str {
@@ -228,14 +224,23 @@ impl ErrorCode {
             }
         }
     }
+}
 
-    /// The table as Markdown rows (`| code | name | meaning |`), as the docs show it.
-    pub fn markdown_table() -> String {
-        let mut table = String::from("| code | name | meaning |\n|---|---|---|\n");
-        for code in ErrorCode::ALL {
-            table.push_str(&format!("| {} | `{}` | {} |\n", code.code(), code.name(), code.meaning()));
-        }
-        table
+impl CodeTable for ErrorCode {
+    fn all() -> &'static [Self] {
+        &ErrorCode::ALL
+    }
+
+    fn code(self) -> u16 {
+        self.code()
+    }
+
+    fn name(self) -> &'static str {
+        self.name()
+    }
+
+    fn meaning(self) -> &'static str {
+        self.meaning()
     }
 }
 

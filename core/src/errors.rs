@@ -71,10 +71,6 @@ impl Finding {
         self as u16
     }
 
-    pub fn from_code(code: u16) -> Option<Finding> {
-        Finding::ALL.iter().copied().find(|c| c.code() == code)
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Finding::NoFace => "no-face",
@@ -185,14 +181,46 @@ impl Finding {
             _ => return None,
         })
     }
+}
+
+/// A table of codes, each with a stable number, a name and a sentence: the findings here and
+/// lpserver's own errors. What follows from those is said once, here.
+pub trait CodeTable: Copy + PartialEq + 'static {
+    /// Every code, in number order.
+    fn all() -> &'static [Self];
+    fn code(self) -> u16;
+    fn name(self) -> &'static str;
+    fn meaning(self) -> &'static str;
+
+    fn from_code(code: u16) -> Option<Self> {
+        Self::all().iter().copied().find(|c| c.code() == code)
+    }
 
     /// The table as Markdown rows (`| code | name | meaning |`), as the docs show it.
-    pub fn markdown_table() -> String {
+    fn markdown_table() -> String {
         let mut table = String::from("| code | name | meaning |\n|---|---|---|\n");
-        for code in Finding::ALL {
+        for code in Self::all() {
             table.push_str(&format!("| {} | `{}` | {} |\n", code.code(), code.name(), code.meaning()));
         }
         table
+    }
+}
+
+impl CodeTable for Finding {
+    fn all() -> &'static [Self] {
+        &Finding::ALL
+    }
+
+    fn code(self) -> u16 {
+        self.code()
+    }
+
+    fn name(self) -> &'static str {
+        self.name()
+    }
+
+    fn meaning(self) -> &'static str {
+        self.meaning()
     }
 }
 

@@ -510,6 +510,7 @@ fn location_writes_the_token_readable_by_the_owner_only() {
 
 #[test]
 fn the_readme_lists_the_error_code_table() {
+    use liveness_core::errors::CodeTable;
     let table = liveness_core::errors::Finding::markdown_table();
     assert!(readme().contains(&table), "docs/elements.md must hold the table exactly:\n{table}");
 }

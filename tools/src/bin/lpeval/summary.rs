@@ -52,7 +52,7 @@ pub(crate) fn code_counts<'a>(records: impl Iterator<Item = &'a SessionRecord>) 
         for code in &r.codes {
             let name = u16::try_from(*code)
                 .ok()
-                .and_then(liveness_core::errors::Finding::from_code)
+                .and_then(<liveness_core::errors::Finding as liveness_core::errors::CodeTable>::from_code)
                 .map_or(code.to_string(), |c| format!("{code} {}", c.name()));
             *counts.entry(name).or_default() += 1;
         }
