@@ -252,7 +252,6 @@ impl<T: Clone> Sampled<T> {
     }
 }
 
-/// The `every-nth` property of an element that samples the frames of each face ([`Sampled`]).
 /// ONNX Runtime intra-op threads of an element's model sessions unless set.
 pub const DEFAULT_THREADS: u32 = 1;
 
@@ -271,17 +270,6 @@ pub fn threads_spec(models: &str) -> gst::glib::ParamSpec {
         .maximum(64)
         .default_value(DEFAULT_THREADS)
         .mutable_ready()
-        .build()
-}
-
-pub fn every_nth_spec(blurb: &'static str, default: u32) -> gst::glib::ParamSpec {
-    gst::glib::ParamSpecUInt::builder("every-nth")
-        .nick("Every n-th frame")
-        .blurb(blurb)
-        .minimum(1)
-        .maximum(1000)
-        .default_value(default)
-        .mutable_playing()
         .build()
 }
 

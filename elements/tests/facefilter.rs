@@ -18,13 +18,17 @@ fn the_face_elements_share_one_base_class_its_properties_and_its_pads() {
     for name in FACE_ELEMENTS {
         let element = make(name);
         assert!(element.type_().is_a(base), "{name} is a GstLvFaceFilter");
-        for property in ["min-face-size", "max-faces", "post-messages"] {
+        for property in ["min-face-size", "max-faces", "every-nth", "post-messages"] {
             let spec = element.find_property(property).unwrap_or_else(|| panic!("{name} has {property}"));
             assert_eq!(spec.owner_type(), base, "{name}'s {property} is the base class's");
         }
         assert_eq!(
-            (element.property::<u32>("min-face-size"), element.property::<u32>("max-faces")),
-            (0, 10),
+            (
+                element.property::<u32>("min-face-size"),
+                element.property::<u32>("max-faces"),
+                element.property::<u32>("every-nth")
+            ),
+            (0, 10, 1),
             "{name}'s defaults"
         );
         element.set_property("max-faces", 3u32);

@@ -1,4 +1,4 @@
-//! The base class's GObject side: its properties.
+//! The base class's GObject side: its properties and the negotiated video format.
 
 use std::sync::{LazyLock, Mutex};
 
@@ -13,11 +13,17 @@ use super::FaceSelection;
 #[derive(Default)]
 pub struct LvFaceFilter {
     selection: Mutex<FaceSelection>,
+    /// The format negotiated on the sink pad (`set_info`), for the elements' frame views.
+    info: Mutex<Option<gst_video::VideoInfo>>,
 }
 
 impl LvFaceFilter {
     pub(super) fn selection(&self) -> FaceSelection {
         *self.selection.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn video_info(&self) -> Option<gst_video::VideoInfo> {
+        self.info.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -49,6 +55,14 @@ impl ObjectImpl for LvFaceFilter {
                     .default_value(defaults.max_faces)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecUInt::builder("every-nth")
+                    .nick("Every n-th frame")
+                    .blurb("Run the element's analysis on every n-th frame of each face only (a new face on its first frame) and carry its last results over the frames between; lvfacedetect detects on every n-th frame and follows the faces between; 1 analyses every frame")
+                    .minimum(1)
+                    .maximum(1000)
+                    .default_value(defaults.every_nth)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoolean::builder("post-messages")
                     .nick("Post messages")
                     .blurb("Post an element message per frame, named after the element, with what it found on each face (docs/elements.md lists the fields)")
@@ -65,6 +79,7 @@ impl ObjectImpl for LvFaceFilter {
         match pspec.name() {
             "min-face-size" => selection.min_face_size = value.get().expect("type checked upstream"),
             "max-faces" => selection.max_faces = value.get().expect("type checked upstream"),
+            "every-nth" => selection.every_nth = value.get().expect("type checked upstream"),
             "post-messages" => selection.post_messages = value.get().expect("type checked upstream"),
             name => unreachable!("unknown property {name}"),
         }
@@ -75,6 +90,7 @@ impl ObjectImpl for LvFaceFilter {
         match pspec.name() {
             "min-face-size" => selection.min_face_size.to_value(),
             "max-faces" => selection.max_faces.to_value(),
+            "every-nth" => selection.every_nth.to_value(),
             "post-messages" => selection.post_messages.to_value(),
             name => unreachable!("unknown property {name}"),
         }
@@ -97,4 +113,16 @@ impl BaseTransformImpl for LvFaceFilter {
     const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
 }
 
-impl VideoFilterImpl for LvFaceFilter {}
+impl VideoFilterImpl for LvFaceFilter {
+    /// Keeps the negotiated format for the elements ([`super::LvFaceFilter::video_info`]).
+    fn set_info(
+        &self,
+        incaps: &gst::Caps,
+        in_info: &gst_video::VideoInfo,
+        outcaps: &gst::Caps,
+        out_info: &gst_video::VideoInfo,
+    ) -> Result<(), gst::LoggableError> {
+        *self.info.lock().unwrap_or_else(|p| p.into_inner()) = Some(in_info.clone());
+        self.parent_set_info(incaps, in_info, outcaps, out_info)
+    }
+}

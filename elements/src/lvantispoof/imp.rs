@@ -12,6 +12,7 @@ use gst_video::subclass::prelude::*;
 use super::scorer::{ANTISPOOF_FILE, Aggregation, Aggregator, LIVENESS_FILE, Scorer, frame_score};
 use super::{AggregationMode, AntispoofModel};
 use crate::element;
+use crate::facefilter::FrameFaces;
 use liveness_core::face::{Antispoof, Face};
 use liveness_core::pad::{FUSION_FILE, Fusion, FusionError};
 
@@ -26,7 +27,6 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 const DEFAULT_MODEL: AntispoofModel = AntispoofModel::Fusion;
 /// AggregateLiveness window (frames).
 const DEFAULT_WINDOW: u32 = 10;
-const DEFAULT_EVERY_NTH: u32 = 1;
 const DEFAULT_AGGREGATION: AggregationMode = AggregationMode::Mean;
 /// The fusion reads 0.5 at the operating point chosen by `make eval-pad`; the CNNs give
 /// probabilities whose source sets no cut-off, so the even odds point for them too.
@@ -39,7 +39,6 @@ struct Settings {
     liveness_location: Option<PathBuf>,
     fusion_location: Option<PathBuf>,
     window: u32,
-    every_nth: u32,
     aggregation: AggregationMode,
     threshold: f64,
     threads: u32,
@@ -53,7 +52,6 @@ impl Default for Settings {
             liveness_location: None,
             fusion_location: None,
             window: DEFAULT_WINDOW,
-            every_nth: DEFAULT_EVERY_NTH,
             aggregation: DEFAULT_AGGREGATION,
             threshold: DEFAULT_THRESHOLD,
             threads: element::DEFAULT_THREADS,
@@ -68,7 +66,6 @@ struct State {
     aggregator: Aggregator,
     /// Each track's last result, carried over the frames it is not scored on.
     sampled: element::Sampled<Antispoof>,
-    info: Option<gst_video::VideoInfo>,
 }
 
 #[derive(Default)]
@@ -134,10 +131,6 @@ impl ObjectImpl for LvAntispoof {
                     .default_value(DEFAULT_WINDOW)
                     .mutable_playing()
                     .build(),
-                element::every_nth_spec(
-                    "Score every n-th frame of each face only and carry its last result (by track id) over the frames between; the window then covers the scored frames; 1 scores every frame",
-                    DEFAULT_EVERY_NTH,
-                ),
                 glib::ParamSpecEnum::builder_with_default("aggregation", DEFAULT_AGGREGATION)
                     .nick("Aggregation")
                     .blurb("How the window's frame scores are combined: mean, or median (robust to a few odd frames)")
@@ -165,7 +158,6 @@ impl ObjectImpl for LvAntispoof {
             "liveness-model-location" => settings.liveness_location = element::path_from_value(value),
             "fusion-location" => settings.fusion_location = element::path_from_value(value),
             "window" => settings.window = value.get().expect("type checked upstream"),
-            "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
             "aggregation" => settings.aggregation = value.get().expect("type checked upstream"),
             "threshold" => settings.threshold = value.get().expect("type checked upstream"),
             "threads" => settings.threads = value.get().expect("type checked upstream"),
@@ -182,7 +174,6 @@ impl ObjectImpl for LvAntispoof {
             "liveness-model-location" => element::path_to_value(&settings.liveness_location),
             "fusion-location" => element::path_to_value(&settings.fusion_location),
             "window" => settings.window.to_value(),
-            "every-nth" => settings.every_nth.to_value(),
             "aggregation" => settings.aggregation.to_value(),
             "threshold" => settings.threshold.to_value(),
             "threads" => settings.threads.to_value(),
@@ -252,7 +243,6 @@ impl BaseTransformImpl for LvAntispoof {
             fusion,
             aggregator: Aggregator::default(),
             sampled: element::Sampled::default(),
-            info: None,
         });
         Ok(())
     }
@@ -272,20 +262,15 @@ impl BaseTransformImpl for LvAntispoof {
     }
 
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let mut faces = element::required_faces(self, buffer, "lvantispoof", "lvfacedetect")?;
+        let frame = FrameFaces::of(self, buffer)?;
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let selection = crate::facefilter::selection_of(self);
         let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = state_guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
-        let info = element::negotiated(self, state.info.as_ref())?;
-        let chosen = selection.select(&faces);
-        let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
-        state.aggregator.retain(&present);
-        state.sampled.retain(&present);
-        let (due, skipped): (Vec<usize>, Vec<usize>) =
-            chosen.into_iter().partition(|&i| state.sampled.due(faces[i].track_id, settings.every_nth));
+        state.aggregator.retain(&frame.present);
+        let (due, skipped) = frame.sample(&mut state.sampled, frame.selection.every_nth);
+        let FrameFaces { mut faces, selection, info, .. } = frame;
         let scorer = &state.scorer;
         let scores = element::analyse_frame(self, buffer, &info, |view| {
             due.iter().map(|&i| scorer.score(view, &faces[i]).map(|s| (i, s))).collect::<Result<Vec<_>, _>>()
@@ -326,17 +311,4 @@ impl BaseTransformImpl for LvAntispoof {
 
 impl crate::facefilter::LvFaceFilterImpl for LvAntispoof {}
 
-impl VideoFilterImpl for LvAntispoof {
-    fn set_info(
-        &self,
-        incaps: &gst::Caps,
-        in_info: &gst_video::VideoInfo,
-        outcaps: &gst::Caps,
-        out_info: &gst_video::VideoInfo,
-    ) -> Result<(), gst::LoggableError> {
-        if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            state.info = Some(in_info.clone());
-        }
-        self.parent_set_info(incaps, in_info, outcaps, out_info)
-    }
-}
+impl VideoFilterImpl for LvAntispoof {}

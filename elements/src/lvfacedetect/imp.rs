@@ -27,7 +27,6 @@ const DEFAULT_MODEL: FaceDetectModel = FaceDetectModel::Short;
 const DEFAULT_MIN_SCORE: f64 = 0.5;
 /// MediaPipe's `min_suppression_threshold`.
 const DEFAULT_IOU: f64 = 0.3;
-const DEFAULT_EVERY_NTH: u32 = 1;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -36,7 +35,6 @@ struct Settings {
     min_score: f64,
     iou: f64,
     threads: u32,
-    every_nth: u32,
 }
 
 impl Default for Settings {
@@ -47,7 +45,6 @@ impl Default for Settings {
             min_score: DEFAULT_MIN_SCORE,
             iou: DEFAULT_IOU,
             threads: element::DEFAULT_THREADS,
-            every_nth: DEFAULT_EVERY_NTH,
         }
     }
 }
@@ -68,7 +65,6 @@ struct State {
     tracker: Tracker,
     /// The faces between detections (`every-nth`).
     follower: Follower,
-    info: Option<gst_video::VideoInfo>,
 }
 
 #[derive(Default)]
@@ -140,10 +136,6 @@ impl ObjectImpl for LvFaceDetect {
                     .default_value(DEFAULT_IOU)
                     .mutable_playing()
                     .build(),
-                element::every_nth_spec(
-                    "Run the detector on every n-th frame only (and on every frame while no face is followed or the mesh lost one); between, each face keeps its last detection, moved and scaled as lvlandmarks downstream saw the face move (its `lvlandmarks-tracks` upstream events), marked `tracked` in the FaceMeta; new faces wait for the next detection. 1 detects on every frame",
-                    DEFAULT_EVERY_NTH,
-                ),
                 element::threads_spec("model session"),
             ]
         });
@@ -158,7 +150,6 @@ impl ObjectImpl for LvFaceDetect {
             "min-score" => settings.min_score = value.get().expect("type checked upstream"),
             "iou" => settings.iou = value.get().expect("type checked upstream"),
             "threads" => settings.threads = value.get().expect("type checked upstream"),
-            "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
             name => unreachable!("unknown property {name}"),
         }
         gst::debug!(CAT, imp = self, "{} set to {:?}", pspec.name(), value);
@@ -172,7 +163,6 @@ impl ObjectImpl for LvFaceDetect {
             "min-score" => settings.min_score.to_value(),
             "iou" => settings.iou.to_value(),
             "threads" => settings.threads.to_value(),
-            "every-nth" => settings.every_nth.to_value(),
             name => unreachable!("unknown property {name}"),
         }
     }
@@ -214,7 +204,6 @@ impl BaseTransformImpl for LvFaceDetect {
             detector: Detector::new(kind, shared),
             tracker: Tracker::default(),
             follower: Follower::default(),
-            info: None,
         });
         Ok(())
     }
@@ -256,9 +245,9 @@ impl BaseTransformImpl for LvFaceDetect {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ["not started"]);
             return Err(gst::FlowError::Flushing);
         };
-        let info = element::negotiated(self, state.info.as_ref())?;
+        let info = crate::facefilter::video_info_of(self)?;
 
-        let detect = state.follower.detect_now(settings.every_nth);
+        let detect = state.follower.detect_now(selection.every_nth);
         let faces: Vec<(u64, Detection)> = if detect {
             let detector_settings = settings.detector_settings(selection);
             let detections: Vec<Detection> =
@@ -317,18 +306,4 @@ impl BaseTransformImpl for LvFaceDetect {
 
 impl crate::facefilter::LvFaceFilterImpl for LvFaceDetect {}
 
-impl VideoFilterImpl for LvFaceDetect {
-    fn set_info(
-        &self,
-        incaps: &gst::Caps,
-        in_info: &gst_video::VideoInfo,
-        outcaps: &gst::Caps,
-        out_info: &gst_video::VideoInfo,
-    ) -> Result<(), gst::LoggableError> {
-        gst::debug!(CAT, imp = self, "negotiated {}", incaps);
-        if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            state.info = Some(in_info.clone());
-        }
-        self.parent_set_info(incaps, in_info, outcaps, out_info)
-    }
-}
+impl VideoFilterImpl for LvFaceDetect {}

@@ -14,6 +14,7 @@ use super::mesh::DEFAULT_EYE_CLOSED_RATIO;
 use crate::element;
 use crate::events::mesh_event;
 use crate::events::parse_needs_event;
+use crate::facefilter::FrameFaces;
 use liveness_core::contracts::Needs;
 use liveness_core::face::Face;
 use liveness_core::face::MeshReport;
@@ -26,7 +27,6 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_EVERY_NTH: u32 = 1;
 const DEFAULT_IDLE_EVERY_NTH: u32 = 1;
 const DEFAULT_MIN_FACE_FLAG: f64 = 0.5;
 
@@ -34,7 +34,6 @@ const DEFAULT_MIN_FACE_FLAG: f64 = 0.5;
 struct Settings {
     mesh_location: Option<std::path::PathBuf>,
     emotion_location: Option<std::path::PathBuf>,
-    every_nth: u32,
     idle_every_nth: u32,
     min_face_flag: f64,
     eye_closed_ratio: f64,
@@ -46,7 +45,6 @@ impl Default for Settings {
         Settings {
             mesh_location: None,
             emotion_location: None,
-            every_nth: DEFAULT_EVERY_NTH,
             idle_every_nth: DEFAULT_IDLE_EVERY_NTH,
             min_face_flag: DEFAULT_MIN_FACE_FLAG,
             eye_closed_ratio: DEFAULT_EYE_CLOSED_RATIO as f64,
@@ -57,7 +55,6 @@ impl Default for Settings {
 
 struct State {
     analyzer: Analyzer,
-    info: Option<gst_video::VideoInfo>,
     /// Each track's last analysis, carried over the frames the mesh does not run on.
     /// (None: the mesh model found no face in the track's box.)
     sampled: element::Sampled<Option<FaceAnalysis>>,
@@ -115,10 +112,6 @@ impl ObjectImpl for LvLandmarks {
                     "emotion-model-location",
                     "Path to the emotion (smile) model; unset looks up emotion.onnx in LIVENESS_MODEL_DIR, then the models/ folder",
                 ),
-                element::every_nth_spec(
-                    "Run the mesh on every n-th frame of each face only and carry its last results (by track id) over the frames between; 1 runs it on every frame",
-                    DEFAULT_EVERY_NTH,
-                ),
                 glib::ParamSpecUInt::builder("idle-every-nth")
                     .nick("Every n-th frame while idle")
                     .blurb("While lvchallenge downstream needs no fine motion (no gesture, expression or hold under way: its `lvchallenge-needs` events), run the mesh on every n-th frame of each face only; the emotion model runs only while lvchallenge needs expressions. 1 keeps every-nth")
@@ -154,7 +147,6 @@ impl ObjectImpl for LvLandmarks {
         match pspec.name() {
             "mesh-model-location" => settings.mesh_location = element::path_from_value(value),
             "emotion-model-location" => settings.emotion_location = element::path_from_value(value),
-            "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
             "idle-every-nth" => settings.idle_every_nth = value.get().expect("type checked upstream"),
             "min-face-flag" => settings.min_face_flag = value.get().expect("type checked upstream"),
             "eye-closed-ratio" => settings.eye_closed_ratio = value.get().expect("type checked upstream"),
@@ -169,7 +161,6 @@ impl ObjectImpl for LvLandmarks {
         match pspec.name() {
             "mesh-model-location" => element::path_to_value(&settings.mesh_location),
             "emotion-model-location" => element::path_to_value(&settings.emotion_location),
-            "every-nth" => settings.every_nth.to_value(),
             "idle-every-nth" => settings.idle_every_nth.to_value(),
             "min-face-flag" => settings.min_face_flag.to_value(),
             "eye-closed-ratio" => settings.eye_closed_ratio.to_value(),
@@ -211,7 +202,7 @@ impl BaseTransformImpl for LvLandmarks {
             element::load_model(EMOTION_FILE, settings.emotion_location.as_deref(), threads)?,
         );
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(State { analyzer, info: None, sampled: element::Sampled::default(), needs: None });
+            Some(State { analyzer, sampled: element::Sampled::default(), needs: None });
         Ok(())
     }
 
@@ -235,21 +226,17 @@ impl BaseTransformImpl for LvLandmarks {
     }
 
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let mut faces = element::required_faces(self, buffer, "lvlandmarks", "lvfacedetect")?;
+        let frame = FrameFaces::of(self, buffer)?;
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let selection = crate::facefilter::selection_of(self);
         let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = state_guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
-        let info = element::negotiated(self, state.info.as_ref())?;
-        let chosen = selection.select(&faces);
-        let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
-        state.sampled.retain(&present);
         let fine_motion = state.needs.is_none_or(|n| n.fine_motion);
-        let every_nth = if fine_motion { settings.every_nth } else { settings.idle_every_nth.max(settings.every_nth) };
-        let (due, skipped): (Vec<usize>, Vec<usize>) =
-            chosen.into_iter().partition(|&i| state.sampled.due(faces[i].track_id, every_nth));
+        let every_nth = frame.selection.every_nth;
+        let every_nth = if fine_motion { every_nth } else { settings.idle_every_nth.max(every_nth) };
+        let (due, skipped) = frame.sample(&mut state.sampled, every_nth);
+        let FrameFaces { mut faces, selection, info, .. } = frame;
         let analyzer_settings = AnalyzerSettings {
             min_face_flag: settings.min_face_flag as f32,
             eye_closed_ratio: settings.eye_closed_ratio as f32,
@@ -301,17 +288,4 @@ impl BaseTransformImpl for LvLandmarks {
 
 impl crate::facefilter::LvFaceFilterImpl for LvLandmarks {}
 
-impl VideoFilterImpl for LvLandmarks {
-    fn set_info(
-        &self,
-        incaps: &gst::Caps,
-        in_info: &gst_video::VideoInfo,
-        outcaps: &gst::Caps,
-        out_info: &gst_video::VideoInfo,
-    ) -> Result<(), gst::LoggableError> {
-        if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            state.info = Some(in_info.clone());
-        }
-        self.parent_set_info(incaps, in_info, outcaps, out_info)
-    }
-}
+impl VideoFilterImpl for LvLandmarks {}

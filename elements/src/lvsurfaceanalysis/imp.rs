@@ -12,6 +12,7 @@ use gst_video::subclass::prelude::*;
 
 use crate::capture::CaptureMeta;
 use crate::element;
+use crate::facefilter::FrameFaces;
 use liveness_core::capture::Capture;
 use liveness_core::crop::FaceCrop;
 use liveness_core::face::{Face, QualityResult, Surface};
@@ -31,14 +32,12 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 const SKIN_REGION: f32 = 0.8;
 /// seed 002 `minSurfaceScore`.
 const DEFAULT_MIN_SURFACE_SCORE: f64 = 0.40;
-const DEFAULT_EVERY_NTH: u32 = 1;
 
 #[derive(Debug, Clone)]
 struct Settings {
     surface: SurfaceThresholds,
     quality: QualityThresholds,
     min_surface_score: f32,
-    every_nth: u32,
 }
 
 impl Default for Settings {
@@ -47,7 +46,6 @@ impl Default for Settings {
             surface: SurfaceThresholds::default(),
             quality: QualityThresholds::default(),
             min_surface_score: DEFAULT_MIN_SURFACE_SCORE as f32,
-            every_nth: DEFAULT_EVERY_NTH,
         }
     }
 }
@@ -137,7 +135,6 @@ fn native_canvas_side(face: &Face) -> usize {
 }
 
 struct State {
-    info: Option<gst_video::VideoInfo>,
     running: HashMap<u64, RunningScore>,
     /// Each track's last surface and quality, carried over the frames it is not analysed on.
     sampled: element::Sampled<(Surface, QualityResult)>,
@@ -221,20 +218,14 @@ impl ObjectImpl for LvSurfaceAnalysis {
                         .build()
                 })
                 .collect();
-            properties.extend([
-                glib::ParamSpecUInt::builder("moire-rows")
-                    .nick("Moire rows")
-                    .blurb("Sampled rows (of 16) that must oscillate for moire to be detected (seed 002: multiple rows, 2)")
-                    .minimum(1)
-                    .maximum(16)
-                    .default_value(defaults.surface.moire_rows)
-                    .mutable_playing()
-                    .build(),
-                element::every_nth_spec(
-                    "Analyse every n-th frame of each face only and carry its last results (by track id) over the frames between; the session score then covers the analysed frames; 1 analyses every frame",
-                    DEFAULT_EVERY_NTH,
-                ),
-            ]);
+            properties.extend([glib::ParamSpecUInt::builder("moire-rows")
+                .nick("Moire rows")
+                .blurb("Sampled rows (of 16) that must oscillate for moire to be detected (seed 002: multiple rows, 2)")
+                .minimum(1)
+                .maximum(16)
+                .default_value(defaults.surface.moire_rows)
+                .mutable_playing()
+                .build()]);
             properties
         });
         PROPERTIES.as_ref()
@@ -247,7 +238,6 @@ impl ObjectImpl for LvSurfaceAnalysis {
         } else {
             match pspec.name() {
                 "moire-rows" => settings.surface.moire_rows = value.get().expect("type checked upstream"),
-                "every-nth" => settings.every_nth = value.get().expect("type checked upstream"),
                 name => unreachable!("unknown property {name}"),
             }
         }
@@ -261,7 +251,6 @@ impl ObjectImpl for LvSurfaceAnalysis {
         }
         match pspec.name() {
             "moire-rows" => settings.surface.moire_rows.to_value(),
-            "every-nth" => settings.every_nth.to_value(),
             name => unreachable!("unknown property {name}"),
         }
     }
@@ -296,7 +285,6 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = Some(State {
-            info: None,
             running: HashMap::new(),
             sampled: element::Sampled::default(),
             previous: None,
@@ -320,20 +308,15 @@ impl BaseTransformImpl for LvSurfaceAnalysis {
     }
 
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let mut faces = element::required_faces(self, buffer, "lvsurfaceanalysis", "lvfacedetect")?;
+        let frame = FrameFaces::of(self, buffer)?;
         let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let selection = crate::facefilter::selection_of(self);
         let mut state_guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = state_guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
-        let info = element::negotiated(self, state.info.as_ref())?;
-        let chosen = selection.select(&faces);
-        let present: Vec<u64> = faces.iter().map(|f| f.track_id).collect();
-        state.running.retain(|track, _| present.contains(track));
-        state.sampled.retain(&present);
-        let (due, skipped): (Vec<usize>, Vec<usize>) =
-            chosen.into_iter().partition(|&i| state.sampled.due(faces[i].track_id, settings.every_nth));
+        state.running.retain(|track, _| frame.present.contains(track));
+        let (due, skipped) = frame.sample(&mut state.sampled, frame.selection.every_nth);
+        let FrameFaces { mut faces, selection, info, .. } = frame;
         let (results, signature) = element::analyse_frame(self, buffer, &info, |view| {
             let signature = frame_signature(view);
             let mut canvas = vec![0.0f32; SURFACE_CANVAS * SURFACE_CANVAS];
@@ -411,17 +394,4 @@ fn frame_signature(view: &liveness_core::frame::FrameView<'_>) -> Option<Signatu
 
 impl crate::facefilter::LvFaceFilterImpl for LvSurfaceAnalysis {}
 
-impl VideoFilterImpl for LvSurfaceAnalysis {
-    fn set_info(
-        &self,
-        incaps: &gst::Caps,
-        in_info: &gst_video::VideoInfo,
-        outcaps: &gst::Caps,
-        out_info: &gst_video::VideoInfo,
-    ) -> Result<(), gst::LoggableError> {
-        if let Some(state) = self.state.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-            state.info = Some(in_info.clone());
-        }
-        self.parent_set_info(incaps, in_info, outcaps, out_info)
-    }
-}
+impl VideoFilterImpl for LvSurfaceAnalysis {}
