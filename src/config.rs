@@ -100,7 +100,19 @@ pub const SETTINGS: &[Setting] = &[
         "MAX_CONNECTIONS_PER_IP",
         Value("64"),
         "0 to 100000",
-        "LPProto connections one address may hold at once, more get HTTP 429 `too-many-connections`; 0: no bound (behind a reverse proxy, bound it there)",
+        "TCP connections one address may hold at once (LPProto and HTTP alike, from the first byte), more are answered HTTP 429 `too-many-connections` and closed; 0: no bound (behind a reverse proxy, bound it there)",
+    ),
+    setting(
+        "MAX_CONNECTIONS",
+        Found("the open-file limit less 256 and 4 per session (at least half of it), at most 10000"),
+        "1 to 1000000",
+        "TCP connections at once; at the bound the one that has waited longest without a request is closed for the new one, and when none can be, the new one is answered HTTP 503 `server-full` (1037)",
+    ),
+    setting(
+        "HEADER_TIMEOUT_MS",
+        Value("10000"),
+        "milliseconds, 100 to 600000",
+        "a connection that has not sent a whole request head this long after it opened, or after its last answer, is closed (idle and slow clients)",
     ),
     setting(
         "SHUTDOWN_GRACE_MS",
@@ -360,8 +372,12 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Web origins whose pages may open `/lpproto`; empty: the server's own pages only.
     pub allowed_origins: Vec<String>,
-    /// Most LPProto connections one address may hold at once; 0: no bound.
+    /// Most TCP connections one address may hold at once; 0: no bound.
     pub max_connections_per_ip: usize,
+    /// Most TCP connections at once (`MAX_CONNECTIONS`).
+    pub max_connections: usize,
+    /// Time a connection has to send a request head, after opening and between requests.
+    pub header_timeout: Duration,
     /// Names of virtual cameras, lower case (`VIRTUAL_CAMERAS`).
     pub virtual_cameras: Vec<String>,
     pub challenge_timeout: Duration,
@@ -533,6 +549,13 @@ fn default_max_sessions() -> usize {
     cores() * SESSIONS_PER_CORE
 }
 
+/// `MAX_CONNECTIONS` when unset: the open files the process may hold, less room for the
+/// files of the process itself (libraries, models, logs, Redis) and of each session's pipeline.
+fn default_max_connections(max_sessions: usize) -> usize {
+    let limit = usize::try_from(crate::listener::open_files_limit()).unwrap_or(usize::MAX);
+    limit.saturating_sub(256 + 4 * max_sessions).max(limit / 2).clamp(1, 10_000)
+}
+
 /// The pixel bounds accept 64x64 to 4096x4096 pixels.
 const MAX_PIXELS: u64 = 4096 * 4096;
 
@@ -662,6 +685,8 @@ impl Config {
         let redis_url = redis_url(vars)?;
         let store_frames = store_frames(vars, redis_url.is_some())?;
         let (api_keys, open_sessions) = sessions(vars)?;
+        let max_sessions =
+            vars.parse_opt("MAX_SESSIONS", |v| (1..=10_000).contains(v))?.unwrap_or_else(default_max_sessions);
         Config {
             address: SocketAddr::new(ip, port),
             jwt_algorithm,
@@ -676,10 +701,12 @@ impl Config {
             connect_timeout: vars.millis("CONNECT_TIMEOUT_MS", FROM_100_MS)?,
             allowed_origins: allowed_origins(vars)?,
             max_connections_per_ip: vars.range("MAX_CONNECTIONS_PER_IP", 0..=100_000)?,
+            max_connections: vars
+                .parse_opt("MAX_CONNECTIONS", |v| (1..=1_000_000).contains(v))?
+                .unwrap_or_else(|| default_max_connections(max_sessions)),
+            header_timeout: vars.millis("HEADER_TIMEOUT_MS", 100..=600_000)?,
             virtual_cameras: virtual_cameras(vars)?,
-            max_sessions: vars
-                .parse_opt("MAX_SESSIONS", |v| (1..=10_000).contains(v))?
-                .unwrap_or_else(default_max_sessions),
+            max_sessions,
             analysis_threads: vars
                 .parse_opt("ANALYSIS_THREADS", |v| (1..=1024).contains(v))?
                 .unwrap_or_else(|| cores() * FRAMES_PER_CORE),

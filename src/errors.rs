@@ -47,11 +47,12 @@ pub enum ErrorCode {
     SessionNotFinished = 1034,
     SessionNotFound = 1035,
     VirtualCamera = 1036,
+    ServerFull = 1037,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 38] = [
         ErrorCode::Internal,
         ErrorCode::Malformed,
         ErrorCode::UnknownCommand,
@@ -89,6 +90,7 @@ impl ErrorCode {
         ErrorCode::SessionNotFinished,
         ErrorCode::SessionNotFound,
         ErrorCode::VirtualCamera,
+        ErrorCode::ServerFull,
     ];
 
     pub fn code(self) -> u16 {
@@ -134,6 +136,7 @@ impl ErrorCode {
             ErrorCode::SessionNotFinished => "session-not-finished",
             ErrorCode::SessionNotFound => "session-not-found",
             ErrorCode::VirtualCamera => "virtual-camera",
+            ErrorCode::ServerFull => "server-full",
         }
     }
 
@@ -205,7 +208,7 @@ impl ErrorCode {
                 "A web page of an origin not in `ALLOWED_ORIGINS` (by default: not the server's own) tried to open `/lpproto` (HTTP 403)."
             }
             ErrorCode::TooManyConnections => {
-                "This address holds `MAX_CONNECTIONS_PER_IP` LPProto connections already (HTTP 429)."
+                "This address holds `MAX_CONNECTIONS_PER_IP` TCP connections already (HTTP 429, answered on the new connection, which is then closed)."
             }
             ErrorCode::SessionTokenRequired => {
                 "CONNECT without `session-token`: this server takes sessions created by a relying party (`POST /v1/sessions`) only (`OPEN_SESSIONS` is off)."
@@ -221,6 +224,9 @@ impl ErrorCode {
             }
             ErrorCode::VirtualCamera => {
                 "The CONNECT `camera-label` names a virtual camera (`VIRTUAL_CAMERAS`: OBS, ManyCam, XSplit ...): frames from it may be injected, not filmed."
+            }
+            ErrorCode::ServerFull => {
+                "The server holds `MAX_CONNECTIONS` TCP connections and none can be closed for room (each has a request in flight or is a live LPProto connection): HTTP 503 on the new connection, which is then closed; retry after `retry_after_ms`."
             }
         }
     }

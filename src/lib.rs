@@ -12,6 +12,7 @@ pub mod config;
 pub mod decode;
 pub mod errors;
 pub mod gate;
+pub mod listener;
 pub mod logging;
 pub mod metrics;
 pub mod openapi;
@@ -47,45 +48,14 @@ pub struct App {
     pub shutdown: tokio::sync::watch::Sender<bool>,
     /// Open LPProto connections.
     pub connections: std::sync::atomic::AtomicUsize,
-    /// Open LPProto connections by client address (`MAX_CONNECTIONS_PER_IP`).
-    pub connections_by_ip: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+    /// Every TCP connection and its bounds (`MAX_CONNECTIONS`, `MAX_CONNECTIONS_PER_IP`,
+    /// `HEADER_TIMEOUT_MS`).
+    pub tcp: Arc<listener::Connections>,
     /// What `GET /metrics` reports.
     pub metrics: Arc<metrics::Metrics>,
     /// Whether the analysis chain built and ran one frame at start (the elements registered,
     /// ONNX Runtime and the models loaded), or why not: `GET /ready` reports it.
     pub pipeline_check: Result<(), String>,
-}
-
-/// One connection of an address counted in [`App::connections_by_ip`] until it is dropped.
-struct AddressSlot {
-    app: Arc<App>,
-    ip: std::net::IpAddr,
-}
-
-impl AddressSlot {
-    /// Counts one more connection of `ip`; None when the address holds its bound already.
-    fn take(app: &Arc<App>, ip: std::net::IpAddr) -> Option<AddressSlot> {
-        let mut counts = app.connections_by_ip.lock().unwrap_or_else(|p| p.into_inner());
-        let count = counts.entry(ip).or_default();
-        let bound = app.config.max_connections_per_ip;
-        if bound > 0 && *count >= bound {
-            return None;
-        }
-        *count += 1;
-        Some(AddressSlot { app: app.clone(), ip })
-    }
-}
-
-impl Drop for AddressSlot {
-    fn drop(&mut self) {
-        let mut counts = self.app.connections_by_ip.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = counts.get_mut(&self.ip) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                counts.remove(&self.ip);
-            }
-        }
-    }
 }
 
 /// Tells ONNX Runtime (1.32 and later) to keep no device id, queue no telemetry event under
@@ -157,6 +127,11 @@ pub(crate) struct Ready {
     max_sessions: usize,
     /// Open LPProto connections.
     connections: usize,
+    /// Open TCP connections, of `max_tcp_connections`.
+    tcp_connections: usize,
+    max_tcp_connections: usize,
+    /// `ok`, or the last accept error of the past 5 s (out of file descriptors).
+    accept: String,
     /// `ok`, or why the ONNX Runtime library did not load.
     onnx_runtime: String,
     /// `ok` when the analysis chain built and ran a frame at start, or why it did not.
@@ -173,7 +148,8 @@ async fn ready(app: Arc<App>) -> Result<warp::reply::Response, std::convert::Inf
         (_, Err(err)) => (false, err.to_string()),
     };
     let onnx_runtime = gstliveness::model::environment().map(|_| ()).map_err(|err| err.to_string());
-    let ready = store_ok && onnx_runtime.is_ok() && app.pipeline_check.is_ok();
+    let accept_trouble = app.tcp.trouble();
+    let ready = store_ok && onnx_runtime.is_ok() && app.pipeline_check.is_ok() && accept_trouble.is_none();
     let status = if ready { warp::http::StatusCode::OK } else { warp::http::StatusCode::SERVICE_UNAVAILABLE };
     let max_sessions = app.config.max_sessions;
     let word = |check: &Result<(), String>| check.as_ref().map_or_else(Clone::clone, |_| "ok".to_string());
@@ -185,6 +161,9 @@ async fn ready(app: Arc<App>) -> Result<warp::reply::Response, std::convert::Inf
         sessions: app.running_sessions(),
         max_sessions,
         connections: app.connections.load(std::sync::atomic::Ordering::SeqCst),
+        tcp_connections: app.tcp.open(),
+        max_tcp_connections: app.tcp.limits().max_connections,
+        accept: accept_trouble.unwrap_or_else(|| "ok".to_string()),
     };
     Ok(warp::reply::with_status(warp::reply::json(&body), status).into_response())
 }
@@ -235,7 +214,7 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
     let ws_app = app.clone();
     let lpproto = routes::at(Handler::LpProto)
         .and(warp::ws())
-        .and(warp::addr::remote())
+        .and(listener::peer())
         .and(warp::header::optional::<String>("origin"))
         .and(warp::header::optional::<String>("host"))
         .map(
@@ -248,23 +227,10 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
                 if !origin::origin_allowed(origin.as_deref(), host.as_deref(), &app.config.allowed_origins) {
                     return rest::error_reply(&rest::origin_refused(), None);
                 }
-                let slot = match remote.map(|r| AddressSlot::take(&app, r.ip())) {
-                    Some(None) => {
-                        let refused = rest::RestError::new(
-                            crate::errors::ErrorCode::TooManyConnections,
-                            format!("this address holds {} connections already", app.config.max_connections_per_ip),
-                        );
-                        return rest::error_reply(&refused, None);
-                    }
-                    Some(Some(slot)) => Some(slot),
-                    None => None,
-                };
                 // Room for twice the largest frame in base64, so that an oversized frame gets its
                 // error code; beyond that the WebSocket layer closes the connection.
                 ws.max_message_size(app.config.max_frame_bytes * 8 / 3 + 65_536)
                     .on_upgrade(move |socket| async move {
-                        // Held for the connection's life, given back when it ends.
-                        let _slot = slot;
                         let span = tracing::info_span!(
                             "connection",
                             remote = %remote.map(|r| r.ip().to_string()).unwrap_or_default(),
@@ -332,6 +298,11 @@ impl App {
         let session_slots = Arc::new(tokio::sync::Semaphore::new(config.max_sessions));
         let analysis_gate = gate::AnalysisGate::new(config.analysis_threads);
         let (shutdown, _) = tokio::sync::watch::channel(false);
+        let tcp = listener::Connections::new(listener::Limits {
+            max_connections: config.max_connections,
+            max_per_address: config.max_connections_per_ip,
+            header_timeout: config.header_timeout,
+        });
         Ok(App {
             config,
             policy,
@@ -339,7 +310,7 @@ impl App {
             analysis_gate,
             shutdown,
             connections: Default::default(),
-            connections_by_ip: Default::default(),
+            tcp,
             metrics: Arc::default(),
             pipeline_check,
         })
@@ -356,10 +327,10 @@ pub async fn serve_app(
 ) {
     let app = Arc::new(app);
     let (stop_accepting, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = warp::serve(routes(app.clone())).incoming(listener).graceful(async {
+    let server = listener::serve(listener, warp::service(routes(app.clone())), app.tcp.clone(), async {
         let _ = stopped.await;
     });
-    let server = tokio::spawn(server.run());
+    let server = tokio::spawn(server);
     shutdown.await;
     let _ = stop_accepting.send(());
     tracing::info!(

@@ -3,6 +3,8 @@
 fn main() -> std::process::ExitCode {
     // SAFETY: the first statement of `main`: no other thread exists yet.
     unsafe { lpserver::quiet_onnx_runtime() };
+    // Every connection holds a file descriptor: take what the hard limit allows.
+    lpserver::listener::raise_open_files_limit();
     // Every setting is a flag or an environment variable: `--help` lists them.
     let matches = match lpserver::config::command().try_get_matches() {
         Ok(matches) => matches,

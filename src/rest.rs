@@ -71,11 +71,11 @@ impl RestError {
         RestError { code, detail: detail.into(), field: Some(field.to_string()), retry_after_ms: None }
     }
 
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self.code {
             ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnknownEndpoint => StatusCode::NOT_FOUND,
-            ErrorCode::Busy | ErrorCode::StorageFailed => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Busy | ErrorCode::StorageFailed | ErrorCode::ServerFull => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::OriginNotAllowed => StatusCode::FORBIDDEN,
             ErrorCode::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
@@ -89,7 +89,7 @@ impl RestError {
         }
     }
 
-    fn body(&self) -> ErrorBody<'_> {
+    pub(crate) fn body(&self) -> ErrorBody<'_> {
         ErrorBody {
             error: self.code.name(),
             code: self.code.code(),

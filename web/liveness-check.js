@@ -75,6 +75,7 @@ const ACTIONS = {
   1032: "action.newSession",
   1033: "action.newSession",
   1036: "action.realCamera",
+  1037: "action.busy",
 };
 
 // Feedback while the face is placed: frame-check codes, then lvchallenge's hints.
