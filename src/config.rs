@@ -69,7 +69,24 @@ pub const SETTINGS: &[Setting] = &[
     setting("JWT_ALGORITHM", Value("hs256"), "hs256, rs256 or es256", "signature algorithm of the verdict tokens"),
     setting("JWT_ISSUER", Unset, "text", "`iss` claim of the tokens"),
     setting("MAX_FRAME_BYTES", Value("2097152"), BYTES, "largest JPEG frame (LPProto) or image (REST) accepted"),
-    setting("MAX_BODY_BYTES", Value("16777216"), BYTES, "largest REST request body"),
+    setting(
+        "MAX_BODY_BYTES",
+        Value("16777216"),
+        BYTES,
+        "largest REST request body (a `frames` list); an endpoint of one or two images takes them at MAX_FRAME_BYTES each in base64 and 64 KiB of JSON, within it",
+    ),
+    setting(
+        "MAX_REST_REQUESTS",
+        Found("ANALYSIS_THREADS"),
+        "1 to 10000",
+        "REST analysis requests in flight (reading their body, waiting for the analysis gate or analysed); past it HTTP 429 `busy` with Retry-After, before the body is read",
+    ),
+    setting(
+        "BODY_TIMEOUT_MS",
+        Value("30000"),
+        "milliseconds, 100 to 600000",
+        "time a REST request has to send its body after its head; then HTTP 408 `body-timeout` (1038)",
+    ),
     setting(
         "MAX_FRAME_PIXELS",
         Value("2073600"),
@@ -361,6 +378,10 @@ pub struct Config {
     /// Most pixels a single REST image (`image`, `idImage` ...) may have.
     pub max_image_pixels: u64,
     pub max_body_bytes: usize,
+    /// REST analysis requests in flight at once (`MAX_REST_REQUESTS`).
+    pub max_rest_requests: usize,
+    /// Time a REST request has for its body (`BODY_TIMEOUT_MS`).
+    pub body_timeout: Duration,
     pub idle_timeout: Duration,
     /// How long a new WebSocket may wait before its CONNECT.
     pub connect_timeout: Duration,
@@ -687,6 +708,9 @@ impl Config {
         let (api_keys, open_sessions) = sessions(vars)?;
         let max_sessions =
             vars.parse_opt("MAX_SESSIONS", |v| (1..=10_000).contains(v))?.unwrap_or_else(default_max_sessions);
+        let analysis_threads = vars
+            .parse_opt("ANALYSIS_THREADS", |v| (1..=1024).contains(v))?
+            .unwrap_or_else(|| cores() * FRAMES_PER_CORE);
         Config {
             address: SocketAddr::new(ip, port),
             jwt_algorithm,
@@ -695,6 +719,10 @@ impl Config {
             jwt_issuer: vars.get("JWT_ISSUER"),
             max_frame_bytes: vars.range("MAX_FRAME_BYTES", 1024..=usize::MAX)?,
             max_body_bytes: vars.range("MAX_BODY_BYTES", 1024..=usize::MAX)?,
+            max_rest_requests: vars
+                .parse_opt("MAX_REST_REQUESTS", |v| (1..=10_000).contains(v))?
+                .unwrap_or(analysis_threads),
+            body_timeout: vars.millis("BODY_TIMEOUT_MS", 100..=600_000)?,
             max_frame_pixels: vars.range("MAX_FRAME_PIXELS", 4096..=MAX_PIXELS)?,
             max_image_pixels: vars.range("MAX_IMAGE_PIXELS", 4096..=MAX_PIXELS)?,
             idle_timeout: vars.millis("SESSION_IDLE_TIMEOUT_MS", FROM_100_MS)?,
@@ -707,9 +735,7 @@ impl Config {
             header_timeout: vars.millis("HEADER_TIMEOUT_MS", 100..=600_000)?,
             virtual_cameras: virtual_cameras(vars)?,
             max_sessions,
-            analysis_threads: vars
-                .parse_opt("ANALYSIS_THREADS", |v| (1..=1024).contains(v))?
-                .unwrap_or_else(|| cores() * FRAMES_PER_CORE),
+            analysis_threads,
             shutdown_grace: vars.millis("SHUTDOWN_GRACE_MS", 0..=600_000)?,
             challenge_timeout: vars.millis("CHALLENGE_TIMEOUT_MS", FROM_100_MS)?,
             session_timeout: vars.millis("SESSION_TIMEOUT_MS", FROM_100_MS)?,

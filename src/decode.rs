@@ -26,6 +26,10 @@ pub enum DecodeError {
     TooManyPixels { width: u32, height: u32, max_pixels: u64 },
     #[error("{format:?}: {source}")]
     Image { format: image::ImageFormat, source: image::ImageError },
+    #[error(
+        "a {bytes}-byte {format:?} cannot hold {width}x{height} pixels (it takes at least {least} bytes): a decompression bomb or a truncated file"
+    )]
+    TooSparse { format: image::ImageFormat, bytes: usize, width: u32, height: u32, least: u64 },
     #[error("the JPEG has {scans} scans, more than the {} allowed", MAX_JPEG_SCANS)]
     TooManyScans { scans: usize },
     #[error("Jpeg: {0}")]
@@ -78,6 +82,24 @@ fn check_size(width: u32, height: u32, max_pixels: u64) -> Result<(), DecodeErro
     Ok(())
 }
 
+/// Refuses a file too small for the size its header declares, before anything is decoded. A
+/// JPEG codes at least one bit for every 8x8 block of luma (its DC difference; a progressive
+/// AC scan may skip whole runs of blocks), so a whole one of `pixels` takes at least
+/// `pixels / 512` bytes; DEFLATE packs at most 1032 bytes of a PNG's rows (1 bit a pixel at
+/// the least) into one, so `pixels / 8256`. Half of each is asked, for a margin: a 1.6 KB file
+/// declaring 4096x4096 is refused where decoding it would fill 48 MiB.
+fn check_density(format: image::ImageFormat, bytes: usize, width: u32, height: u32) -> Result<(), DecodeError> {
+    let pixels = width as u64 * height as u64;
+    let least = match format {
+        image::ImageFormat::Png => pixels / 16_512,
+        _ => pixels / 1024,
+    };
+    if (bytes as u64) < least {
+        return Err(DecodeError::TooSparse { format, bytes, width, height, least });
+    }
+    Ok(())
+}
+
 thread_local! {
     /// One libjpeg-turbo decompressor per thread (each session's actor has its own).
     static DECOMPRESSOR: RefCell<Option<turbojpeg::Decompressor>> = const { RefCell::new(None) };
@@ -123,6 +145,7 @@ pub fn jpeg_header(bytes: &[u8], max_pixels: u64) -> Result<JpegHeader, DecodeEr
     let header = with_decompressor(|decompressor| decompressor.read_header(bytes).map_err(jpeg_error))?;
     let (width, height) = (dimension(header.width)?, dimension(header.height)?);
     check_size(width, height, max_pixels)?;
+    check_density(image::ImageFormat::Jpeg, bytes.len(), width, height)?;
     check_scans(bytes)?;
     Ok(JpegHeader { width, height, subsamp: header.subsamp })
 }
@@ -241,15 +264,11 @@ fn to_i420(yuv: &turbojpeg::YuvImage<Vec<u8>>, out: &mut [u8]) -> Result<(), Dec
     Ok(())
 }
 
-/// Decodes a JPEG or PNG still (the REST API's images) to RGB, with the same checks.
-pub fn decode_still(bytes: &[u8], max_pixels: u64) -> Result<DecodedFrame, DecodeError> {
-    let format = if bytes.starts_with(&[0xFF, 0xD8]) {
-        image::ImageFormat::Jpeg
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        image::ImageFormat::Png
-    } else {
-        return Err(DecodeError::UnknownFormat);
-    };
+/// Checks a JPEG or PNG still (the REST API's images) without decoding it: its format, its
+/// end, a size within `max_pixels` and `MAX_FRAME_SIDE`, enough bytes for that size and (JPEG)
+/// at most `MAX_JPEG_SCANS` scans. Returns its size.
+pub fn still_header(bytes: &[u8], max_pixels: u64) -> Result<(u32, u32), DecodeError> {
+    let format = still_format(bytes)?;
     let whole = match format {
         image::ImageFormat::Png => png_is_whole(bytes),
         _ => jpeg_is_whole(bytes),
@@ -258,13 +277,33 @@ pub fn decode_still(bytes: &[u8], max_pixels: u64) -> Result<DecodedFrame, Decod
         let missing = if format == image::ImageFormat::Png { "no IEND chunk" } else { "no end-of-image marker" };
         return Err(DecodeError::Truncated { format, missing });
     }
-    let reader = || image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
-    let (width, height) = reader().into_dimensions().map_err(|source| DecodeError::Image { format, source })?;
+    let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let (width, height) = reader.into_dimensions().map_err(|source| DecodeError::Image { format, source })?;
     check_size(width, height, max_pixels)?;
+    check_density(format, bytes.len(), width, height)?;
     if format == image::ImageFormat::Jpeg {
         check_scans(bytes)?;
     }
-    // The header was checked above: what is decoded is within the bounds.
+    Ok((width, height))
+}
+
+/// JPEG or PNG, from the file's signature.
+fn still_format(bytes: &[u8]) -> Result<image::ImageFormat, DecodeError> {
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        Ok(image::ImageFormat::Jpeg)
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Ok(image::ImageFormat::Png)
+    } else {
+        Err(DecodeError::UnknownFormat)
+    }
+}
+
+/// Decodes a JPEG or PNG still to RGB, after the checks of [`still_header`].
+pub fn decode_still(bytes: &[u8], max_pixels: u64) -> Result<DecodedFrame, DecodeError> {
+    still_header(bytes, max_pixels)?;
+    let format = still_format(bytes)?;
+    let reader = || image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    // The header was checked: what is decoded is within the bounds.
     // `into_rgb8` keeps an RGB decode's own buffer, which then becomes the GStreamer buffer.
     let rgb = reader().decode().map_err(|source| DecodeError::Image { format, source })?.into_rgb8();
     Ok(DecodedFrame::rgb(rgb.width(), rgb.height(), rgb.into_raw()))

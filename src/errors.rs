@@ -48,11 +48,12 @@ pub enum ErrorCode {
     SessionNotFound = 1035,
     VirtualCamera = 1036,
     ServerFull = 1037,
+    BodyTimeout = 1038,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 38] = [
+    pub const ALL: [ErrorCode; 39] = [
         ErrorCode::Internal,
         ErrorCode::Malformed,
         ErrorCode::UnknownCommand,
@@ -91,6 +92,7 @@ impl ErrorCode {
         ErrorCode::SessionNotFound,
         ErrorCode::VirtualCamera,
         ErrorCode::ServerFull,
+        ErrorCode::BodyTimeout,
     ];
 
     pub fn code(self) -> u16 {
@@ -137,6 +139,7 @@ impl ErrorCode {
             ErrorCode::SessionNotFound => "session-not-found",
             ErrorCode::VirtualCamera => "virtual-camera",
             ErrorCode::ServerFull => "server-full",
+            ErrorCode::BodyTimeout => "body-timeout",
         }
     }
 
@@ -182,13 +185,15 @@ impl ErrorCode {
             ErrorCode::InvalidField => {
                 "A field of the REST request has the wrong type or a value out of range (named in `field`)."
             }
-            ErrorCode::BodyTooLarge => "The REST request body is larger than `MAX_BODY_BYTES`.",
+            ErrorCode::BodyTooLarge => {
+                "The REST request body is larger than its endpoint takes: its images at `MAX_FRAME_BYTES` each (base64) and 64 KiB, at most `MAX_BODY_BYTES` (HTTP 413; a declared `Content-Length` past it is refused unread)."
+            }
             ErrorCode::BadImage => {
                 "An image of the REST request is not a whole JPEG or PNG the server can decode, or is larger than `MAX_FRAME_BYTES` or than its pixel bound (`MAX_IMAGE_PIXELS`, `MAX_FRAME_PIXELS` in `frames`) (named in `field`)."
             }
             ErrorCode::UnknownEndpoint => "No REST endpoint has this path and method.",
             ErrorCode::Busy => {
-                "Every place of the analysis gate (`ANALYSIS_THREADS`) stayed taken for 10 s (REST), or every session place (`MAX_SESSIONS`, LPProto) is taken: retry after `retry_after_ms` (`retry-after-ms`)."
+                "Every place of the analysis gate (`ANALYSIS_THREADS`) stayed taken for 10 s (REST, HTTP 503), every place for REST requests in flight (`MAX_REST_REQUESTS`) is taken (HTTP 429, before the body is read), or every session place (`MAX_SESSIONS`, LPProto) is taken: retry after `retry_after_ms` (`retry-after-ms`; HTTP answers also carry `Retry-After`)."
             }
             ErrorCode::Unauthorized => {
                 "The relying-party endpoints need `Authorization: Bearer <API key>` (one of `API_KEYS`), the admin ones `Authorization: Bearer <ADMIN_TOKEN>`: the key is missing or wrong, or none is configured (HTTP 401)."
@@ -224,6 +229,9 @@ impl ErrorCode {
             }
             ErrorCode::VirtualCamera => {
                 "The CONNECT `camera-label` names a virtual camera (`VIRTUAL_CAMERAS`: OBS, ManyCam, XSplit ...): frames from it may be injected, not filmed."
+            }
+            ErrorCode::BodyTimeout => {
+                "The REST request body did not arrive within `BODY_TIMEOUT_MS` of its head (HTTP 408)."
             }
             ErrorCode::ServerFull => {
                 "The server holds `MAX_CONNECTIONS` TCP connections and none can be closed for room (each has a request in flight or is a live LPProto connection): HTTP 503 on the new connection, which is then closed; retry after `retry_after_ms`."

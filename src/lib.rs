@@ -43,6 +43,8 @@ pub struct App {
     pub session_slots: Arc<tokio::sync::Semaphore>,
     /// The frames of all sessions take turns through it (`ANALYSIS_THREADS` at once).
     pub analysis_gate: gate::AnalysisGate,
+    /// One permit per REST analysis request in flight (`MAX_REST_REQUESTS`).
+    pub rest_places: Arc<tokio::sync::Semaphore>,
     /// Turns true when the server's grace period after SIGTERM is over: every connection
     /// closes.
     pub shutdown: tokio::sync::watch::Sender<bool>,
@@ -297,6 +299,7 @@ impl App {
         }
         let session_slots = Arc::new(tokio::sync::Semaphore::new(config.max_sessions));
         let analysis_gate = gate::AnalysisGate::new(config.analysis_threads);
+        let rest_places = Arc::new(tokio::sync::Semaphore::new(config.max_rest_requests));
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let tcp = listener::Connections::new(listener::Limits {
             max_connections: config.max_connections,
@@ -308,6 +311,7 @@ impl App {
             policy,
             session_slots,
             analysis_gate,
+            rest_places,
             shutdown,
             connections: Default::default(),
             tcp,

@@ -299,8 +299,10 @@ fn rest_operations(schemas: &mut Vec<(String, RefOr<Schema>)>) -> Operations {
             .request_body(Some(json_request(Ref::from_schema_name(request.0)).build()))
             .response("200", json_answer("The analysis", Ref::from_schema_name(answer_name)))
             .response("400", error_answer("A bad body, field or image (the error names the field)"))
-            .response("413", error_answer("The body is larger than `MAX_BODY_BYTES`"))
-            .response("503", error_answer("Every place of the analysis gate stayed taken for 10 s (`retry_after_ms`)"))
+            .response("408", error_answer("The body did not arrive within `BODY_TIMEOUT_MS` (`body-timeout`)"))
+            .response("413", error_answer("The body is larger than the endpoint takes (its images at `MAX_FRAME_BYTES` in base64 and 64 KiB; a `frames` list up to `MAX_BODY_BYTES`)"))
+            .response("429", error_answer("`MAX_REST_REQUESTS` requests are in flight (`busy`, `retry_after_ms`, `Retry-After`); the body was not read"))
+            .response("503", error_answer("Every place of the analysis gate stayed taken for 10 s (`retry_after_ms`, `Retry-After`)"))
             .response("500", error_answer("The analysis failed"));
         operations.push((Handler::Analysis(endpoint), post));
     }

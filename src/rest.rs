@@ -31,9 +31,10 @@ use warp::{Filter, Reply};
 
 use crate::App;
 use crate::analysis::{self, AnalyzedFrame, Stage};
-use crate::decode::{DecodedFrame, decode_still};
+use crate::decode::{DecodedFrame, decode_still, still_header};
 
 mod answers;
+mod body;
 
 pub(crate) use answers::*;
 
@@ -60,20 +61,26 @@ pub struct RestError {
     pub field: Option<String>,
     /// When to try again (`cooldown`, `busy`), in ms.
     pub retry_after_ms: Option<u64>,
+    /// The HTTP status where it is not the code's usual one.
+    pub status: Option<StatusCode>,
 }
 
 impl RestError {
     pub(crate) fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        RestError { code, detail: detail.into(), field: None, retry_after_ms: None }
+        RestError { code, detail: detail.into(), field: None, retry_after_ms: None, status: None }
     }
 
     pub(crate) fn field(code: ErrorCode, field: &str, detail: impl Into<String>) -> Self {
-        RestError { code, detail: detail.into(), field: Some(field.to_string()), retry_after_ms: None }
+        RestError { code, detail: detail.into(), field: Some(field.to_string()), retry_after_ms: None, status: None }
     }
 
     pub(crate) fn status(&self) -> StatusCode {
+        if let Some(status) = self.status {
+            return status;
+        }
         match self.code {
             ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::UnknownEndpoint => StatusCode::NOT_FOUND,
             ErrorCode::Busy | ErrorCode::StorageFailed | ErrorCode::ServerFull => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -128,35 +135,56 @@ pub(crate) struct ErrorBody<'a> {
 
 /// A JSON error answer.
 pub fn error_reply(error: &RestError, status: Option<StatusCode>) -> warp::reply::Response {
-    warp::reply::with_status(warp::reply::json(&error.body()), status.unwrap_or_else(|| error.status())).into_response()
+    let body = error.body();
+    let retry_after = body.retry_after_ms;
+    let mut reply =
+        warp::reply::with_status(warp::reply::json(&body), status.unwrap_or_else(|| error.status())).into_response();
+    // Retry-After in whole seconds, rounded up, beside the body's milliseconds.
+    if let Some(ms) = retry_after
+        && let Ok(value) = warp::http::HeaderValue::from_str(&ms.div_ceil(1000).to_string())
+    {
+        reply.headers_mut().insert(warp::http::header::RETRY_AFTER, value);
+    }
+    reply
 }
 
 /// `POST /<endpoint>` for every endpoint of the route table; other methods and paths fall
 /// through to [`recover`].
 pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
-    crate::routes::analysis()
-        .and(warp::body::content_length_limit(app.config.max_body_bytes as u64))
-        .and(warp::body::bytes())
-        .then(move |endpoint: Endpoint, body: bytes::Bytes| {
+    crate::routes::analysis().and(warp::header::optional::<u64>("content-length")).and(warp::body::stream()).then(
+        move |endpoint: Endpoint, declared: Option<u64>, body| {
             let app = app.clone();
             async move {
-                let started = Instant::now();
-                let answer = tokio::task::spawn_blocking(move || {
-                    // One place of the analysis gate LPProto's frames go through as well.
-                    let Some(_pass) = app.analysis_gate.enter_within(SLOT_WAIT) else {
-                        return Err(RestError::new(ErrorCode::Busy, "every analysis place is busy"));
-                    };
-                    let request = parse_body(&body)?;
-                    handle(&app, endpoint, &request, started)
-                })
-                .await
-                .unwrap_or_else(|err| Err(RestError::new(ErrorCode::Internal, format!("request task: {err}"))));
-                match answer {
+                match answer(app, endpoint, declared, body).await {
                     Ok(value) => warp::reply::with_status(warp::reply::json(&value), StatusCode::OK).into_response(),
                     Err(error) => error_reply(&error, None),
                 }
             }
-        })
+        },
+    )
+}
+
+/// One REST request: a place among those in flight, the body within its bound and time, then
+/// the analysis with a place of the analysis gate LPProto's frames go through as well.
+async fn answer<B: bytes::Buf>(
+    app: Arc<App>,
+    endpoint: Endpoint,
+    declared: Option<u64>,
+    body: impl futures_util::Stream<Item = Result<B, warp::Error>>,
+) -> Result<Value, RestError> {
+    let started = Instant::now();
+    let _place = body::take_place(&app.rest_places)?;
+    let body = body::read(body, declared, body::limit(&app.config, endpoint), app.config.body_timeout).await?;
+    tokio::task::spawn_blocking(move || {
+        let Some(_pass) = app.analysis_gate.enter_within(SLOT_WAIT) else {
+            return Err(RestError::new(ErrorCode::Busy, "every analysis place is busy"));
+        };
+        let request = parse_body(&body)?;
+        drop(body);
+        handle(&app, endpoint, &request, started)
+    })
+    .await
+    .unwrap_or_else(|err| Err(RestError::new(ErrorCode::Internal, format!("request task: {err}"))))
 }
 
 /// Turns warp's rejections into the JSON errors of the table.
@@ -165,11 +193,6 @@ pub async fn recover(rejection: warp::Rejection) -> Result<warp::reply::Response
         (origin_refused(), None)
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
         (RestError::new(ErrorCode::BodyTooLarge, "the request body is larger than MAX_BODY_BYTES"), None)
-    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
-        (
-            RestError::new(ErrorCode::InvalidJson, "a Content-Length header is required"),
-            Some(StatusCode::LENGTH_REQUIRED),
-        )
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         (
             RestError::new(ErrorCode::UnknownEndpoint, "no endpoint has this path and method"),
@@ -245,30 +268,46 @@ impl Request<'_> {
                 format!("frames must hold 1 to {MAX_REQUEST_FRAMES} images"),
             ));
         }
-        let mut frames: Vec<DecodedFrame> = Vec::with_capacity(list.len());
+        // Every frame's header is checked, and the pixels of all summed, before any is decoded.
+        let mut files: Vec<(String, Vec<u8>)> = Vec::with_capacity(list.len());
+        let (mut size, mut pixels) = (None, 0u64);
         for (index, item) in list.iter().enumerate() {
             let field = format!("frames[{index}]");
             let Value::String(text) = item else {
                 return Err(RestError::field(ErrorCode::InvalidField, &field, "each frame must be a base64 string"));
             };
-            let frame = decode_image(text, &field, self.max_image_bytes, self.max_frame_pixels)?;
-            if let Some(first) = frames.first()
-                && (first.width, first.height) != (frame.width, frame.height)
+            let bytes = image_bytes(text, &field, self.max_image_bytes)?;
+            let (width, height) = still_header(&bytes, self.max_frame_pixels).map_err(|err| bad_image(&field, err))?;
+            if let Some((first_width, first_height)) = size
+                && (first_width, first_height) != (width, height)
             {
                 return Err(RestError::field(
                     ErrorCode::FrameSizeChanged,
                     &field,
-                    format!("{}x{} after {}x{}", frame.width, frame.height, first.width, first.height),
+                    format!("{width}x{height} after {first_width}x{first_height}"),
                 ));
             }
-            frames.push(frame);
+            size = Some((width, height));
+            pixels += width as u64 * height as u64;
+            if pixels > self.max_image_pixels {
+                return Err(RestError::field(
+                    ErrorCode::BadImage,
+                    "frames",
+                    format!("the frames hold more than {} pixels together (MAX_IMAGE_PIXELS)", self.max_image_pixels),
+                ));
+            }
+            files.push((field, bytes));
         }
-        Ok(frames)
+        files
+            .into_iter()
+            .map(|(field, bytes)| decode_still(&bytes, self.max_frame_pixels).map_err(|err| bad_image(&field, err)))
+            .collect()
     }
 }
 
-/// Decodes a base64 image (a `data:image/...;base64,` prefix is accepted).
-fn decode_image(text: &str, field: &str, max_bytes: usize, max_pixels: u64) -> Result<DecodedFrame, RestError> {
+/// The bytes of a base64 image (a `data:image/...;base64,` prefix is accepted), at most
+/// `max_bytes`.
+fn image_bytes(text: &str, field: &str, max_bytes: usize) -> Result<Vec<u8>, RestError> {
     let text = text.trim();
     let text = match text.strip_prefix("data:") {
         Some(rest) => rest.split_once(',').map(|(_, data)| data).unwrap_or(""),
@@ -283,8 +322,16 @@ fn decode_image(text: &str, field: &str, max_bytes: usize, max_pixels: u64) -> R
     if bytes.len() > max_bytes {
         return Err(RestError::field(ErrorCode::BadImage, field, format!("images are limited to {max_bytes} bytes")));
     }
-    decode_still(&bytes, max_pixels)
-        .map_err(|err| RestError::field(ErrorCode::BadImage, field, format!("{field}: {err}")))
+    Ok(bytes)
+}
+
+fn bad_image(field: &str, err: crate::decode::DecodeError) -> RestError {
+    RestError::field(ErrorCode::BadImage, field, format!("{field}: {err}"))
+}
+
+/// Decodes a base64 image after the checks of `decode::still_header`.
+fn decode_image(text: &str, field: &str, max_bytes: usize, max_pixels: u64) -> Result<DecodedFrame, RestError> {
+    decode_still(&image_bytes(text, field, max_bytes)?, max_pixels).map_err(|err| bad_image(field, err))
 }
 
 fn internal(err: impl std::fmt::Display) -> RestError {

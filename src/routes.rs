@@ -38,6 +38,16 @@ impl Endpoint {
         Endpoint::PassiveMonitor,
     ];
 
+    /// How many images a request carries: None for a `frames` list (up to
+    /// `rest::MAX_REQUEST_FRAMES`).
+    pub fn images(self) -> Option<usize> {
+        match self {
+            Endpoint::Detect | Endpoint::Liveness | Endpoint::Antispoof | Endpoint::SmileCheck => Some(1),
+            Endpoint::FaceMatch | Endpoint::Verify | Endpoint::ChallengeValidate => Some(2),
+            Endpoint::BlinkCheck | Endpoint::PassiveMonitor => None,
+        }
+    }
+
     /// Its route.
     pub fn route(self) -> &'static Route {
         ROUTES.iter().find(|r| r.handler == Handler::Analysis(self)).expect("every endpoint has a route")

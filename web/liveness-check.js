@@ -76,6 +76,7 @@ const ACTIONS = {
   1033: "action.newSession",
   1036: "action.realCamera",
   1037: "action.busy",
+  1038: "action.retry",
 };
 
 // Feedback while the face is placed: frame-check codes, then lvchallenge's hints.

@@ -213,7 +213,7 @@ pub async fn http_full(
     headers: &[&str],
     body: &[u8],
 ) -> (u16, String, Vec<u8>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let mut stream = tokio::net::TcpStream::connect(address).await.expect("connects");
     let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
     let head = format!(
@@ -223,6 +223,21 @@ pub async fn http_full(
     stream.write_all(head.as_bytes()).await.expect("writes");
     // A refused request may be answered before the whole body is read.
     let _ = stream.write_all(body).await;
+    read_answer(&mut stream).await
+}
+
+/// Sends `request` as it is (head and body) and reads the answer's status and body.
+pub async fn http_raw(address: std::net::SocketAddr, request: &[u8]) -> (u16, Vec<u8>) {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connects");
+    let _ = stream.write_all(request).await;
+    let (status, _, body) = read_answer(&mut stream).await;
+    (status, body)
+}
+
+/// Reads an HTTP answer: its status, head and body.
+async fn read_answer(stream: &mut tokio::net::TcpStream) -> (u16, String, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
     // Read to the end of the body: Content-Length when given (not every server closes the
     // connection), else to the close.
     let mut response = Vec::new();
