@@ -49,11 +49,12 @@ pub enum ErrorCode {
     VirtualCamera = 1036,
     ServerFull = 1037,
     BodyTimeout = 1038,
+    SessionIdInUse = 1039,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 39] = [
+    pub const ALL: [ErrorCode; 40] = [
         ErrorCode::Internal,
         ErrorCode::Malformed,
         ErrorCode::UnknownCommand,
@@ -93,6 +94,7 @@ impl ErrorCode {
         ErrorCode::VirtualCamera,
         ErrorCode::ServerFull,
         ErrorCode::BodyTimeout,
+        ErrorCode::SessionIdInUse,
     ];
 
     pub fn code(self) -> u16 {
@@ -140,6 +142,7 @@ impl ErrorCode {
             ErrorCode::VirtualCamera => "virtual-camera",
             ErrorCode::ServerFull => "server-full",
             ErrorCode::BodyTimeout => "body-timeout",
+            ErrorCode::SessionIdInUse => "session-id-in-use",
         }
     }
 
@@ -229,6 +232,9 @@ impl ErrorCode {
             }
             ErrorCode::VirtualCamera => {
                 "The CONNECT `camera-label` names a virtual camera (`VIRTUAL_CAMERAS`: OBS, ManyCam, XSplit ...): frames from it may be injected, not filmed."
+            }
+            ErrorCode::SessionIdInUse => {
+                "CONNECT's `session-id` is another session's: one connected with it within the session timeout (on any server sharing Redis), or a stored session has it. Choose another, or leave it out for a server-chosen id."
             }
             ErrorCode::BodyTimeout => {
                 "The REST request body did not arrive within `BODY_TIMEOUT_MS` of its head (HTTP 408)."

@@ -157,9 +157,8 @@ pub enum StoreError {
 pub struct MemoryStore {
     attempts: Mutex<HashMap<String, Attempts>>,
     finals: Mutex<HashMap<String, FinalFailure>>,
-    /// The keys with a live session.
-    live: Mutex<std::collections::HashSet<String>>,
-    /// Records of [`PolicyStore::put_record`] with their expiry.
+    /// Records of [`PolicyStore::put_record`] and [`PolicyStore::claim_record`] (live
+    /// sessions, session ids) with their expiry.
     records: Mutex<HashMap<String, (String, std::time::Instant)>>,
 }
 
@@ -203,6 +202,14 @@ where
 fn redis_key(kind: &str, key: &str) -> String {
     gstliveness::store::hex_key(&format!("lpserver:{kind}"), key)
 }
+
+/// Deletes KEYS[1] when it holds ARGV[1]: a claim is released by its owner only.
+const RELEASE_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
 
 /// Counters expire this long after the last change (a FINAL_FAILURE record never does).
 const ATTEMPTS_TTL_MS: u64 = 7 * 24 * 3600 * 1000;
@@ -315,13 +322,23 @@ impl PolicyStore {
         }
     }
 
+    /// Whether a session of `key` may start now. The FINAL_FAILURE record is read on every
+    /// decision: it outlives the counters (which expire 7 days after their last change) until
+    /// an operator lifts it.
     pub async fn decide(&self, key: &str, now_ms: u64, s: &PolicySettings) -> Result<Decision, StoreError> {
+        if self.final_failure(key).await?.is_some() {
+            return Ok(Decision::FinalFailure);
+        }
         Ok(self.get(key).await?.decide(now_ms, s))
     }
 
     /// Decides whether a session of `key` may start and, when it may, reserves its strike in
-    /// the same atomic change: two sessions starting at once both count.
+    /// the same atomic change: two sessions starting at once both count. A FINAL_FAILURE
+    /// record refuses it whatever the counters say.
     pub async fn reserve(&self, key: &str, now_ms: u64, s: &PolicySettings) -> Result<Decision, StoreError> {
+        if self.final_failure(key).await?.is_some() {
+            return Ok(Decision::FinalFailure);
+        }
         let decision = std::sync::Mutex::new(Decision::FinalFailure);
         self.update(key, |a| {
             let decided = a.decide(now_ms, s);
@@ -360,32 +377,17 @@ impl PolicyStore {
         self.update(key, |a| a.unreserve(s)).await.map(|_| ())
     }
 
-    /// Marks `key` as having a live session, for at most `ttl` (a crashed server's claim
-    /// lapses); false when another session of `key` is live, on any server sharing the store.
-    pub async fn claim_live(&self, key: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
-        match self {
-            PolicyStore::Memory(memory) => Ok(lock(&memory.live).insert(key.to_string())),
-            PolicyStore::Redis(connection) => {
-                let mut set = redis::cmd("SET");
-                set.arg(redis_key("live", key)).arg(1).arg("NX").arg("PX").arg(ttl.as_millis() as u64);
-                let set: Option<String> = Self::command(connection, set).await?;
-                Ok(set.is_some())
-            }
-        }
+    /// Marks `key` as having a live session, `owner`'s, for at most `ttl` (a crashed server's
+    /// claim lapses); false when another session of `key` is live, on any server sharing the
+    /// store.
+    pub async fn claim_live(&self, key: &str, owner: &str, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        self.claim_record("live", key, owner, ttl).await
     }
 
-    /// The live session of `key` ended.
-    pub async fn release_live(&self, key: &str) -> Result<(), StoreError> {
-        match self {
-            PolicyStore::Memory(memory) => {
-                lock(&memory.live).remove(key);
-                Ok(())
-            }
-            PolicyStore::Redis(connection) => {
-                let _: i64 = Self::command(connection, redis::cmd("DEL").arg(redis_key("live", key)).clone()).await?;
-                Ok(())
-            }
-        }
+    /// The live session of `key` ended: its claim goes if `owner` still holds it (a claim that
+    /// lapsed and was taken by another session stays).
+    pub async fn release_live(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
+        self.release_record("live", key, owner).await
     }
 
     /// A success clears the counters (not a FINAL_FAILURE record).
@@ -465,6 +467,62 @@ impl PolicyStore {
                 set.arg(redis_key(kind, id)).arg(value).arg("PX").arg(ttl.as_millis().max(1) as u64);
                 let _: Option<String> = Self::command(connection, set).await?;
                 Ok(())
+            }
+        }
+    }
+
+    /// Keeps `value` under `kind`/`id` for `ttl` unless a record is there already: whether it
+    /// was written (the first caller wins, on every server of one Redis).
+    pub async fn claim_record(
+        &self,
+        kind: &str,
+        id: &str,
+        value: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        match self {
+            PolicyStore::Memory(memory) => {
+                let mut records = lock(&memory.records);
+                let now = std::time::Instant::now();
+                records.retain(|_, (_, expiry)| *expiry > now);
+                let key = redis_key(kind, id);
+                if records.contains_key(&key) {
+                    return Ok(false);
+                }
+                records.insert(key, (value.to_string(), now + ttl));
+                Ok(true)
+            }
+            PolicyStore::Redis(connection) => {
+                let mut set = redis::cmd("SET");
+                set.arg(redis_key(kind, id)).arg(value).arg("NX").arg("PX").arg(ttl.as_millis().max(1) as u64);
+                let set: Option<String> = Self::command(connection, set).await?;
+                Ok(set.is_some())
+            }
+        }
+    }
+
+    /// Removes the record under `kind`/`id` if it holds `value` (compare and delete, in one
+    /// step): only its owner removes it. Whether it did.
+    pub async fn release_record(&self, kind: &str, id: &str, value: &str) -> Result<bool, StoreError> {
+        match self {
+            PolicyStore::Memory(memory) => {
+                let mut records = lock(&memory.records);
+                let key = redis_key(kind, id);
+                let owned = records.get(&key).is_some_and(|(held, _)| held == value);
+                if owned {
+                    records.remove(&key);
+                }
+                Ok(owned)
+            }
+            PolicyStore::Redis(connection) => {
+                let script = redis::Script::new(RELEASE_SCRIPT);
+                let key = redis_key(kind, id);
+                let deleted: i64 = with_reconnect(connection, |mut c| {
+                    let (script, key) = (&script, &key);
+                    async move { script.key(key).arg(value).invoke_async(&mut c).await }
+                })
+                .await?;
+                Ok(deleted == 1)
             }
         }
     }
@@ -592,6 +650,36 @@ mod tests {
         assert!(store.lift_final_failure("rp:x:bob").await.unwrap(), "an operator lifts it");
         assert_eq!(store.decide("rp:x:bob", 0, &s).await.unwrap(), Decision::Allowed { attempts_left: 3 });
         assert!(!store.lift_final_failure("rp:x:bob").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_final_failure_outlives_the_counters() {
+        let (store, s) = (PolicyStore::memory(), PolicySettings::default());
+        for strike in 0..9u64 {
+            assert!(matches!(
+                store.reserve("rp:x:eve", strike * 16 * MIN, &s).await.unwrap(),
+                Decision::Allowed { .. }
+            ));
+            store.fail("rp:x:eve", strike * 16 * MIN, &s).await.unwrap();
+        }
+        // The counters expire (7 days); the record stays until it is lifted.
+        let PolicyStore::Memory(memory) = &store else { unreachable!() };
+        lock(&memory.attempts).remove("rp:x:eve");
+        assert_eq!(store.decide("rp:x:eve", 400 * 24 * 60 * MIN, &s).await.unwrap(), Decision::FinalFailure);
+        assert_eq!(store.reserve("rp:x:eve", 400 * 24 * 60 * MIN, &s).await.unwrap(), Decision::FinalFailure);
+        assert_eq!(store.get("rp:x:eve").await.unwrap(), Attempts::default(), "no strike was reserved");
+    }
+
+    #[tokio::test]
+    async fn a_claim_is_released_by_its_owner_only() {
+        let store = PolicyStore::memory();
+        let ttl = std::time::Duration::from_secs(60);
+        assert!(store.claim_live("rp:x:bob", "session-1", ttl).await.unwrap());
+        assert!(!store.claim_live("rp:x:bob", "session-2", ttl).await.unwrap(), "one live session");
+        assert!(!store.release_live("rp:x:bob", "session-2").await.unwrap(), "not the owner");
+        assert!(!store.claim_live("rp:x:bob", "session-3", ttl).await.unwrap(), "still claimed");
+        assert!(store.release_live("rp:x:bob", "session-1").await.unwrap());
+        assert!(store.claim_live("rp:x:bob", "session-3", ttl).await.unwrap());
     }
 
     #[tokio::test]

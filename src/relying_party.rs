@@ -114,10 +114,44 @@ pub(crate) struct Lifted {
     lifted: bool,
 }
 
-/// The policy key of a relying party's user. References are compared trimmed and without
-/// letter case: `Alice` and ` alice` are one user.
+/// The policy key of a relying party's user: its reference as [`normalize_reference`] gives it.
 pub fn policy_key(party: &str, reference: &str) -> String {
-    format!("rp:{party}:{}", reference.trim().to_lowercase())
+    format!("rp:{party}:{}", normalize_reference(reference))
+}
+
+/// A user reference as it is compared: without the characters Unicode says to ignore in
+/// display (zero-width spaces and joiners, soft hyphens, direction marks, variation selectors,
+/// byte order marks), in NFKC (fullwidth `ａｌｉｃｅ` and compatibility forms become `alice`),
+/// trimmed and without letter case. `Alice`, ` alice`, `alice` with a zero-width space and
+/// fullwidth `ａｌｉｃｅ` are one user.
+pub fn normalize_reference(reference: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let visible: String = reference.chars().filter(|c| !ignorable(*c)).collect();
+    visible.nfkc().collect::<String>().trim().to_lowercase()
+}
+
+/// Unicode's default-ignorable code points (DerivedCoreProperties), which draw nothing.
+fn ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// `userReference` of a request: a string of 1 to `MAX_USER_REFERENCE_BYTES` bytes without
+/// control characters, that is not empty once normalized.
+fn user_reference(body: &Map<String, Value>) -> Result<String, RestError> {
+    let reference = text_field(body, "userReference", MAX_USER_REFERENCE_BYTES)?;
+    if normalize_reference(&reference).is_empty() {
+        return Err(RestError::field(
+            ErrorCode::InvalidField,
+            "userReference",
+            "userReference has no visible character",
+        ));
+    }
+    Ok(reference)
 }
 
 fn store_error(err: StoreError) -> RestError {
@@ -166,7 +200,7 @@ fn request_body(body: &[u8]) -> Result<Map<String, Value>, RestError> {
 async fn create(app: &App, authorization: Option<&str>, body: &[u8]) -> Result<Created, RestError> {
     let party = auth::relying_party(&app.config.api_keys, authorization)?.party.clone();
     let body = request_body(body)?;
-    let reference = text_field(&body, "userReference", MAX_USER_REFERENCE_BYTES)?;
+    let reference = user_reference(&body)?;
     let flash = match body.get("flash") {
         None | Some(Value::Null) => None,
         Some(Value::Bool(flash)) => Some(*flash),
@@ -283,7 +317,7 @@ async fn lift(app: &App, authorization: Option<&str>, body: &[u8]) -> Result<Lif
     auth::require_admin(app.config.admin_token.as_deref(), authorization)?;
     let body = request_body(body)?;
     let party = text_field(&body, "relyingParty", 64)?;
-    let reference = text_field(&body, "userReference", MAX_USER_REFERENCE_BYTES)?;
+    let reference = user_reference(&body)?;
     let lifted = app.policy.lift_final_failure(&policy_key(&party, &reference)).await.map_err(store_error)?;
     Ok(Lifted { lifted })
 }
@@ -332,9 +366,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_user_whatever_the_letter_case_and_spaces() {
+    fn one_user_whatever_the_letter_case_spaces_invisible_characters_and_compatibility_forms() {
         assert_eq!(policy_key("shop", " Alice "), "rp:shop:alice");
+        for same in ["ali\u{200B}ce", "\u{FEFF}alice", "a\u{00AD}lice", "ａｌｉｃｅ", "ALICE", "alice\u{200D}"] {
+            assert_eq!(policy_key("shop", same), "rp:shop:alice", "{same:?}");
+        }
+        // NFKC: the ligature "ﬁ" is "fi"; a composed and a decomposed "é" are one letter.
+        assert_eq!(normalize_reference("\u{FB01}le"), "file");
+        assert_eq!(normalize_reference("e\u{0301}"), normalize_reference("\u{00E9}"));
         assert_ne!(policy_key("shop", "alice"), policy_key("bank", "alice"), "parties do not share users");
+        assert_ne!(policy_key("shop", "alice"), policy_key("shop", "alicia"));
     }
 
     #[test]
@@ -356,5 +397,7 @@ mod tests {
         {
             assert_eq!(field(serde_json::json!({"userReference": bad})), Err(ErrorCode::InvalidField), "{bad}");
         }
+        let only_invisible = body(serde_json::json!({"userReference": "\u{200B}\u{200C}"}));
+        assert_eq!(user_reference(&only_invisible).map_err(|e| e.code), Err(ErrorCode::InvalidField));
     }
 }

@@ -597,6 +597,17 @@ async fn identify(app: &App, request: &ConnectRequest, claim_ttl: Duration) -> R
     }
 }
 
+/// The store's records of the session ids clients chose.
+const SESSION_ID_CLAIM: &str = "session-id";
+
+fn id_in_use() -> ProtoError {
+    ProtoError::header(
+        ErrorCode::SessionIdInUse,
+        "session-id",
+        "another session has this session-id (live, or stored): choose another or leave it out",
+    )
+}
+
 /// Refuses a camera of `VIRTUAL_CAMERAS`, checks the user's attempts and starts the session
 /// CONNECT asked for; the ERROR to answer when it cannot start. A relying party's session that cannot start is finished with that
 /// ERROR's code, so its backend learns why.
@@ -640,15 +651,22 @@ async fn start_counted(app: &Arc<App>, identity: &Identity, claim_ttl: Duration)
     let unavailable = |err: crate::policy::StoreError| {
         ProtoError::new(ErrorCode::Internal, format!("attempt counters unavailable: {err}"))
     };
-    let key = &identity.policy_key;
+    let (key, id) = (&identity.policy_key, &identity.options.id);
+    // A session id the client chose is one session's, on every server sharing the store, for
+    // as long as a session may last (its stored frames, if any, keep it after).
+    if identity.options.client_chose_id
+        && !app.policy.claim_record(SESSION_ID_CLAIM, id, "1", claim_ttl).await.map_err(unavailable)?
+    {
+        return Err(id_in_use());
+    }
     // One live session per user: parallel sessions would each get the round's attempts.
     let claims = claims_live(key);
-    if claims && !app.policy.claim_live(key, claim_ttl).await.map_err(unavailable)? {
+    if claims && !app.policy.claim_live(key, id, claim_ttl).await.map_err(unavailable)? {
         return Err(ProtoError::new(ErrorCode::SessionRunning, "another session of this user is live"));
     }
     let release = || async {
         if claims {
-            let _ = app.policy.release_live(key).await;
+            let _ = app.policy.release_live(key, id).await;
         }
     };
     let decision = match app.policy.reserve(key, now_ms(), &app.config.policy).await {
@@ -673,11 +691,7 @@ async fn start_counted(app: &Arc<App>, identity: &Identity, claim_ttl: Duration)
             let _ = app.policy.unreserve(key, &app.config.policy).await;
             release().await;
             Err(match err {
-                SessionError::IdTaken => ProtoError::header(
-                    ErrorCode::InvalidHeader,
-                    "session-id",
-                    "a stored session already has this session-id: choose another or leave it out",
-                ),
+                SessionError::IdTaken => id_in_use(),
                 other => ProtoError::new(ErrorCode::Internal, other.to_string()),
             })
         }

@@ -159,12 +159,12 @@ async fn send(sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>, 
 /// Stops the session's pipeline and releases its user's live claim.
 async fn finish(app: &App, session: Option<SessionHandle>) {
     if let Some(session) = session {
-        let policy_key = session.policy_key.clone();
+        let (policy_key, id) = (session.policy_key.clone(), session.id.clone());
         session.close().await;
         if !session::claims_live(&policy_key) {
             return;
         }
-        if let Err(err) = app.policy.release_live(&policy_key).await {
+        if let Err(err) = app.policy.release_live(&policy_key, &id).await {
             tracing::warn!(%err, "the live session of a user was not released");
         }
     }
@@ -216,7 +216,7 @@ async fn record(app: &App, session: &SessionHandle, outcome: &Outcome) -> Result
     }
     // The session is decided: the user may start the next one as soon as they hear it.
     if session::claims_live(key)
-        && let Err(err) = app.policy.release_live(key).await
+        && let Err(err) = app.policy.release_live(key, &session.id).await
     {
         tracing::warn!(%err, "the live session of a user was not released");
     }

@@ -880,3 +880,24 @@ async fn a_client_that_does_not_read_is_disconnected_and_nothing_piles_up() {
     let mut socket = open(address).await;
     assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_id_is_one_sessions_across_servers() {
+    let (_redis, url) = common::RedisServer::start();
+    let vars = [("REDIS_URL", url.as_str()), ("STORE_FRAMES", "1")];
+    let ((a, _stop_a), (b, _stop_b)) = (start(&vars).await, start(&vars).await);
+    // Six clients CONNECT with one session-id at once, three on each server.
+    let attempts = (0..6).map(|i| async move {
+        let mut socket = open(if i % 2 == 0 { a } else { b }).await;
+        let answer = connect(&mut socket, "session-id:twin\n").await;
+        (answer, socket)
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let connected = answers.iter().filter(|(m, _)| m.command == "CONNECTED").count();
+    let refused: Vec<Option<u32>> =
+        answers.iter().filter(|(m, _)| m.command == "ERROR").map(|(m, _)| error_code(m)).collect();
+    assert_eq!(connected, 1, "{:?}", answers.iter().map(|(m, _)| m).collect::<Vec<_>>());
+    assert_eq!(refused, vec![Some(1039); 5]);
+    let (message, _) = answers.iter().find(|(m, _)| m.command == "ERROR").expect("a refusal");
+    assert_eq!(message.header("header"), Some("session-id"), "{message:?}");
+}

@@ -85,3 +85,41 @@ async fn an_unreachable_redis_is_a_clear_error() {
     let err = PolicyStore::redis("unix:///nonexistent/redis.sock").await.err().expect("no server");
     assert!(err.to_string().contains("redis"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_final_failure_holds_after_the_counters_expire_until_it_is_lifted() {
+    let (_redis, url) = common::RedisServer::start();
+    let store = PolicyStore::redis(&url).await.unwrap();
+    let s = PolicySettings::default();
+    let mut now = 0;
+    for _ in 0..9 {
+        failed_session(&store, "rp:shop:oscar", now, &s).await;
+        now += 16 * MIN;
+    }
+    // Redis drops the counters 7 days after their last change: here, at once.
+    let mut redis = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+    let counters = gstliveness::store::hex_key("lpserver:attempts", "rp:shop:oscar");
+    let deleted: i64 = redis::cmd("DEL").arg(&counters).query(&mut redis).unwrap();
+    assert_eq!(deleted, 1, "the counters were in Redis under {counters}");
+    assert_eq!(store.decide("rp:shop:oscar", now, &s).await.unwrap(), Decision::FinalFailure);
+    assert_eq!(store.reserve("rp:shop:oscar", now, &s).await.unwrap(), Decision::FinalFailure);
+    assert!(store.lift_final_failure("rp:shop:oscar").await.unwrap());
+    assert_eq!(store.decide("rp:shop:oscar", now, &s).await.unwrap(), Decision::Allowed { attempts_left: 3 });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_claim_is_released_by_the_session_that_holds_it_only() {
+    let (_redis, url) = common::RedisServer::start();
+    let (a, b) = (PolicyStore::redis(&url).await.unwrap(), PolicyStore::redis(&url).await.unwrap());
+    let short = std::time::Duration::from_millis(200);
+    assert!(a.claim_live("rp:shop:pat", "session-a", short).await.unwrap());
+    assert!(!b.claim_live("rp:shop:pat", "session-b", short).await.unwrap(), "one live session across servers");
+    // Session a's claim lapses (its server was slow to drain) and session b takes it over.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(b.claim_live("rp:shop:pat", "session-b", std::time::Duration::from_secs(60)).await.unwrap());
+    // When a finally ends, b's claim stays.
+    assert!(!a.release_live("rp:shop:pat", "session-a").await.unwrap());
+    assert!(!a.claim_live("rp:shop:pat", "session-c", short).await.unwrap(), "b is still live");
+    assert!(b.release_live("rp:shop:pat", "session-b").await.unwrap());
+    assert!(a.claim_live("rp:shop:pat", "session-c", short).await.unwrap());
+}

@@ -77,6 +77,7 @@ const ACTIONS = {
   1036: "action.realCamera",
   1037: "action.busy",
   1038: "action.retry",
+  1039: "action.newSession",
 };
 
 // Feedback while the face is placed: frame-check codes, then lvchallenge's hints.
