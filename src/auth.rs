@@ -82,10 +82,19 @@ pub fn require_admin(admin_token: Option<&str>, authorization: Option<&str>) -> 
     let Some(expected) = admin_token else {
         return Err(RestError::new(ErrorCode::Unauthorized, "ADMIN_TOKEN is not set: the admin endpoints are off"));
     };
+    require_token("ADMIN_TOKEN", expected, authorization)
+}
+
+/// Whether `authorization` bears `expected`, the value of setting `name` (compared as
+/// SHA-256 digests in constant time).
+pub fn require_token(name: &str, expected: &str, authorization: Option<&str>) -> Result<(), RestError> {
     let given: [u8; 32] = Sha256::digest(bearer(authorization).as_bytes()).into();
     let expected: [u8; 32] = Sha256::digest(expected.as_bytes()).into();
     if !bool::from(given.ct_eq(&expected)) {
-        return Err(RestError::new(ErrorCode::Unauthorized, "Authorization: Bearer <ADMIN_TOKEN> is missing or wrong"));
+        return Err(RestError::new(
+            ErrorCode::Unauthorized,
+            format!("Authorization: Bearer <{name}> is missing or wrong"),
+        ));
     }
     Ok(())
 }

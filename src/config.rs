@@ -269,6 +269,12 @@ pub const SETTINGS: &[Setting] = &[
         "bearer token of GET /sessions/{id}/video and DELETE /sessions/{id}",
     ),
     setting(
+        "METRICS_TOKEN",
+        Found("GET /metrics answers anyone"),
+        "at least 16 characters",
+        "bearer token GET /metrics asks for (401 `unauthorized` without it)",
+    ),
+    setting(
         "API_KEYS",
         Unset,
         "name:key pairs, comma-separated; a name is 1 to 64 letters, digits, - or _, a key at least 32 characters",
@@ -432,6 +438,8 @@ pub struct Config {
     pub store_frames: bool,
     pub store_ttl_s: u32,
     pub admin_token: Option<String>,
+    /// The bearer token of `GET /metrics`; None: no token asked.
+    pub metrics_token: Option<String>,
     pub policy: crate::policy::PolicySettings,
     /// STATS carry the passive scores (`STATS_DETAIL=debug`; `production` by default).
     pub stats_scores: bool,
@@ -618,10 +626,13 @@ fn store_frames<F: Fn(&str) -> Option<String>>(vars: &Vars<F>, redis: bool) -> R
     }
 }
 
-/// `ADMIN_TOKEN`: at least 16 characters; never echoed in the error.
-fn admin_token<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Option<String>, ConfigError> {
-    match vars.get("ADMIN_TOKEN") {
-        Some(token) if token.len() < 16 => Err(Vars::<F>::invalid("ADMIN_TOKEN", "(hidden)".into())),
+/// `ADMIN_TOKEN`, `METRICS_TOKEN`: at least 16 characters; never echoed in the error.
+fn secret_token<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<F>,
+    name: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    match vars.get(name) {
+        Some(token) if token.len() < 16 => Err(Vars::<F>::invalid(name, "(hidden)".into())),
         token => Ok(token),
     }
 }
@@ -756,7 +767,8 @@ impl Config {
             redis_url,
             store_frames,
             store_ttl_s: vars.range("STORE_TTL_S", 1..=31_536_000)?,
-            admin_token: admin_token(vars)?,
+            admin_token: secret_token(vars, "ADMIN_TOKEN")?,
+            metrics_token: secret_token(vars, "METRICS_TOKEN")?,
             policy: policy(vars)?,
             stats_scores: stats_detail(vars)?,
             api_keys,

@@ -192,9 +192,18 @@ fn unknown_paths() -> impl Filter<Extract = (warp::reply::Response,), Error = wa
 
 /// `GET /metrics`: the OpenMetrics text of [`metrics::Metrics`].
 fn metrics_route(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
-    routes::at(Handler::Metrics).map(move || {
-        warp::reply::with_header(app.metrics.encode(app.running_sessions()), "content-type", metrics::CONTENT_TYPE)
-    })
+    use warp::Reply;
+    routes::at(Handler::Metrics).and(warp::header::optional::<String>("authorization")).map(
+        move |authorization: Option<String>| {
+            if let Some(token) = &app.config.metrics_token
+                && let Err(refused) = auth::require_token("METRICS_TOKEN", token, authorization.as_deref())
+            {
+                return rest::error_reply(&refused, None);
+            }
+            let text = app.metrics.encode(app.running_sessions());
+            warp::reply::with_header(text, "content-type", metrics::CONTENT_TYPE).into_response()
+        },
+    )
 }
 
 /// `GET /openapi.json`: the contract of [`openapi::document`], written once.

@@ -174,14 +174,34 @@ impl Metrics {
     /// An HTTP request was answered.
     pub fn request(&self, path: &str, method: &str, status: u16) {
         let path = crate::routes::label(path).unwrap_or("other").to_string();
-        let labels = RequestLabels { path, method: method.into(), status: status.to_string() };
+        let labels = RequestLabels { path, method: method_label(method).into(), status: status.to_string() };
         self.requests.get_or_create(&labels).inc();
     }
+}
+
+/// The `method` label: the methods of HTTP/1.1 (RFC 9110) and PATCH, `other` for any
+/// other, so that invented methods cannot grow the label set.
+fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+    KNOWN.into_iter().find(|known| *known == method).unwrap_or("other")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        let metrics = Metrics::new();
+        for n in 0..1000 {
+            metrics.request("/health", &format!("M{n}"), 405);
+        }
+        metrics.request("/health", "GET", 200);
+        let text = metrics.encode(0);
+        let series = text.lines().filter(|l| l.starts_with("lpserver_http_requests_total{")).count();
+        assert_eq!(series, 2, "{text}");
+        assert!(text.contains(r#"method="other""#) && text.contains(r#"method="GET""#), "{text}");
+    }
 
     #[test]
     fn counts_appear_in_the_text() {

@@ -183,3 +183,25 @@ async fn json_logs_follow_connections_and_sessions_and_hold_nothing_biometric_or
     }
     assert!(log.lines().all(|line| line.len() < 4000), "no frame data in the log");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_labels_stay_bounded_and_a_metrics_token_guards_them() {
+    let token = "metrics-token-0123456789";
+    let (address, _stop) = start(&[("METRICS_TOKEN", token)]).await;
+    // 300 requests with invented methods (and one of 8 KB) become one `other` series.
+    for n in 0..300 {
+        let _ = http(address, &format!("INVENTED{n}"), "/health", b"").await;
+    }
+    let _ = http(address, &"X".repeat(8192), "/health", b"").await;
+    let (status, body) = http(address, "GET", "/metrics", b"").await;
+    let body: serde_json::Value = serde_json::from_slice(&body).expect("a JSON error");
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{body}");
+    let bearer = format!("Authorization: Bearer {token}");
+    let (status, text) = common::http_with(address, "GET", "/metrics", &[bearer.as_str()], b"").await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8_lossy(&text);
+    let series: Vec<&str> =
+        text.lines().filter(|l| l.starts_with("lpserver_http_requests_total{") && l.contains("/health")).collect();
+    assert!(!series.is_empty() && series.iter().all(|l| l.contains(r#"method="other""#)), "{series:?}");
+    assert!(series.len() <= 2, "one series a status: {series:?}");
+}
