@@ -102,6 +102,18 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting("CONNECT_TIMEOUT_MS", Value("10000"), MS, "a WebSocket without CONNECT for this long is closed"),
     setting(
+        "PUBLIC_ORIGIN",
+        Found("http://BIND_ADDRESS:PORT, and http://localhost:PORT on a loopback address"),
+        "an origin, scheme and host (https://liveness.example.com)",
+        "the origin of the server's own pages as browsers reach them (behind a reverse proxy, the proxy's): its pages may always use the server; a request's Host header is never trusted for this",
+    ),
+    setting(
+        "LOG_HASH_KEY",
+        Found("a random key made at each start"),
+        "at least 16 characters",
+        "key of the HMAC-SHA256 that names users in the logs (12 hex digits): one key on every server links a user's lines across servers and restarts; without it they link within one run only. Nobody without the key can recompute them from a list of references",
+    ),
+    setting(
         "ALLOWED_ORIGINS",
         Found("the server's own pages"),
         "comma-separated origins, scheme and host (https://app.example.com:8443), or *",
@@ -399,6 +411,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Web origins whose pages may open `/lpproto`; empty: the server's own pages only.
     pub allowed_origins: Vec<String>,
+    /// The origins of the server's own pages (`PUBLIC_ORIGIN`, or from the listening address).
+    pub own_origins: Vec<String>,
+    /// The key of the users' hashes in the logs (`LOG_HASH_KEY`); None: a random one at start.
+    pub log_hash_key: Option<String>,
     /// Most TCP connections one address may hold at once; 0: no bound.
     pub max_connections_per_ip: usize,
     /// Most TCP connections at once (`MAX_CONNECTIONS`).
@@ -675,6 +691,22 @@ fn allowed_origins<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<Vec<
     }
 }
 
+/// `PUBLIC_ORIGIN`, or the origins of the listening address: `http://<address>:<port>`, and
+/// `http://localhost:<port>` when it is a loopback address.
+fn own_origins<F: Fn(&str) -> Option<String>>(vars: &Vars<F>, address: SocketAddr) -> Result<Vec<String>, ConfigError> {
+    if let Some(origin) = vars.get("PUBLIC_ORIGIN") {
+        return match crate::origin::parse_origins(&origin).as_deref() {
+            Some([one]) if one != "*" => Ok(vec![one.clone()]),
+            _ => Err(Vars::<F>::invalid("PUBLIC_ORIGIN", origin)),
+        };
+    }
+    let mut origins = vec![format!("http://{address}")];
+    if address.ip().is_loopback() {
+        origins.push(format!("http://localhost:{}", address.port()));
+    }
+    Ok(origins)
+}
+
 /// `API_KEYS` and `OPEN_SESSIONS`: at least one way to start a session. Keys are never echoed.
 fn sessions<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<(Vec<crate::auth::ApiKey>, bool), ConfigError> {
     let api_keys = match vars.get("API_KEYS") {
@@ -739,6 +771,8 @@ impl Config {
             idle_timeout: vars.millis("SESSION_IDLE_TIMEOUT_MS", FROM_100_MS)?,
             connect_timeout: vars.millis("CONNECT_TIMEOUT_MS", FROM_100_MS)?,
             allowed_origins: allowed_origins(vars)?,
+            own_origins: own_origins(vars, SocketAddr::new(ip, port))?,
+            log_hash_key: secret_token(vars, "LOG_HASH_KEY")?,
             max_connections_per_ip: vars.range("MAX_CONNECTIONS_PER_IP", 0..=100_000)?,
             max_connections: vars
                 .parse_opt("MAX_CONNECTIONS", |v| (1..=1_000_000).contains(v))?

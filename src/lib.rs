@@ -43,6 +43,8 @@ pub struct App {
     pub session_slots: Arc<tokio::sync::Semaphore>,
     /// The frames of all sessions take turns through it (`ANALYSIS_THREADS` at once).
     pub analysis_gate: gate::AnalysisGate,
+    /// The key users are hashed with in the logs (`LOG_HASH_KEY` or random).
+    pub log_hash_secret: Vec<u8>,
     /// One permit per REST analysis request in flight (`MAX_REST_REQUESTS`).
     pub rest_places: Arc<tokio::sync::Semaphore>,
     /// Turns true when the server's grace period after SIGTERM is over: every connection
@@ -227,32 +229,27 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
         .and(warp::ws())
         .and(listener::peer())
         .and(warp::header::optional::<String>("origin"))
-        .and(warp::header::optional::<String>("host"))
-        .map(
-            move |ws: warp::ws::Ws,
-                  remote: Option<std::net::SocketAddr>,
-                  origin: Option<String>,
-                  host: Option<String>| {
-                use warp::Reply;
-                let app = ws_app.clone();
-                if !origin::origin_allowed(origin.as_deref(), host.as_deref(), &app.config.allowed_origins) {
-                    return rest::error_reply(&rest::origin_refused(), None);
-                }
-                // Room for twice the largest frame in base64, so that an oversized frame gets its
-                // error code; beyond that the WebSocket layer closes the connection.
-                ws.max_message_size(app.config.max_frame_bytes * 8 / 3 + 65_536)
-                    .on_upgrade(move |socket| async move {
-                        let span = tracing::info_span!(
-                            "connection",
-                            remote = %remote.map(|r| r.ip().to_string()).unwrap_or_default(),
-                            session = tracing::field::Empty,
-                            user = tracing::field::Empty,
-                        );
-                        tracing::Instrument::instrument(ws::serve_connection(socket, app, remote), span).await
-                    })
-                    .into_response()
-            },
-        );
+        .map(move |ws: warp::ws::Ws, remote: Option<std::net::SocketAddr>, origin: Option<String>| {
+            use warp::Reply;
+            let app = ws_app.clone();
+            let config = &app.config;
+            if !origin::origin_allowed(origin.as_deref(), &config.own_origins, &config.allowed_origins) {
+                return rest::error_reply(&rest::origin_refused(), None);
+            }
+            // Room for twice the largest frame in base64, so that an oversized frame gets its
+            // error code; beyond that the WebSocket layer closes the connection.
+            ws.max_message_size(app.config.max_frame_bytes * 8 / 3 + 65_536)
+                .on_upgrade(move |socket| async move {
+                    let span = tracing::info_span!(
+                        "connection",
+                        remote = %remote.map(|r| r.ip().to_string()).unwrap_or_default(),
+                        session = tracing::field::Empty,
+                        user = tracing::field::Empty,
+                    );
+                    tracing::Instrument::instrument(ws::serve_connection(socket, app, remote), span).await
+                })
+                .into_response()
+        });
     let page = routes::at(Handler::Page).map(|| warp::reply::html(web::INDEX_HTML));
     let assets = routes::with_param(Handler::Static)
         .and_then(|file: String| async move { web::asset(&file).ok_or_else(warp::reject::not_found) });
@@ -309,6 +306,7 @@ impl App {
         let session_slots = Arc::new(tokio::sync::Semaphore::new(config.max_sessions));
         let analysis_gate = gate::AnalysisGate::new(config.analysis_threads);
         let rest_places = Arc::new(tokio::sync::Semaphore::new(config.max_rest_requests));
+        let log_hash_secret = logging::log_hash_secret(config.log_hash_key.as_deref());
         let (shutdown, _) = tokio::sync::watch::channel(false);
         let tcp = listener::Connections::new(listener::Limits {
             max_connections: config.max_connections,
@@ -321,6 +319,7 @@ impl App {
             session_slots,
             analysis_gate,
             rest_places,
+            log_hash_secret,
             shutdown,
             connections: Default::default(),
             tcp,

@@ -45,11 +45,30 @@ pub fn init(format: LogFormat, filter: Option<&str>) -> Result<(), String> {
     installed.map_err(|err| format!("logging: {err}"))
 }
 
-/// A user key as the logs show it: 12 hex digits of its SHA-256, enough to follow one user's
-/// sessions, not to read the reference or the address back.
-pub fn user_hash(key: &str) -> String {
-    let digest = sha2::Sha256::digest(key.as_bytes());
-    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+/// A user key as the logs show it: 12 hex digits of its HMAC-SHA256 under `secret`
+/// (`LOG_HASH_KEY`), enough to follow one user's sessions; without the secret nobody can
+/// recompute it from a list of references or addresses.
+pub fn user_hash(secret: &[u8], key: &str) -> String {
+    use hmac::Mac;
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret) else { return String::new() };
+    mac.update(key.as_bytes());
+    mac.finalize().into_bytes().iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The secret of [`user_hash`]: `LOG_HASH_KEY`, or 32 random bytes from the operating system.
+pub fn log_hash_secret(configured: Option<&str>) -> Vec<u8> {
+    use rand::TryRngCore;
+    if let Some(key) = configured {
+        return key.as_bytes().to_vec();
+    }
+    let mut bytes = vec![0u8; 32];
+    if rand::rngs::OsRng.try_fill_bytes(&mut bytes).is_err() {
+        // Without randomness the hashes still hide the references from anyone without the
+        // process's memory: a key from the clock and the process.
+        let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+        bytes = sha2::Sha256::digest(seed.as_bytes()).to_vec();
+    }
+    bytes
 }
 
 #[cfg(test)]
@@ -61,8 +80,16 @@ mod tests {
         assert_eq!(LogFormat::parse(None), Ok(LogFormat::Text));
         assert_eq!(LogFormat::parse(Some("json")), Ok(LogFormat::Json));
         assert!(LogFormat::parse(Some("xml")).unwrap_err().contains("text or json"));
-        let hash = user_hash("rp:shop:alice");
+        let key = b"log-hash-key-0123456789";
+        let hash = user_hash(key, "rp:shop:alice");
         assert_eq!(hash.len(), 12);
-        assert_ne!(hash, user_hash("rp:shop:bob"));
+        assert_eq!(hash, user_hash(key, "rp:shop:alice"), "one user, one name under one key");
+        assert_ne!(hash, user_hash(key, "rp:shop:bob"));
+        assert_ne!(hash, user_hash(b"another-key-0123456789", "rp:shop:alice"), "keyed");
+        // Not the plain SHA-256 of the reference, which a dictionary would recover.
+        let plain: String = sha2::Sha256::digest(b"rp:shop:alice").iter().take(6).map(|b| format!("{b:02x}")).collect();
+        assert_ne!(hash, plain);
+        assert_ne!(log_hash_secret(None), log_hash_secret(None), "a random key each start");
+        assert_eq!(log_hash_secret(Some("configured-key-0123")), b"configured-key-0123");
     }
 }

@@ -9,16 +9,13 @@ use warp::http::header::{self, HeaderValue};
 
 use crate::App;
 
-/// Whether a WebSocket upgrade with this `Origin` header (and `Host` header) may proceed.
-/// Clients that are not browsers send no Origin and pass. With `allowed` empty, only the
-/// server's own pages pass (the origin's host is the request's `Host`); `*` allows every origin.
-pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
+/// Whether a request with this `Origin` header may use the server. Clients that are not
+/// browsers send no Origin and pass; the server's own pages (`own`: `PUBLIC_ORIGIN`) always
+/// pass; others when `allowed` lists them or holds `*`. The request's `Host` plays no part: a
+/// page of another name that resolves to the server (DNS rebinding) is another origin.
+pub fn origin_allowed(origin: Option<&str>, own: &[String], allowed: &[String]) -> bool {
     let Some(origin) = origin.map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()) else { return true };
-    if allowed.is_empty() {
-        let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-        return origin_host.is_some_and(|o| host.is_some_and(|h| o == h.trim().to_ascii_lowercase()));
-    }
-    allowed.iter().any(|a| a == "*" || *a == origin)
+    own.contains(&origin) || allowed.iter().any(|a| a == "*" || *a == origin)
 }
 
 /// `ALLOWED_ORIGINS` as a list: comma-separated origins (`https://app.example.com`), compared
@@ -49,12 +46,11 @@ impl warp::reject::Reject for OriginRefused {}
 fn checked_origin(
     app: Arc<App>,
 ) -> impl Filter<Extract = (Option<String>,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
-    warp::header::optional::<String>("origin").and(warp::header::optional::<String>("host")).and_then(
-        move |origin: Option<String>, host: Option<String>| {
-            let allowed = origin_allowed(origin.as_deref(), host.as_deref(), &app.config.allowed_origins);
-            async move { if allowed { Ok(origin) } else { Err(warp::reject::custom(OriginRefused)) } }
-        },
-    )
+    warp::header::optional::<String>("origin").and_then(move |origin: Option<String>| {
+        let config = &app.config;
+        let allowed = origin_allowed(origin.as_deref(), &config.own_origins, &config.allowed_origins);
+        async move { if allowed { Ok(origin) } else { Err(warp::reject::custom(OriginRefused)) } }
+    })
 }
 
 /// `routes` (the REST API) for the pages of the accepted origins: their requests are answered
@@ -95,20 +91,24 @@ mod tests {
 
     #[test]
     fn pages_of_other_sites_are_refused_unless_listed() {
-        let host = Some("liveness.example.com:5003");
+        let own = vec!["https://liveness.example.com".to_string()];
         // Not a browser: no Origin.
-        assert!(origin_allowed(None, host, &[]));
-        // The server's own page.
-        assert!(origin_allowed(Some("http://liveness.example.com:5003"), host, &[]));
-        assert!(origin_allowed(Some("HTTPS://Liveness.example.com:5003/"), host, &[]));
-        // Another site.
-        assert!(!origin_allowed(Some("https://evil.example.net"), host, &[]));
-        assert!(!origin_allowed(Some("null"), host, &[]));
+        assert!(origin_allowed(None, &own, &[]));
+        // The server's own page, whatever the letter case or a trailing slash.
+        assert!(origin_allowed(Some("https://liveness.example.com"), &own, &[]));
+        assert!(origin_allowed(Some("HTTPS://Liveness.example.com/"), &own, &[]));
+        // Another site, or another name resolving to the server (DNS rebinding): its Host
+        // header would match its Origin, and plays no part.
+        assert!(!origin_allowed(Some("https://evil.example.net"), &own, &[]));
+        assert!(!origin_allowed(Some("http://rebound.example.net:5003"), &own, &[]));
+        assert!(!origin_allowed(Some("http://liveness.example.com"), &own, &[]), "another scheme is another origin");
+        assert!(!origin_allowed(Some("null"), &own, &[]));
         let listed = parse_origins(" https://app.example.com/ ,https://kiosk.example.com").unwrap();
         assert_eq!(listed, vec!["https://app.example.com", "https://kiosk.example.com"]);
-        assert!(origin_allowed(Some("https://app.example.com"), host, &listed));
-        assert!(!origin_allowed(Some("http://liveness.example.com:5003"), host, &listed), "only the list");
-        assert!(origin_allowed(Some("https://anything.example"), host, &parse_origins("*").unwrap()));
+        assert!(origin_allowed(Some("https://app.example.com"), &own, &listed));
+        assert!(origin_allowed(Some("https://liveness.example.com"), &own, &listed), "its own pages as well");
+        assert!(!origin_allowed(Some("https://other.example.com"), &own, &listed));
+        assert!(origin_allowed(Some("https://anything.example"), &own, &parse_origins("*").unwrap()));
         for bad in ["app.example.com", "https://app.example.com/path", "ftp://x", "https://"] {
             assert_eq!(parse_origins(bad), None, "{bad}");
         }

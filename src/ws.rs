@@ -140,7 +140,7 @@ fn note_start(app: &App, started: &Result<SessionHandle, crate::protocol::ProtoE
         Ok(s) => {
             let span = tracing::Span::current();
             span.record("session", s.id.as_str());
-            span.record("user", crate::logging::user_hash(&s.policy_key).as_str());
+            span.record("user", crate::logging::user_hash(&app.log_hash_secret, &s.policy_key).as_str());
             tracing::info!("session started");
         }
         Err(refused) => {

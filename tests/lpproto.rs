@@ -808,6 +808,21 @@ async fn pages_of_other_origins_cannot_open_sessions() {
     let (listed, _stop) = start(&[("ALLOWED_ORIGINS", "https://app.example.com")]).await;
     assert!(open_from(listed, "https://app.example.com").await.is_ok());
     assert_eq!(open_from(listed, "https://evil.example.net").await.err(), Some(403));
+    assert!(open_from(listed, &format!("http://{listed}")).await.is_ok(), "the server's own page is always allowed");
+    // DNS rebinding: a page of another name resolving to the server sends a Host that matches
+    // its Origin; the Host is not trusted, the origin is not the server's.
+    let port = address.port();
+    for path in ["/lpproto", "/detect"] {
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: rebound.example.net:{port}\r\nOrigin: http://rebound.example.net:{port}\r\n\
+             Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 0\r\n\r\n"
+        );
+        let request = if path == "/detect" { request.replacen("GET", "POST", 1) } else { request };
+        let (status, body) = common::http_raw(address, request.as_bytes()).await;
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!((status, body["error"].as_str()), (403, Some("origin-not-allowed")), "{path}: {body}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

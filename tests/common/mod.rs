@@ -156,12 +156,14 @@ pub async fn start(vars: &[(&str, &str)]) -> (std::net::SocketAddr, tokio::sync:
     // Tests open many anonymous sessions from 127.0.0.1, one address: the attempts policy
     // would cool it down after three. Tests of the policy set their own bounds.
     all.push(("POLICY_ATTEMPTS".into(), "100".into()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    // The server's own pages are those of the port it was given.
+    all.push(("PUBLIC_ORIGIN".into(), format!("http://{address}")));
     all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config =
         lpserver::config::Config::from_lookup(|name| all.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
             .expect("test configuration");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(lpserver::serve(config, listener, async {
         let _ = stopped.await;
