@@ -314,7 +314,7 @@ pub const SETTINGS: &[Setting] = &[
         "STATS_DETAIL",
         Value("production"),
         "production or debug",
-        "production: STATS carry prompts, progress, hints and frame-check codes, no scores; debug adds the anti-spoofing score",
+        "production: STATS carry prompts, progress, hints and frame-check codes, no scores, the verdict token carries decisions (its measurements go to the relying party's result on request) and reaches no client; debug adds the anti-spoofing score to STATS, the measurements to the token, and the token to an anonymous session's SUCCESS or ERROR",
     ),
     setting(
         "LOG_FORMAT",

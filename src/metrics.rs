@@ -206,7 +206,12 @@ mod tests {
     #[test]
     fn counts_appear_in_the_text() {
         let metrics = Metrics::new();
-        metrics.session_finished(&Outcome::Verdict { is_ok: false, errors: vec![13, 12], token: String::new() });
+        metrics.session_finished(&Outcome::Verdict {
+            is_ok: false,
+            errors: vec![13, 12],
+            token: String::new(),
+            figures: None,
+        });
         metrics.frame_answered(Duration::from_millis(12));
         metrics.refused("lpproto", crate::errors::ErrorCode::Busy);
         let text = metrics.encode(3);

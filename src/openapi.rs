@@ -331,6 +331,14 @@ fn relying_party_operations(schemas: &mut Vec<(String, RefOr<Schema>)>) -> Opera
     )
     .security(bearer("apiKey"))
     .parameter(session_id())
+    .parameter(
+        ParameterBuilder::new()
+            .name("details")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some("`true`: add `figures`, the measurements the token leaves out (scores, stream figures, flash correlations, age estimate)."))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::Boolean).default(Some(serde_json::json!(false))))),
+    )
     .response("200", json_answer("The result", component::<SessionResult>(schemas)))
     .response("401", error_answer("No or an unknown API key"))
     .response("404", error_answer("No session of the party has this id (unknown, expired or fetched)"))

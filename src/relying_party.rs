@@ -68,6 +68,12 @@ pub struct SessionResult {
     /// the session ended without a verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// With `?details=true`: the measurements the token leaves out (its scores, the stream
+    /// figures, the flash correlations, the age estimate), as lvjwtsink reported them; absent
+    /// otherwise, and when the token carries them itself (`STATS_DETAIL=debug`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub figures: Option<serde_json::Value>,
     /// When the session ended, in ms since the Unix epoch.
     pub finished_at_ms: u64,
 }
@@ -268,10 +274,13 @@ pub async fn redeem(app: &App, token: &str, running_ttl: std::time::Duration) ->
 
 /// Keeps how `session` ended for its relying party (for `RESULT_TTL_MS`).
 pub async fn finish(app: &App, session: &RunningSession, outcome: &Outcome) -> Result<(), StoreError> {
-    let (is_ok, errors, token) = match outcome {
-        Outcome::Verdict { is_ok, errors, token } => (*is_ok, errors.clone(), Some(token.clone())),
-        Outcome::Ended(code) => (false, vec![u32::from(code.code())], None),
-        Outcome::ServerShutdown => (false, vec![u32::from(ErrorCode::ServerShutdown.code())], None),
+    let (is_ok, errors, token, figures) = match outcome {
+        Outcome::Verdict { is_ok, errors, token, figures } => {
+            let figures = figures.as_deref().and_then(|f| serde_json::from_str(f).ok());
+            (*is_ok, errors.clone(), Some(token.clone()), figures)
+        }
+        Outcome::Ended(code) => (false, vec![u32::from(code.code())], None, None),
+        Outcome::ServerShutdown => (false, vec![u32::from(ErrorCode::ServerShutdown.code())], None, None),
     };
     let liveness_passed = token.is_some() && AgeDecision::liveness_passed(&errors);
     // The age decision matters once the person is known to be live.
@@ -283,14 +292,21 @@ pub async fn finish(app: &App, session: &RunningSession, outcome: &Outcome) -> R
         liveness_passed,
         age_decision,
         token,
+        figures,
         finished_at_ms: now_ms(),
     };
     let record = SessionRecord { state: SessionState::Finished, result: Some(result), ..session.record.clone() };
     save(app, &session.id, &record, app.config.result_ttl).await
 }
 
-/// `GET /v1/sessions/{id}/result`: the result of one of the party's ended sessions, once.
-async fn take_result(app: &App, authorization: Option<&str>, id: &str) -> Result<SessionResult, RestError> {
+/// `GET /v1/sessions/{id}/result`: the result of one of the party's ended sessions, once; its
+/// `figures` with `details`.
+async fn take_result(
+    app: &App,
+    authorization: Option<&str>,
+    id: &str,
+    details: bool,
+) -> Result<SessionResult, RestError> {
     let party = auth::relying_party(&app.config.api_keys, authorization)?.party.clone();
     let not_found =
         || RestError::new(ErrorCode::SessionNotFound, "no session of yours has this id (unknown, expired or fetched)");
@@ -309,7 +325,19 @@ async fn take_result(app: &App, authorization: Option<&str>, id: &str) -> Result
     let taken: Option<SessionRecord> =
         taken.map(|j| serde_json::from_str(&j).map_err(corrupt)).transpose().map_err(store_error)?;
     // Two callers at once: one takes it.
-    taken.and_then(|r| r.result).ok_or_else(not_found)
+    let mut result = taken.and_then(|r| r.result).ok_or_else(not_found)?;
+    if !details {
+        result.figures = None;
+    }
+    Ok(result)
+}
+
+/// `?details=true` of the result: whether the relying party asks for the figures.
+fn details_query() -> impl Filter<Extract = (bool,), Error = std::convert::Infallible> + Clone {
+    warp::query::raw()
+        .map(|query: String| query.split('&').any(|pair| pair == "details=true" || pair == "details=1"))
+        .or(warp::any().map(|| false))
+        .unify()
 }
 
 /// `POST /v1/admin/final-failures/lift`: an operator lifts one user's FINAL_FAILURE.
@@ -346,10 +374,10 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), 
             async move { reply(create(&app, auth.as_deref(), &body).await, StatusCode::CREATED) }
         },
     );
-    let result = routes::with_param(Handler::SessionResult).and(authorization()).then(
-        move |id: String, auth: Option<String>| {
+    let result = routes::with_param(Handler::SessionResult).and(authorization()).and(details_query()).then(
+        move |id: String, auth: Option<String>, details: bool| {
             let app = result_app.clone();
-            async move { reply(take_result(&app, auth.as_deref(), &id).await, StatusCode::OK) }
+            async move { reply(take_result(&app, auth.as_deref(), &id, details).await, StatusCode::OK) }
         },
     );
     let lift = routes::at(Handler::LiftFinalFailure).and(authorization()).and(body).then(

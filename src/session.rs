@@ -57,7 +57,7 @@ pub enum SessionError {
 #[derive(Debug, Clone)]
 enum SinkEvent {
     Frame(FrameResult),
-    Verdict { token: String, is_ok: bool, errors: Vec<u32> },
+    Verdict { token: String, is_ok: bool, errors: Vec<u32>, figures: Option<String> },
     Failed(String),
 }
 
@@ -99,7 +99,9 @@ fn sink_element(config: &Config, options: &SessionOptions) -> Result<gst::Elemen
     let mut stage = Stage::new("lvjwtsink")
         .with("session-id", &options.id)
         .with("min-age", config.min_age)
-        .with("age-buffer", config.age_buffer);
+        .with("age-buffer", config.age_buffer)
+        // The measurements go in the token only where STATS carry them too (STATS_DETAIL=debug).
+        .with("token-figures", config.stats_scores);
     if let Some(secret) = &config.jwt_secret {
         stage = stage.with("key", secret);
     }
@@ -321,7 +323,8 @@ impl LivenessSession {
             let token = args[1].get::<String>().unwrap_or_default();
             let is_ok = args[2].get::<bool>().unwrap_or(false);
             let errors = args[3].get::<gst::Array>().map(|a| error_codes(&a)).unwrap_or_default();
-            let _ = verdicts.send(SinkEvent::Verdict { token, is_ok, errors });
+            let figures = args.get(4).and_then(|f| f.get::<String>().ok()).filter(|f| !f.is_empty());
+            let _ = verdicts.send(SinkEvent::Verdict { token, is_ok, errors, figures });
             None
         });
         let bus = pipeline.bus().ok_or_else(|| SessionError::Start("the pipeline has no bus".into()))?;
@@ -382,7 +385,9 @@ impl LivenessSession {
         let failed = |detail: String| FrameAnswer::Failed(ProtoError::new(ErrorCode::Internal, detail));
         match await_answer(&self.events, turn, GATE_HOLD_LIMIT, FRAME_ANSWER_TIMEOUT) {
             Ok(SinkEvent::Frame(result)) => FrameAnswer::Stats(result),
-            Ok(SinkEvent::Verdict { token, is_ok, errors }) => FrameAnswer::Verdict { token, is_ok, errors },
+            Ok(SinkEvent::Verdict { token, is_ok, errors, figures }) => {
+                FrameAnswer::Verdict { token, is_ok, errors, figures }
+            }
             Ok(SinkEvent::Failed(reason)) => failed(reason),
             Err(std_mpsc::RecvTimeoutError::Timeout) => failed("no answer from the pipeline".into()),
             Err(std_mpsc::RecvTimeoutError::Disconnected) => failed("the pipeline stopped".into()),

@@ -193,9 +193,11 @@ async fn record(app: &App, session: &SessionHandle, outcome: &Outcome) -> Result
     app.metrics.session_finished(outcome);
     let duration_ms = session.started_at.elapsed().as_millis() as u64;
     match outcome {
-        Outcome::Verdict { is_ok, errors, .. } => {
+        Outcome::Verdict { is_ok, errors, figures, .. } => {
             let outcome = if *is_ok { "passed" } else { "failed" };
-            tracing::info!(outcome, codes = ?errors, duration_ms, "session ended");
+            // The measurements the token leaves out stay in the log (scores, not images).
+            let figures = figures.as_deref().unwrap_or("");
+            tracing::info!(outcome, codes = ?errors, duration_ms, figures, "session ended");
         }
         Outcome::Ended(code) => tracing::info!(outcome = "ended", reason = code.name(), duration_ms, "session ended"),
         Outcome::ServerShutdown => tracing::info!(outcome = "shutdown", duration_ms, "session ended"),

@@ -31,7 +31,7 @@ async fn a_relying_party_chooses_the_screen_flash_per_session() {
         let token = created["clientToken"].as_str().unwrap();
         assert_eq!(connect(&mut socket, &format!("session-token:{token}\n")).await.command, "CONNECTED");
         common::run_clip(&mut socket, &frames).await;
-        let (_, result) = fetch_result(address, created["sessionId"].as_str().unwrap(), API_KEY).await;
+        let (_, result) = common::fetch_result_details(address, created["sessionId"].as_str().unwrap(), API_KEY).await;
         let claims = verify(result["token"].as_str().expect("a verdict token"));
         let sequence = claims["challenges"]["sequence"].as_array().unwrap().clone();
         assert_eq!(sequence.contains(&json!("flash")), flash, "{sequence:?}");
@@ -42,7 +42,14 @@ async fn a_relying_party_chooses_the_screen_flash_per_session() {
         assert_eq!(judged.is_some(), flash, "{results:?}");
         if let Some(judged) = judged {
             assert_eq!(judged["passed"], false, "{judged}");
-            assert!(judged["correlation"].as_f64().is_some_and(|c| c < 0.75), "{judged}");
+            // The token carries the decision; the correlation is among the figures the backend
+            // asked for.
+            assert!(judged["correlation"].is_null(), "{judged}");
+            let correlations = result["figures"]["flashCorrelations"].as_array().expect("figures").clone();
+            assert!(
+                !correlations.is_empty() && correlations.iter().all(|c| c.as_f64().is_some_and(|c| c < 0.75)),
+                "{result}"
+            );
         }
     }
 }
@@ -92,7 +99,15 @@ async fn a_backend_creates_the_session_the_client_connects_the_backend_fetches_t
     assert_eq!((&result["sessionId"], &result["isOk"], &result["errors"]), (&json!(id), &json!(true), &json!([])));
     let claims = verify(result["token"].as_str().unwrap());
     assert_eq!((claims["sub"].as_str(), claims["aud"].as_str()), (Some(id), Some("shop")), "{claims}");
-    assert_eq!(result["token"].as_str(), Some(success.body.as_str()), "the token the client got");
+    // The browser heard SUCCESS, not the token; the backend has it, with decisions and no
+    // scores or stream figures, unless it asks for them.
+    assert!(success.body.is_empty(), "the client gets no token: {success:?}");
+    assert!(claims["details"]["liveness"]["score"].is_null() && claims["surfaceScore"].is_null(), "{claims}");
+    assert!(
+        claims["challenges"]["duplicateShare"].is_null() && claims["challenges"]["sensorNoise"].is_null(),
+        "{claims}"
+    );
+    assert!(result.get("figures").is_none(), "figures only when asked: {result}");
     let (status, gone) = fetch_result(address, id, API_KEY).await;
     assert_eq!((status, &gone["code"]), (404, &json!(1035)), "{gone}");
 }
@@ -119,7 +134,8 @@ async fn an_uncertain_age_sends_to_a_document_check_without_costing_an_attempt_a
             let token = created["clientToken"].as_str().unwrap();
             assert_eq!(connect(&mut socket, &format!("session-token:{token}\n")).await.command, "CONNECTED");
             let verdict = common::run_clip(&mut socket, &frames).await;
-            let (status, result) = fetch_result(address, created["sessionId"].as_str().unwrap(), API_KEY).await;
+            let (status, result) =
+                common::fetch_result_details(address, created["sessionId"].as_str().unwrap(), API_KEY).await;
             assert_eq!(status, 200, "{result}");
             let (next, _) = create_session(address, user).await;
             drop(stop);
@@ -136,7 +152,8 @@ async fn an_uncertain_age_sends_to_a_document_check_without_costing_an_attempt_a
     );
     let claims = verify(result["token"].as_str().unwrap());
     assert_eq!(claims["age"]["decision"], "uncertain", "{claims}");
-    assert!(claims["age"]["years"].as_f64().is_some_and(|y| y >= 18.0), "an adult, inside the buffer: {claims}");
+    assert!(claims["age"]["years"].is_null(), "the token carries the decision: {claims}");
+    assert!(result["figures"]["ageYears"].as_f64().is_some_and(|y| y >= 18.0), "an adult, inside the buffer: {result}");
     assert_eq!(next, 201, "the uncertain session cost no attempt: the next one may start");
 
     // Nobody is 150: below, and that counts as the round's one failure.

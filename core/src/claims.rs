@@ -34,6 +34,47 @@ pub struct Claims {
     pub age: Option<AgeClaim>,
 }
 
+impl Claims {
+    /// Keeps the decisions only and returns the measurements taken out: the raw scores
+    /// (`ags`, `quality`, `liveness`, `surfaceScore`), the stream figures of the challenges
+    /// (`duplicateShare`, `sensorNoise`, `timingJitterMs`, `jpegTables`), the flash
+    /// correlations and the age estimate (`years`, `spreadYears`). A token that reaches a
+    /// browser then tells an attacker nothing to tune against; the decisions (`isOk`,
+    /// `errors`, each challenge's outcome, the age decision) and the best shot stay.
+    pub fn keep_decisions(&mut self) -> serde_json::Value {
+        let details = &mut self.details;
+        let challenges = self.challenges.as_mut();
+        let figures = serde_json::json!({
+            "ags": details.ags.take(),
+            "quality": details.quality.take(),
+            "livenessScore": details.liveness.score.take(),
+            "livenessQualityScore": details.liveness.quality_score.take(),
+            "surfaceScore": self.surface_score.take(),
+            "duplicateShare": challenges.as_ref().and_then(|c| c.duplicate_share),
+            "sensorNoise": challenges.as_ref().and_then(|c| c.sensor_noise),
+            "timingJitterMs": challenges.as_ref().and_then(|c| c.timing_jitter_ms),
+            "jpegTables": challenges.as_ref().and_then(|c| c.jpeg_tables),
+            "flashCorrelations": challenges.as_ref().map(|c| c.results.iter().filter_map(|r| r.correlation).collect::<Vec<_>>()),
+            "ageYears": self.age.as_ref().and_then(|a| a.years),
+            "ageSpreadYears": self.age.as_ref().and_then(|a| a.spread_years),
+        });
+        if let Some(challenges) = challenges {
+            challenges.duplicate_share = None;
+            challenges.sensor_noise = None;
+            challenges.timing_jitter_ms = None;
+            challenges.jpeg_tables = None;
+            for result in &mut challenges.results {
+                result.correlation = None;
+            }
+        }
+        if let Some(age) = self.age.as_mut() {
+            age.years = None;
+            age.spread_years = None;
+        }
+        figures
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Details {
@@ -121,5 +162,84 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
         assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"), "{a}");
+    }
+
+    #[test]
+    fn keeping_decisions_takes_every_measurement_out_and_hands_it_over() {
+        use crate::verdict::{ChallengeOutcome, Verdict};
+        let flash = ChallengeOutcome {
+            challenge: "flash".into(),
+            passed: true,
+            attempts: 1,
+            penalty: false,
+            reason: None,
+            correlation: Some(0.9),
+        };
+        let mut claims = Claims {
+            details: Details {
+                ags: Some(0.97),
+                quality: None,
+                face_frame_position: None,
+                head_pose: Some(HeadPose { yaw: 1.0, roll: 0.0, pitch: 2.0 }),
+                mouth: None,
+                eyeglasses: EYEGLASSES_NOT_ESTIMATED,
+                liveness: Liveness { score: Some(0.81), quality_score: Some(0.7) },
+            },
+            errors: vec![],
+            is_ok: true,
+            bestshot: Some("jpeg".into()),
+            iat: 1,
+            exp: 2,
+            jti: "j".into(),
+            sub: "s".into(),
+            iss: None,
+            aud: Some("shop".into()),
+            challenges: Some(Verdict {
+                passed: true,
+                results: vec![flash],
+                duplicate_share: Some(0.01),
+                sensor_noise: Some(1.4),
+                timing_jitter_ms: Some(3.0),
+                jpeg_tables: Some(1),
+                ..Default::default()
+            }),
+            surface_score: Some(0.66),
+            age: Some(AgeClaim {
+                decision: crate::age::AgeDecision::Passed,
+                years: Some(34.0),
+                spread_years: Some(2.0),
+                frames: 12,
+                confidence: 0.99,
+                min_age: 18,
+                buffer_years: 7,
+                min_confidence: 0.9,
+                passed: true,
+            }),
+        };
+        let figures = claims.keep_decisions();
+        let token = serde_json::to_value(&claims).unwrap();
+        for path in [
+            "/details/ags",
+            "/details/liveness/score",
+            "/details/liveness/qualityScore",
+            "/surfaceScore",
+            "/age/years",
+            "/age/spreadYears",
+            "/challenges/results/0/correlation",
+        ] {
+            assert!(token.pointer(path).is_none_or(|v| v.is_null()), "{path}: {token}");
+        }
+        for stream in ["duplicateShare", "sensorNoise", "timingJitterMs", "jpegTables"] {
+            assert!(token["challenges"].get(stream).is_none(), "{stream}: {token}");
+        }
+        // The decisions and the best shot stay.
+        assert_eq!((token["isOk"].as_bool(), token["age"]["decision"].as_str()), (Some(true), Some("passed")));
+        assert_eq!(token["challenges"]["results"][0]["passed"], true);
+        assert_eq!(token["bestshot"], "jpeg");
+        // What was taken out is handed over.
+        assert_eq!(figures["livenessScore"].as_f64().map(|v| (v * 100.0).round()), Some(81.0));
+        assert_eq!(figures["sensorNoise"].as_f64().map(|v| (v * 10.0).round()), Some(14.0));
+        assert_eq!(figures["flashCorrelations"][0].as_f64().map(|v| (v * 10.0).round()), Some(9.0));
+        assert_eq!(figures["ageYears"], 34.0);
     }
 }

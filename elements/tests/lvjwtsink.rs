@@ -557,3 +557,22 @@ fn a_reset_session_gives_a_second_token_with_its_own_id() {
     assert_ne!(tokens[0]["sub"], tokens[1]["sub"]);
     assert_ne!(tokens[0]["jti"], tokens[1]["jti"]);
 }
+
+#[test]
+fn without_token_figures_the_token_carries_decisions_and_the_message_the_figures() {
+    let (full_run, full) = astronaut_frames_token(12, "");
+    let full = verify_hs256(&full, KEY).expect("verifies");
+    assert!(full["details"]["liveness"]["score"].is_number(), "by default the token holds the scores: {full}");
+    assert!(token_message(&full_run).get::<String>("figures").is_err(), "and the message no figures");
+    let (run, token) = astronaut_frames_token(12, "token-figures=false");
+    let claims = verify_hs256(&token, KEY).expect("verifies");
+    for pointer in ["/details/ags", "/details/liveness/score", "/surfaceScore"] {
+        assert!(claims.pointer(pointer).is_some_and(Value::is_null), "{pointer}: {claims}");
+    }
+    assert_eq!(claims["isOk"], full["isOk"], "the same decision");
+    let figures: Value =
+        serde_json::from_str(&token_message(&run).get::<String>("figures").expect("the figures")).expect("JSON");
+    let close = |a: &Value, b: &Value| a.as_f64().zip(b.as_f64()).is_some_and(|(a, b)| (a - b).abs() < 1e-6);
+    assert!(close(&figures["livenessScore"], &full["details"]["liveness"]["score"]), "{figures}");
+    assert!(close(&figures["ags"], &full["details"]["ags"]), "{figures}");
+}

@@ -106,8 +106,9 @@ pub struct ConnectRequest {
 pub enum FrameAnswer {
     /// The frame's checks: answered with STATS, the session goes on.
     Stats(FrameResult),
-    /// The session's verdict and its signed token.
-    Verdict { token: String, is_ok: bool, errors: Vec<u32> },
+    /// The session's verdict, its signed token and the measurements kept out of the token
+    /// (JSON; None when the token holds them).
+    Verdict { token: String, is_ok: bool, errors: Vec<u32>, figures: Option<String> },
     /// The frame was refused (not a JPEG, another size ...): ERROR, the session goes on.
     Refused(ProtoError),
     /// The session cannot go on: ERROR and the connection closes.
@@ -136,7 +137,7 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Its verdict: delivered only once recorded. A pass clears the user's strikes.
-    Verdict { is_ok: bool, errors: Vec<u32>, token: String },
+    Verdict { is_ok: bool, errors: Vec<u32>, token: String, figures: Option<String> },
     /// No verdict (the client left or fell silent, the time ran out, the pipeline failed):
     /// the strike reserved at its start stays (seed 002: an abort is a failure).
     Ended(Code),
@@ -197,6 +198,10 @@ pub struct Connection {
     idle_deadline: Instant,
     /// Period and time of the next HEARTBEAT.
     heartbeat: Option<(Duration, Instant)>,
+    /// Whether the verdict's token goes to the client: in an anonymous session with
+    /// `STATS_DETAIL=debug` only. A relying party's backend fetches it; a browser has no use
+    /// for it.
+    token_to_client: bool,
 }
 
 fn error(code: ErrorCode, detail: impl Into<String>) -> Action {
@@ -213,6 +218,7 @@ impl Connection {
             session_deadline: now + limits.connect_timeout + limits.max_session,
             idle_deadline: now + limits.idle_timeout,
             heartbeat: None,
+            token_to_client: false,
         }
     }
 
@@ -267,6 +273,7 @@ impl Connection {
         match parse_connect(message, self.remote) {
             Ok(request) => {
                 self.phase = Phase::Starting { heartbeat: request.heartbeat, latest_frame: request.latest_frame };
+                self.token_to_client = request.session_token.is_none() && self.limits.stats_scores;
                 vec![Action::Start(request)]
             }
             Err(err) => vec![Action::Send(err.to_message())],
@@ -345,20 +352,18 @@ impl Connection {
                 let actions = vec![Action::Record(Outcome::Ended(err.code.into())), Action::Send(err.to_message())];
                 self.close_with(actions, CloseCode::Internal)
             }
-            FrameAnswer::Verdict { token, is_ok: true, errors } => {
-                let success = Message::new("SUCCESS").with_body("application/jwt", token.clone());
-                let record = Action::Record(Outcome::Verdict { is_ok: true, errors, token });
-                self.close_with(vec![record, Action::Send(success)], CloseCode::Normal)
-            }
-            FrameAnswer::Verdict { token, is_ok: false, errors } => {
-                let first = errors.first().copied().unwrap_or(u32::from(Finding::ChallengeFailed.code()));
-                let list = errors.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-                let answer = Message::new("ERROR")
-                    .with_header("error", &first.to_string())
-                    .with_header("errors", &list)
-                    .with_body("application/jwt", token.clone());
-                let record = Action::Record(Outcome::Verdict { is_ok: false, errors, token });
-                self.close_with(vec![record, Action::Send(answer)], CloseCode::Normal)
+            FrameAnswer::Verdict { token, is_ok, errors, figures } => {
+                let message = if is_ok {
+                    Message::new("SUCCESS")
+                } else {
+                    let first = errors.first().copied().unwrap_or(u32::from(Finding::ChallengeFailed.code()));
+                    let list = errors.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+                    Message::new("ERROR").with_header("error", &first.to_string()).with_header("errors", &list)
+                };
+                let message =
+                    if self.token_to_client { message.with_body("application/jwt", token.clone()) } else { message };
+                let record = Action::Record(Outcome::Verdict { is_ok, errors, token, figures });
+                self.close_with(vec![record, Action::Send(message)], CloseCode::Normal)
             }
         }
     }

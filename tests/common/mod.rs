@@ -365,8 +365,17 @@ pub async fn run_clip_at(socket: &mut Socket, frames: &[Vec<u8>], fps: u64) -> M
 
 /// `GET /v1/sessions/{id}/result` with `api_key`: the status and the answer.
 pub async fn fetch_result(address: std::net::SocketAddr, id: &str, api_key: &str) -> (u16, serde_json::Value) {
+    fetch_result_at(address, &format!("/v1/sessions/{id}/result"), api_key).await
+}
+
+/// Like [`fetch_result`], with the measurements the token leaves out (`?details=true`).
+pub async fn fetch_result_details(address: std::net::SocketAddr, id: &str, api_key: &str) -> (u16, serde_json::Value) {
+    fetch_result_at(address, &format!("/v1/sessions/{id}/result?details=true"), api_key).await
+}
+
+async fn fetch_result_at(address: std::net::SocketAddr, path: &str, api_key: &str) -> (u16, serde_json::Value) {
     let auth = format!("Authorization: Bearer {api_key}");
-    let (status, bytes) = http_with(address, "GET", &format!("/v1/sessions/{id}/result"), &[&auth], b"").await;
+    let (status, bytes) = http_with(address, "GET", path, &[&auth], b"").await;
     (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
 }
 

@@ -47,6 +47,7 @@ struct Settings {
     expiry_s: u32,
     session_id: Option<String>,
     include_bestshot: bool,
+    token_figures: bool,
     bestshot_size: u32,
     jpeg_quality: u32,
     min_age: u32,
@@ -72,6 +73,7 @@ impl Default for Settings {
             expiry_s: DEFAULT_EXPIRY_S,
             session_id: None,
             include_bestshot: true,
+            token_figures: true,
             bestshot_size: DEFAULT_BESTSHOT_SIZE,
             jpeg_quality: DEFAULT_JPEG_QUALITY,
             min_age: age::MIN_AGE_YEARS,
@@ -106,6 +108,8 @@ struct Delivery {
     session_id: String,
     bestshot_pts: Option<u64>,
     bestshot_score: Option<f32>,
+    /// The measurements taken out of the token (`token-figures` false), as JSON.
+    figures: Option<String>,
 }
 
 #[derive(Default)]
@@ -177,7 +181,8 @@ impl LvJwtSink {
             expiry_s: settings.expiry_s as u64,
             bestshot,
         };
-        let claims = state.session.claims(&errors, age.as_ref(), context);
+        let mut claims = state.session.claims(&errors, age.as_ref(), context);
+        let figures = (!settings.token_figures).then(|| claims.keep_decisions().to_string());
         let token = state
             .signer
             .sign(&claims)
@@ -189,6 +194,7 @@ impl LvJwtSink {
             session_id: state.session_id.clone(),
             bestshot_pts: best.and_then(|b| b.pts_ns),
             bestshot_score: best.map(|b| b.score.total()),
+            figures,
         };
         // Only the token keeps the best shot from here on.
         state.session = SinkSession::default();
@@ -231,8 +237,12 @@ impl LvJwtSink {
         if let Some(score) = d.bestshot_score {
             structure.set("bestshot-score", f64::from(score));
         }
+        if let Some(figures) = &d.figures {
+            structure.set("figures", figures);
+        }
         element::post(&*obj, structure);
-        obj.emit_by_name::<()>("verdict", &[&d.token, &d.is_ok, &error_array(&d.errors)]);
+        let figures = d.figures.clone().unwrap_or_default();
+        obj.emit_by_name::<()>("verdict", &[&d.token, &d.is_ok, &error_array(&d.errors), &figures]);
         if let Some(path) = &settings.location
             && let Err(err) = write_private(path, d.token.as_bytes())
         {
@@ -325,6 +335,12 @@ impl ObjectImpl for LvJwtSink {
                     .default_value(d.include_bestshot)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoolean::builder("token-figures")
+                    .nick("Figures in the token")
+                    .blurb("Put the measurements (ags, quality, liveness and surface scores, the stream figures duplicateShare, sensorNoise, timingJitterMs and jpegTables, the flash correlations, the age estimate) into the token beside the decisions; false leaves them null there and posts them as the `figures` JSON of the liveness-token message instead (a token that reaches a browser then tells an attacker nothing to tune against)")
+                    .default_value(d.token_figures)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecUInt::builder("bestshot-size")
                     .nick("Best shot size")
                     .blurb("Largest side of the best-shot crop in pixels (the face box enlarged 1.4x, at the face's own resolution up to this)")
@@ -409,9 +425,16 @@ impl ObjectImpl for LvJwtSink {
     fn signals() -> &'static [glib::subclass::Signal] {
         static SIGNALS: LazyLock<Vec<glib::subclass::Signal>> = LazyLock::new(|| {
             vec![
-                // verdict(token, is_ok, errors): once per session, from the streaming thread.
+                // verdict(token, is_ok, errors, figures): once per session, from the streaming
+                // thread; figures is the JSON taken out of the token (`token-figures` false), else
+                // empty.
                 glib::subclass::Signal::builder("verdict")
-                    .param_types([String::static_type(), bool::static_type(), gst::Array::static_type()])
+                    .param_types([
+                        String::static_type(),
+                        bool::static_type(),
+                        gst::Array::static_type(),
+                        String::static_type(),
+                    ])
                     .build(),
                 // frame-result(structure): every frame's checks, from the streaming thread.
                 glib::subclass::Signal::builder("frame-result").param_types([gst::Structure::static_type()]).build(),
@@ -441,6 +464,7 @@ impl ObjectImpl for LvJwtSink {
             "expiry" => settings.expiry_s = value.get().expect("type checked upstream"),
             "session-id" => settings.session_id = text(),
             "include-bestshot" => settings.include_bestshot = value.get().expect("type checked upstream"),
+            "token-figures" => settings.token_figures = value.get().expect("type checked upstream"),
             "bestshot-size" => settings.bestshot_size = value.get().expect("type checked upstream"),
             "jpeg-quality" => settings.jpeg_quality = value.get().expect("type checked upstream"),
             "min-age" => settings.min_age = value.get().expect("type checked upstream"),
@@ -473,6 +497,7 @@ impl ObjectImpl for LvJwtSink {
             "expiry" => settings.expiry_s.to_value(),
             "session-id" => settings.session_id.to_value(),
             "include-bestshot" => settings.include_bestshot.to_value(),
+            "token-figures" => settings.token_figures.to_value(),
             "bestshot-size" => settings.bestshot_size.to_value(),
             "jpeg-quality" => settings.jpeg_quality.to_value(),
             "min-age" => settings.min_age.to_value(),

@@ -173,7 +173,8 @@ fn with_frames_latest_the_newest_frame_waits_and_is_analysed_next() {
     assert_eq!(c.on_message(Incoming::Binary(vec![0xFF, 0xD8, 4]), now), vec![Action::Analyse(vec![0xFF, 0xD8, 4])]);
     // A frame waiting when the verdict comes is never analysed.
     c.on_message(Incoming::Binary(vec![0xFF, 0xD8, 5]), now);
-    let actions = c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![] }, now);
+    let actions =
+        c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![], figures: None }, now);
     assert!(!actions.iter().any(|a| matches!(a, Action::Analyse(_))) && c.is_closed(), "{actions:?}");
 }
 
@@ -232,7 +233,7 @@ fn frames_are_checked_before_they_reach_the_session() {
 
 #[test]
 fn only_an_uncertain_age_after_a_passed_liveness_check_gives_the_strike_back() {
-    let verdict = |is_ok: bool, errors: Vec<u32>| Outcome::Verdict { is_ok, errors, token: "t".into() };
+    let verdict = |is_ok: bool, errors: Vec<u32>| Outcome::Verdict { is_ok, errors, token: "t".into(), figures: None };
     assert_eq!(verdict(true, vec![]).attempt_effect(), AttemptEffect::Cleared);
     assert_eq!(verdict(false, vec![15]).attempt_effect(), AttemptEffect::GivenBack, "a document check, no strike");
     assert_eq!(verdict(false, vec![14]).attempt_effect(), AttemptEffect::Counted, "too young counts");
@@ -247,14 +248,17 @@ fn a_verdict_is_recorded_before_it_is_sent_and_ends_the_connection() {
     let now = Instant::now();
     let mut c = connected("CONNECT\nversion:1.0\nsession-token:bob\n\n", now);
     c.on_message(frame("/9j/"), now);
-    let actions =
-        c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: false, errors: vec![11, 12] }, now);
-    let failed = Outcome::Verdict { is_ok: false, errors: vec![11, 12], token: "t".into() };
+    let actions = c.on_frame_result(
+        FrameAnswer::Verdict { token: "t".into(), is_ok: false, errors: vec![11, 12], figures: None },
+        now,
+    );
+    let failed = Outcome::Verdict { is_ok: false, errors: vec![11, 12], token: "t".into(), figures: None };
     assert_eq!(actions[0], Action::Record(failed));
     let Action::Send(m) = &actions[1] else { panic!("{actions:?}") };
+    // A relying party's session: the browser gets the outcome and codes, not the token.
     assert_eq!(
         (m.command.as_str(), m.header("error"), m.header("errors"), m.body.as_str()),
-        ("ERROR", Some("11"), Some("11,12"), "t")
+        ("ERROR", Some("11"), Some("11,12"), "")
     );
     assert_eq!(actions[2], Action::Close(CloseCode::Normal));
     assert!(c.is_closed() && c.deadline().is_none());
@@ -262,12 +266,37 @@ fn a_verdict_is_recorded_before_it_is_sent_and_ends_the_connection() {
 
     let mut c = connected("CONNECT\nversion:1.0\n\n", now);
     c.on_message(frame("/9j/"), now);
-    let actions = c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![] }, now);
-    assert_eq!(actions[0], Action::Record(Outcome::Verdict { is_ok: true, errors: vec![], token: "t".into() }));
-    assert!(
-        matches!(&actions[1], Action::Send(m) if m.command == "SUCCESS" && m.header("content-type") == Some("application/jwt"))
+    let actions =
+        c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![], figures: None }, now);
+    assert_eq!(
+        actions[0],
+        Action::Record(Outcome::Verdict { is_ok: true, errors: vec![], token: "t".into(), figures: None })
     );
+    assert!(matches!(&actions[1], Action::Send(m) if m.command == "SUCCESS" && m.body.is_empty()), "{actions:?}");
     assert_eq!(actions[2], Action::Close(CloseCode::Normal));
+}
+
+#[test]
+fn the_token_reaches_the_client_in_an_anonymous_debug_session_only() {
+    let now = Instant::now();
+    for (stats_scores, connect, delivered) in [
+        (true, "CONNECT\nversion:1.0\n\n", true),
+        (false, "CONNECT\nversion:1.0\n\n", false),
+        (true, "CONNECT\nversion:1.0\nsession-token:bob\n\n", false),
+    ] {
+        let mut c = Connection::new(Limits { stats_scores, ..LIMITS }, None, now);
+        c.on_message(text(connect), now);
+        c.on_started(Ok("s".into()), now);
+        c.on_message(frame("/9j/"), now);
+        let verdict = FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![], figures: None };
+        let actions = c.on_frame_result(verdict, now);
+        let Action::Send(m) = &actions[1] else { panic!("{actions:?}") };
+        assert_eq!(m.command, "SUCCESS");
+        let expected = if delivered { (Some("application/jwt"), "t") } else { (None, "") };
+        assert_eq!((m.header("content-type"), m.body.as_str()), expected, "{connect:?} debug {stats_scores}");
+        // The server records the token whoever gets it.
+        assert!(matches!(&actions[0], Action::Record(Outcome::Verdict { token, .. }) if token == "t"));
+    }
 }
 
 #[test]
@@ -275,7 +304,7 @@ fn a_verdict_that_cannot_be_recorded_is_not_delivered() {
     let now = Instant::now();
     let mut c = connected("CONNECT\nversion:1.0\nsession-token:una\n\n", now);
     c.on_message(frame("/9j/"), now);
-    c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![] }, now);
+    c.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![], figures: None }, now);
     let actions = c.on_record_failed("redis: connection refused");
     assert_eq!(error_code(&actions), code(ErrorCode::Internal));
     assert!(!actions.iter().any(|a| matches!(a, Action::Send(m) if m.command == "SUCCESS")));
@@ -326,7 +355,7 @@ fn an_aborted_session_is_a_strike_but_a_socket_that_never_connected_is_not() {
     // After the verdict the socket's close is no second count.
     let mut done = connected("CONNECT\nversion:1.0\nsession-token:yan\n\n", now);
     done.on_message(frame("/9j/"), now);
-    done.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![] }, now);
+    done.on_frame_result(FrameAnswer::Verdict { token: "t".into(), is_ok: true, errors: vec![], figures: None }, now);
     assert!(done.on_closed().is_empty());
 }
 
