@@ -73,8 +73,35 @@ fn png_is_whole(bytes: &[u8]) -> bool {
     bytes.len() >= 12 && &bytes[bytes.len() - 8..bytes.len() - 4] == b"IEND"
 }
 
-/// Refuses images larger than `max_pixels` or `MAX_FRAME_SIDE`.
+/// The size a JPEG's start-of-frame segment declares, read from the markers without a
+/// decoder (which refuses sides past 65500 with an error that does not say so).
+fn declared_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let mut at = 2;
+    while at + 9 <= bytes.len() {
+        if bytes[at] != 0xFF {
+            return None;
+        }
+        let marker = bytes[at + 1];
+        if marker == 0xFF {
+            at += 1;
+            continue;
+        }
+        // SOF0-SOF15 but DHT (C4), JPG (C8) and DAC (CC).
+        if (0xC0..=0xCF).contains(&marker) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            let height = u16::from_be_bytes([bytes[at + 5], bytes[at + 6]]);
+            let width = u16::from_be_bytes([bytes[at + 7], bytes[at + 8]]);
+            return Some((u32::from(width), u32::from(height)));
+        }
+        at += 2 + usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+    }
+    None
+}
+
+/// Refuses images larger than `max_pixels` or `MAX_FRAME_SIDE`, and images without pixels.
 fn check_size(width: u32, height: u32, max_pixels: u64) -> Result<(), DecodeError> {
+    if width == 0 || height == 0 {
+        return Err(DecodeError::Jpeg(format!("an image of {width}x{height} pixels")));
+    }
     let max_pixels = max_pixels.min(MAX_FRAME_SIDE as u64 * MAX_FRAME_SIDE as u64);
     if width as u64 * height as u64 > max_pixels || width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE {
         return Err(DecodeError::TooManyPixels { width, height, max_pixels });
@@ -141,6 +168,10 @@ pub fn jpeg_header(bytes: &[u8], max_pixels: u64) -> Result<JpegHeader, DecodeEr
     }
     if !jpeg_is_whole(bytes) {
         return Err(DecodeError::Truncated { format: image::ImageFormat::Jpeg, missing: "no end-of-image marker" });
+    }
+    // The size is checked from the markers first, so that one past the bounds is told so.
+    if let Some((width, height)) = declared_size(bytes) {
+        check_size(width, height, max_pixels)?;
     }
     let header = with_decompressor(|decompressor| decompressor.read_header(bytes).map_err(jpeg_error))?;
     let (width, height) = (dimension(header.width)?, dimension(header.height)?);

@@ -43,6 +43,8 @@ enum Read {
     Message(Incoming),
     /// Ping or pong: nothing for the protocol.
     Skip,
+    /// A message past the bound: the socket reads no further.
+    Oversized,
     /// The client left: a close frame, the end of the stream or a broken socket.
     Left,
 }
@@ -52,8 +54,16 @@ fn read(message: Option<Result<WsMessage, warp::Error>>) -> Read {
         Some(Ok(m)) if m.is_binary() => Read::Message(Incoming::Binary(m.into_bytes().to_vec())),
         Some(Ok(m)) if m.is_text() => Read::Message(Incoming::Text(m.to_str().unwrap_or_default().to_string())),
         Some(Ok(m)) if !m.is_close() => Read::Skip,
+        Some(Err(err)) if is_oversized(&err) => Read::Oversized,
         _ => Read::Left,
     }
+}
+
+/// The WebSocket layer refused a message past `max_message_size` (tungstenite's capacity
+/// error, which warp passes on as its own opaque error).
+fn is_oversized(err: &warp::Error) -> bool {
+    let text = err.to_string();
+    text.contains("Space limit exceeded") || text.contains("Message too long")
 }
 
 /// Serves one WebSocket connection to its end.
@@ -73,6 +83,7 @@ pub async fn serve_connection(socket: WebSocket, app: Arc<App>, remote: Option<s
             incoming = stream.next() => match read(incoming) {
                 Read::Message(incoming) => connection.on_message(incoming, Instant::now()),
                 Read::Skip => continue,
+                Read::Oversized => connection.on_oversized(),
                 Read::Left => connection.on_closed(),
             },
             answer = async { in_flight.as_mut().expect("guarded by the select condition").await }, if in_flight.is_some() => {

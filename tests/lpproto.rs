@@ -916,3 +916,44 @@ async fn a_session_id_is_one_sessions_across_servers() {
     let (message, _) = answers.iter().find(|(m, _)| m.command == "ERROR").expect("a refusal");
     assert_eq!(message.header("header"), Some("session-id"), "{message:?}");
 }
+
+/// A JPEG of `width`x`height` declared in its header (a 16x16 image with its SOF0 rewritten).
+fn declaring(width: u16, height: u16) -> Vec<u8> {
+    let mut jpeg = common::jpeg_bomb(16);
+    let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).expect("SOF0");
+    jpeg[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+    jpeg[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+    jpeg
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn odd_frames_get_their_codes_and_an_oversized_message_a_close_code() {
+    let frames = clip_jpegs();
+    let (address, _stop) = start(&[("MAX_FRAME_BYTES", "200000")]).await;
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
+    // The smallest "JPEG" there is, as the first frame: refused, the session goes on.
+    let mut codes = Vec::new();
+    for bytes in [vec![0xFF, 0xD8, 0xFF, 0xD9], declaring(65535, 1), declaring(4096, 4096)] {
+        send(&mut socket, &frame(&bytes)).await;
+        codes.push(error_code(&receive(&mut socket).await.expect("an answer")));
+    }
+    assert_eq!(codes, [Some(1009), Some(1010), Some(1010)]);
+    send(&mut socket, &frame(&frames[0])).await;
+    assert_eq!(receive(&mut socket).await.unwrap().command, "STATS", "the session went on");
+    // A message past the WebSocket bound: the connection closes with 1009 (message too big).
+    let too_big = "A".repeat(200_000 * 8 / 3 + 65_536 + 1024);
+    socket.send(WsMessage::Text(too_big.into())).await.unwrap();
+    let close = loop {
+        match socket.next().await {
+            Some(Ok(WsMessage::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("a close frame, not {other:?}"),
+        }
+    };
+    assert_eq!(close.map(|f| u16::from(f.code)), Some(1009));
+    // A known path with another method is 405, as the docs say.
+    let (status, body) = common::http(address, "POST", "/health", b"").await;
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    assert_eq!((status, body["error"].as_str()), (405, Some("unknown-endpoint")), "{body}");
+}

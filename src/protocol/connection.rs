@@ -49,6 +49,8 @@ pub enum CloseCode {
     GoingAway = 1001,
     /// 1008: the client broke a rule (a timeout, a bound).
     Policy = 1008,
+    /// 1009: a message past the WebSocket bound (`MAX_FRAME_BYTES` in base64 and 64 KiB).
+    TooBig = 1009,
     /// 1011: the server could not go on.
     Internal = 1011,
     /// 1013: the server is full; try again later.
@@ -417,6 +419,19 @@ impl Connection {
         let actions = self.end(Finding::SessionEnded.into());
         self.phase = Phase::Closed;
         actions
+    }
+
+    /// A message past the WebSocket bound arrived: the socket cannot read on (the rest of the
+    /// message is not taken). The client is told (`frame-too-large`) and the connection closes
+    /// with 1009; a running session ends without its verdict, as an abandoned one.
+    pub fn on_oversized(&mut self) -> Vec<Action> {
+        if self.is_closed() {
+            return Vec::new();
+        }
+        let bound = self.limits.max_frame_bytes * 8 / 3 + 65_536;
+        let notice = error(ErrorCode::FrameTooLarge, format!("a message is limited to {bound} bytes"));
+        let actions = [self.end(Finding::SessionEnded.into()), vec![notice]].concat();
+        self.close_with(actions, CloseCode::TooBig)
     }
 
     /// The end of the running session without a verdict, if one runs.
