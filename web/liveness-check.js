@@ -357,7 +357,9 @@ export class LivenessCheck extends HTMLElement {
         this.finish(session, { ok: true, token: message.body });
       } else if (message.command === "ERROR") {
         const code = Number(message.headers.error);
-        if (message.body || [1000, 1013, 1014, 1015, 1016, 1028].includes(code)) {
+        // The verdict's ERROR lists every finding (`errors`); the server's codes that end the
+        // session end it too. Other errors refuse one frame and the session goes on.
+        if ("errors" in message.headers || [1000, 1013, 1014, 1015, 1016, 1028].includes(code)) {
           this.finish(session, this.failure(message));
         } else {
           nextFrame(sendFrame);
