@@ -378,7 +378,7 @@ async fn lpserver_stores_sessions_glues_them_into_video_and_deletes_them() {
     // A stored session's id cannot be taken again: its frames would join the stored ones.
     let mut socket = open(address).await;
     let refused = connect(&mut socket, "session-id:web-1\n").await;
-    assert_eq!((refused.command.as_str(), refused.header("error")), ("ERROR", Some("1006")), "{refused:?}");
+    assert_eq!((refused.command.as_str(), refused.header("error")), ("ERROR", Some("1039")), "{refused:?}");
     assert_eq!(refused.header("header"), Some("session-id"));
     drop(socket);
     // The session's pipeline drains into Redis when it stops after the verdict (the store
