@@ -251,8 +251,16 @@ pub fn routes(app: Arc<App>) -> impl Filter<Extract = (impl warp::Reply,), Error
                 .into_response()
         });
     let page = routes::at(Handler::Page).map(|| warp::reply::html(web::INDEX_HTML));
-    let assets = routes::with_param(Handler::Static)
-        .and_then(|file: String| async move { web::asset(&file).ok_or_else(warp::reject::not_found) });
+    let assets_app = app.clone();
+    let assets = routes::with_param(Handler::Static).and(warp::header::optional::<String>("origin")).and_then(
+        move |file: String, origin: Option<String>| {
+            let app = assets_app.clone();
+            async move {
+                let file = web::asset(&file).ok_or_else(warp::reject::not_found)?;
+                Ok::<_, warp::Rejection>(origin::static_file(file, origin, &app))
+            }
+        },
+    );
     let counted = app.metrics.clone();
     unknown_paths()
         .or(health)

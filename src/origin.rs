@@ -76,6 +76,24 @@ pub fn with_cors(
 }
 
 /// Names `origin` as allowed to read `response` (nothing for requests without an Origin).
+/// A static file of the web client (the module, its CSS and strings) for a page of `origin`:
+/// with `Access-Control-Allow-Origin` when the origin may use the server (its own pages and
+/// `ALLOWED_ORIGINS`), so that an integrator's page loads the component from here; without it
+/// for others, whose browsers then refuse the module. The files are public either way.
+pub fn static_file(response: warp::reply::Response, origin: Option<String>, app: &App) -> warp::reply::Response {
+    let config = &app.config;
+    match origin {
+        Some(origin) if origin_allowed(Some(&origin), &config.own_origins, &config.allowed_origins) => {
+            allow(response, Some(origin))
+        }
+        _ => {
+            let mut response = response;
+            response.headers_mut().insert(header::VARY, HeaderValue::from_static("origin"));
+            response
+        }
+    }
+}
+
 fn allow(mut response: warp::reply::Response, origin: Option<String>) -> warp::reply::Response {
     if let Some(value) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
         let headers = response.headers_mut();

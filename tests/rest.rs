@@ -337,4 +337,23 @@ async fn pages_of_listed_origins_get_cors_and_others_are_refused() {
     let (status, head, _) = common::http_full(address, "POST", "/detect", &[], body.as_bytes()).await;
     assert_eq!(status, 400);
     assert!(!head.to_ascii_lowercase().contains("access-control-allow-origin"), "{head}");
+    // The web client's files (module, CSS, strings) for a listed page and the server's own
+    // carry CORS, so that an integrator's page loads the component from the server; another
+    // site's page gets the public file without it, and its browser refuses the module.
+    let own = format!("http://{address}");
+    for file in
+        ["/static/liveness-check.js", "/static/lpclient.js", "/static/liveness-check.css", "/static/i18n/fr.json"]
+    {
+        for (origin, allowed) in
+            [("https://app.example.com", true), (own.as_str(), true), ("https://evil.example.net", false)]
+        {
+            let header = format!("Origin: {origin}");
+            let (status, head, _) = common::http_full(address, "GET", file, &[header.as_str()], b"").await;
+            let head = head.to_ascii_lowercase();
+            assert_eq!(status, 200, "{file}: {head}");
+            let granted = head.contains(&format!("access-control-allow-origin: {origin}"));
+            assert_eq!(granted, allowed, "{file} for {origin}: {head}");
+            assert!(head.contains("vary: origin"), "{head}");
+        }
+    }
 }
