@@ -475,7 +475,9 @@ async fn accept_failed(
         tracing::error!(%error, open = connections.open(), "accept failed: the server is out of file descriptors or memory; connections are closed at once until it recovers");
     }
     if spare.take().is_some() {
-        if let Ok((stream, _)) = listener.accept().await {
+        // The connection that could not be taken waits in the backlog: take it and close it
+        // (at most a moment's wait, should another loop have taken it meanwhile).
+        if let Ok(Ok((stream, _))) = tokio::time::timeout(Duration::from_millis(50), listener.accept()).await {
             drop(stream);
         }
         *spare = spare_descriptor();
