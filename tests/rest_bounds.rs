@@ -25,16 +25,6 @@ fn memory_mib(pid: u32) -> (f64, f64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
-/// The server process, stopped when the test ends, passed or not.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 async fn post(address: SocketAddr, path: &str, body: &Value) -> (u16, Value) {
     let (status, body) = common::http(address, "POST", path, body.to_string().as_bytes()).await;
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -58,7 +48,7 @@ fn bomb_requests(bomb: &str) -> Vec<(&'static str, Value)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn bombs_and_floods_are_refused_before_decoding_within_300_mib() {
     let (server, address) = common::spawn_lpserver(&[("OPEN_SESSIONS", "1")], Stdio::null()).await;
-    let server = KillOnDrop(server);
+    let server = common::KillOnDrop(server);
     let pid = server.0.id();
     assert_eq!(common::http(address, "GET", "/health", b"").await.0, 200);
     let (_, at_start) = memory_mib(pid);

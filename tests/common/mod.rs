@@ -525,6 +525,17 @@ pub async fn spawn_lpserver(vars: &[(&str, &str)], stderr: Stdio) -> (Child, std
     (server, address)
 }
 
+/// A server process, stopped when the test ends, passed or not (a process left running would
+/// hold the test's output open).
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `bytes` in standard base64, as the REST API takes images.
 pub fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
