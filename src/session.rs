@@ -658,21 +658,29 @@ async fn start_counted(app: &Arc<App>, identity: &Identity, claim_ttl: Duration)
     };
     let (key, id) = (&identity.policy_key, &identity.options.id);
     // A session id the client chose is one session's, on every server sharing the store, for
-    // as long as a session may last (its stored frames, if any, keep it after).
-    if identity.options.client_chose_id
-        && !app.policy.claim_record(SESSION_ID_CLAIM, id, "1", claim_ttl).await.map_err(unavailable)?
-    {
+    // as long as a session may last (its stored frames, if any, keep it after). A CONNECT that
+    // does not start gives it back, so that the client may try again with it.
+    let chose = identity.options.client_chose_id;
+    let attempt = liveness_core::claims::random_uuid();
+    if chose && !app.policy.claim_record(SESSION_ID_CLAIM, id, &attempt, claim_ttl).await.map_err(unavailable)? {
         return Err(id_in_use());
     }
+    let release_id = || async {
+        if chose {
+            let _ = app.policy.release_record(SESSION_ID_CLAIM, id, &attempt).await;
+        }
+    };
     // One live session per user: parallel sessions would each get the round's attempts.
     let claims = claims_live(key);
     if claims && !app.policy.claim_live(key, id, claim_ttl).await.map_err(unavailable)? {
+        release_id().await;
         return Err(ProtoError::new(ErrorCode::SessionRunning, "another session of this user is live"));
     }
     let release = || async {
         if claims {
             let _ = app.policy.release_live(key, id).await;
         }
+        release_id().await;
     };
     let decision = match app.policy.reserve(key, now_ms(), &app.config.policy).await {
         Ok(decision) => decision,

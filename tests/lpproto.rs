@@ -957,3 +957,22 @@ async fn odd_frames_get_their_codes_and_an_oversized_message_a_close_code() {
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     assert_eq!((status, body["error"].as_str()), (405, Some("unknown-endpoint")), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_id_refused_with_its_connect_is_free_again() {
+    let frames = clip_jpegs();
+    let (address, _stop) = start(&[QUICK_FAILURE[0], QUICK_FAILURE[1], ("POLICY_ATTEMPTS", "1")]).await;
+    // 127.0.0.1 fails one session: its address cools down.
+    let mut socket = open(address).await;
+    assert_eq!(connect(&mut socket, "session-id:first\n").await.command, "CONNECTED");
+    fail_session(&mut socket, &frames).await;
+    let mut socket = open(address).await;
+    let refused = connect(&mut socket, "session-id:kept\n").await;
+    assert_eq!(error_code(&refused), Some(1015), "{refused:?}");
+    // The refused CONNECT gave its id back: another address may start a session with it.
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.bind(([127, 0, 0, 2], 0).into()).unwrap();
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(tcp.connect(address).await.unwrap());
+    let (mut other, _) = tokio_tungstenite::client_async(format!("ws://{address}/lpproto"), stream).await.unwrap();
+    assert_eq!(connect(&mut other, "session-id:kept\n").await.command, "CONNECTED");
+}
