@@ -30,14 +30,40 @@ pub async fn receive(socket: &mut Socket) -> Option<Message> {
 /// for `user` with `api_key` on the server of `ws_url` (`ws://host:port/lpproto`). Returns the
 /// session's client token, for CONNECT's `session-token`.
 pub async fn create_session(ws_url: &str, api_key: &str, user: &str) -> Result<String, String> {
+    Ok(create_session_with_id(ws_url, api_key, user).await?.1)
+}
+
+/// [`create_session`], with the session's id: (`sessionId`, `clientToken`).
+pub async fn create_session_with_id(ws_url: &str, api_key: &str, user: &str) -> Result<(String, String), String> {
+    let body = serde_json::json!({ "userReference": user }).to_string();
+    let (status, created) = http(ws_url, "POST", "/v1/sessions", api_key, &body).await?;
+    match (status, created["sessionId"].as_str(), created["clientToken"].as_str()) {
+        (201, Some(id), Some(token)) => Ok((id.to_string(), token.to_string())),
+        _ => Err(format!("POST /v1/sessions: {status} {created}")),
+    }
+}
+
+/// A relying party's `GET /v1/sessions/{id}/result?details=true` on the server of `ws_url`:
+/// the status and the answer.
+pub async fn session_result(ws_url: &str, api_key: &str, id: &str) -> Result<(u16, serde_json::Value), String> {
+    http(ws_url, "GET", &format!("/v1/sessions/{id}/result?details=true"), api_key, "").await
+}
+
+/// One HTTP/1.1 request with `api_key` to the server of `ws_url`: the status and the JSON answer.
+async fn http(
+    ws_url: &str,
+    method: &str,
+    path: &str,
+    api_key: &str,
+    body: &str,
+) -> Result<(u16, serde_json::Value), String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = ws_url
         .strip_prefix("ws://")
         .and_then(|rest| rest.split('/').next())
         .ok_or_else(|| format!("{ws_url}: not a ws:// URL"))?;
-    let body = serde_json::json!({ "userReference": user }).to_string();
     let request = format!(
-        "POST /v1/sessions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {api_key}\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {api_key}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -47,11 +73,8 @@ pub async fn create_session(ws_url: &str, api_key: &str, user: &str) -> Result<S
     stream.read_to_end(&mut response).await.map_err(|err| format!("{host}: {err}"))?;
     let response = String::from_utf8_lossy(&response);
     let (head, body) = response.split_once("\r\n\r\n").ok_or("no HTTP answer")?;
-    let created: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    match (head.starts_with("HTTP/1.1 201"), created["clientToken"].as_str()) {
-        (true, Some(token)) => Ok(token.to_string()),
-        _ => Err(format!("POST /v1/sessions: {} {body}", head.lines().next().unwrap_or(""))),
-    }
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or("no HTTP status")?;
+    Ok((status, serde_json::from_str(body).unwrap_or_default()))
 }
 
 /// The command line of a tool as `--name value` pairs; `--help` or `-h` prints `help` and

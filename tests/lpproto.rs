@@ -141,6 +141,36 @@ async fn stream_checks_flag_a_noise_free_render_and_repeated_frames_but_not_a_ca
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_stream_from_one_encoder_setting_fails_and_the_pages_varying_quality_does_not() {
+    // REQUIRE_VARYING_JPEG as it ships: a renderer or injector that encodes every frame with
+    // one encoder at one setting fails `static-jpeg-tables`; the page encodes each frame at a
+    // quality of its own (0.80-0.92) and is not flagged. (The challenges' own outcome depends
+    // on how promptly a loaded machine answers the clip's frames; the verdict's stream figures
+    // do not.)
+    let default =
+        |name: &str| lpserver::config::SETTINGS.iter().find(|s| s.name == name).and_then(|s| s.default_text()).unwrap();
+    assert_eq!(default("REQUIRE_VARYING_JPEG"), "1");
+    let vars = [
+        ("REQUIRE_VARYING_JPEG", default("REQUIRE_VARYING_JPEG")),
+        ("CHALLENGE_SEQUENCE", "turn_left,look_up,turn_right"),
+        ("STATS_DETAIL", "debug"),
+    ];
+    let (address, _stop) = start(&vars).await;
+    let clip = clip_jpegs();
+    let one_setting: Vec<Vec<u8>> =
+        clip.iter().enumerate().map(|(n, jpeg)| filmed_by(jpeg, n as u64, 2.0, 90)).collect();
+    let injected = play_frames(address, &one_setting, common::CLIP_FPS).await;
+    assert_eq!(injected.command, "ERROR", "{injected:?}");
+    assert!(verdict_codes(&injected).contains(&25), "static-jpeg-tables: {injected:?}");
+    assert_eq!(verify(&injected.body)["challenges"]["jpegTables"], 1);
+    let page: Vec<Vec<u8>> =
+        clip.iter().enumerate().map(|(n, jpeg)| filmed_by(jpeg, n as u64, 2.0, 80 + (n * 7 % 13) as u8)).collect();
+    let sent = play_frames(address, &page, common::CLIP_FPS).await;
+    assert!(!verdict_codes(&sent).contains(&25), "{sent:?}");
+    assert!(verify(&sent.body)["challenges"]["jpegTables"].as_u64().unwrap() > 5, "{sent:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn stats_name_the_calibration_stage_and_the_hint() {
     // The photographer of camera.png stands turned well away from the camera: the session
     // cannot calibrate and says why.

@@ -208,15 +208,15 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "REQUIRE_VARYING_JPEG",
-        Value("0"),
+        Value("1"),
         SWITCH,
-        "1 fails `static-jpeg-tables` (25) when all of a session's frames carry one JPEG quantisation table set (the page varies its quality each frame; other clients may not)",
+        "1 fails `static-jpeg-tables` (25) when all of a session's frames carry one JPEG quantisation table set, as a renderer's or an injector's stream straight from one encoder does; the page encodes each frame at a quality of its own, and a client of its own must too, or the service sets 0",
     ),
     setting(
         "MIN_AGE",
-        Value("18"),
+        Value("0"),
         "years, 0 to 150",
-        "minimum age, estimated over the session's good frames (seed 002); 0 switches the age check off",
+        "minimum age, estimated over the session's good frames (seed 002's is 18); 0 (the default) switches the age check off: a service that must gate by age sets it, and sends the adults the estimate cannot place above MIN_AGE + AGE_BUFFER to a document check (docs/accuracy.md#age)",
     ),
     setting(
         "AGE_BUFFER",

@@ -18,7 +18,10 @@ fn there_is_no_default_key() {
 fn defaults_and_bad_values() {
     let c = config(&[("LIVENESS_JWT_SECRET", "x"), OPEN]).unwrap();
     assert_eq!(c.address, "127.0.0.1:5003".parse().unwrap());
-    assert_eq!((c.max_frame_bytes, c.idle_timeout, c.min_age), (2 * 1024 * 1024, Duration::from_secs(30), 18));
+    assert_eq!((c.max_frame_bytes, c.idle_timeout), (2 * 1024 * 1024, Duration::from_secs(30)));
+    // The age check is the service's to switch on; the stream must come from an encoder whose
+    // quality varies, as the page's does.
+    assert_eq!((c.min_age, c.require_varying_jpeg), (0, true));
     let err = config(&[("LIVENESS_JWT_SECRET", "x"), OPEN, ("PORT", "http")]).unwrap_err();
     assert!(matches!(err, ConfigError::Invalid { name: "PORT", .. }), "{err}");
     let err = config(&[("LIVENESS_JWT_SECRET", "x"), OPEN, ("ANTISPOOF_THRESHOLD", "1.5")]).unwrap_err();

@@ -124,14 +124,15 @@ pub const OTHER_API_KEY: &str = "bank-api-key-0123456789abcdef0123456789";
 /// The test servers' ADMIN_TOKEN.
 pub const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
 
-/// The demo clip is a render: it has no sensor noise, and its still lead-in repeats frames.
-/// It is also a recording: its movements come at fixed times, which only prompts released as
-/// soon as the head is neutral follow, and no screen lights it. Servers that are to pass its
-/// sessions switch those two stream checks, the hold before each prompt and the screen flash
-/// off (tests/lpproto.rs checks that the defaults flag it and that a looped recording fails
+/// The demo clip is a render: it has no sensor noise, its still lead-in repeats frames, and
+/// the tests send it from one encoder at one quality. It is also a recording: its movements
+/// come at fixed times, which only prompts released as soon as the head is neutral follow,
+/// and no screen lights it. Servers that are to pass its sessions switch those three stream
+/// checks, the hold before each prompt and the screen flash off (tests/lpproto.rs checks that the defaults flag it and that a looped recording fails
 /// them).
-pub const RENDERED_CLIP: [(&str, &str); 5] = [
+pub const RENDERED_CLIP: [(&str, &str); 6] = [
     ("MIN_SENSOR_NOISE", "0"),
+    ("REQUIRE_VARYING_JPEG", "0"),
     ("MAX_DUPLICATE_SHARE", "1"),
     ("PROMPT_HOLD_MIN_MS", "0"),
     ("PROMPT_HOLD_MAX_MS", "0"),

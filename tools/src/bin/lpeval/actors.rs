@@ -103,6 +103,8 @@ pub(crate) struct Person {
     pub(crate) response: FlashResponse,
     /// Frames sent, for the replay attack.
     pub recording: Recording,
+    /// Rendered and injected into the socket, not filmed through the page.
+    pub(crate) injected: bool,
 }
 
 /// How the face in front of the camera answers the page's screen light.
@@ -146,6 +148,7 @@ impl Person {
             flash: None,
             response: FlashResponse::Lit,
             recording: Vec::new(),
+            injected: false,
         }
     }
 
@@ -161,10 +164,12 @@ impl Person {
         self
     }
 
-    /// Frames straight from the renderer: its JPEG without a sensor's noise or blur.
+    /// Frames straight from the renderer into the socket: its JPEG without a sensor's noise or
+    /// blur, and without the page's encoder.
     pub(crate) fn noise_free(mut self) -> Person {
         self.camera.noise = 0.0;
         self.camera.blur = 0.0;
+        self.injected = true;
         self
     }
 
@@ -247,6 +252,10 @@ impl Actor for Person {
         self.recording.push((t, frame.clone()));
         (frame, (e.yaw, e.pitch))
     }
+
+    fn through_page(&self) -> bool {
+        !self.injected
+    }
 }
 
 impl Person {
@@ -293,17 +302,17 @@ impl Actor for Repeating {
                 return (jpeg.clone(), *pose);
             }
             let quality = self.person.camera.quality.saturating_sub(self.rng.random_range(2..6));
-            let again = image::load_from_memory(jpeg)
-                .map(|i| {
-                    liveness_core::frame::encode_jpeg(i.to_rgb8().as_raw(), SIDE, SIDE, quality).unwrap_or_default()
-                })
-                .unwrap_or_else(|_| jpeg.clone());
-            return (again, *pose);
+            return (reencode(jpeg, quality), *pose);
         }
         let (jpeg, pose) = self.person.frame(t, seen);
         self.left = self.rng.random_range(1..=2);
         self.last = Some((jpeg.clone(), pose));
         (jpeg, pose)
+    }
+
+    /// An injector: its frames go straight into the socket.
+    fn through_page(&self) -> bool {
+        false
     }
 }
 

@@ -46,6 +46,8 @@ struct Reading {
     duplicate_share: f32,
     old_duplicate_share: f32,
     sensor_noise: f32,
+    /// Distinct JPEG table sets of the session's frames.
+    jpeg_tables: Option<u32>,
 }
 
 /// The session's script: calibrating while still, then a turn prompt and back.
@@ -58,26 +60,33 @@ fn observed_at(t: f64, still: f64) -> Observed {
     Observed { stage: stage.into(), challenge, index, at: t, ..Observed::default() }
 }
 
-/// Y plane, luma table and signature of a JPEG as lpserver and lvsurfaceanalysis see it.
-fn signature_of(jpeg: &[u8]) -> Option<(Signature, Option<[u16; 64]>)> {
+/// Y plane, capture meta and signature of a JPEG as lpserver and lvsurfaceanalysis see it.
+fn signature_of(jpeg: &[u8]) -> Option<(Signature, liveness_core::capture::Capture)> {
     let frame = lpserver::decode::decode_jpeg(jpeg, 4096 * 4096).ok()?;
     let (w, h) = (frame.width as usize, frame.height as usize);
     let stride = w.div_ceil(4) * 4;
     let plane = LumaPlane::copy(&frame.data, stride, w, h)?;
     let signature = Signature::of(w, h, |x, y| plane.luma[y * w + x] as f32)?.with_plane(Some(plane.clone()));
-    Some((signature, liveness_core::capture::Capture::of_jpeg(jpeg).luma_table))
+    Some((signature, liveness_core::capture::Capture::of_jpeg(jpeg)))
 }
 
 /// Plays `actor` for the still period and 3 s more; the stream figures of its frames.
 fn read_session(mut actor: impl Actor, still: f64, seed: u64) -> (StreamTally, StreamTally, usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut page = actor.through_page().then(|| crate::PageEncoder::seeded(seed));
     let (mut shipped, mut old) = (StreamTally::default(), StreamTally::default());
     let (mut previous, mut t, mut frames) = (None::<Signature>, 0.0, 0);
     while t < still + 3.0 {
         let (jpeg, _) = actor.frame(t, &observed_at(t, still));
-        if let Some((signature, table)) = signature_of(&jpeg) {
-            if let Some(signals) = previous.as_ref().and_then(|p| StreamSignals::between(p, &signature, table.as_ref()))
+        let jpeg = match page.as_mut() {
+            Some(page) => page.encode(&jpeg),
+            None => jpeg,
+        };
+        if let Some((signature, capture)) = signature_of(&jpeg) {
+            if let Some(signals) =
+                previous.as_ref().and_then(|p| StreamSignals::between(p, &signature, capture.luma_table.as_ref()))
             {
+                let signals = StreamSignals { jpeg_tables: capture.jpeg_tables, ..signals };
                 shipped.add(signals);
                 // The same reading judged by the old rule: unchanged under 0.5 levels.
                 let unchanged = signals.change < OLD_REPEATED_CHANGE;
@@ -114,6 +123,7 @@ fn reading(
         duplicate_share: figures.map_or(0.0, |f| f.duplicate_share),
         old_duplicate_share: old.figures().map_or(0.0, |f| f.duplicate_share),
         sensor_noise: figures.map_or(0.0, |f| f.sensor_noise),
+        jpeg_tables: figures.and_then(|f| f.jpeg_tables),
     }
 }
 
@@ -192,8 +202,9 @@ pub fn run(identities: &[Arc<Identity>], out: &Path, seed: u64) -> Result<(), St
     Ok(())
 }
 
-/// The lpserver defaults the sweep judges by.
-fn thresholds() -> (f32, f32) {
+/// The lpserver defaults the sweep judges by: `MAX_DUPLICATE_SHARE`, `MIN_SENSOR_NOISE` and
+/// whether `REQUIRE_VARYING_JPEG` is on.
+fn thresholds() -> (f32, f32, bool) {
     let default = |name: &str| {
         lpserver::config::SETTINGS
             .iter()
@@ -202,17 +213,28 @@ fn thresholds() -> (f32, f32) {
             .and_then(|v| v.parse::<f32>().ok())
             .unwrap_or(0.0)
     };
-    (default("MAX_DUPLICATE_SHARE"), default("MIN_SENSOR_NOISE"))
+    (default("MAX_DUPLICATE_SHARE"), default("MIN_SENSOR_NOISE"), default("REQUIRE_VARYING_JPEG") != 0.0)
+}
+
+impl Reading {
+    /// Flagged by the shipped checks: `duplicate-frames`, `no-sensor-noise`, `static-jpeg-tables`.
+    fn flags(&self, (max_share, min_noise, varying): (f32, f32, bool)) -> [bool; 3] {
+        [self.duplicate_share > max_share, self.sensor_noise < min_noise, varying && self.jpeg_tables == Some(1)]
+    }
 }
 
 /// Per condition and role: sessions flagged by each rule, the largest duplicate share, the
 /// least sensor noise; then the attacks. Printed and returned.
 fn summarise(readings: &[Reading]) -> Value {
-    let (max_share, min_noise) = thresholds();
-    println!("thresholds: MAX_DUPLICATE_SHARE {max_share}, MIN_SENSOR_NOISE {min_noise}");
+    let shipped = thresholds();
+    let (max_share, min_noise, varying) = shipped;
     println!(
-        "{:<28} {:>9} | {:>10} {:>10} {:>10} {:>10} | {:>10} {:>10}",
-        "condition (role)", "sessions", "22 before", "22 now", "max share", "23 now", "min noise", "p1 noise"
+        "thresholds: MAX_DUPLICATE_SHARE {max_share}, MIN_SENSOR_NOISE {min_noise}, REQUIRE_VARYING_JPEG {}",
+        u8::from(varying)
+    );
+    println!(
+        "{:<28} {:>9} | {:>10} {:>10} {:>10} {:>10} {:>10} | {:>10} {:>10}",
+        "condition (role)", "sessions", "22 before", "22 now", "max share", "23 now", "25 now", "min noise", "p1 noise"
     );
     let mut rows = BTreeMap::new();
     for role in [Role::Tuning, Role::Reporting] {
@@ -225,14 +247,15 @@ fn summarise(readings: &[Reading]) -> Value {
                 continue;
             }
             let before = of.iter().filter(|r| r.old_duplicate_share > max_share).count();
-            let now = of.iter().filter(|r| r.duplicate_share > max_share).count();
-            let noise_flags = of.iter().filter(|r| r.sensor_noise < min_noise).count();
+            let now = of.iter().filter(|r| r.flags(shipped)[0]).count();
+            let noise_flags = of.iter().filter(|r| r.flags(shipped)[1]).count();
+            let table_flags = of.iter().filter(|r| r.flags(shipped)[2]).count();
             let share = of.iter().map(|r| r.duplicate_share).fold(0.0, f32::max);
             let mut noise: Vec<f32> = of.iter().map(|r| r.sensor_noise).collect();
             noise.sort_by(f32::total_cmp);
             let name = format!("{} ({role:?})", condition.name());
             println!(
-                "{name:<28} {:>9} | {before:>10} {now:>10} {share:>10.3} {noise_flags:>10} | {:>10.3} {:>10.3}",
+                "{name:<28} {:>9} | {before:>10} {now:>10} {share:>10.3} {noise_flags:>10} {table_flags:>10} | {:>10.3} {:>10.3}",
                 of.len(),
                 noise[0],
                 noise[noise.len() / 100]
@@ -240,26 +263,30 @@ fn summarise(readings: &[Reading]) -> Value {
             rows.insert(
                 name,
                 json!({"sessions": of.len(), "flagged_22_before": before, "flagged_22_now": now,
-                       "flagged_23_now": noise_flags, "max_duplicate_share": share, "min_sensor_noise": noise[0]}),
+                       "flagged_23_now": noise_flags, "flagged_25_now": table_flags,
+                       "max_duplicate_share": share, "min_sensor_noise": noise[0]}),
             );
         }
     }
     let mut attacks = serde_json::Map::new();
     for kind in ["duplicated", "noise-free"] {
         let of: Vec<&Reading> = readings.iter().filter(|r| r.kind == kind).collect();
-        let duplicates = of.iter().filter(|r| r.duplicate_share > max_share).count();
-        let noise = of.iter().filter(|r| r.sensor_noise < min_noise).count();
-        let flagged = of.iter().filter(|r| r.duplicate_share > max_share || r.sensor_noise < min_noise).count();
+        let duplicates = of.iter().filter(|r| r.flags(shipped)[0]).count();
+        let noise = of.iter().filter(|r| r.flags(shipped)[1]).count();
+        let tables = of.iter().filter(|r| r.flags(shipped)[2]).count();
+        let flagged = of.iter().filter(|r| r.flags(shipped).contains(&true)).count();
         let least = of.iter().map(|r| r.duplicate_share).fold(f32::MAX, f32::min);
         let most_noise = of.iter().map(|r| r.sensor_noise).fold(0.0, f32::max);
         println!(
-            "attack {kind:<11} {} sessions: {flagged} flagged (22: {duplicates}, least share {least:.3}; 23: {noise}, most noise {most_noise:.3})",
+            "attack {kind:<11} {} sessions: {flagged} flagged (22: {duplicates}, least share {least:.3}; 23: {noise}, most noise {most_noise:.3}; 25: {tables})",
             of.len()
         );
         attacks.insert(
             kind.into(),
-            json!({"sessions": of.len(), "flagged": flagged, "flagged_22": duplicates, "flagged_23": noise}),
+            json!({"sessions": of.len(), "flagged": flagged, "flagged_22": duplicates, "flagged_23": noise,
+                   "flagged_25": tables}),
         );
     }
-    json!({"max_duplicate_share": max_share, "min_sensor_noise": min_noise, "conditions": rows, "attacks": attacks})
+    json!({"max_duplicate_share": max_share, "min_sensor_noise": min_noise, "require_varying_jpeg": varying,
+           "conditions": rows, "attacks": attacks})
 }

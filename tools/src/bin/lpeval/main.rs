@@ -9,9 +9,12 @@
 //!   a photo tilted as a plane timed to the prompts, a passing session's recording replayed
 //!   in a loop against a fresh sequence, and two faces.
 //!
-//! The server runs with its shipped defaults, the age check included (`MIN_AGE` 18,
-//! `AGE_BUFFER` 7), the stream checks on and the flash off: every evaluation identity is an adult, so each session refused for age
-//! counts against the genuine figures, and the age estimates of each identity's sessions are
+//! The server runs with its shipped defaults: the screen flash, the stream checks and a random
+//! hold before each prompt on, the age check off (`MIN_AGE` 0). A client's frames go through
+//! the page's encoder ([`PageEncoder`]: each frame at a JPEG quality of its own) unless it is an
+//! injector that writes into the socket itself. The age check has a row of its own (`MIN_AGE`
+//! 18): every evaluation identity is an adult, so each session it refuses or sends to a
+//! document check counts against it, and the age estimates of each identity's sessions are
 //! reported with their spread.
 //!
 //! Identities are split: the tuning half chose the thresholds, the reporting half gives the
@@ -28,10 +31,10 @@
 //! the same frame again when the camera has no new one); the attacks by a camera drawn at
 //! random per session (exposure, focus, sensor noise, JPEG 72-92; [`attack::Camera`]).
 //!
-//! Rows: the shipped defaults (the screen flash on), then the flash off (`FLASH=0`) and the
-//! flash off with prompts without their hold (`PROMPT_HOLD_*_MS=0`), each with one genuine
-//! session per identity and the attacks the change is about; the replay loop runs five times
-//! as often on the shipped defaults.
+//! Rows: the shipped defaults, then the flash off (`FLASH=0`) and the flash off with prompts
+//! without their hold (`PROMPT_HOLD_*_MS=0`), each with one genuine session per identity and
+//! the attacks the change is about, then the age check on (`MIN_AGE` 18, with its buffer of 7
+//! years and without); the replay loop runs five times as often on the shipped defaults.
 //! `--mode camera` sweeps the stream checks over every camera condition ([`camera`]).
 //!
 //! `--mode pad` builds the presentation-attack calibration set instead ([`pad`], `make
@@ -187,6 +190,43 @@ pub const SIDE: u32 = 480;
 trait Actor: Send {
     /// The next frame (JPEG), and the pose it shows (yaw, pitch; for the trace).
     fn frame(&mut self, t: f64, seen: &Observed) -> (Vec<u8>, (f32, f32));
+
+    /// Whether the web page encodes these frames ([`PageEncoder`]: a camera the page films,
+    /// real or virtual), or they go into the socket as they are (an injector, or a client that
+    /// encodes them itself).
+    fn through_page(&self) -> bool {
+        true
+    }
+}
+
+/// The web page's encoder (web/liveness-check.js): it draws the camera's picture and encodes
+/// each frame at a JPEG quality of its own, 0.80-0.92, so no two of a session's frames need
+/// share one encoder's tables.
+pub(crate) struct PageEncoder {
+    rng: ChaCha8Rng,
+}
+
+impl PageEncoder {
+    pub(crate) fn seeded(seed: u64) -> PageEncoder {
+        PageEncoder { rng: ChaCha8Rng::seed_from_u64(seed ^ 0x9a6e) }
+    }
+
+    /// `jpeg` (the camera's picture) as the page sends it.
+    pub(crate) fn encode(&mut self, jpeg: &[u8]) -> Vec<u8> {
+        reencode(jpeg, self.rng.random_range(80..=92))
+    }
+}
+
+/// `jpeg` decoded and encoded again at `quality` (itself when it does not decode).
+pub(crate) fn reencode(jpeg: &[u8], quality: u8) -> Vec<u8> {
+    match image::load_from_memory(jpeg) {
+        Ok(picture) => {
+            let rgb = picture.to_rgb8();
+            liveness_core::frame::encode_jpeg(rgb.as_raw(), rgb.width(), rgb.height(), quality)
+                .unwrap_or_else(|_| jpeg.to_vec())
+        }
+        Err(_) => jpeg.to_vec(),
+    }
 }
 
 /// A session's frames as sent: seconds since CONNECT, JPEG.

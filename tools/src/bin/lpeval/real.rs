@@ -73,6 +73,11 @@ impl Actor for Recorded {
         let (w, h) = (self.clip.width, self.clip.height);
         (liveness_core::frame::encode_jpeg(&self.clip.frames[index], w, h, quality).unwrap_or_default(), (0.0, 0.0))
     }
+
+    /// Encoded here as the page encodes: sent as it is.
+    fn through_page(&self) -> bool {
+        false
+    }
 }
 
 /// `sessions` sessions of the recording against the server at `url`; their records (kind

@@ -131,17 +131,45 @@ pub(crate) const EVAL_API_KEY: &str = "lpeval-relying-party-key-0123456789abcdef
 /// Creates a session for a new user of the relying party (the attempts policy, 3 failed
 /// sessions then a cooldown, would otherwise stop the attacks after three), opens the
 /// WebSocket and CONNECTs with the session's token.
-pub(crate) async fn open_session(url: &str, kind: &str) -> Result<lpserver::client::Socket, String> {
+pub(crate) async fn open_session(url: &str, kind: &str) -> Result<(lpserver::client::Socket, String), String> {
     static NEXT_USER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let user = NEXT_USER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let token = lpserver::client::create_session(url, EVAL_API_KEY, &format!("eval-{kind}-{user}")).await?;
+    let (id, token) =
+        lpserver::client::create_session_with_id(url, EVAL_API_KEY, &format!("eval-{kind}-{user}")).await?;
     let (mut socket, _) =
         tokio_tungstenite::connect_async(url).await.map_err(|err| format!("connect failed: {err}"))?;
     let connect = format!("CONNECT\nversion:1.0\nsession-token:{token}\n\n");
     let _ = socket.send(WsMessage::Text(connect.into())).await;
     match receive(&mut socket).await {
-        Some(m) if m.command == "CONNECTED" => Ok(socket),
+        Some(m) if m.command == "CONNECTED" => Ok((socket, id)),
         other => Err(format!("CONNECT refused: {:?}", other.map(|m| m.encode()))),
+    }
+}
+
+/// What the relying party (lpeval) fetches once a session ended: the signed verdict's
+/// decisions and, with `?details=true`, the measurements the token leaves out.
+async fn take_result(url: &str, id: &str, record: &mut SessionRecord) {
+    for _ in 0..20 {
+        match lpserver::client::session_result(url, EVAL_API_KEY, id).await {
+            Ok((200, result)) => {
+                let token = result["token"].as_str().unwrap_or("");
+                record.failed_challenges = failed_challenges(token);
+                record.take_verdict(token);
+                let figures = &result["figures"];
+                record.duplicate_share = figures["duplicateShare"].as_f64();
+                record.sensor_noise = figures["sensorNoise"].as_f64();
+                record.antispoof_score = figures["livenessScore"].as_f64();
+                record.age_years = figures["ageYears"].as_f64();
+                record.flash_correlations = figures["flashCorrelations"]
+                    .as_array()
+                    .map(|c| c.iter().filter_map(Value::as_f64).collect())
+                    .unwrap_or_default();
+                return;
+            }
+            // The session's result is stored as it ends: a moment later at most.
+            Ok((409, _)) => tokio::time::sleep(Duration::from_millis(100)).await,
+            _ => return,
+        }
     }
 }
 
@@ -172,14 +200,11 @@ pub(crate) fn read_answer(
         "SUCCESS" => {
             (record.passed, record.decided) = (true, true);
             record.outcome = "SUCCESS".into();
-            record.take_verdict(&m.body);
             true
         }
         "ERROR" if m.header("errors").is_some() => {
             record.codes = m.header("errors").unwrap_or("").split(',').filter_map(|c| c.parse().ok()).collect();
             record.outcome = format!("ERROR {}", m.header("errors").unwrap_or(""));
-            record.failed_challenges = failed_challenges(&m.body);
-            record.take_verdict(&m.body);
             record.decided = true;
             true
         }
@@ -196,7 +221,16 @@ pub(crate) fn read_answer(
     }
 }
 
-/// Runs one LPProto session with `actor` at `fps` until the verdict (at most 150 s).
+/// A seed of its own for each kind of session and identity.
+pub(crate) fn seed_of(kind: &str, identity: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (kind, identity).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Runs one LPProto session with `actor` at `fps` until the verdict (at most 150 s). The
+/// actor's frames go through the page's encoder unless it injects them.
 pub(crate) async fn play<A: Actor + 'static>(
     url: &str,
     mut actor: A,
@@ -207,8 +241,8 @@ pub(crate) async fn play<A: Actor + 'static>(
     use base64::Engine;
     let mut record = SessionRecord::new(kind, identity);
     let mut trace = Vec::new();
-    let mut socket = match open_session(url, kind).await {
-        Ok(socket) => socket,
+    let (mut socket, session_id) = match open_session(url, kind).await {
+        Ok(opened) => opened,
         Err(outcome) => {
             record.outcome = outcome;
             return Played { record, actor, trace };
@@ -217,6 +251,7 @@ pub(crate) async fn play<A: Actor + 'static>(
     let started = Instant::now();
     let period = Duration::from_secs_f64(1.0 / fps);
     let mut seen = Observed::default();
+    let mut page = actor.through_page().then(|| PageEncoder::seeded(seed_of(kind, identity.name)));
     loop {
         let frame_started = Instant::now();
         let t = started.elapsed().as_secs_f64();
@@ -225,13 +260,17 @@ pub(crate) async fn play<A: Actor + 'static>(
             break;
         }
         let observed = seen.clone();
-        let (produced, actor_back) = tokio::task::spawn_blocking(move || {
-            let produced = actor.frame(t, &observed);
-            (produced, actor)
+        let (produced, actor_back, page_back) = tokio::task::spawn_blocking(move || {
+            let (jpeg, pose) = actor.frame(t, &observed);
+            let jpeg = match page.as_mut() {
+                Some(page) => page.encode(&jpeg),
+                None => jpeg,
+            };
+            ((jpeg, pose), actor, page)
         })
         .await
         .expect("the frame renderer does not panic");
-        actor = actor_back;
+        (actor, page) = (actor_back, page_back);
         let (jpeg, pose) = produced;
         trace.push((t, pose.0, pose.1, seen.challenge.clone().unwrap_or_else(|| seen.stage.clone())));
         let text = format!(
@@ -253,5 +292,8 @@ pub(crate) async fn play<A: Actor + 'static>(
     }
     record.seconds = started.elapsed().as_secs_f64();
     let _ = socket.close(None).await;
+    if record.decided {
+        take_result(url, &session_id, &mut record).await;
+    }
     Played { record, actor, trace }
 }

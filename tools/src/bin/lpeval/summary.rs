@@ -78,8 +78,9 @@ impl Row {
 }
 
 /// The rows of `make eval`: what ships, then the flash off (what the flash buys), then the
-/// flash off and prompts without their hold (what the hold buys).
-pub(crate) const ROWS: [Row; 3] = [
+/// flash off and prompts without their hold (what the hold buys), then the age check a
+/// service switches on (what it costs adults), with the "Challenge 25" buffer and without.
+pub(crate) const ROWS: [Row; 5] = [
     Row { name: "", vars: &[], sessions: None, attacks: None },
     Row {
         name: "flash off",
@@ -92,6 +93,13 @@ pub(crate) const ROWS: [Row; 3] = [
         vars: &[("FLASH", "0"), ("PROMPT_HOLD_MIN_MS", "0"), ("PROMPT_HOLD_MAX_MS", "0")],
         sessions: Some(1),
         attacks: Some(&["replay-loop"]),
+    },
+    Row { name: "age check on", vars: &[("MIN_AGE", "18")], sessions: None, attacks: Some(&[]) },
+    Row {
+        name: "age check on, no buffer",
+        vars: &[("MIN_AGE", "18"), ("AGE_BUFFER", "0")],
+        sessions: Some(1),
+        attacks: Some(&[]),
     },
 ];
 
