@@ -12,7 +12,7 @@
 #                then genuine and attack sessions through lpserver over LPProto (release
 #                build, shipped defaults; rows with the flash off and without the prompt hold):
 #                BPCER per camera condition, sessions refused for age, APCER per attack,
-#                time to pass; figure in target/eval/eval.png
+#                time to pass, the age check as a row of its own; figure in target/eval/eval.png
 #   make eval-pad  the presentation-attack calibration set, every candidate's DET curve and
 #                the fusion refitted into models/pad-fusion.json (target/eval/pad-det.png)
 #   make age-survey  every age model on the evaluation identities: cost, spread, error
@@ -29,7 +29,8 @@ ELEMENTS := lvfacedetect lvlandmarks lvantispoof lvsurfaceanalysis lvchallenge l
 # fixtures: the face-matching photos of the REST tests, from a PyPI sdist (not committed).
 # openapi-validator: openapi-spec-validator from PyPI, the contract test's independent checker.
 # axe: axe-core from npm, the accessibility checker of the page's Chromium test.
-.PHONY: all deps ort fixtures openapi-validator axe build test test-busy test-cargo test-features test-meson demo demo-server bench eval eval-pad age-survey models clean-meson
+# typescript: TypeScript from npm, the checker of the web client's typings (make test-web).
+.PHONY: all deps ort fixtures openapi-validator axe typescript build test test-web test-busy test-cargo test-features test-meson demo demo-server bench eval eval-pad age-survey models clean-meson
 
 all: build
 
@@ -48,17 +49,31 @@ openapi-validator: deps
 axe: deps
 	@scripts/fetch-axe.sh
 
+typescript: deps
+	@scripts/fetch-typescript.sh
+
 build: ort
 	cargo build --workspace
 
 # cargo build first: `cargo test` alone does not link the cdylib that gst-inspect loads.
-test: ort fixtures openapi-validator axe
+test: ort fixtures openapi-validator axe typescript
 	cargo fmt --check
 	cargo build --workspace
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	$(MAKE) --no-print-directory test-web
 	cargo test --workspace
 	$(MAKE) --no-print-directory test-features
 	$(MAKE) --no-print-directory test-meson
+
+# The web client's typings against an integrator's code (web/types-check.tsx, tsc --strict:
+# its @ts-expect-error lines are uses the typings must refuse), and its module imported where
+# there is no DOM, as server-side rendering does.
+test-web:
+	node .cache/typescript/lib/tsc.js --strict --noEmit --jsx preserve --target es2022 --module esnext \
+	  --moduleResolution bundler --lib es2022,dom web/types-check.tsx
+	cd web && node --input-type=module -e "const m = await import('./liveness-check.js'); \
+	  if (typeof m.mount !== 'function' || typeof m.LivenessCheck !== 'function') process.exit(1);"
+	@echo "web: the typings hold under tsc --strict; the module imports without a DOM"
 
 # The suite on a busy machine: two CPU-bound processes (stress-ng) run beside it for as long
 # as it does. No test may depend on how fast frames are analysed.

@@ -14,8 +14,8 @@ packages=(
     redis-server python3 python3-pip
     # key pairs for the RS256 and ES256 token tests; make demo-server's relying party
     openssl curl
-    # the browser page's test (headless, fake camera)
-    chromium
+    # the browser page's test (headless, fake camera); the web client's type and import checks
+    chromium nodejs
     # the scale-out test: deploy/nginx-lpserver.conf in front of three lpservers
     nginx
     # the opencv facedetect element the benchmark compares against, and its cascade files

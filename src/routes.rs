@@ -241,7 +241,7 @@ mod tests {
         assert_eq!(Route::of(Handler::Page).matches("/"), Some(vec![]));
         assert_eq!(Route::of(Handler::Page).matches("/x"), None);
         let files = Route::of(Handler::Static);
-        assert_eq!(files.matches("/static/i18n/fr.json"), Some(vec!["i18n/fr.json".to_string()]));
+        assert_eq!(files.matches("/static/strings.js"), Some(vec!["strings.js".to_string()]));
         assert_eq!(files.matches("/static/"), None);
         assert_eq!(Endpoint::ChallengeValidate.path(), "challenge/validate");
         assert_eq!(Endpoint::ALL.map(|e| e.route().verb), [Verb::Post; 9]);

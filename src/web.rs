@@ -7,14 +7,12 @@ use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 pub const INDEX_HTML: &str = include_str!("../web/index.html");
 
 const JS: &str = "text/javascript; charset=utf-8";
-const JSON: &str = "application/json; charset=utf-8";
 
 const ASSETS: &[(&str, &str, &str)] = &[
     ("liveness-check.js", JS, include_str!("../web/liveness-check.js")),
     ("lpclient.js", JS, include_str!("../web/lpclient.js")),
     ("i18n.js", JS, include_str!("../web/i18n.js")),
-    ("i18n/en.json", JSON, include_str!("../web/i18n/en.json")),
-    ("i18n/fr.json", JSON, include_str!("../web/i18n/fr.json")),
+    ("strings.js", JS, include_str!("../web/strings.js")),
     ("liveness-check.css", "text/css; charset=utf-8", include_str!("../web/liveness-check.css")),
 ];
 
@@ -34,9 +32,13 @@ mod tests {
     use crate::errors::Code;
     use serde_json::{Map, Value};
 
+    /// One language of strings.js, whose `STRINGS` is a JSON object of dictionaries.
     fn dictionary(language: &str) -> Map<String, Value> {
-        let (_, _, text) = ASSETS.iter().find(|(file, _, _)| *file == format!("i18n/{language}.json")).expect("asset");
-        serde_json::from_str(text).expect("a JSON object")
+        let (_, _, text) = ASSETS.iter().find(|(file, _, _)| *file == "strings.js").expect("asset");
+        let object = text.split_once("export const STRINGS = ").expect("the STRINGS object").1;
+        let all: Map<String, Value> =
+            serde_json::from_str(object.trim_end().trim_end_matches(';')).expect("STRINGS is a JSON object");
+        all.get(language).and_then(Value::as_object).cloned().expect("the language")
     }
 
     #[test]
@@ -71,13 +73,13 @@ mod tests {
                     && piece.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
                     && [
                         "intro", "options", "button", "state", "guide", "prompt", "step", "cue", "result", "action",
-                        "code",
+                        "code", "retry", "layout",
                     ]
                     .iter()
                     .any(|prefix| piece.starts_with(&format!("{prefix}.")));
                 if looks_like_key {
                     asked += 1;
-                    assert!(english.contains_key(piece), "liveness-check.js asks for {piece:?}, not in i18n/en.json");
+                    assert!(english.contains_key(piece), "liveness-check.js asks for {piece:?}, not in strings.js");
                 }
             }
         }

@@ -341,8 +341,7 @@ async fn pages_of_listed_origins_get_cors_and_others_are_refused() {
     // carry CORS, so that an integrator's page loads the component from the server; another
     // site's page gets the public file without it, and its browser refuses the module.
     let own = format!("http://{address}");
-    for file in
-        ["/static/liveness-check.js", "/static/lpclient.js", "/static/liveness-check.css", "/static/i18n/fr.json"]
+    for file in ["/static/liveness-check.js", "/static/lpclient.js", "/static/liveness-check.css", "/static/strings.js"]
     {
         for (origin, allowed) in
             [("https://app.example.com", true), (own.as_str(), true), ("https://evil.example.net", false)]

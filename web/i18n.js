@@ -1,32 +1,42 @@
-// The page's strings: one JSON dictionary a language in ./i18n/ (every key in each), chosen
-// from the `lang` attribute, else from navigator.languages, else English.
+// The element's strings: the bundled dictionaries (strings.js) and any the integrator adds,
+// chosen from the `lang` attribute, else from navigator.languages, else English. A key a
+// dictionary lacks falls back to English, so no label is ever blank.
 
-export const LANGUAGES = ["en", "fr"];
+import { STRINGS } from "./strings.js";
 
-const loaded = new Map();
+const dictionaries = new Map(Object.entries(STRINGS));
 
-/** The first of `wanted` (BCP 47 tags, best first) this client speaks, else "en". */
+/** The languages the element speaks: the bundled ones and those registered. */
+export function languages() {
+  return [...dictionaries.keys()];
+}
+
+/**
+ * Adds a language (or replaces strings of one) without editing the package: `words` maps the
+ * keys of strings.js's English dictionary to this language's text, and must name the language
+ * itself under "language.name". Keys it leaves out fall back to English.
+ */
+export function registerLanguage(code, words) {
+  const tag = String(code).toLowerCase();
+  if (!/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/.test(tag)) throw new TypeError(`not a language tag: ${code}`);
+  if (!words || typeof words !== "object") throw new TypeError("registerLanguage(code, words): words is an object");
+  dictionaries.set(tag, { ...(dictionaries.get(tag) || {}), ...words });
+}
+
+/** The first of `wanted` (BCP 47 tags, best first) this element speaks, else "en". */
 export function pickLanguage(wanted) {
   for (const tag of wanted || []) {
-    const base = String(tag).toLowerCase().split("-")[0];
-    if (LANGUAGES.includes(base)) return base;
+    const full = String(tag).toLowerCase();
+    if (dictionaries.has(full)) return full;
+    const base = full.split("-")[0];
+    if (dictionaries.has(base)) return base;
   }
   return "en";
 }
 
-/** The dictionary of `language` (fetched once beside this module). */
-export async function dictionary(language) {
-  if (!loaded.has(language)) {
-    const url = new URL(`./i18n/${language}.json`, import.meta.url);
-    loaded.set(
-      language,
-      fetch(url).then((response) => {
-        if (!response.ok) throw new Error(`${url}: ${response.status}`);
-        return response.json();
-      }),
-    );
-  }
-  return loaded.get(language);
+/** The dictionary of `language` over English, with `overrides` (displayText) on top. */
+export function dictionary(language, overrides = {}) {
+  return { ...STRINGS.en, ...(dictionaries.get(language) || {}), ...overrides };
 }
 
 /** `words[key]` with `{name}` placeholders filled from `values`; the key itself when missing. */

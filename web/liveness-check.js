@@ -5,10 +5,15 @@
 // an outcome people can read, a retry path, and the result handed to the integrator:
 //
 //   <liveness-check server="wss://liveness.example.com/lpproto" session-token="..."></liveness-check>
-//   element.addEventListener("result", (event) => event.detail);  // {sessionId, isOk, errors, ageDecision}
+//   element.addEventListener("liveness-result", (event) => event.detail);  // {sessionId, isOk, errors, ageDecision}
+//   element.addEventListener("liveness-error", (event) => event.detail);   // {type, code, message}
+//   element.addEventListener("liveness-cancel", (event) => event.detail);  // {sessionId}
 //   element.getSessionToken = async () => (await fetch("/my-backend/liveness-session")).text();
 //
-// or `mount(container, {server, sessionToken, getSessionToken, onResult, lang, debug})`.
+// or `mount(container, {server, sessionToken, getSessionToken, onResult, onError, onCancel,
+// lang, languages, displayText, debug, autostart})`. `result` is fired with `liveness-result`
+// for integrations written before it. The module can be imported where there is no DOM
+// (server-side rendering): the element is defined once a browser loads it.
 // The verdict token is never shown (the relying party's backend fetches it with
 // GET /v1/sessions/{id}/result) unless the `debug` attribute is set.
 // For automation the element mirrors its state in data-state (intro, camera, countdown,
@@ -16,7 +21,9 @@
 // the cues it gave (beep and text) in `element.cues`.
 
 import { LPClient, errorCodes } from "./lpclient.js";
-import { LANGUAGES, dictionary, format, pickLanguage } from "./i18n.js";
+import { dictionary, format, languages, pickLanguage, registerLanguage } from "./i18n.js";
+
+export { registerLanguage };
 
 const ICONS = {
   turn_left: "\u2190",
@@ -33,7 +40,7 @@ const ICONS = {
 };
 
 /** Actions after which trying again cannot help: the person is told where to go instead. */
-const FINAL_ACTIONS = ["action.contact", "action.ageBelow", "action.ageDocument"];
+const FINAL_ACTIONS = ["action.contact", "action.ageBelow", "action.ageDocument", "action.siteOwner"];
 
 /** The age check's decision of a check whose liveness part passed (its only codes are the
  * age check's): 14 below, 15 uncertain; null otherwise. */
@@ -109,18 +116,26 @@ const TEMPLATE = `
     <p class="lv-privacy" data-i18n="intro.privacy"></p>
   </section>
   <section class="lv-capture" data-screen="capture" hidden>
-    <p class="lv-prompt" aria-live="assertive"><span class="lv-icon" role="img"></span><span class="lv-prompt-text"></span></p>
     <div class="lv-flash" aria-hidden="true"></div>
-    <div class="lv-stage">
-      <video playsinline muted></video>
-      <div class="lv-mask" aria-hidden="true"></div>
-      <div class="lv-oval" data-fit="unknown" aria-hidden="true"></div>
+    <div class="lv-top">
+      <p class="lv-prompt lv-chip" aria-live="assertive"><span class="lv-icon" hidden></span><span class="lv-prompt-text"></span></p>
     </div>
-    <div class="lv-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div class="lv-fill"></div></div>
-    <p class="lv-meta"><span class="lv-step"></span><span class="lv-time"></span></p>
-    <p class="lv-status" role="status" aria-live="polite"></p>
-    <p class="lv-cue" aria-live="polite"></p>
-    <button type="button" class="lv-cancel" data-i18n="button.cancel"></button>
+    <div class="lv-view">
+      <div class="lv-stage">
+        <video playsinline muted></video>
+        <div class="lv-mask" aria-hidden="true"></div>
+        <div class="lv-oval" data-fit="unknown" aria-hidden="true"></div>
+      </div>
+    </div>
+    <div class="lv-bottom">
+      <div class="lv-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div class="lv-fill"></div></div>
+      <p class="lv-meta lv-chip"><span class="lv-step"></span><span class="lv-time"></span></p>
+      <p class="lv-status lv-chip" role="status" aria-live="polite"></p>
+      <p class="lv-cue lv-chip" aria-live="polite"></p>
+      <p class="lv-legend lv-chip" data-i18n="guide.legend"></p>
+      <button type="button" class="lv-cancel" data-i18n="button.cancel"></button>
+    </div>
+    <p class="lv-rotate lv-chip" data-i18n="layout.rotate"></p>
   </section>
   <section class="lv-result" data-screen="result" hidden>
     <h2 class="lv-result-title" tabindex="-1"></h2>
@@ -131,7 +146,45 @@ const TEMPLATE = `
   </section>
 </div>`;
 
-export class LivenessCheck extends HTMLElement {
+/** The kinds of `liveness-error`: what stopped the check before it could give a verdict. */
+export const ERROR_TYPES = ["camera-denied", "no-camera", "server-unreachable", "origin-refused", "session-token-invalid", "protocol"];
+
+// Where there is no DOM (server-side rendering) the class still exists, to be defined later.
+const Base = typeof HTMLElement === "undefined" ? class {} : HTMLElement;
+
+/** The kind of a camera failure from getUserMedia's error. */
+function cameraError(err) {
+  const name = err && err.name;
+  if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") return "camera-denied";
+  return "no-camera";
+}
+
+/** Why a socket that never opened did not: the server is down, or refuses this page's origin
+ * (the upgrade's 403 is not readable from script; the server's static files answer a refused
+ * origin without CORS headers and an allowed one with them). */
+async function unopenedSocket(server) {
+  let base;
+  try {
+    const url = new URL(server);
+    url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+    base = url.origin;
+  } catch (err) {
+    return "protocol";
+  }
+  try {
+    await fetch(`${base}/health`, { mode: "no-cors", cache: "no-store" });
+  } catch (err) {
+    return "server-unreachable";
+  }
+  try {
+    await fetch(`${base}/static/liveness-check.css`, { mode: "cors", cache: "no-store" });
+    return "protocol";
+  } catch (err) {
+    return "origin-refused";
+  }
+}
+
+export class LivenessCheck extends Base {
   static get observedAttributes() {
     return ["lang"];
   }
@@ -141,7 +194,18 @@ export class LivenessCheck extends HTMLElement {
     this.cues = [];
     this.getSessionToken = null;
     this.words = {};
+    this.overrides = {};
     this.view = {}; // what is on screen, as keys and values, re-rendered on a language change
+  }
+
+  /** Strings of the integrator's own, by key (see strings.js), over every language's. */
+  get displayText() {
+    return { ...this.overrides };
+  }
+
+  set displayText(texts) {
+    this.overrides = { ...(texts || {}) };
+    if (this.parts) this.language(this.code || "en");
   }
 
   connectedCallback() {
@@ -175,15 +239,15 @@ export class LivenessCheck extends HTMLElement {
     if (name === "lang" && this.parts) this.language(pickLanguage([value]));
   }
 
-  /** Loads and applies a language: every string of the element changes. */
-  async language(code) {
-    this.words = await dictionary(code);
+  /** Applies a language: every string of the element changes. */
+  language(code) {
+    this.words = dictionary(code, this.overrides);
     this.code = code;
     const select = this.parts.lang;
-    if (select.options.length === 0) {
-      for (const language of LANGUAGES) {
-        const names = await dictionary(language);
-        select.add(new Option(names["language.name"], language, false, false));
+    if (select.options.length !== languages().length) {
+      select.replaceChildren();
+      for (const language of languages()) {
+        select.add(new Option(dictionary(language)["language.name"], language, false, false));
         select.options[select.options.length - 1].lang = language;
       }
     }
@@ -224,13 +288,19 @@ export class LivenessCheck extends HTMLElement {
     const v = this.view;
     const p = this.parts;
     p.prompt.textContent = v.prompt ? this.t(v.prompt, v.promptValues) : "";
+    // The direction cue is an image with a name while shown, and out of the tree when not.
     p.icon.textContent = v.icon ? ICONS[v.icon] : "";
-    if (v.icon) p.icon.setAttribute("aria-label", this.t(`icon.${v.icon}`));
-    else p.icon.removeAttribute("aria-label");
+    if (v.icon) {
+      p.icon.setAttribute("role", "img");
+      p.icon.setAttribute("aria-label", this.t(`icon.${v.icon}`));
+    } else {
+      p.icon.removeAttribute("role");
+      p.icon.removeAttribute("aria-label");
+    }
     p.icon.hidden = !v.icon;
     p.step.textContent = v.step ? this.t("step", v.step) : "";
     p.time.textContent = v.seconds != null ? this.t("timeLeft", { s: v.seconds }) : "";
-    p.status.textContent = v.status ? this.t(v.status) : "";
+    p.status.textContent = [v.retry ? this.retryWords(v.retry) : "", v.status ? this.t(v.status) : ""].filter(Boolean).join(" ");
     p.cue.textContent = v.cue ? `\u2714 ${this.t(v.cue)}` : "";
     p.progress.setAttribute("aria-valuetext", v.step ? this.t("step", v.step) : "");
     if (v.result) {
@@ -280,10 +350,11 @@ export class LivenessCheck extends HTMLElement {
     this.parts.video.classList.toggle("lv-mirrored", mirrored);
     const deviceId = this.parts.camera.value;
     try {
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) throw new DOMException("no camera API", "NotFoundError");
       const video = { width: { ideal: 640 }, height: { ideal: 480 }, ...(deviceId ? { deviceId: { exact: deviceId } } : { facingMode: "user" }) };
       session.stream = await navigator.mediaDevices.getUserMedia({ video, audio: false });
     } catch (err) {
-      return this.finish(session, { ok: false, sentences: ["code.camera"], action: "action.camera" });
+      return this.finish(session, this.stopped(cameraError(err)));
     }
     if (session !== this.session) return this.release(session);
     this.parts.video.srcObject = session.stream;
@@ -308,7 +379,13 @@ export class LivenessCheck extends HTMLElement {
     try {
       await client.connect();
     } catch (message) {
-      return this.finish(session, this.failure(message));
+      const codes = errorCodes(message);
+      if (codes.length === 0) {
+        const type = await unopenedSocket(this.server());
+        return this.finish(session, this.stopped(type));
+      }
+      const type = codes.includes(1032) || codes.includes(1033) ? "session-token-invalid" : codes.includes(1030) ? "origin-refused" : "protocol";
+      return this.finish(session, { ...this.failure(message), error: { type, code: codes[0] } });
     }
     if (session !== this.session) return this.release(session);
     this.screen("running");
@@ -358,16 +435,18 @@ export class LivenessCheck extends HTMLElement {
       } else if (message.command === "ERROR") {
         const code = Number(message.headers.error);
         // The verdict's ERROR lists every finding (`errors`); the server's codes that end the
-        // session end it too. Other errors refuse one frame and the session goes on.
-        if ("errors" in message.headers || [1000, 1013, 1014, 1015, 1016, 1028].includes(code)) {
+        // session end it too, as an error. Other errors refuse one frame and the session goes on.
+        if ("errors" in message.headers) {
           this.finish(session, this.failure(message));
+        } else if ([1000, 1013, 1014, 1015, 1016, 1028].includes(code)) {
+          this.finish(session, { ...this.failure(message), error: { type: "protocol", code } });
         } else {
           nextFrame(sendFrame);
         }
       }
     };
     client.onclose = () => {
-      if (!session.finished) this.finish(session, { ok: false, sentences: ["code.disconnected"], action: "action.retry" });
+      if (!session.finished) this.finish(session, { ...this.stopped("server-unreachable"), sentences: ["code.disconnected"] });
     };
     sendFrame();
   }
@@ -379,13 +458,21 @@ export class LivenessCheck extends HTMLElement {
     const changes = {};
     if (challenge.name && challenge.stage === "challenge") {
       const key = `${challenge.name}/${challenge.index}`;
-      if (track.key !== key) Object.assign(track, { key, seen: false });
+      if (track.key !== key || track.between) {
+        // A new attempt: the same step again, or one more step after a failed one, is said in words.
+        const again = track.lastIndex === challenge.index && track.lastName === challenge.name;
+        const extra = track.total > 0 && challenge.total > track.total;
+        changes.retry = again || extra ? { again, extra, next: challenge.name } : null;
+        Object.assign(track, { key, seen: false, between: false, lastIndex: challenge.index, lastName: challenge.name });
+      }
       if (!track.seen && challenge.progress > 0) {
         track.seen = true;
+        changes.retry = null;
         this.cue("seen", 440); // seed 002: the pose is seen
       }
       Object.assign(changes, { prompt: `prompt.${challenge.name}`, icon: challenge.name });
     } else if (challenge.stage === "centering") {
+      track.between = true;
       Object.assign(changes, { prompt: "prompt.back", icon: null });
     } else {
       Object.assign(changes, { prompt: null, icon: null });
@@ -414,9 +501,23 @@ export class LivenessCheck extends HTMLElement {
     track.blurredSince = blurred ? (track.blurredSince ?? Date.now()) : null;
     const lens = blurred && challenge.hint === "hold-still" && Date.now() - track.blurredSince >= LENS_AFTER_MS;
     const hint = lens ? "guide.lens" : HINTS[challenge.hint];
-    changes.status = challenge.stage === "calibrating" ? hint || live || placed : live || hint || null;
+    // While a movement is asked, only what stops it from being seen is said (no "hold still"
+    // under "shake your head"); while calibrating, the server's first blocker, then the oval.
+    const moving = challenge.stage === "challenge";
+    const blocking = live === "guide.still" || live === "guide.good" ? null : live;
+    // "No face" from the server while the frame checks see one too small or off the frame: the
+    // frame checks' word ("move closer") is the more useful.
+    const calibrating = challenge.hint === "show-face" ? live || hint || placed : hint || live || placed;
+    changes.status = challenge.stage === "calibrating" ? calibrating : moving ? blocking : live || hint || null;
+    if (!moving && challenge.stage !== "centering") changes.retry = null;
     this.parts.oval.dataset.fit = live || (placed && placed !== "guide.good") ? "adjust" : "good";
     this.show(changes);
+  }
+
+  /** The words of a retry: the step failed, perhaps one was added, and which comes next. */
+  retryWords(retry) {
+    const next = this.t("retry.next", { prompt: this.t(`prompt.${retry.next}`) });
+    return [this.t("retry.failed"), retry.extra ? this.t("retry.extra") : "", next].filter(Boolean).join(" ");
   }
 
   /** The screen-flash step, from now: the screen around the oval grey, then each colour for
@@ -455,6 +556,18 @@ export class LivenessCheck extends HTMLElement {
     return "guide.good";
   }
 
+  /** The outcome of a check that stopped before its verdict, by `liveness-error` type. */
+  stopped(type) {
+    const words = {
+      "camera-denied": ["code.cameraDenied", "action.camera"],
+      "no-camera": ["code.noCamera", "action.noCamera"],
+      "server-unreachable": ["code.unreachable", "action.retry"],
+      "origin-refused": ["code.1030", "action.siteOwner"],
+      protocol: ["code.1000", "action.reload"],
+    }[type] || ["code.1000", "action.reload"];
+    return { ok: false, sentences: [words[0]], action: words[1], error: { type, code: type === "origin-refused" ? 1030 : null } };
+  }
+
   /** An outcome people can read from an ERROR: its sentences and what to do next. */
   failure(message) {
     const codes = errorCodes(message);
@@ -478,6 +591,8 @@ export class LivenessCheck extends HTMLElement {
     // A passed liveness check whose age is uncertain is no failure: a document check comes next.
     const documentCheck = age === "uncertain";
     this.dataset.outcome = cancelled ? "cancelled" : outcome.ok ? "success" : documentCheck ? "document-check" : "failure";
+    if (outcome.error) this.dataset.error = outcome.error.type;
+    else delete this.dataset.error;
     const title = cancelled ? "result.cancelled.title" : outcome.ok ? "result.ok.title" : documentCheck ? "result.age.title" : "result.failed.title";
     const sentences = cancelled ? ["result.cancelled.text"] : outcome.ok ? ["result.ok.text"] : outcome.sentences;
     // Without a way to a new client token, a used one cannot start another session; trying
@@ -485,17 +600,28 @@ export class LivenessCheck extends HTMLElement {
     const final = FINAL_ACTIONS.includes(outcome.action);
     const canRetry = !outcome.ok && !final && !(session.usedToken && !this.getSessionToken);
     const action = !outcome.ok && !canRetry && !final ? "action.newSession" : outcome.action;
-    this.show({ prompt: null, icon: null, step: null, seconds: null, status: null, result: { title, sentences, action: outcome.ok ? null : action, values: outcome.values } });
+    this.show({ prompt: null, icon: null, step: null, seconds: null, status: null, retry: null, result: { title, sentences, action: outcome.ok ? null : action, values: outcome.values } });
     this.parts.retry.hidden = !canRetry;
     const debug = this.hasAttribute("debug") && outcome.token;
     this.parts.debug.hidden = !debug;
     this.parts.debug.querySelector("textarea").value = debug ? outcome.token : "";
     this.screen("result");
     this.parts.title.focus();
-    if (!cancelled) {
-      const detail = { sessionId: session.client ? session.client.sessionId : null, isOk: Boolean(outcome.ok), errors: outcome.codes || [], ageDecision: age };
-      this.dispatchEvent(new CustomEvent("result", { detail, bubbles: true }));
+    const sessionId = session.client ? session.client.sessionId : null;
+    if (cancelled) {
+      this.emit("liveness-cancel", { sessionId });
+    } else if (outcome.error) {
+      const message = sentences.map((key) => this.t(key)).join(" ");
+      this.emit("liveness-error", { type: outcome.error.type, code: outcome.error.code ?? null, message, sessionId });
+    } else {
+      const detail = { sessionId, isOk: Boolean(outcome.ok), errors: outcome.codes || [], ageDecision: age };
+      this.emit("liveness-result", detail);
+      this.emit("result", detail); // the name before liveness-result, for integrations written then
     }
+  }
+
+  emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
   }
 
   cancel() {
@@ -521,20 +647,26 @@ export class LivenessCheck extends HTMLElement {
   }
 }
 
-if (!customElements.get("liveness-check")) customElements.define("liveness-check", LivenessCheck);
+if (typeof customElements !== "undefined" && !customElements.get("liveness-check")) customElements.define("liveness-check", LivenessCheck);
 
 /**
  * Mounts a check into `container`; returns the element.
- * options: server, sessionToken, getSessionToken, onResult({sessionId, isOk, errors, ageDecision}), lang, debug, autostart.
+ * options: server, sessionToken, getSessionToken, onResult({sessionId, isOk, errors, ageDecision}),
+ * onError({type, code, message, sessionId}), onCancel({sessionId}), lang, languages ({code: strings}),
+ * displayText ({key: text}), debug, autostart.
  */
 export function mount(container, options = {}) {
+  for (const [code, words] of Object.entries(options.languages || {})) registerLanguage(code, words);
   const element = document.createElement("liveness-check");
   if (options.server) element.setAttribute("server", options.server);
   if (options.sessionToken) element.setAttribute("session-token", options.sessionToken);
   if (options.lang) element.setAttribute("lang", options.lang);
   if (options.debug) element.setAttribute("debug", "");
   if (options.getSessionToken) element.getSessionToken = options.getSessionToken;
-  if (options.onResult) element.addEventListener("result", (event) => options.onResult(event.detail));
+  if (options.displayText) element.displayText = options.displayText;
+  if (options.onResult) element.addEventListener("liveness-result", (event) => options.onResult(event.detail));
+  if (options.onError) element.addEventListener("liveness-error", (event) => options.onError(event.detail));
+  if (options.onCancel) element.addEventListener("liveness-cancel", (event) => options.onCancel(event.detail));
   container.append(element);
   if (options.autostart) element.start();
   return element;

@@ -77,9 +77,10 @@ fn every_challenge_type_passes_when_performed() {
 }
 
 #[test]
-fn standing_still_passes_nothing_and_adds_one_penalty_step() {
+fn standing_still_passes_nothing_and_ends_after_its_first_movement() {
     let model = common::load_face("astronaut.png");
-    // 0.5 s a try: 6 challenges x 2 tries = 6 s of a still face.
+    // 0.5 s a try: the first challenge's two tries, then the verdict (no penalty step can
+    // bring the score to 0.9); frames for all six challenges are there, unused.
     let still = model.render(&Expression::default());
     // (each retry waits 3 neutral frames for its prompt)
     let frames = vec![still; 12 + 6 * 36 + 30];
@@ -92,8 +93,8 @@ fn standing_still_passes_nothing_and_adds_one_penalty_step() {
     )
     .unwrap();
     assert!(messages(&run, "challenge-completed").is_empty());
-    assert_eq!(messages(&run, "penalty-added").len(), 1);
-    assert_eq!(messages(&run, "challenge-failed").len(), 12);
+    assert!(messages(&run, "penalty-added").is_empty());
+    assert_eq!(messages(&run, "challenge-failed").len(), 2, "the first challenge and its retry");
     let v = verdict(&run);
     assert!(!v.get::<bool>("passed").unwrap());
     assert_eq!(v.get::<f64>("liveness-score").unwrap(), 0.0);
@@ -125,11 +126,13 @@ fn moving_the_wrong_way_fails() {
 }
 
 #[test]
-fn penalty_path_scores_five_of_six_and_fails() {
+fn penalty_path_scores_five_of_six_and_passes_at_a_minimum_of_0_8() {
     let model = common::load_face("astronaut.png");
     // The first challenge is not performed (two 2 s tries go by, and the next prompt comes
     // 3 neutral frames later); the pool holds only turn_left, so the penalty step is
-    // turn_left. The person answers each prompt about half a second after it.
+    // turn_left. The person answers each prompt about half a second after it. At the
+    // default minimum (0.9) the session would end after the failure: no step could make up
+    // for it; at 0.8, five of six pass.
     // The two tries end at frames 64 and 127, the next prompt comes 3 frames later: the
     // person starts turning at frame 145.
     let mut expressions = render::session(&[]);
@@ -143,7 +146,7 @@ fn penalty_path_scores_five_of_six_and_fails() {
         model.width,
         model.height,
         30,
-        &format!("{CHAIN} ! lvchallenge sequence=nod_yes,turn_right,look_up,shake_no,look_down challenges=turn_left challenge-timeout=2000"),
+        &format!("{CHAIN} ! lvchallenge sequence=nod_yes,turn_right,look_up,shake_no,look_down challenges=turn_left challenge-timeout=2000 min-liveness-score=0.8"),
     )
     .unwrap();
     let trace: Vec<String> = run
@@ -171,9 +174,9 @@ fn penalty_path_scores_five_of_six_and_fails() {
         "{trace:#?}"
     );
     assert!((v.get::<f64>("liveness-score").unwrap() - 5.0 / 6.0).abs() < 1e-6);
-    assert!(!v.get::<bool>("passed").unwrap());
     let failures = v.get::<gst::Array>("failures").unwrap();
-    assert_eq!(failures.iter().map(|f| f.get::<String>().unwrap()).collect::<Vec<_>>(), vec!["liveness-score"]);
+    assert!(failures.is_empty(), "{:?}", failures.iter().map(|f| f.get::<String>().unwrap()).collect::<Vec<_>>());
+    assert!(v.get::<bool>("passed").unwrap());
 }
 
 #[test]

@@ -524,7 +524,10 @@ fn the_demo_passes_the_performed_sequence_and_fails_a_random_one() {
     assert!(fixed.contains("asked turn_left,look_up,turn_right: passed=true"), "{fixed}");
     assert!(fixed.contains("signature valid") && fixed.contains("isOk: True, errors: none"), "{fixed}");
     assert!(random.contains("passed=false") && random.contains("signature valid"), "{random}");
-    assert!(random.contains("isOk: False, errors: 13 (challenge-failed), 16 (session-ended)"), "{random}");
+    // Decided at its first failed challenge (the verdict cannot change after it), before the
+    // clip ends: a no-reaction or a wrong movement, not the end of the stream.
+    assert!(random.contains("isOk: False, errors: "), "{random}");
+    assert!(!random.contains("16 (session-ended)"), "decided before the clip ended: {random}");
 }
 
 #[test]

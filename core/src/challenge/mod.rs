@@ -135,14 +135,18 @@ impl ChallengeRng {
         })
     }
 
+    /// The challenges of `pool` that may follow `so_far`: not the last one, not used twice.
+    pub fn allowed(pool: &[ChallengeType], so_far: &[ChallengeType]) -> Vec<ChallengeType> {
+        pool.iter()
+            .copied()
+            .filter(|c| Some(c) != so_far.last() && so_far.iter().filter(|d| *d == c).count() < 2)
+            .collect()
+    }
+
     /// One challenge from `pool` that differs from `previous` and is not yet used twice in
     /// `so_far`; None when no such challenge exists.
     pub fn pick(&mut self, pool: &[ChallengeType], so_far: &[ChallengeType]) -> Option<ChallengeType> {
-        let allowed: Vec<ChallengeType> = pool
-            .iter()
-            .copied()
-            .filter(|c| Some(c) != so_far.last() && so_far.iter().filter(|d| *d == c).count() < 2)
-            .collect();
+        let allowed = Self::allowed(pool, so_far);
         if allowed.is_empty() {
             return None;
         }

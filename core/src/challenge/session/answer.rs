@@ -222,7 +222,9 @@ impl Session {
     }
 
     /// Fails the running attempt: retried while retries are left (a planar movement is not
-    /// retried: the face is a plane), else the challenge fails and the penalty step is added.
+    /// retried: the face is a plane), else the challenge fails and the penalty step is added;
+    /// when even a passed penalty step could not lift the liveness score to its minimum, the
+    /// session ends here: its verdict cannot change.
     pub(super) fn fail_attempt(&mut self, t: u64, reason: FailReason, events: &mut Vec<Event>) {
         let Some(&challenge) = self.queue.get(self.index) else { return };
         let index = self.index;
@@ -241,6 +243,10 @@ impl Session {
             reason: Some(reason),
             response: self.flash_response.take(),
         });
+        if !self.can_still_pass() {
+            self.finish(None, events);
+            return;
+        }
         if self.penalty_index.is_none()
             && let Some(extra) = self.rng.pick(&self.pool, &self.queue)
         {
@@ -249,6 +255,16 @@ impl Session {
             events.push(Event::PenaltyAdded { challenge: extra, total: self.queue.len() });
         }
         self.advance(t, events);
+    }
+
+    /// Whether the challenges left, all passed, with the penalty step if it is still to come,
+    /// would bring the liveness score to its minimum.
+    fn can_still_pass(&self) -> bool {
+        let failed = self.results.iter().filter(|r| !r.passed).count();
+        let penalty =
+            usize::from(self.penalty_index.is_none() && !ChallengeRng::allowed(&self.pool, &self.queue).is_empty());
+        let total = self.queue.len() + penalty;
+        total > failed && (total - failed) as f32 / total as f32 >= self.settings.min_liveness_score
     }
 
     pub(super) fn advance(&mut self, t: u64, events: &mut Vec<Event>) {

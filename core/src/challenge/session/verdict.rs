@@ -73,11 +73,19 @@ impl Session {
                 failures.push(if self.face_seen { "not-calibrated" } else { "no-face" });
             }
         } else if liveness_score < self.settings.min_liveness_score {
-            for result in self.results.iter().filter(|r| !r.passed) {
+            // What the failed challenges failed for; the challenges never asked (the session
+            // ended before them) add nothing of their own, only the low score if nothing else
+            // explains it.
+            let mut low_score = true;
+            for result in self.results.iter().filter(|r| !r.passed && (r.attempts > 0 || r.reason.is_some())) {
                 let failure = result.reason.map_or("liveness-score", FailReason::verdict_failure);
+                low_score = false;
                 if !failures.contains(&failure) {
                     failures.push(failure);
                 }
+            }
+            if low_score && !failures.contains(&"liveness-score") {
+                failures.push("liveness-score");
             }
         }
         match surface_score {

@@ -84,9 +84,13 @@ pub(super) const DOUBLES: &[(&str, &str, f64, f64, DoubleField)] = &[
         1.0,
         |s| &mut s.session.planar_threshold,
     ),
-    ("min-liveness-score", "Share of passed challenges needed (seed 002: 0.90, so one failure fails)", 0.0, 1.0, |s| {
-        &mut s.session.min_liveness_score
-    }),
+    (
+        "min-liveness-score",
+        "Share of passed challenges needed (seed 002: 0.90, so one failure fails); the session ends as soon as the challenges left, the penalty step included, cannot reach it",
+        0.0,
+        1.0,
+        |s| &mut s.session.min_liveness_score,
+    ),
     (
         "min-surface-score",
         "Mean lvsurfaceanalysis confidence over the challenge frames needed (seed 002: 0.40)",
