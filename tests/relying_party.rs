@@ -43,13 +43,13 @@ async fn a_relying_party_chooses_the_screen_flash_per_session() {
         if let Some(judged) = judged {
             assert_eq!(judged["passed"], false, "{judged}");
             // The token carries the decision; the correlation is among the figures the backend
-            // asked for.
+            // asked for. (A session ends at its first failed challenge: when a head movement of
+            // the clip came too late on a loaded machine, the flash was never asked.)
             assert!(judged["correlation"].is_null(), "{judged}");
             let correlations = result["figures"]["flashCorrelations"].as_array().expect("figures").clone();
-            assert!(
-                !correlations.is_empty() && correlations.iter().all(|c| c.as_f64().is_some_and(|c| c < 0.75)),
-                "{result}"
-            );
+            let asked = judged["attempts"].as_u64().unwrap_or(0) > 0;
+            assert!(correlations.is_empty() != asked, "{result}");
+            assert!(correlations.iter().all(|c| c.as_f64().is_some_and(|c| c < 0.75)), "{result}");
         }
     }
 }
