@@ -173,11 +173,16 @@ impl Page {
         violations.as_array().expect("axe answers").to_vec()
     }
 
+    /// The page's `prefers-color-scheme`: "light" or "dark".
+    async fn scheme(&mut self, scheme: &str) {
+        let features = json!([{"name": "prefers-color-scheme", "value": scheme}]);
+        self.call("Emulation.setEmulatedMedia", json!({"features": features})).await;
+    }
+
     /// The page's `prefers-color-scheme`, and its own background and text colours (a host page
     /// that is light or dark).
     async fn host(&mut self, scheme: &str) {
-        let features = json!([{"name": "prefers-color-scheme", "value": scheme}]);
-        self.call("Emulation.setEmulatedMedia", json!({"features": features})).await;
+        self.scheme(scheme).await;
         let (background, text) = if scheme == "light" { ("#ffffff", "#111111") } else { ("#10151c", "#e8edf3") };
         self.eval(&format!(
             "document.body.style.background = '{background}'; document.body.style.color = '{text}'; true"
@@ -599,11 +604,6 @@ async fn every_window_keeps_the_prompt_in_view_on_light_and_dark_pages(page: &mu
     for (width, height, mobile) in WINDOWS {
         for scheme in ["light", "dark"] {
             let name = format!("{width}x{height}-{scheme}");
-            page.call(
-                "Emulation.setEmulatedMedia",
-                json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
-            )
-            .await;
             page.open(&format!("http://{address}/?autostart"), width, height, mobile).await;
             page.host(scheme).await;
             page.eval(WATCH_LAYOUT).await;
@@ -794,8 +794,7 @@ async fn a_second_origin_embeds_the_element_as_the_readme_shows(page: &mut Page)
             .await;
     let html = host_page(&format!("http://{address}/static"), address);
     let port = serve_at(listener_port, html, Vec::new()).await;
-    page.call("Emulation.setEmulatedMedia", json!({"features": [{"name": "prefers-color-scheme", "value": "light"}]}))
-        .await;
+    page.scheme("light").await;
     page.open(&format!("http://localhost:{port}/"), 1280, 800, false).await;
     let done = format!("!!{ELEMENT}.dataset.outcome");
     assert!(page.wait_for(&done, Duration::from_secs(150)).await, "an outcome: {}", page.state().await);
