@@ -75,10 +75,23 @@ pub struct SessionOptions {
     pub flash: Option<bool>,
 }
 
+/// Frames a turn or a look up or down is held: half a second at the page's pace (it sends a
+/// frame per answer, about 10 a second), as seed 002's 15 frames are at a camera's 30.
+const HOLD_FRAMES: u32 = 5;
+/// The page's oval (web/liveness-check.js `FIT`): a session calibrates only once the face is at
+/// least this share of the frame's shorter side (the oval is 45 % of a 4:3 frame's height and
+/// a face box about four fifths of a head) ...
+const MIN_FACE_SHARE: f64 = 0.25;
+/// ... and its centre within this share of the frame's width and height of the centre.
+const MAX_CENTRE_OFFSET: f64 = 0.2;
+
 /// lvchallenge as the configuration asks: a fixed sequence, or a random one from the pool.
 fn challenge_stage(config: &Config, options: &SessionOptions) -> Stage {
     let stage = Stage::new("lvchallenge")
         .with("mirrored", options.mirrored)
+        .with("hold-frames", HOLD_FRAMES)
+        .with("min-face-share", MIN_FACE_SHARE)
+        .with("max-centre-offset", MAX_CENTRE_OFFSET)
         .with("flash", options.flash.unwrap_or(config.flash))
         .with("max-duplicate-share", config.max_duplicate_share)
         .with("min-sensor-noise", config.min_sensor_noise)
@@ -737,6 +750,16 @@ mod tests {
             drop(next);
             assert_eq!(waiting.join().expect("no panic"), Ok("verdict"));
         });
+    }
+
+    #[test]
+    fn the_page_draws_the_oval_the_sessions_calibrate_in() {
+        let script = include_str!("../web/liveness-check.js");
+        let fit = script.lines().find(|l| l.starts_with("const FIT = ")).expect("the page's FIT");
+        let expected =
+            format!("const FIT = {{ minShare: {MIN_FACE_SHARE}, maxShare: 0.85, maxOffset: {MAX_CENTRE_OFFSET} }};");
+        assert_eq!(fit, expected);
+        assert_eq!(0.85, liveness_core::challenge::session::MAX_FACE_SHARE);
     }
 
     #[test]

@@ -91,7 +91,11 @@ const ACTIONS = {
 const LIVE_CODES = { 1: "guide.fit", 2: "code.2", 3: "guide.far", 4: "guide.centre", 5: "guide.still", 6: "guide.light", 7: "guide.light", 8: "guide.light", 9: "guide.light" };
 // While calibrating the server's hint leads: it names the first blocker (no face, several faces,
 // too small, too large, dark, blurred, off-axis, moving), the same rule as its STATS.
-const HINTS = { "show-face": "guide.fit", "one-face": "code.2", "face-camera": "guide.face", "move-closer": "guide.far", "move-back": "guide.close", "more-light": "guide.light", "hold-still": "guide.still" };
+const HINTS = { "show-face": "guide.fit", "one-face": "code.2", "face-camera": "guide.face", "move-closer": "guide.far", "move-back": "guide.close", "centre-face": "guide.centre", "more-light": "guide.light", "hold-still": "guide.still" };
+// The oval as the server reads it (src/session.rs): a session starts once the face box is a
+// quarter of the frame's shorter side at least (the oval is 45 % of a 4:3 frame's height), at
+// most 85 %, its centre within a fifth of the frame's width and height of the centre.
+const FIT = { minShare: 0.25, maxShare: 0.85, maxOffset: 0.2 };
 // A face still blurred (code 5) after this long is more likely a smeared lens or a dim room
 // than a moving head.
 const LENS_AFTER_MS = 4000;
@@ -510,7 +514,8 @@ export class LivenessCheck extends Base {
     const calibrating = challenge.hint === "show-face" ? live || hint || placed : hint || live || placed;
     changes.status = challenge.stage === "calibrating" ? calibrating : moving ? blocking : live || hint || null;
     if (!moving && challenge.stage !== "centering") changes.retry = null;
-    this.parts.oval.dataset.fit = live || (placed && placed !== "guide.good") ? "adjust" : "good";
+    const unfit = live || (challenge.stage === "calibrating" && challenge.hint) || (placed && placed !== "guide.good");
+    this.parts.oval.dataset.fit = unfit ? "adjust" : "good";
     this.show(changes);
   }
 
@@ -546,13 +551,13 @@ export class LivenessCheck extends Base {
 
   /** Where the face sits against the oval: too far, too close, off-centre or good. */
   placement(rect, canvas) {
-    if (!rect || !canvas.width) return "guide.fit";
-    const width = rect.width / canvas.width;
+    if (!rect || !canvas.width || !canvas.height) return "guide.fit";
+    const share = rect.width / Math.min(canvas.width, canvas.height);
     const dx = (rect.x + rect.width / 2) / canvas.width - 0.5;
     const dy = (rect.y + rect.height / 2) / canvas.height - 0.5;
-    if (width < 0.12) return "guide.far";
-    if (width > 0.65) return "guide.close";
-    if (Math.abs(dx) > 0.15 || Math.abs(dy) > 0.18) return "guide.centre";
+    if (share < FIT.minShare) return "guide.far";
+    if (share > FIT.maxShare) return "guide.close";
+    if (Math.abs(dx) > FIT.maxOffset || Math.abs(dy) > FIT.maxOffset) return "guide.centre";
     return "guide.good";
   }
 

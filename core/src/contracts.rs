@@ -36,9 +36,9 @@ pub const PALETTE: [Rgb8; 6] = [
 /// The grey of the same luminance shown before and after the colours.
 pub const NEUTRAL: Rgb8 = [0x76, 0x76, 0x76];
 /// Grey before the first colour: the page fades into it, the element takes the baseline.
-pub const LEAD_MS: u32 = 600;
+pub const LEAD_MS: u32 = 400;
 /// Grey after the last colour.
-pub const TAIL_MS: u32 = 400;
+pub const TAIL_MS: u32 = 300;
 /// Colours in a sequence, and each one's duration.
 pub const COLOURS: std::ops::RangeInclusive<usize> = 4..=8;
 pub const DURATION_MS: std::ops::RangeInclusive<u32> = 100..=300;

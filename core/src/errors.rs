@@ -104,7 +104,9 @@ impl Finding {
     pub fn meaning(self) -> &'static str {
         match self {
             Finding::NoFace => "No face was found in the frame (or in the whole session).",
-            Finding::SeveralFaces => "More than one main face (at least half as wide as the largest) is in the frame.",
+            Finding::SeveralFaces => {
+                "More than one main face (at least half as wide as the largest, and beside it a detection scored 0.7 or more) is in the frame."
+            }
             Finding::FaceTooSmall => "The main face is smaller than `min-face-size` pixels: come closer.",
             Finding::FaceNearBorder => {
                 "The main face is closer than `min-border-distance` pixels to the frame border, or cut by it."

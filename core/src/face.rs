@@ -315,12 +315,31 @@ impl Face {
 /// second main face in the frame ends a session; small faces in the background do not).
 pub const MAIN_FACE_RATIO: f32 = 0.5;
 
+/// A face beside the largest one counts as a second person only when the detector is at least
+/// this sure of it. BlazeFace scores real faces at 0.8-0.97 at every size a main face has; the
+/// false faces it finds in clothing and backgrounds score near its 0.5 floor (0.59 on the
+/// astronaut's suit ring as the page's JPEG encodes it, half the width of her face while she
+/// turns).
+pub const SECOND_FACE_MIN_SCORE: f32 = 0.7;
+
 /// Indices of the main faces among `faces` (at least `ratio` of the largest face's width),
-/// largest area first.
+/// largest area first. A box whose centre lies inside a larger main face's box is a second
+/// reading of that face (a detection of part of it that non-maximum suppression kept because
+/// it covers too little of the whole), not another person: one face box holds one face; nor
+/// is a face beside it scored below [`SECOND_FACE_MIN_SCORE`].
 pub fn main_faces(faces: &[Face], ratio: f32) -> Vec<usize> {
     let largest = faces.iter().map(|f| f.bbox.width).fold(0.0f32, f32::max);
-    let mut main: Vec<usize> = (0..faces.len()).filter(|&i| faces[i].bbox.width >= largest * ratio).collect();
-    main.sort_by(|&a, &b| faces[b].bbox.area().total_cmp(&faces[a].bbox.area()));
+    let mut candidates: Vec<usize> = (0..faces.len()).filter(|&i| faces[i].bbox.width >= largest * ratio).collect();
+    candidates.sort_by(|&a, &b| faces[b].bbox.area().total_cmp(&faces[a].bbox.area()));
+    let mut main: Vec<usize> = Vec::with_capacity(candidates.len());
+    for i in candidates {
+        let centre = faces[i].bbox.center();
+        let same_face = main.iter().any(|&m| faces[m].bbox.contains(centre));
+        let doubtful = !main.is_empty() && faces[i].score < SECOND_FACE_MIN_SCORE;
+        if !same_face && !doubtful {
+            main.push(i);
+        }
+    }
     main
 }
 
@@ -375,5 +394,29 @@ mod tests {
         assert!((a.iou(&b) - 50.0 / 150.0).abs() < 1e-6);
         assert_eq!(a.iou(&Rect { x: 20.0, ..a }), 0.0);
         assert_eq!(a.iou(&a), 1.0);
+    }
+
+    fn face_at(x: f32, y: f32, side: f32) -> Face {
+        Face { bbox: Rect { x, y, width: side, height: side }, score: 0.9, ..Face::default() }
+    }
+
+    #[test]
+    fn a_part_of_a_face_is_no_second_main_face() {
+        // The whole face, a box on its upper half (IoU 0.25: kept by non-maximum suppression),
+        // a second person beside it and a small face in the background.
+        let faces =
+            [face_at(50.0, 50.0, 5.0), face_at(0.0, 0.0, 100.0), face_at(25.0, 10.0, 50.0), face_at(120.0, 0.0, 90.0)];
+        assert_eq!(main_faces(&faces, MAIN_FACE_RATIO), vec![1, 3]);
+        // Two people whose boxes overlap at the edges are still two.
+        let faces = [face_at(0.0, 0.0, 100.0), face_at(80.0, 0.0, 100.0)];
+        assert_eq!(main_faces(&faces, MAIN_FACE_RATIO).len(), 2);
+        // A doubtful detection beside the face (a pattern on clothing) is no second person,
+        // however large; the largest face is the main one whatever its score.
+        let mut faces = [face_at(0.0, 0.0, 100.0), face_at(120.0, 100.0, 60.0)];
+        faces[1].score = 0.59;
+        assert_eq!(main_faces(&faces, MAIN_FACE_RATIO), vec![0]);
+        faces[0].score = 0.55;
+        faces[1].score = 0.9;
+        assert_eq!(main_faces(&faces, MAIN_FACE_RATIO), vec![0, 1]);
     }
 }

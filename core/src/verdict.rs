@@ -298,7 +298,7 @@ mod tests {
         assert_eq!(json["details"]["challenge"]["name"], "flash");
         let flash = &json["details"]["challenge"]["flash"];
         assert_eq!(flash["colours"], serde_json::json!(["#d44040", "#0010ff"]));
-        assert_eq!((flash["durationsMs"][1].as_u64(), flash["leadMs"].as_u64()), (Some(300), Some(600)));
+        assert_eq!((flash["durationsMs"][1].as_u64(), flash["leadMs"].as_u64()), (Some(300), Some(400)));
         assert!(json["details"]["challenge"]["timeLeftMs"].is_null());
         assert_eq!(json["details"]["challenge"]["hint"], "face-camera");
         assert!(json.get("timestampNs").is_none());

@@ -59,6 +59,19 @@ fn every_camera_format_gives_the_same_face() {
 }
 
 #[test]
+fn a_false_face_in_clothing_is_no_second_person() {
+    // The demo clip's first frame as Chromium's JPEG encoder gave it to the page: BlazeFace finds
+    // the astronaut's face and, near its 0.5 floor, a face in her suit's neck ring half its width.
+    let faces = detect("astronaut-page-frame.jpg", "video/x-raw,format=I420", "lvfacedetect");
+    assert_eq!(faces.len(), 2, "{faces:?}");
+    let false_face = faces.iter().find(|f| f.score < 0.7).expect("the suit's false face");
+    assert!(false_face.bbox.width >= 0.4 * faces.iter().map(|f| f.bbox.width).fold(0.0, f32::max), "{faces:?}");
+    let main = liveness_core::face::main_faces(&faces, liveness_core::face::MAIN_FACE_RATIO);
+    assert_eq!(main.len(), 1, "{faces:?}");
+    assert!(faces[main[0]].score > 0.9, "{faces:?}");
+}
+
+#[test]
 fn no_face_on_a_face_free_photo() {
     let faces = detect("coffee.png", "video/x-raw,format=I420", "lvfacedetect");
     assert!(faces.is_empty(), "{faces:?}");

@@ -524,10 +524,10 @@ fn the_demo_passes_the_performed_sequence_and_fails_a_random_one() {
     assert!(fixed.contains("asked turn_left,look_up,turn_right: passed=true"), "{fixed}");
     assert!(fixed.contains("signature valid") && fixed.contains("isOk: True, errors: none"), "{fixed}");
     assert!(random.contains("passed=false") && random.contains("signature valid"), "{random}");
-    // Decided at its first failed challenge (the verdict cannot change after it), before the
-    // clip ends: a no-reaction or a wrong movement, not the end of the stream.
+    // A failed challenge or a wrong movement decides it. (Whether before the clip ends depends
+    // on the draw: a retry still under way when the stream ends leaves session-ended beside it.)
     assert!(random.contains("isOk: False, errors: "), "{random}");
-    assert!(!random.contains("16 (session-ended)"), "decided before the clip ended: {random}");
+    assert!(random.contains("13 (challenge-failed)") || random.contains("20 (wrong-movement)"), "{random}");
 }
 
 #[test]

@@ -212,6 +212,8 @@ fn calibration_table() {
 
 /// The sequence the bundled demo clip performs (`make demo`, README).
 pub const DEMO_SEQUENCE: [&str; 3] = ["turn_left", "look_up", "turn_right"];
+/// The square of astronaut.png the demo clip shows (x, y, side).
+pub const DEMO_CROP: (usize, usize, usize) = (65, 0, 320);
 
 #[test]
 #[ignore = "writes the bundled demo clip: DEMO_CLIP=tests/fixtures/demo-session.webm cargo test --test render -- --ignored demo_clip"]
@@ -220,7 +222,9 @@ fn demo_clip() {
     let encoder = std::env::var("DEMO_CLIP_ENCODER").unwrap_or_else(|_| {
         "vp8enc target-bitrate=1500000 keyframe-max-dist=60 deadline=0 cpu-used=0 ! webmmux".into()
     });
-    let model = common::load_face("astronaut.png");
+    // The face as a person stands in lpserver's oval: 30 % of the frame, near its middle.
+    let p = common::photo_mesh("astronaut.png").crop(DEMO_CROP.0, DEMO_CROP.1, DEMO_CROP.2);
+    let model = render::FaceModel::new(p.width, p.height, p.pixels, p.points);
     let frames = model.render_all(&render::session(&DEMO_SEQUENCE));
     let tail = format!("videoconvert ! video/x-raw,format=I420 ! {encoder} ! filesink location={path}");
     common::run_frames_with(&frames, model.width, model.height, 30, &tail, |_| {}).expect("the clip is written");

@@ -89,9 +89,9 @@ fn errors_name_the_variable_and_what_it_takes() {
     assert_eq!((c.flash, c.max_duplicate_share, c.min_sensor_noise), (false, 1.0, 0.0));
     let c = config(&[key, OPEN]).unwrap();
     assert!(c.flash, "the screen flash is on by default");
-    assert_eq!(c.prompt_hold, Duration::from_millis(1000)..=Duration::from_millis(2500));
+    assert_eq!(c.prompt_hold, Duration::from_millis(400)..=Duration::from_millis(1200));
     let err = config(&[key, OPEN, ("PROMPT_HOLD_MIN_MS", "3000")]).unwrap_err();
-    assert_eq!(err.to_string(), "PROMPT_HOLD_MAX_MS=\"2500\" is not valid: it is below PROMPT_HOLD_MIN_MS (3000 ms)");
+    assert_eq!(err.to_string(), "PROMPT_HOLD_MAX_MS=\"1200\" is not valid: it is below PROMPT_HOLD_MIN_MS (3000 ms)");
     let err = config(&[key, OPEN, ("PROMPT_HOLD_MAX_MS", "5001")]).unwrap_err();
     assert!(matches!(err, ConfigError::Invalid { name: "PROMPT_HOLD_MAX_MS", .. }), "{err}");
     let c = config(&[key, OPEN, ("PROMPT_HOLD_MIN_MS", "0"), ("PROMPT_HOLD_MAX_MS", "0")]).unwrap();
@@ -128,7 +128,7 @@ fn challenge_names_and_lengths_are_checked_before_the_server_starts() {
     let err = config(&[key, OPEN, ("CHALLENGE_SEQUENCE", "blink,,wink")]).unwrap_err();
     assert!(matches!(err, ConfigError::Challenges { name: "CHALLENGE_SEQUENCE", .. }), "{err}");
     // Two types cannot fill five places with at most two of each.
-    let err = config(&[key, OPEN, ("CHALLENGES", "blink,smile")]).unwrap_err();
+    let err = config(&[key, OPEN, ("CHALLENGES", "blink,smile"), ("CHALLENGE_LENGTH", "5")]).unwrap_err();
     assert!(err.to_string().contains("CHALLENGE_LENGTH=5"), "{err}");
     assert!(config(&[key, OPEN, ("CHALLENGES", "blink,smile"), ("CHALLENGE_LENGTH", "3")]).is_ok());
 }

@@ -164,11 +164,6 @@ impl ChallengeRng {
         if max <= min { min } else { self.0.random_range(min..=max) }
     }
 
-    /// A random index in `0..=len`.
-    pub fn position(&mut self, len: usize) -> usize {
-        self.0.random_range(0..=len)
-    }
-
     pub fn sequence(&mut self, pool: &[ChallengeType], length: usize) -> Result<Vec<ChallengeType>, SequenceError> {
         let mut distinct = pool.to_vec();
         distinct.sort_by_key(|c| c.name());

@@ -116,9 +116,10 @@ fn new_session(settings: &Settings) -> Result<Session, SettingsError> {
         Some(sequence) => parse_list(sequence).map_err(list("sequence"))?,
         None => rng.sequence(&pool, settings.length as usize).map_err(list("challenges"))?,
     };
+    // The flash comes first: the person has just settled facing the camera, as it needs, and
+    // its random length is the hold before the first movement prompt.
     if settings.flash && !queue.contains(&ChallengeType::Flash) {
-        let at = rng.position(queue.len());
-        queue.insert(at, ChallengeType::Flash);
+        queue.insert(0, ChallengeType::Flash);
     }
     Ok(Session::new(queue, pool, rng, settings.session.clone()))
 }
@@ -271,7 +272,7 @@ impl ObjectImpl for LvChallenge {
                     .build(),
                 glib::ParamSpecBoolean::builder("flash")
                     .nick("Screen flash")
-                    .blurb("Add one screen-flash challenge at a random place in the session: the application fills the screen around the face with the colours of the challenge-started message (flash-colours, flash-durations after flash-lead-ms of grey) and the face must reflect them (flash-mismatch otherwise). Off by default: the colours change hue at one luminance, never brightness, but people with photosensitive epilepsy may still choose to avoid them")
+                    .blurb("Add one screen-flash challenge as the session's first step, right after calibration (the prompt after it needs no hold: the flash's random length was one): the application fills the screen around the face with the colours of the challenge-started message (flash-colours, flash-durations after flash-lead-ms of grey) and the face must reflect them (flash-mismatch otherwise). Off by default: the colours change hue at one luminance, never brightness, but people with photosensitive epilepsy may still choose to avoid them")
                     .default_value(false)
                     .mutable_ready()
                     .build(),
@@ -437,7 +438,7 @@ impl ElementImpl for LvChallenge {
                  lvlandmarks, lvantispoof and lvsurfaceanalysis whether a live person performed them: head movements from \
                  the face mesh's 3D head pose against the person's own neutral pose, answered within a reaction window, \
                  not planar. Posts element messages calibrating (hint, the first blocker in this order: show-face, one-face, \
-                 move-closer, move-back, more-light, hold-still (blurred), face-camera, hold-still (moving); or empty), calibrated, challenge-started (challenge, index, total; for the screen-flash challenge flash-colours, flash-durations, flash-lead-ms, flash-tail-ms to show around the face), pose-detected (first valid frame; \
+                 move-closer, move-back, centre-face, more-light, hold-still (blurred), face-camera, hold-still (moving); or empty), calibrated, challenge-started (challenge, index, total; for the screen-flash challenge flash-colours, flash-durations, flash-lead-ms, flash-tail-ms to show around the face), pose-detected (first valid frame; \
                  with yaw, pitch, roll where lvlandmarks runs), progress (0..1 of a hold, likewise), challenge-completed, challenge-failed (reason: timeout, face-lost, no-reaction, wrong-movement, planar-motion, flash-mismatch; retrying), penalty-added \
                  (PENALTY STEP ADDED) and liveness-verdict (passed, liveness-score, passed-challenges, \
                  total-challenges, surface-score, antispoof-score, antispoof-real, duplicate-share, sensor-noise, timing-jitter-ms, jpeg-tables, failures, sequence, results), \

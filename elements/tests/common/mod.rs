@@ -269,6 +269,16 @@ pub struct PhotoMesh {
     pub head_pose: [f32; 3],
 }
 
+impl PhotoMesh {
+    /// The square of `side` pixels from (`x`, `y`), the mesh moved with it.
+    pub fn crop(self, x: usize, y: usize, side: usize) -> PhotoMesh {
+        assert!(x + side <= self.width && y + side <= self.height, "the crop lies inside the photo");
+        let pixels = (0..side * side).map(|i| self.pixels[(y + i / side) * self.width + x + i % side]).collect();
+        let points = self.points.iter().map(|p| [p[0] - x as f32, p[1] - y as f32, p[2]]).collect();
+        PhotoMesh { width: side, height: side, pixels, points, head_pose: self.head_pose }
+    }
+}
+
 pub fn photo_mesh(photo: &str) -> PhotoMesh {
     use gst_video::prelude::*;
     use gstliveness::meta::FaceMeta;

@@ -14,6 +14,8 @@ pub enum Hint {
     FaceCamera,
     MoveCloser,
     MoveBack,
+    /// The face is off the frame's centre (`max_centre_offset`): into the guide.
+    CentreFace,
     /// lvsurfaceanalysis finds the face dark.
     MoreLight,
     /// The face is blurred, or the head moves too much between frames.
@@ -28,6 +30,7 @@ impl Hint {
             Hint::FaceCamera => "face-camera",
             Hint::MoveCloser => "move-closer",
             Hint::MoveBack => "move-back",
+            Hint::CentreFace => "centre-face",
             Hint::MoreLight => "more-light",
             Hint::HoldStill => "hold-still",
         }
@@ -36,15 +39,17 @@ impl Hint {
 
 /// What keeps a frame from calibrating the session. The hint names the first that holds, in
 /// this order: no face (`show-face`), several faces (`one-face`), too small (`move-closer`),
-/// too large (`move-back`), dark (`more-light`), blurred (`hold-still`), off-axis
-/// (`face-camera`), moving (`hold-still`). A dark or blurred face still calibrates when its
-/// pose is frontal and steady; the others keep the frame out of the neutral pose.
+/// too large (`move-back`), off-centre (`centre-face`), dark (`more-light`), blurred
+/// (`hold-still`), off-axis (`face-camera`), moving (`hold-still`). A dark or blurred face still
+/// calibrates when its pose is frontal and steady; the others keep the frame out of the neutral
+/// pose.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Blockers {
     pub no_face: bool,
     pub several_faces: bool,
     pub too_small: bool,
     pub too_large: bool,
+    pub off_centre: bool,
     pub dark: bool,
     pub blurred: bool,
     pub off_axis: bool,
@@ -59,6 +64,7 @@ impl Blockers {
             (self.several_faces, Hint::OneFace),
             (self.too_small, Hint::MoveCloser),
             (self.too_large, Hint::MoveBack),
+            (self.off_centre, Hint::CentreFace),
             (self.dark, Hint::MoreLight),
             (self.blurred, Hint::HoldStill),
             (self.off_axis, Hint::FaceCamera),
@@ -70,7 +76,7 @@ impl Blockers {
 
     /// Whether the frame's pose may go into the neutral pose (dark and blurred are hints only).
     pub(super) fn pose_usable(self) -> bool {
-        !(self.no_face || self.several_faces || self.too_small || self.too_large || self.off_axis)
+        !(self.no_face || self.several_faces || self.too_small || self.too_large || self.off_centre || self.off_axis)
     }
 }
 
@@ -111,9 +117,15 @@ impl Session {
         let blockers = Blockers {
             no_face: false,
             several_faces,
-            too_small: side > 0.0 && face.bbox.width < MIN_FACE_SHARE * side,
+            too_small: side > 0.0 && face.bbox.width < self.settings.min_face_share * side,
             too_large: side > 0.0
                 && (face.bbox.width > MAX_FACE_SHARE * side || face.bbox.height > frame_size.1 as f32),
+            off_centre: side > 0.0 && {
+                let centre = face.bbox.center();
+                let (w, h) = (frame_size.0 as f32, frame_size.1 as f32);
+                let limit = self.settings.max_centre_offset;
+                (centre.x - w / 2.0).abs() > limit * w || (centre.y - h / 2.0).abs() > limit * h
+            },
             dark: face.quality.is_some_and(|q| q.is_dark),
             blurred: face.quality.is_some_and(|q| q.is_blurred),
             off_axis: !frontal,
@@ -133,7 +145,7 @@ impl Session {
             self.neutral_mesh = face.landmarks.as_ref().map(|l| l.points.clone());
             self.hint = None;
             events.push(Event::Calibrated { baseline });
-            if self.settings.prompt_hold_max_ns == 0 {
+            if self.prompt_hold_range() == (0, 0) {
                 self.start_challenge(t, events);
             } else {
                 // The first prompt waits for its hold as well; the head is neutral already.
@@ -201,7 +213,22 @@ impl Session {
         self.flash = None;
         self.attempt = Attempt::default();
         self.challenge_started_at = None;
-        let hold_ns = self.rng.hold_ns(self.settings.prompt_hold_min_ns, self.settings.prompt_hold_max_ns);
+        let (min, max) = self.prompt_hold_range();
+        let hold_ns = self.rng.hold_ns(min, max);
         self.centering = Some(Centering { since: t, neutral_frames: 0, neutral_since: None, hold_ns });
+    }
+
+    /// The range the next prompt's hold is drawn from. The screen flash needs none: no
+    /// recording can anticipate its colours. Nor does the prompt right after it: the flash's
+    /// own random length (its colours and their durations) was a hold a recording could not
+    /// time, spent in the neutral pose.
+    pub(super) fn prompt_hold_range(&self) -> (u64, u64) {
+        let is_flash = |index: Option<usize>| index.and_then(|i| self.queue.get(i)) == Some(&ChallengeType::Flash);
+        let after_flash = self.attempt_number == 0 && is_flash(self.index.checked_sub(1));
+        if is_flash(Some(self.index)) || after_flash {
+            (0, 0)
+        } else {
+            (self.settings.prompt_hold_min_ns, self.settings.prompt_hold_max_ns)
+        }
     }
 }

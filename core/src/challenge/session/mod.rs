@@ -73,10 +73,10 @@ pub enum PoseSource {
 const CENTRE_FRAMES: u32 = 3;
 /// Consecutive frames of a movement in another direction that fail the attempt.
 const WRONG_MOVEMENT_FRAMES: u32 = 3;
-/// While calibrating, a face narrower than this share of the frame's shorter side is asked
-/// to come closer, one wider than `MAX_FACE_SHARE` to move back.
-const MIN_FACE_SHARE: f32 = 0.15;
-const MAX_FACE_SHARE: f32 = 0.85;
+/// While calibrating, a face narrower than `min_face_share` of the frame's shorter side is
+/// asked to come closer (this by default), one wider than `MAX_FACE_SHARE` to move back.
+pub const MIN_FACE_SHARE: f32 = 0.15;
+pub const MAX_FACE_SHARE: f32 = 0.85;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionSettings {
@@ -114,6 +114,14 @@ pub struct SessionSettings {
     pub mesh_gesture_thresholds: PoseThresholds,
     /// The neutral pose may be this far from frontal (mesh yaw and pitch, degrees).
     pub calibration_max_degrees: f32,
+    /// A calibrating face narrower than this share of the frame's shorter side is asked to
+    /// come closer (`move-closer`).
+    pub min_face_share: f32,
+    /// A calibrating face whose centre is further from the frame's centre than this share of
+    /// the frame's width (horizontally) or height (vertically) is asked to centre itself
+    /// (`centre-face`); 1 or more switches the check off. A client that draws a guide, as
+    /// lpserver's page draws its oval, sets both so that a session starts with the face in it.
+    pub max_centre_offset: f32,
     /// A head movement must begin (reach half its threshold) this long after its prompt at
     /// the earliest ...
     pub reaction_min_ns: u64,
@@ -190,6 +198,8 @@ impl Default for SessionSettings {
             mesh_thresholds: PoseThresholds::MESH,
             mesh_gesture_thresholds: PoseThresholds::MESH_GESTURE,
             calibration_max_degrees: 25.0,
+            min_face_share: MIN_FACE_SHARE,
+            max_centre_offset: 1.0,
             reaction_min_ns: 300_000_000,
             reaction_max_ns: 3_000_000_000,
             planar_threshold: PLANAR_THRESHOLD,

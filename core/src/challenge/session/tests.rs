@@ -43,11 +43,12 @@ fn play(session: &mut Session, from: u64, frames: u64, face: &Face) -> Vec<Event
 #[test]
 fn the_hint_names_the_first_blocker_in_the_documented_order() {
     type Set = fn(&mut Blockers);
-    let order: [(Set, Hint); 8] = [
+    let order: [(Set, Hint); 9] = [
         (|b| b.no_face = true, Hint::ShowFace),
         (|b| b.several_faces = true, Hint::OneFace),
         (|b| b.too_small = true, Hint::MoveCloser),
         (|b| b.too_large = true, Hint::MoveBack),
+        (|b| b.off_centre = true, Hint::CentreFace),
         (|b| b.dark = true, Hint::MoreLight),
         (|b| b.blurred = true, Hint::HoldStill),
         (|b| b.off_axis = true, Hint::FaceCamera),
@@ -75,6 +76,7 @@ fn the_hint_names_the_first_blocker_in_the_documented_order() {
     assert!(Blockers { dark: true, blurred: true, moving: true, ..Blockers::default() }.pose_usable());
     assert!(!Blockers { off_axis: true, ..Blockers::default() }.pose_usable());
     assert!(!Blockers { too_large: true, ..Blockers::default() }.pose_usable());
+    assert!(!Blockers { off_centre: true, ..Blockers::default() }.pose_usable());
 }
 
 #[test]
@@ -441,6 +443,37 @@ fn each_prompt_waits_for_a_hold_drawn_for_it_and_a_movement_before_it_fails() {
 }
 
 #[test]
+fn the_flash_and_the_prompt_after_it_need_no_hold() {
+    let settings =
+        SessionSettings { prompt_hold_min_ns: 1_000_000_000, prompt_hold_max_ns: 1_000_000_000, ..settings() };
+    let queue = vec![ChallengeType::Flash, ChallengeType::TurnLeft, ChallengeType::LookUp];
+    let mut s = Session::new(queue, ChallengeType::HEAD_MOVEMENTS.to_vec(), ChallengeRng::new(Some(3)), settings);
+    let neutral = face(0.0, 0.5);
+    // The flash is prompted on the frame that calibrates: no recording can anticipate it.
+    let (calibrated, prompted, _) = timeline(&mut s, 0, &vec![neutral.clone(); 10]);
+    assert_eq!(prompted, calibrated);
+    assert!(s.flash_schedule().is_some());
+    let (events, n) = flash_frames(&mut s, 10, |schedule, ms| lit_skin(schedule, ms, 150.0));
+    assert!(events.iter().any(|e| matches!(e, Event::ChallengeCompleted { .. })), "{events:?}");
+    // The turn follows as soon as the head is neutral: the flash's random length was its hold.
+    let (_, prompted, _) = timeline(&mut s, n, &vec![neutral.clone(); 10]);
+    let wait = prompted.expect("the turn is prompted") - n;
+    assert!(wait <= CENTRE_FRAMES as u64, "prompted {wait} frames after the flash");
+    // The prompt after the turn waits for its hold again (30 frames at 30 fps).
+    let mut m = n + 10;
+    for k in 0..60 {
+        let events = s.observe(m * FRAME_NS, &[performing(Some(ChallengeType::TurnLeft), k)], FRAME);
+        m += 1;
+        if events.iter().any(|e| matches!(e, Event::ChallengeCompleted { .. })) {
+            break;
+        }
+    }
+    let (_, prompted, _) = timeline(&mut s, m, &vec![neutral.clone(); 60]);
+    let wait = prompted.expect("look up is prompted") - m;
+    assert!((30..=33).contains(&wait), "prompted {wait} frames after the turn");
+}
+
+#[test]
 fn a_hold_longer_than_the_attempt_timeout_still_prompts() {
     // Attempts of `timeout_ms`, a hold of `hold_ms` before each prompt.
     let timed = |timeout_ms: u64, hold_ms: u64| {
@@ -558,10 +591,40 @@ fn calibration_takes_a_neutral_pose_up_to_25_degrees_off_frontal() {
     small.bbox.width = 50.0;
     assert!(play(&mut s, 0, 10, &small).contains(&Event::Calibrating { hint: Some(Hint::MoveCloser) }));
     assert!(!s.is_calibrated());
-    let mut large = mesh_face(0.0, 0.0, points);
+    let mut large = mesh_face(0.0, 0.0, points.clone());
     large.bbox.width = 450.0;
     assert!(play(&mut s, 10, 10, &large).contains(&Event::Calibrating { hint: Some(Hint::MoveBack) }));
     assert!(!s.is_calibrated());
+
+    // A guide's fit (lpserver's oval): a quarter of the frame's height at least, the centre
+    // within a fifth of the frame's size of its centre.
+    let fit = SessionSettings { min_face_share: 0.25, max_centre_offset: 0.2, ..settings() };
+    let guided = || {
+        Session::new(
+            vec![ChallengeType::TurnLeft],
+            ChallengeType::HEAD_MOVEMENTS.to_vec(),
+            ChallengeRng::new(Some(1)),
+            fit.clone(),
+        )
+    };
+    // 100 px of 480: calibrates by default, not with the guide.
+    let mut modest = mesh_face(0.0, 0.0, points.clone());
+    modest.bbox = Rect { x: 270.0, y: 190.0, width: 100.0, height: 110.0 };
+    let mut s = session(&[ChallengeType::TurnLeft]);
+    play(&mut s, 0, 10, &modest);
+    assert!(s.is_calibrated());
+    let mut s = guided();
+    assert!(play(&mut s, 0, 10, &modest).contains(&Event::Calibrating { hint: Some(Hint::MoveCloser) }));
+    assert!(!s.is_calibrated());
+    // Large enough at the frame's left edge (centre 140 px from the centre's 320): centre it.
+    let mut aside = mesh_face(0.0, 0.0, points.clone());
+    aside.bbox = Rect { x: 80.0, y: 120.0, width: 200.0, height: 220.0 };
+    assert!(play(&mut s, 10, 10, &aside).contains(&Event::Calibrating { hint: Some(Hint::CentreFace) }));
+    assert!(!s.is_calibrated());
+    let mut inside = aside.clone();
+    inside.bbox.x = 230.0;
+    play(&mut s, 20, 10, &inside);
+    assert!(s.is_calibrated());
 }
 
 #[test]

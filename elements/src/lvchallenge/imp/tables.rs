@@ -122,6 +122,20 @@ pub(super) const DOUBLES: &[(&str, &str, f64, f64, DoubleField)] = &[
         &mut s.session.closer_factor
     }),
     (
+        "min-face-share",
+        "While calibrating, a face narrower than this share of the frame's shorter side is asked to come closer (hint move-closer) and does not calibrate; an application that draws a guide (an oval) sets it so that the session starts with the face filling the guide",
+        0.01,
+        0.85,
+        |s| &mut s.session.min_face_share,
+    ),
+    (
+        "max-centre-offset",
+        "While calibrating, a face whose centre is further from the frame's centre than this share of the frame's width (horizontally) or height (vertically) is asked to centre itself (hint centre-face) and does not calibrate; 1 switches the check off",
+        0.0,
+        1.0,
+        |s| &mut s.session.max_centre_offset,
+    ),
+    (
         "max-duplicate-share",
         "A session more of whose frames than this share repeat the frame before (lvsurfaceanalysis' stream signals) fails duplicate-frames (code 22); 1 switches the check off",
         0.0,
@@ -153,7 +167,7 @@ pub(super) const DOUBLES: &[(&str, &str, f64, f64, DoubleField)] = &[
 
 pub(super) type UintField = fn(&mut Settings) -> &mut u32;
 pub(super) const UINTS: &[(&str, &str, u32, u32, UintField)] = &[
-    ("length", "Challenges in a random sequence (seed 002: 5)", 1, 20, |s| &mut s.length),
+    ("length", "Challenges in a random sequence, besides the screen flash (seed 002: 5)", 1, 20, |s| &mut s.length),
     ("hold-frames", "Consecutive frames a static pose must be held (seed 002: 15)", 1, 1000, |s| {
         &mut s.session.hold_frames
     }),
