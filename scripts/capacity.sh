@@ -24,7 +24,7 @@ export LIVENESS_JWT_SECRET="capacity-bench-$(openssl rand -hex 16)"
 # The demo clip is a render: no sensor noise, its still lead-in repeats frames, its movements
 # come at fixed times and no screen lights it.
 export CHALLENGE_SEQUENCE=turn_left,look_up,turn_right MAX_CONNECTIONS_PER_IP=10000 MIN_SENSOR_NOISE=0 MAX_DUPLICATE_SHARE=1 REQUIRE_VARYING_JPEG=0
-export FLASH=0 PROMPT_HOLD_MIN_MS=0 PROMPT_HOLD_MAX_MS=0
+export FLASH=0 NO_FLASH_PROMPT_HOLD_MIN_MS=0 NO_FLASH_PROMPT_HOLD_MAX_MS=0
 ticks="$(getconf CLK_TCK)"
 pid=""
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null || true' EXIT

@@ -111,14 +111,19 @@ pub struct Config {
     pub challenge_timeout: Duration,
     pub session_timeout: Duration,
     pub challenges: Option<String>,
+    /// Head movements of a session with the screen flash (`CHALLENGE_LENGTH`) and without it
+    /// (`NO_FLASH_CHALLENGE_LENGTH`).
     pub challenge_length: u32,
+    pub challenge_length_without_flash: u32,
     pub challenge_sequence: Option<String>,
     /// Sessions run the screen-flash challenge unless their relying party says otherwise
     /// (`FLASH`).
     pub flash: bool,
     /// The hold in the neutral pose before each prompt is drawn from this range
-    /// (`PROMPT_HOLD_MIN_MS`, `PROMPT_HOLD_MAX_MS`).
+    /// (`PROMPT_HOLD_MIN_MS`, `PROMPT_HOLD_MAX_MS`), and in a session without the screen flash
+    /// from this one (`NO_FLASH_PROMPT_HOLD_MIN_MS`, `NO_FLASH_PROMPT_HOLD_MAX_MS`).
     pub prompt_hold: std::ops::RangeInclusive<Duration>,
+    pub prompt_hold_without_flash: std::ops::RangeInclusive<Duration>,
     /// Stream signals passed to lvchallenge (`MAX_DUPLICATE_SHARE`, `MIN_SENSOR_NOISE`,
     /// `REQUIRE_VARYING_JPEG`).
     pub max_duplicate_share: f64,
@@ -170,17 +175,19 @@ pub enum ConfigError {
     Challenges { name: &'static str, value: String, reason: String },
 }
 
-/// `PROMPT_HOLD_MIN_MS..=PROMPT_HOLD_MAX_MS`, the longest no shorter than the shortest.
+/// `MIN..=MAX` of the hold before a prompt (`PROMPT_HOLD_MIN_MS` and `PROMPT_HOLD_MAX_MS`, or
+/// their `NO_FLASH_` pair), the longest no shorter than the shortest.
 fn prompt_hold<F: Fn(&str) -> Option<String>>(
     vars: &Vars<F>,
+    (min_name, max_name): (&'static str, &'static str),
 ) -> Result<std::ops::RangeInclusive<Duration>, ConfigError> {
-    let min = vars.millis("PROMPT_HOLD_MIN_MS", 0..=5000)?;
-    let max = vars.millis("PROMPT_HOLD_MAX_MS", 0..=5000)?;
+    let min = vars.millis(min_name, 0..=5000)?;
+    let max = vars.millis(max_name, 0..=5000)?;
     if max < min {
         return Err(ConfigError::Challenges {
-            name: "PROMPT_HOLD_MAX_MS",
+            name: max_name,
             value: max.as_millis().to_string(),
-            reason: format!("it is below PROMPT_HOLD_MIN_MS ({} ms)", min.as_millis()),
+            reason: format!("it is below {min_name} ({} ms)", min.as_millis()),
         });
     }
     Ok(min..=max)
@@ -471,9 +478,14 @@ impl Config {
             session_timeout: vars.millis("SESSION_TIMEOUT_MS", FROM_100_MS)?,
             challenges: vars.get("CHALLENGES"),
             challenge_length: vars.range("CHALLENGE_LENGTH", 1..=20)?,
+            challenge_length_without_flash: vars.range("NO_FLASH_CHALLENGE_LENGTH", 1..=20)?,
             challenge_sequence: vars.get("CHALLENGE_SEQUENCE"),
             flash: vars.switch("FLASH")?,
-            prompt_hold: prompt_hold(vars)?,
+            prompt_hold: prompt_hold(vars, ("PROMPT_HOLD_MIN_MS", "PROMPT_HOLD_MAX_MS"))?,
+            prompt_hold_without_flash: prompt_hold(
+                vars,
+                ("NO_FLASH_PROMPT_HOLD_MIN_MS", "NO_FLASH_PROMPT_HOLD_MAX_MS"),
+            )?,
             max_duplicate_share: vars.range("MAX_DUPLICATE_SHARE", 0.0..=1.0)?,
             min_sensor_noise: vars.range("MIN_SENSOR_NOISE", 0.0..=255.0)?,
             require_varying_jpeg: vars.switch("REQUIRE_VARYING_JPEG")?,
@@ -513,9 +525,14 @@ impl Config {
         }
         if let Some(pool) = &self.challenges {
             let types = parse_list(pool).map_err(|err| invalid("CHALLENGES", pool, err.to_string()))?;
-            ChallengeRng::new(Some(0)).sequence(&types, self.challenge_length as usize).map_err(|err| {
-                invalid("CHALLENGES", pool, format!("{err} (CHALLENGE_LENGTH={})", self.challenge_length))
-            })?;
+            for (name, length) in [
+                ("CHALLENGE_LENGTH", self.challenge_length),
+                ("NO_FLASH_CHALLENGE_LENGTH", self.challenge_length_without_flash),
+            ] {
+                ChallengeRng::new(Some(0))
+                    .sequence(&types, length as usize)
+                    .map_err(|err| invalid("CHALLENGES", pool, format!("{err} ({name}={length})")))?;
+            }
         }
         Ok(self)
     }

@@ -85,25 +85,32 @@ const MIN_FACE_SHARE: f64 = 0.25;
 /// ... and its centre within this share of the frame's width and height of the centre.
 const MAX_CENTRE_OFFSET: f64 = 0.2;
 
-/// lvchallenge as the configuration asks: a fixed sequence, or a random one from the pool.
+/// lvchallenge as the configuration asks: a fixed sequence, or a random one from the pool; a
+/// session without the screen flash asks its own number of movements after longer holds.
 fn challenge_stage(config: &Config, options: &SessionOptions) -> Stage {
+    let flash = options.flash.unwrap_or(config.flash);
+    let (length, hold) = if flash {
+        (config.challenge_length, &config.prompt_hold)
+    } else {
+        (config.challenge_length_without_flash, &config.prompt_hold_without_flash)
+    };
     let stage = Stage::new("lvchallenge")
         .with("mirrored", options.mirrored)
         .with("hold-frames", HOLD_FRAMES)
         .with("min-face-share", MIN_FACE_SHARE)
         .with("max-centre-offset", MAX_CENTRE_OFFSET)
-        .with("flash", options.flash.unwrap_or(config.flash))
+        .with("flash", flash)
         .with("max-duplicate-share", config.max_duplicate_share)
         .with("min-sensor-noise", config.min_sensor_noise)
         .with("require-varying-jpeg", config.require_varying_jpeg)
         .with("challenge-timeout", config.challenge_timeout.as_millis() as u64)
-        .with("prompt-hold-min", config.prompt_hold.start().as_millis() as u64)
-        .with("prompt-hold-max", config.prompt_hold.end().as_millis() as u64)
+        .with("prompt-hold-min", hold.start().as_millis() as u64)
+        .with("prompt-hold-max", hold.end().as_millis() as u64)
         .with("timeout", config.session_timeout.as_millis() as u64);
     match (&config.challenge_sequence, &config.challenges) {
         (Some(sequence), _) => stage.with("sequence", sequence),
-        (None, Some(pool)) => stage.with("length", config.challenge_length).with("challenges", pool),
-        (None, None) => stage.with("length", config.challenge_length),
+        (None, Some(pool)) => stage.with("length", length).with("challenges", pool),
+        (None, None) => stage.with("length", length),
     }
 }
 

@@ -173,7 +173,7 @@ pub const SETTINGS: &[Setting] = &[
         "CHALLENGE_LENGTH",
         Value("3"),
         "1 to 20",
-        "head movements per session, after the screen flash where it runs (seed 002 asks 5: with the flash first, which a recording or a rendered face cannot follow, 3 keep a session near 10 s)",
+        "head movements of a session with the screen flash, after it (seed 002 asks 5: with the flash first, which a recording or a rendered face cannot follow, 3 keep a session near 10 s)",
     ),
     setting(
         "CHALLENGE_SEQUENCE",
@@ -189,15 +189,33 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "PROMPT_HOLD_MIN_MS",
-        Value("400"),
+        Value("300"),
         "milliseconds, 0 to 5000",
-        "each prompt waits for a hold in the neutral pose drawn from PROMPT_HOLD_MIN_MS to PROMPT_HOLD_MAX_MS: a recording cannot know when the prompt comes, and a movement before it fails the attempt",
+        "in a session with the screen flash, each prompt after the first movement waits for a hold in the neutral pose drawn from PROMPT_HOLD_MIN_MS to PROMPT_HOLD_MAX_MS: a recording cannot know when the prompt comes, and a movement before it fails the attempt",
     ),
     setting(
         "PROMPT_HOLD_MAX_MS",
-        Value("1200"),
+        Value("1000"),
         "milliseconds, PROMPT_HOLD_MIN_MS to 5000",
         "the longest hold before a prompt (0 with PROMPT_HOLD_MIN_MS 0: prompts as soon as the head is neutral, which a recording's timing can follow)",
+    ),
+    setting(
+        "NO_FLASH_CHALLENGE_LENGTH",
+        Value("5"),
+        "1 to 20",
+        "head movements of a session without the screen flash (`FLASH=0`, or a relying party's `flash: false` for a person who avoids flashing screens): the movements and their holds are then all that stops a replayed recording",
+    ),
+    setting(
+        "NO_FLASH_PROMPT_HOLD_MIN_MS",
+        Value("1000"),
+        "milliseconds, 0 to 5000",
+        "the shortest hold before a prompt in a session without the screen flash",
+    ),
+    setting(
+        "NO_FLASH_PROMPT_HOLD_MAX_MS",
+        Value("2500"),
+        "milliseconds, NO_FLASH_PROMPT_HOLD_MIN_MS to 5000",
+        "the longest hold before a prompt in a session without the screen flash",
     ),
     setting(
         "MAX_DUPLICATE_SHARE",

@@ -89,9 +89,17 @@ fn errors_name_the_variable_and_what_it_takes() {
     assert_eq!((c.flash, c.max_duplicate_share, c.min_sensor_noise), (false, 1.0, 0.0));
     let c = config(&[key, OPEN]).unwrap();
     assert!(c.flash, "the screen flash is on by default");
-    assert_eq!(c.prompt_hold, Duration::from_millis(400)..=Duration::from_millis(1200));
+    assert_eq!(c.prompt_hold, Duration::from_millis(300)..=Duration::from_millis(1000));
+    // Without the flash, more movements after longer holds.
+    assert_eq!((c.challenge_length, c.challenge_length_without_flash), (3, 5));
+    assert_eq!(c.prompt_hold_without_flash, Duration::from_millis(1000)..=Duration::from_millis(2500));
+    let err = config(&[key, OPEN, ("NO_FLASH_PROMPT_HOLD_MIN_MS", "3000")]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "NO_FLASH_PROMPT_HOLD_MAX_MS=\"2500\" is not valid: it is below NO_FLASH_PROMPT_HOLD_MIN_MS (3000 ms)"
+    );
     let err = config(&[key, OPEN, ("PROMPT_HOLD_MIN_MS", "3000")]).unwrap_err();
-    assert_eq!(err.to_string(), "PROMPT_HOLD_MAX_MS=\"1200\" is not valid: it is below PROMPT_HOLD_MIN_MS (3000 ms)");
+    assert_eq!(err.to_string(), "PROMPT_HOLD_MAX_MS=\"1000\" is not valid: it is below PROMPT_HOLD_MIN_MS (3000 ms)");
     let err = config(&[key, OPEN, ("PROMPT_HOLD_MAX_MS", "5001")]).unwrap_err();
     assert!(matches!(err, ConfigError::Invalid { name: "PROMPT_HOLD_MAX_MS", .. }), "{err}");
     let c = config(&[key, OPEN, ("PROMPT_HOLD_MIN_MS", "0"), ("PROMPT_HOLD_MAX_MS", "0")]).unwrap();
@@ -130,7 +138,10 @@ fn challenge_names_and_lengths_are_checked_before_the_server_starts() {
     // Two types cannot fill five places with at most two of each.
     let err = config(&[key, OPEN, ("CHALLENGES", "blink,smile"), ("CHALLENGE_LENGTH", "5")]).unwrap_err();
     assert!(err.to_string().contains("CHALLENGE_LENGTH=5"), "{err}");
-    assert!(config(&[key, OPEN, ("CHALLENGES", "blink,smile"), ("CHALLENGE_LENGTH", "3")]).is_ok());
+    let err = config(&[key, OPEN, ("CHALLENGES", "blink,smile")]).unwrap_err();
+    assert!(err.to_string().contains("NO_FLASH_CHALLENGE_LENGTH=5"), "{err}");
+    let short = [("CHALLENGE_LENGTH", "3"), ("NO_FLASH_CHALLENGE_LENGTH", "4")];
+    assert!(config(&[key, OPEN, ("CHALLENGES", "blink,smile"), short[0], short[1]]).is_ok());
 }
 
 #[test]

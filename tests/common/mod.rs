@@ -130,12 +130,14 @@ pub const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
 /// and no screen lights it. Servers that are to pass its sessions switch those three stream
 /// checks, the hold before each prompt and the screen flash off (tests/lpproto.rs checks that the defaults flag it and that a looped recording fails
 /// them).
-pub const RENDERED_CLIP: [(&str, &str); 6] = [
+pub const RENDERED_CLIP: [(&str, &str); 8] = [
     ("MIN_SENSOR_NOISE", "0"),
     ("REQUIRE_VARYING_JPEG", "0"),
     ("MAX_DUPLICATE_SHARE", "1"),
     ("PROMPT_HOLD_MIN_MS", "0"),
     ("PROMPT_HOLD_MAX_MS", "0"),
+    ("NO_FLASH_PROMPT_HOLD_MIN_MS", "0"),
+    ("NO_FLASH_PROMPT_HOLD_MAX_MS", "0"),
     ("FLASH", "0"),
 ];
 

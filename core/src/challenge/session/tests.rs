@@ -595,7 +595,11 @@ fn calibration_takes_a_neutral_pose_up_to_25_degrees_off_frontal() {
     large.bbox.width = 450.0;
     assert!(play(&mut s, 10, 10, &large).contains(&Event::Calibrating { hint: Some(Hint::MoveBack) }));
     assert!(!s.is_calibrated());
+}
 
+#[test]
+fn with_a_guide_calibration_waits_for_the_face_to_fill_it() {
+    let points = super::super::planarity::synthetic_head();
     // A guide's fit (lpserver's oval): a quarter of the frame's height at least, the centre
     // within a fifth of the frame's size of its centre.
     let fit = SessionSettings { min_face_share: 0.25, max_centre_offset: 0.2, ..settings() };

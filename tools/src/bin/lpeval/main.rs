@@ -32,7 +32,7 @@
 //! random per session (exposure, focus, sensor noise, JPEG 72-92; [`attack::Camera`]).
 //!
 //! Rows: the shipped defaults, then the flash off (`FLASH=0`) and the flash off with prompts
-//! without their hold (`PROMPT_HOLD_*_MS=0`), each with one genuine session per identity and
+//! without their hold (`NO_FLASH_PROMPT_HOLD_*_MS=0`), each with one genuine session per identity and
 //! the attacks the change is about, then the age check on (`MIN_AGE` 18, with its buffer of 7
 //! years and without); the replay loop runs five times as often on the shipped defaults.
 //! `--mode camera` sweeps the stream checks over every camera condition ([`camera`]).

@@ -90,7 +90,7 @@ pub(crate) const ROWS: [Row; 5] = [
     },
     Row {
         name: "flash off, no prompt hold",
-        vars: &[("FLASH", "0"), ("PROMPT_HOLD_MIN_MS", "0"), ("PROMPT_HOLD_MAX_MS", "0")],
+        vars: &[("FLASH", "0"), ("NO_FLASH_PROMPT_HOLD_MIN_MS", "0"), ("NO_FLASH_PROMPT_HOLD_MAX_MS", "0")],
         sessions: Some(1),
         attacks: Some(&["replay-loop"]),
     },
