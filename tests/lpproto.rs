@@ -141,6 +141,30 @@ async fn stream_checks_flag_a_noise_free_render_and_repeated_frames_but_not_a_ca
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_session_without_the_flash_asks_more_movements() {
+    // The first prompt's STATS gives the session's length: with the flash, the flash and
+    // CHALLENGE_LENGTH (3) movements; without it NO_FLASH_CHALLENGE_LENGTH (5).
+    let clip = clip_jpegs();
+    for (flash, total) in [("1", 4), ("0", 5)] {
+        let (address, _stop) = start(&[("FLASH", flash)]).await;
+        let mut socket = open(address).await;
+        assert_eq!(connect(&mut socket, "").await.command, "CONNECTED");
+        let mut prompt = serde_json::Value::Null;
+        for jpeg in clip.iter().cycle().take(60) {
+            send(&mut socket, &frame(jpeg)).await;
+            let answer = receive(&mut socket).await.expect("an answer");
+            let stats: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or_default();
+            if stats["details"]["challenge"]["stage"] == "challenge" {
+                prompt = stats["details"]["challenge"].clone();
+                break;
+            }
+        }
+        assert_eq!(prompt["total"], total, "FLASH={flash}: {prompt}");
+        assert_eq!(prompt["name"] == "flash", flash == "1", "the flash comes first, where it runs: {prompt}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_stream_from_one_encoder_setting_fails_and_the_pages_varying_quality_does_not() {
     // REQUIRE_VARYING_JPEG as it ships: a renderer or injector that encodes every frame with
     // one encoder at one setting fails `static-jpeg-tables`; the page encodes each frame at a
