@@ -90,12 +90,14 @@ const ACTIONS = {
 // Feedback while the face is placed: frame-check codes, then lvchallenge's hints.
 const LIVE_CODES = { 1: "guide.fit", 2: "code.2", 3: "guide.far", 4: "guide.centre", 5: "guide.still", 6: "guide.light", 7: "guide.light", 8: "guide.light", 9: "guide.light" };
 // While calibrating the server's hint leads: it names the first blocker (no face, several faces,
-// too small, too large, dark, blurred, off-axis, moving), the same rule as its STATS.
+// too small, too large, off-centre, dark, blurred, off-axis, moving), the same rule as its STATS.
 const HINTS = { "show-face": "guide.fit", "one-face": "code.2", "face-camera": "guide.face", "move-closer": "guide.far", "move-back": "guide.close", "centre-face": "guide.centre", "more-light": "guide.light", "hold-still": "guide.still" };
 // The oval as the server reads it (src/session.rs): a session starts once the face box is a
 // quarter of the frame's shorter side at least (the oval is 45 % of a 4:3 frame's height), at
 // most 85 %, its centre within a fifth of the frame's width and height of the centre.
 const FIT = { minShare: 0.25, maxShare: 0.85, maxOffset: 0.2 };
+// The server's hints that are about where the face sits in the oval.
+const PLACEMENT_HINTS = ["move-closer", "move-back", "centre-face"];
 // A face still blurred (code 5) after this long is more likely a smeared lens or a dim room
 // than a moving head.
 const LENS_AFTER_MS = 4000;
@@ -514,7 +516,8 @@ export class LivenessCheck extends Base {
     const calibrating = challenge.hint === "show-face" ? live || hint || placed : hint || live || placed;
     changes.status = challenge.stage === "calibrating" ? calibrating : moving ? blocking : live || hint || null;
     if (!moving && challenge.stage !== "centering") changes.retry = null;
-    const unfit = live || (challenge.stage === "calibrating" && challenge.hint) || (placed && placed !== "guide.good");
+    const misplaced = challenge.stage === "calibrating" && PLACEMENT_HINTS.includes(challenge.hint);
+    const unfit = live || misplaced || (placed && placed !== "guide.good");
     this.parts.oval.dataset.fit = unfit ? "adjust" : "good";
     this.show(changes);
   }
