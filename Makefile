@@ -30,7 +30,8 @@ ELEMENTS := lvfacedetect lvlandmarks lvantispoof lvsurfaceanalysis lvchallenge l
 # openapi-validator: openapi-spec-validator from PyPI, the contract test's independent checker.
 # axe: axe-core from npm, the accessibility checker of the page's Chromium test.
 # typescript: TypeScript from npm, the checker of the web client's typings (make test-web).
-.PHONY: all deps ort fixtures openapi-validator axe typescript build test test-web test-busy test-cargo test-features test-meson demo demo-server bench eval eval-pad age-survey models clean-meson
+# zk-checkers: snarkjs, solc and an EVM from npm, the independent checkers of face-match proofs.
+.PHONY: all deps ort fixtures openapi-validator axe typescript zk-checkers build test test-web test-busy test-cargo test-features test-meson demo demo-server bench eval eval-pad age-survey models clean-meson
 
 all: build
 
@@ -52,11 +53,14 @@ axe: deps
 typescript: deps
 	@scripts/fetch-typescript.sh
 
+zk-checkers: deps
+	@scripts/fetch-zk-checkers.sh
+
 build: ort
 	cargo build --workspace
 
 # cargo build first: `cargo test` alone does not link the cdylib that gst-inspect loads.
-test: ort fixtures openapi-validator axe typescript
+test: ort fixtures openapi-validator axe typescript zk-checkers
 	cargo fmt --check
 	cargo build --workspace
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
@@ -89,7 +93,7 @@ test-features:
 	cargo check -p gst-plugin-liveness --no-default-features --lib --quiet
 	@if cargo tree -p gst-plugin-liveness --no-default-features -e normal --prefix none | grep -E '^(redis|rsa|jsonwebtoken) '; then \
 	  echo "the analysis-only build links the crates above"; exit 1; fi
-	python3 scripts/long-functions.py src elements/src core/src tools/src
+	python3 scripts/long-functions.py src elements/src core/src tools/src zkmatch/src
 	python3 scripts/module-graph.py
 	@echo "features: the analysis-only plugin builds without redis, rsa and jsonwebtoken"
 

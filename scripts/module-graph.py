@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CRATES = {"core": ROOT / "core/src", "elements": ROOT / "elements/src", "lpserver": ROOT / "src", "tools": ROOT / "tools/src"}
+CRATES = {"core": ROOT / "core/src", "elements": ROOT / "elements/src", "lpserver": ROOT / "src", "tools": ROOT / "tools/src", "zkmatch": ROOT / "zkmatch/src"}
 ELEMENT_PATH = re.compile(r"\b(lvchallenge|lvjwtsink|lvvideoglue|lvsurfaceanalysis|lvlandmarks|lvfacedetect|lvantispoof)::")
 
 

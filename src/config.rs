@@ -157,6 +157,8 @@ pub struct Config {
     pub client_token_ttl: Duration,
     /// How long an ended relying-party session's result waits to be fetched.
     pub result_ttl: Duration,
+    /// The face-match proof keys' directory (`ZK_KEYS_DIR`).
+    pub zk_keys_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -271,7 +273,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
 const SESSIONS_PER_CORE: usize = 15;
 
 /// The cores the process may use (its CPU affinity).
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
@@ -506,6 +508,7 @@ impl Config {
             open_sessions,
             client_token_ttl: vars.millis("CLIENT_TOKEN_TTL_MS", 1000..=3_600_000)?,
             result_ttl: vars.millis("RESULT_TTL_MS", 1000..=86_400_000)?,
+            zk_keys_dir: vars.get("ZK_KEYS_DIR").map(std::path::PathBuf::from),
         }
         .with_checked_challenges()
     }

@@ -50,11 +50,16 @@ pub enum ErrorCode {
     ServerFull = 1037,
     BodyTimeout = 1038,
     SessionIdInUse = 1039,
+    FaceNotFound = 1040,
+    SeveralFacesFound = 1041,
+    ZkUnavailable = 1042,
+    InvalidProof = 1043,
+    UnknownVerifyingKey = 1044,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 40] = [
+    pub const ALL: [ErrorCode; 45] = [
         ErrorCode::Internal,
         ErrorCode::Malformed,
         ErrorCode::UnknownCommand,
@@ -95,6 +100,11 @@ impl ErrorCode {
         ErrorCode::ServerFull,
         ErrorCode::BodyTimeout,
         ErrorCode::SessionIdInUse,
+        ErrorCode::FaceNotFound,
+        ErrorCode::SeveralFacesFound,
+        ErrorCode::ZkUnavailable,
+        ErrorCode::InvalidProof,
+        ErrorCode::UnknownVerifyingKey,
     ];
 
     pub fn code(self) -> u16 {
@@ -143,6 +153,11 @@ impl ErrorCode {
             ErrorCode::ServerFull => "server-full",
             ErrorCode::BodyTimeout => "body-timeout",
             ErrorCode::SessionIdInUse => "session-id-in-use",
+            ErrorCode::FaceNotFound => "face-not-found",
+            ErrorCode::SeveralFacesFound => "several-faces-found",
+            ErrorCode::ZkUnavailable => "zk-unavailable",
+            ErrorCode::InvalidProof => "invalid-proof",
+            ErrorCode::UnknownVerifyingKey => "unknown-verifying-key",
         }
     }
 
@@ -238,6 +253,21 @@ impl ErrorCode {
             }
             ErrorCode::BodyTimeout => {
                 "The REST request body did not arrive within `BODY_TIMEOUT_MS` of its head (HTTP 408)."
+            }
+            ErrorCode::FaceNotFound => {
+                "`/face-match-proof`: the image named in `field` shows no face the detector finds; a proof needs one face in each image."
+            }
+            ErrorCode::SeveralFacesFound => {
+                "`/face-match-proof`: the image named in `field` shows several faces; a proof is about one person's face in each image."
+            }
+            ErrorCode::ZkUnavailable => {
+                "The face-match proof endpoints need the keys of `lpserver zk-setup` and the server was started without `ZK_KEYS_DIR` (HTTP 501)."
+            }
+            ErrorCode::InvalidProof => {
+                "`/face-match-proof/verify`: `proof` or `publicSignals` (the part named in `field`) is not a Groth16 proof or signals of the face-match circuit in snarkjs's JSON: a missing member, a number that is not decimal or not below its field's modulus, a point off the curve."
+            }
+            ErrorCode::UnknownVerifyingKey => {
+                "`/face-match-proof/verify`: `verifyingKeyId` names keys other than this server's: the proof was made with other keys; verify it where they are, or with their `verification_key.json`."
             }
             ErrorCode::ServerFull => {
                 "The server holds `MAX_CONNECTIONS` TCP connections and none can be closed for room (each has a request in flight or is a live LPProto connection): HTTP 503 on the new connection, which is then closed; retry after `retry_after_ms`."

@@ -26,6 +26,7 @@ pub mod session;
 pub mod sessions;
 pub mod web;
 pub mod ws;
+pub mod zk;
 
 use std::sync::{Arc, Once};
 
@@ -60,6 +61,8 @@ pub struct App {
     /// Whether the analysis chain built and ran one frame at start (the elements registered,
     /// ONNX Runtime and the models loaded), or why not: `GET /ready` reports it.
     pub pipeline_check: Result<(), String>,
+    /// The face-match proof keys (`ZK_KEYS_DIR`) and the places of proofs being made.
+    pub zk: zk::Prover,
 }
 
 /// Tells ONNX Runtime (1.32 and later) to keep no device id, queue no telemetry event under
@@ -90,6 +93,8 @@ pub enum StartError {
     SigningKey(#[from] gstliveness::signing::KeyError),
     #[error("REDIS_URL {url}: {source}")]
     Redis { url: String, source: policy::StoreError },
+    #[error("ZK_KEYS_DIR: {0} (write the keys with `lpserver zk-setup --out DIR`)")]
+    ZkKeys(#[from] zkmatch::KeyError),
 }
 
 /// Initialises GStreamer and registers the liveness plugin from this binary (once).
@@ -298,6 +303,7 @@ impl App {
             key_id: None,
         };
         Signer::new(config.jwt_algorithm, &source)?;
+        let zk = zk::Prover::load(config.zk_keys_dir.as_deref())?;
         let policy = match &config.redis_url {
             Some(url) => {
                 PolicyStore::redis(url).await.map_err(|source| StartError::Redis { url: url.clone(), source })?
@@ -333,6 +339,7 @@ impl App {
             tcp,
             metrics: Arc::default(),
             pipeline_check,
+            zk,
         })
     }
 }

@@ -5,6 +5,10 @@ fn main() -> std::process::ExitCode {
     unsafe { lpserver::quiet_onnx_runtime() };
     // Every connection holds a file descriptor: take what the hard limit allows.
     lpserver::listener::raise_open_files_limit();
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("zk-setup") {
+        return lpserver::zk::setup_command(&args[2..]);
+    }
     // Every setting is a flag or an environment variable: `--help` lists them.
     let matches = match lpserver::config::command().try_get_matches() {
         Ok(matches) => matches,

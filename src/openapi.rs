@@ -77,6 +77,40 @@ mod requests {
         pub min_confidence: Option<f64>,
     }
 
+    /// An ID photo and a selfie to prove a match of, and the commitments' blindings to reuse.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "camelCase")]
+    pub struct FaceMatchProofRequest {
+        /// A base64 image of the ID document's photo: one face.
+        pub id_image: String,
+        /// A base64 selfie: one face.
+        pub selfie_image: String,
+        /// The proof's threshold of cosine similarity, rounded to hundredths.
+        #[schema(minimum = 0.0, maximum = 1.0, default = 0.58)]
+        pub min_confidence: Option<f64>,
+        /// The blinding of the ID photo's commitment, decimal, below the BN254 scalar field's
+        /// modulus: an earlier answer's `blindings.idImage`, so that the same photo gets the same
+        /// commitment. A fresh random one when absent.
+        pub id_blinding: Option<String>,
+        /// The same for the selfie's commitment.
+        pub selfie_blinding: Option<String>,
+    }
+
+    /// A proof of `/face-match-proof` to check.
+    #[derive(ToSchema)]
+    #[schema(rename_all = "camelCase")]
+    pub struct ProofCheckRequest {
+        /// The answer's `proof`, in snarkjs's JSON.
+        #[schema(value_type = crate::rest::SnarkjsProof)]
+        pub proof: serde_json::Value,
+        /// The answer's `publicSignals`: 4 decimal strings.
+        #[schema(min_items = 4, max_items = 4)]
+        pub public_signals: Vec<String>,
+        /// The keys the proof should have been made with; refused (`unknown-verifying-key`)
+        /// when they are not this server's.
+        pub verifying_key_id: Option<String>,
+    }
+
     /// An ID photo and a live selfie.
     #[derive(ToSchema)]
     #[schema(rename_all = "camelCase")]
@@ -216,8 +250,8 @@ fn contract<Q: ToSchema, A: ToSchema>(
 impl Endpoint {
     fn contract(self, schemas: &mut Vec<(String, RefOr<Schema>)>) -> RestContract {
         use rest::{
-            AntispoofBody, BlinkBody, ChallengeBody, DetectBody, FaceMatchBody, LivenessBody, PassiveBody, SmileBody,
-            VerifyBody,
+            AntispoofBody, BlinkBody, ChallengeBody, DetectBody, FaceMatchBody, FaceMatchProofBody, LivenessBody,
+            PassiveBody, ProofCheckBody, SmileBody, VerifyBody,
         };
         match self {
             Endpoint::Detect => contract::<ImageRequest, DetectBody>("The faces in an image", schemas),
@@ -228,6 +262,14 @@ impl Endpoint {
             Endpoint::FaceMatch => {
                 contract::<FaceMatchRequest, FaceMatchBody>("Whether an ID photo and a selfie show one person", schemas)
             }
+            Endpoint::FaceMatchProof => contract::<FaceMatchProofRequest, FaceMatchProofBody>(
+                "Whether an ID photo and a selfie show one person, with a Groth16 proof of it",
+                schemas,
+            ),
+            Endpoint::FaceMatchProofVerify => contract::<ProofCheckRequest, ProofCheckBody>(
+                "Whether a face-match proof shows its public signals",
+                schemas,
+            ),
             Endpoint::Verify => contract::<VerifyRequest, VerifyBody>("A live selfie matching an ID photo", schemas),
             Endpoint::ChallengeValidate => {
                 let mut c = contract::<ChallengeRequest, ChallengeBody>(
@@ -295,7 +337,7 @@ fn rest_operations(schemas: &mut Vec<(String, RefOr<Schema>)>) -> Operations {
         let answer_name = format!("{}Answer", answer.0.trim_end_matches("Body"));
         schemas.push((request.0.to_string(), request.1));
         schemas.push((answer_name.clone(), answer.1));
-        let post = operation("analysis", endpoint.path().replace(['/', '-'], "_"), summary)
+        let mut post = operation("analysis", endpoint.path().replace(['/', '-'], "_"), summary)
             .request_body(Some(json_request(Ref::from_schema_name(request.0)).build()))
             .response("200", json_answer("The analysis", Ref::from_schema_name(answer_name)))
             .response("400", error_answer("A bad body, field or image (the error names the field)"))
@@ -304,6 +346,12 @@ fn rest_operations(schemas: &mut Vec<(String, RefOr<Schema>)>) -> Operations {
             .response("429", error_answer("`MAX_REST_REQUESTS` requests are in flight (`busy`, `retry_after_ms`, `Retry-After`); the body was not read"))
             .response("503", error_answer("Every place of the analysis gate stayed taken for 10 s (`retry_after_ms`, `Retry-After`)"))
             .response("500", error_answer("The analysis failed"));
+        if matches!(endpoint, Endpoint::FaceMatchProof | Endpoint::FaceMatchProofVerify) {
+            post = post.response(
+                "501",
+                error_answer("The server has no proof keys: `ZK_KEYS_DIR` is not set (`zk-unavailable`)"),
+            );
+        }
         operations.push((Handler::Analysis(endpoint), post));
     }
     operations

@@ -35,8 +35,10 @@ use crate::decode::{DecodedFrame, decode_still, still_header};
 
 mod answers;
 mod body;
+mod proof;
 
 pub(crate) use answers::*;
+pub(crate) use proof::{FaceMatchProofBody, ProofCheckBody, SnarkjsProof};
 
 /// Most frames one request may carry (`/blink-check`, `/passive-monitor`).
 pub const MAX_REQUEST_FRAMES: usize = 64;
@@ -90,7 +92,7 @@ impl RestError {
             ErrorCode::Cooldown => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::FinalFailure => StatusCode::FORBIDDEN,
             ErrorCode::SessionNotFinished | ErrorCode::SessionRunning => StatusCode::CONFLICT,
-            ErrorCode::StorageDisabled => StatusCode::NOT_IMPLEMENTED,
+            ErrorCode::StorageDisabled | ErrorCode::ZkUnavailable => StatusCode::NOT_IMPLEMENTED,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -478,6 +480,8 @@ fn handle(app: &App, endpoint: Endpoint, map: &Map<String, Value>, started: Inst
         }
         Endpoint::Antispoof => to_json(antispoof(&request, threshold)?),
         Endpoint::FaceMatch => to_json(face_match(&request)?),
+        Endpoint::FaceMatchProof => to_json(proof::face_match_proof(app, &request)?),
+        Endpoint::FaceMatchProofVerify => to_json(proof::verify(app, &request)?),
         Endpoint::Verify => to_json(verify(&request, threshold)?),
         Endpoint::ChallengeValidate => to_json(challenge_validate(&request)?),
         Endpoint::SmileCheck => to_json(smile_check(&request)?),

@@ -18,6 +18,8 @@ pub enum Endpoint {
     Liveness,
     Antispoof,
     FaceMatch,
+    FaceMatchProof,
+    FaceMatchProofVerify,
     Verify,
     ChallengeValidate,
     SmileCheck,
@@ -26,11 +28,13 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 9] = [
+    pub const ALL: [Endpoint; 11] = [
         Endpoint::Detect,
         Endpoint::Liveness,
         Endpoint::Antispoof,
         Endpoint::FaceMatch,
+        Endpoint::FaceMatchProof,
+        Endpoint::FaceMatchProofVerify,
         Endpoint::Verify,
         Endpoint::ChallengeValidate,
         Endpoint::SmileCheck,
@@ -39,11 +43,12 @@ impl Endpoint {
     ];
 
     /// How many images a request carries: None for a `frames` list (up to
-    /// `rest::MAX_REQUEST_FRAMES`).
+    /// `rest::MAX_REQUEST_FRAMES`), 0 for a proof to check.
     pub fn images(self) -> Option<usize> {
         match self {
             Endpoint::Detect | Endpoint::Liveness | Endpoint::Antispoof | Endpoint::SmileCheck => Some(1),
-            Endpoint::FaceMatch | Endpoint::Verify | Endpoint::ChallengeValidate => Some(2),
+            Endpoint::FaceMatch | Endpoint::FaceMatchProof | Endpoint::Verify | Endpoint::ChallengeValidate => Some(2),
+            Endpoint::FaceMatchProofVerify => Some(0),
             Endpoint::BlinkCheck | Endpoint::PassiveMonitor => None,
         }
     }
@@ -113,7 +118,7 @@ const fn route(verb: Verb, path: &'static str, documented: bool, handler: Handle
 }
 
 /// Every route of the server.
-pub static ROUTES: [Route; 21] = [
+pub static ROUTES: [Route; 23] = [
     route(Verb::Get, "/", false, Handler::Page),
     route(Verb::Get, "/static/{file*}", false, Handler::Static),
     route(Verb::Get, "/health", true, Handler::Health),
@@ -125,6 +130,8 @@ pub static ROUTES: [Route; 21] = [
     route(Verb::Post, "/liveness", true, Handler::Analysis(Endpoint::Liveness)),
     route(Verb::Post, "/antispoof", true, Handler::Analysis(Endpoint::Antispoof)),
     route(Verb::Post, "/face-match", true, Handler::Analysis(Endpoint::FaceMatch)),
+    route(Verb::Post, "/face-match-proof", true, Handler::Analysis(Endpoint::FaceMatchProof)),
+    route(Verb::Post, "/face-match-proof/verify", true, Handler::Analysis(Endpoint::FaceMatchProofVerify)),
     route(Verb::Post, "/verify", true, Handler::Analysis(Endpoint::Verify)),
     route(Verb::Post, "/challenge/validate", true, Handler::Analysis(Endpoint::ChallengeValidate)),
     route(Verb::Post, "/smile-check", true, Handler::Analysis(Endpoint::SmileCheck)),
@@ -244,7 +251,8 @@ mod tests {
         assert_eq!(files.matches("/static/strings.js"), Some(vec!["strings.js".to_string()]));
         assert_eq!(files.matches("/static/"), None);
         assert_eq!(Endpoint::ChallengeValidate.path(), "challenge/validate");
-        assert_eq!(Endpoint::ALL.map(|e| e.route().verb), [Verb::Post; 9]);
+        assert_eq!(Endpoint::ALL.map(|e| e.route().verb), [Verb::Post; 11]);
+        assert_eq!(Endpoint::FaceMatchProofVerify.path(), "face-match-proof/verify");
     }
 
     #[test]

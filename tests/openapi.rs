@@ -97,6 +97,20 @@ async fn rest_endpoints(calls: &mut Exchanges) {
     for (status, answer) in &answers {
         assert_eq!(*status, 200, "{answer}");
     }
+    let (status, proof) = calls
+        .post(
+            "/face-match-proof",
+            json!({"idImage": photo("obama.jpg"), "selfieImage": photo("obama2.jpg"), "minConfidence": 0.6,
+                   "idBlinding": "12345", "selfieBlinding": "678"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{proof}");
+    let check = json!({"proof": proof["proof"], "publicSignals": proof["publicSignals"], "verifyingKeyId": proof["verifyingKeyId"]});
+    let (status, answer) = calls.post("/face-match-proof/verify", check).await;
+    assert_eq!((status, answer["valid"].as_bool()), (200, Some(true)), "{answer}");
+    let (status, answer) =
+        calls.post("/face-match-proof/verify", json!({"proof": {}, "publicSignals": proof["publicSignals"]})).await;
+    assert_eq!((status, answer["error"].as_str()), (400, Some("invalid-proof")), "{answer}");
     let (status, answer) = calls.post("/detect", json!({"image": "not base64!"})).await;
     assert_eq!((status, answer["error"].as_str()), (400, Some("bad-base64")), "{answer}");
     let (status, answer) = calls.post("/challenge/validate", json!({"challengeType": "nod_yes"})).await;
@@ -173,7 +187,13 @@ async fn stored_session(calls: &mut Exchanges) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_contract_describes_every_real_answer() {
     let (_redis, url) = RedisServer::start();
-    let vars = [("REDIS_URL", url.as_str()), ("STORE_FRAMES", "1"), ("MAX_BODY_BYTES", "4000000")];
+    let keys = common::scratch("contract-zk-keys");
+    let setup =
+        std::process::Command::new(env!("CARGO_BIN_EXE_lpserver")).args(["zk-setup", "--out"]).arg(&keys).output();
+    assert!(setup.expect("lpserver runs").status.success());
+    let keys = keys.to_str().expect("a UTF-8 path");
+    let vars =
+        [("REDIS_URL", url.as_str()), ("STORE_FRAMES", "1"), ("MAX_BODY_BYTES", "4000000"), ("ZK_KEYS_DIR", keys)];
     let (address, _stop) = start(&vars).await;
     let mut calls = Exchanges { address, list: Vec::new() };
     let (status, document) = calls.call("GET", "/openapi.json", &[], None).await;

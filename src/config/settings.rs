@@ -340,5 +340,11 @@ pub const SETTINGS: &[Setting] = &[
         "text or json",
         "log lines on standard error as text, or one JSON object a line",
     ),
+    setting(
+        "ZK_KEYS_DIR",
+        Found("POST /face-match-proof and /face-match-proof/verify answer 501 `zk-unavailable`"),
+        "a directory `lpserver zk-setup --out DIR` wrote",
+        "the face-match proof keys (Groth16): read at start, a missing or damaged file stops the server",
+    ),
     setting("RUST_LOG", Value("info"), "a tracing filter (info, lpserver=debug,warn)", "which log events are written"),
 ];

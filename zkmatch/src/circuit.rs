@@ -13,8 +13,8 @@
 use ark_crypto_primitives::sponge::constraints::CryptographicSpongeVar;
 use ark_crypto_primitives::sponge::poseidon::constraints::PoseidonSpongeVar;
 use ark_ff::{BigInteger, Field, PrimeField};
-use ark_r1cs_std::prelude::*;
 use ark_r1cs_std::fields::fp::FpVar;
+use ark_r1cs_std::prelude::*;
 use ark_relations::r1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 
 use crate::descriptor::{OFFSET, PER_ELEMENT};
@@ -39,7 +39,13 @@ pub struct MatchCircuit {
 
 impl MatchCircuit {
     pub fn new(id: (&Descriptor, &Blinding), selfie: (&Descriptor, &Blinding), threshold: u32) -> MatchCircuit {
-        MatchCircuit { id: id.0.clone(), selfie: selfie.0.clone(), id_blinding: *id.1, selfie_blinding: *selfie.1, threshold }
+        MatchCircuit {
+            id: id.0.clone(),
+            selfie: selfie.0.clone(),
+            id_blinding: *id.1,
+            selfie_blinding: *selfie.1,
+            threshold,
+        }
     }
 
     /// A circuit of the right shape for the key set-up (its values do not matter).
@@ -93,7 +99,7 @@ fn decompose(cs: &ConstraintSystemRef<Fr>, value: &FpVar<Fr>, n: usize) -> Resul
     let bits = (0..n)
         .map(|k| {
             Boolean::new_witness(cs.clone(), || {
-                known.clone().map(|v| v.into_bigint().to_bits_le().get(k).copied().unwrap_or(false))
+                known.map(|v| v.into_bigint().to_bits_le().get(k).copied().unwrap_or(false))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -137,7 +143,11 @@ impl ConstraintSynthesizer<Fr> for MatchCircuit {
 
 /// Whether `value` (known to lie in `-2^shift..2^shift`) is at least zero: the top bit of
 /// `value + 2^shift` decomposed into `shift + 1` bits.
-fn shifted_top_bit(cs: &ConstraintSystemRef<Fr>, value: &FpVar<Fr>, shift: usize) -> Result<Boolean<Fr>, SynthesisError> {
+fn shifted_top_bit(
+    cs: &ConstraintSystemRef<Fr>,
+    value: &FpVar<Fr>,
+    shift: usize,
+) -> Result<Boolean<Fr>, SynthesisError> {
     let offset = FpVar::constant(Fr::from(2u64).pow([shift as u64]));
     let mut bits = decompose(cs, &(value + offset), shift + 1)?;
     Ok(bits.pop().unwrap_or(Boolean::FALSE))
@@ -149,8 +159,9 @@ mod tests {
     use ark_relations::r1cs::ConstraintSystem;
 
     fn descriptor(seed: u32) -> Descriptor {
-        let values: Vec<f32> =
-            (0..DIM).map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed).rotate_left(seed % 31) % 200) as f32).collect();
+        let values: Vec<f32> = (0..DIM)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed).rotate_left(seed % 31) % 200) as f32)
+            .collect();
         Descriptor::quantise(&values).unwrap()
     }
 

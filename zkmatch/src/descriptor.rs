@@ -157,7 +157,8 @@ mod tests {
     fn packing_keeps_every_bit_and_the_blinding_hides_the_descriptor() {
         let d = Descriptor::quantise(&wave(0.3)).unwrap();
         assert_eq!(d.packed().len(), DIM.div_ceil(PER_ELEMENT));
-        let bits: Vec<bool> = d.packed().iter().flat_map(|f| f.into_bigint().to_bits_le()[..PER_ELEMENT * BITS].to_vec()).collect();
+        let bits: Vec<bool> =
+            d.packed().iter().flat_map(|f| f.into_bigint().to_bits_le()[..PER_ELEMENT * BITS].to_vec()).collect();
         assert_eq!(&bits[..DIM * BITS], &d.bits()[..]);
         let (r1, r2) = (Blinding::random(), Blinding::random());
         assert_eq!(d.commit(&r1), d.commit(&r1));

@@ -79,7 +79,8 @@ impl Keys {
         fs::create_dir_all(dir).map_err(|source| KeyError::Io { path: dir.to_path_buf(), source })?;
         let mut proving = Vec::new();
         let mut verifying = Vec::new();
-        let format = |e: ark_serialize::SerializationError| KeyError::Format { path: dir.to_path_buf(), detail: e.to_string() };
+        let format =
+            |e: ark_serialize::SerializationError| KeyError::Format { path: dir.to_path_buf(), detail: e.to_string() };
         self.proving.serialize_uncompressed(&mut proving).map_err(format)?;
         self.proving.vk.serialize_compressed(&mut verifying).map_err(format)?;
         let json = serde_json::to_string_pretty(&snarkjs::verifying_key(&self.proving.vk)).unwrap_or_default();

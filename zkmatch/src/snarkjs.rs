@@ -69,6 +69,17 @@ pub fn verifying_key(vk: &VerifyingKey) -> Value {
     })
 }
 
+/// A scalar (a public signal, a blinding) from a decimal string below the scalar field's
+/// modulus; `field` names it in errors.
+pub fn parse_scalar(value: &Value, field: &str) -> Result<Fr, FormatError> {
+    parse_field(value, field)
+}
+
+/// A scalar as a decimal string.
+pub fn scalar(value: &Fr) -> String {
+    decimal(value)
+}
+
 /// A decimal string below `F`'s modulus.
 fn parse_field<F: PrimeField>(value: &Value, field: &str) -> Result<F, FormatError> {
     let text = value.as_str().ok_or_else(|| refused(field, "not a string"))?;
@@ -115,7 +126,10 @@ fn parse_g2(value: &Value, field: &str) -> Result<G2Affine, FormatError> {
     if z[0].as_str() != Some("1") || z[1].as_str() != Some("0") {
         return Err(refused(field, "z is not [\"1\", \"0\"]"));
     }
-    let p = G2Affine::new_unchecked(parse_fq2(&xyz[0], &format!("{field}[0]"))?, parse_fq2(&xyz[1], &format!("{field}[1]"))?);
+    let p = G2Affine::new_unchecked(
+        parse_fq2(&xyz[0], &format!("{field}[0]"))?,
+        parse_fq2(&xyz[1], &format!("{field}[1]"))?,
+    );
     if !p.is_on_curve() || !p.is_in_correct_subgroup_assuming_on_curve() {
         return Err(refused(field, "not a point of the curve's prime-order subgroup"));
     }

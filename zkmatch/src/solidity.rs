@@ -128,7 +128,8 @@ contract FaceMatchVerifier {{
 
 /// The arguments of `verifyProof` for `proof` of `statement`, as snarkjs writes them.
 pub fn calldata(proof: &Proof, statement: &Statement) -> String {
-    let list = |values: &[String]| format!("[{}]", values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(","));
+    let list =
+        |values: &[String]| format!("[{}]", values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(","));
     let a = g1_xy(&proof.a).map(|f| hex(&f));
     let b = g2_words(&proof.b).map(|f| hex(&f));
     let c = g1_xy(&proof.c).map(|f| hex(&f));
