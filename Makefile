@@ -7,7 +7,8 @@
 #   make bench   print lvfacedetect vs opencv facedetect timings, the analysis chain's
 #                frames/s on one and two cores (one model session, then a pool), and lpserver's
 #                capacity: lpload round trips at 10-20 sessions, one core, twice MAX_SESSIONS
-#                (release build)
+#                (release build); face-match proofs: constraints, proof time and peak memory,
+#                verification time
 #   make eval    the camera sweep of the stream checks (every camera condition, no server),
 #                then genuine and attack sessions through lpserver over LPProto (release
 #                build, shipped defaults; rows with the flash off and without the prompt hold):
@@ -143,6 +144,7 @@ bench: ort
 	cargo bench -p gst-plugin-liveness --bench crops
 	LIVENESS_MODEL_SESSIONS=1 cargo bench -p gst-plugin-liveness --bench scaling
 	cargo bench -p gst-plugin-liveness --bench scaling
+	cargo bench -p zkmatch --bench proof
 	cargo build --release -p lpserver -p liveness-tools
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) scripts/capacity.sh
 
