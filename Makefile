@@ -13,7 +13,8 @@
 #                then genuine and attack sessions through lpserver over LPProto (release
 #                build, shipped defaults; rows with the flash off and without the prompt hold):
 #                BPCER per camera condition, sessions refused for age, APCER per attack,
-#                time to pass, the age check as a row of its own; figure in target/eval/eval.png
+#                time to pass, the age check as a row of its own; figure in target/eval/eval.png;
+#                face matching's false match and non-match rates (target/eval/match-roc.png)
 #   make eval-pad  the presentation-attack calibration set, every candidate's DET curve and
 #                the fusion refitted into models/pad-fusion.json (target/eval/pad-det.png)
 #   make age-survey  every age model on the evaluation identities: cost, spread, error
@@ -155,9 +156,11 @@ eval: ort
 	@scripts/fetch-eval-faces.sh
 	cargo build --release -p liveness-tools --bin lpeval
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval --mode camera
+	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval --mode match
 	ORT_DYLIB_PATH=$(CURDIR)/$(ORT_LIB) target/release/lpeval $(EVAL_ARGS)
 	@python3 -c "import matplotlib" 2>/dev/null || python3 -m pip install --quiet matplotlib
 	python3 scripts/eval-plot.py target/eval
+	python3 scripts/match-roc.py target/eval
 
 # The calibration set of lvantispoof's fusion (about a minute): lpeval --mode pad writes every
 # candidate's value on each frame, scripts/pad-fit.py fits the fusion on the tuning identities,

@@ -10,6 +10,7 @@
 
 use gst::prelude::*;
 use gstliveness::meta::FaceMeta;
+use liveness_core::checks::{FrameCheck, FrameCheckSettings, check_frame};
 use liveness_core::face::Face;
 
 use crate::decode::DecodedFrame;
@@ -100,6 +101,14 @@ pub struct Analysis {
 }
 
 impl AnalyzedFrame {
+    /// lvjwtsink's per-frame checks of the faces, and the main face (none when the frame has
+    /// none, or several main faces).
+    pub fn checked(&self) -> (FrameCheck, Option<&Face>) {
+        let check = check_frame(&self.faces, self.width, self.height, &FrameCheckSettings::default());
+        let face = check.main_face.and_then(|i| self.faces.get(i));
+        (check, face)
+    }
+
     /// A read-only view of the pixels for the model code of the plugin.
     pub fn view(&self) -> Result<liveness_core::frame::FrameView<'_>, liveness_core::frame::FrameError> {
         use liveness_core::frame::{FrameView, PixelLayout, YuvMatrix};

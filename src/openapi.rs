@@ -73,7 +73,7 @@ mod requests {
         /// A base64 selfie.
         pub selfie_image: String,
         /// Lowest similarity of one person.
-        #[schema(minimum = 0.0, maximum = 1.0, default = 0.58)]
+        #[schema(minimum = 0.0, maximum = 1.0, default = 0.61)]
         pub min_confidence: Option<f64>,
     }
 
@@ -86,7 +86,7 @@ mod requests {
         /// A base64 selfie: one face.
         pub selfie_image: String,
         /// The proof's threshold of cosine similarity, rounded to hundredths.
-        #[schema(minimum = 0.0, maximum = 1.0, default = 0.58)]
+        #[schema(minimum = 0.0, maximum = 1.0, default = 0.61)]
         pub min_confidence: Option<f64>,
         /// The blinding of the ID photo's commitment, decimal, below the BN254 scalar field's
         /// modulus: an earlier answer's `blindings.idImage`, so that the same photo gets the same
@@ -120,7 +120,7 @@ mod requests {
         /// The server's `ANTISPOOF_THRESHOLD` when absent.
         #[schema(minimum = 0.0, maximum = 1.0)]
         pub antispoof_threshold: Option<f64>,
-        #[schema(minimum = 0.0, maximum = 1.0, default = 0.58)]
+        #[schema(minimum = 0.0, maximum = 1.0, default = 0.61)]
         pub min_face_match_confidence: Option<f64>,
     }
 
@@ -566,5 +566,14 @@ mod tests {
         let challenges = schemas["ChallengeRequest"]["properties"]["challengeType"]["enum"].as_array().expect("names");
         assert!(challenges.contains(&"turn_left".into()) && !challenges.contains(&"nod_yes".into()));
         assert!(!challenges.contains(&"flash".into()));
+        // The face-match defaults the contract writes are the threshold the server applies.
+        let shipped = (gstliveness::embedding::SAME_PERSON_SIMILARITY as f64 * 100.0).round() / 100.0;
+        for (schema, field) in [
+            ("FaceMatchRequest", "minConfidence"),
+            ("FaceMatchProofRequest", "minConfidence"),
+            ("VerifyRequest", "minFaceMatchConfidence"),
+        ] {
+            assert_eq!(schemas[schema]["properties"][field]["default"].as_f64(), Some(shipped), "{schema}.{field}");
+        }
     }
 }

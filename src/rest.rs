@@ -21,7 +21,7 @@ use base64::Engine;
 use gstliveness::embedding::{Embedder, Embedding, SAME_PERSON_SIMILARITY};
 use liveness_core::challenge::ChallengeType;
 use liveness_core::challenge::session::{SessionSettings, count_blinks, eyes_closed};
-use liveness_core::checks::{FrameCheck, FrameCheckSettings, check_frame, passive_series_live};
+use liveness_core::checks::{FrameCheck, passive_series_live};
 use liveness_core::face::{Eyes, Face, QualityResult};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -348,12 +348,6 @@ fn run_one(frame: DecodedFrame, chain: &[Stage]) -> Result<AnalyzedFrame, RestEr
     run(vec![frame], chain)?.frames.pop().ok_or_else(|| internal("no frame came out of the pipeline"))
 }
 
-/// The face checks of one frame (lvjwtsink's per-frame checks) and its main face.
-fn checked(frame: &AnalyzedFrame) -> (FrameCheck, Option<&Face>) {
-    let check = check_frame(&frame.faces, frame.width, frame.height, &FrameCheckSettings::default());
-    let face = check.main_face.and_then(|i| frame.faces.get(i));
-    (check, face)
-}
 
 fn codes(check: &FrameCheck) -> Vec<u16> {
     check.errors.iter().map(|c| c.code()).collect()
@@ -396,8 +390,8 @@ struct FaceMatch {
 
 fn match_faces(id: &AnalyzedFrame, selfie: &AnalyzedFrame, min: f64) -> Result<FaceMatch, RestError> {
     let embedder = Embedder::load().map_err(internal)?;
-    let id_embedding = embed(&embedder, id, checked(id).1)?;
-    let selfie_embedding = embed(&embedder, selfie, checked(selfie).1)?;
+    let id_embedding = embed(&embedder, id, id.checked().1)?;
+    let selfie_embedding = embed(&embedder, selfie, selfie.checked().1)?;
     let confidence = match (&id_embedding, &selfie_embedding) {
         (Some(a), Some(b)) => a.similarity(b).max(0.0),
         _ => 0.0,
@@ -426,7 +420,7 @@ pub(crate) fn liveness_chain(threshold: f64) -> Vec<Stage> {
 
 /// The liveness findings of one selfie.
 fn liveness(frame: &AnalyzedFrame, threshold: f64) -> LivenessBody {
-    let (check, face) = checked(frame);
+    let (check, face) = frame.checked();
     let antispoof = face.and_then(|f| f.antispoof);
     let surface = face.and_then(|f| f.surface);
     LivenessBody {
@@ -508,7 +502,7 @@ fn antispoof(request: &Request, default_threshold: f64) -> Result<AntispoofBody,
     let threshold = request.number("threshold", default_threshold, 0.0..=1.0)?;
     let chain = [Stage::new("lvfacedetect"), Stage::new("lvantispoof").with("threshold", threshold)];
     let frame = run_one(request.image("image")?, &chain)?;
-    let (_, face) = checked(&frame);
+    let (_, face) = frame.checked();
     let score = face.and_then(|f| f.antispoof).map(|a| a.aggregated_score);
     Ok(AntispoofBody {
         is_real: score.is_some_and(|s| s as f64 >= threshold),
@@ -519,8 +513,13 @@ fn antispoof(request: &Request, default_threshold: f64) -> Result<AntispoofBody,
     })
 }
 
+/// The default threshold of face matching, in hundredths as the endpoints answer it.
+fn same_person_similarity() -> f64 {
+    (SAME_PERSON_SIMILARITY as f64 * 100.0).round() / 100.0
+}
+
 fn face_match(request: &Request) -> Result<FaceMatchBody, RestError> {
-    let min = request.number("minConfidence", SAME_PERSON_SIMILARITY as f64, 0.0..=1.0)?;
+    let min = request.number("minConfidence", same_person_similarity(), 0.0..=1.0)?;
     let (id, selfie) = (request.image("idImage")?, request.image("selfieImage")?);
     let m = match_faces(&run_one(id, &detect_chain())?, &run_one(selfie, &detect_chain())?, min)?;
     Ok(FaceMatchBody {
@@ -534,7 +533,7 @@ fn face_match(request: &Request) -> Result<FaceMatchBody, RestError> {
 
 fn verify(request: &Request, default_threshold: f64) -> Result<VerifyBody, RestError> {
     let threshold = request.number("antispoofThreshold", default_threshold, 0.0..=1.0)?;
-    let min = request.number("minFaceMatchConfidence", SAME_PERSON_SIMILARITY as f64, 0.0..=1.0)?;
+    let min = request.number("minFaceMatchConfidence", same_person_similarity(), 0.0..=1.0)?;
     let (id, selfie) = (request.image("idImage")?, request.image("selfieImage")?);
     let selfie = run_one(selfie, &liveness_chain(threshold))?;
     let live = liveness(&selfie, threshold);
@@ -553,7 +552,7 @@ fn verify(request: &Request, default_threshold: f64) -> Result<VerifyBody, RestE
 fn smile_check(request: &Request) -> Result<SmileBody, RestError> {
     let threshold = request.number("threshold", SMILE_THRESHOLD, 0.0..=1.0)?;
     let frame = run_one(request.image("image")?, &landmarks_chain())?;
-    let (_, face) = checked(&frame);
+    let (_, face) = frame.checked();
     // Decided on the score as reported, so the answer never contradicts itself.
     let smile = face.and_then(|f| f.mouth).map(|m| round(m.smile, 4));
     Ok(SmileBody {
@@ -569,7 +568,7 @@ fn smile_check(request: &Request) -> Result<SmileBody, RestError> {
 /// the frames' highest) on each frame, and its count of open-closed-open.
 fn blink_check(request: &Request) -> Result<BlinkBody, RestError> {
     let frames = run(request.frames()?, &landmarks_chain())?.frames;
-    let eyes: Vec<Option<Eyes>> = frames.iter().map(|f| checked(f).1.and_then(|face| face.eyes)).collect();
+    let eyes: Vec<Option<Eyes>> = frames.iter().map(|f| f.checked().1.and_then(|face| face.eyes)).collect();
     let open = eyes.iter().flatten().map(Eyes::mean_aspect_ratio).fold(f32::NAN, f32::max);
     let blink_ratio = SessionSettings::default().blink_ratio;
     let closed: Vec<Option<bool>> = eyes.iter().map(|e| e.map(|e| eyes_closed(&e, open, blink_ratio))).collect();
@@ -587,7 +586,7 @@ fn blink_check(request: &Request) -> Result<BlinkBody, RestError> {
 fn passive_monitor(request: &Request, default_threshold: f64) -> Result<PassiveBody, RestError> {
     let threshold = request.number("antispoofThreshold", default_threshold, 0.0..=1.0)?;
     let frames = run(request.frames()?, &liveness_chain(threshold))?.frames;
-    let faces: Vec<&Face> = frames.iter().filter_map(|f| checked(f).1).collect();
+    let faces: Vec<&Face> = frames.iter().filter_map(|f| f.checked().1).collect();
     let last = faces.last().copied();
     let antispoof = last.and_then(|f| f.antispoof);
     let poses: Vec<_> = faces.iter().filter_map(|f| f.head_pose).collect();
@@ -596,7 +595,7 @@ fn passive_monitor(request: &Request, default_threshold: f64) -> Result<PassiveB
         let range = values.clone().fold(f32::NEG_INFINITY, f32::max) - values.fold(f32::INFINITY, f32::min);
         (!poses.is_empty()).then(|| round(range, 2))
     };
-    let mut errors: Vec<u16> = frames.iter().flat_map(|f| codes(&checked(f).0)).collect();
+    let mut errors: Vec<u16> = frames.iter().flat_map(|f| codes(&f.checked().0)).collect();
     errors.sort_unstable();
     errors.dedup();
     Ok(PassiveBody {
@@ -666,8 +665,8 @@ fn challenge_validate(request: &Request) -> Result<ChallengeBody, RestError> {
     let chain = [Stage::new("lvfacedetect"), Stage::new("lvlandmarks"), judge];
     let analysis = run(challenge_frames(challenge, baseline, shown), &chain)?;
     let named = |name: &str| analysis.messages.iter().any(|m| m.name() == name);
-    let first = analysis.frames.first().and_then(|f| checked(f).1);
-    let last = analysis.frames.get(BASELINE_FRAMES).and_then(|f| checked(f).1);
+    let first = analysis.frames.first().and_then(|f| f.checked().1);
+    let last = analysis.frames.get(BASELINE_FRAMES).and_then(|f| f.checked().1);
     let smile_change = match (first.and_then(|f| f.mouth), last.and_then(|f| f.mouth)) {
         (Some(a), Some(b)) => Some(round((b.smile - a.smile) * 100.0, 2)),
         _ => None,

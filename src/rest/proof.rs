@@ -15,10 +15,10 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use zkmatch::{Blinding, Descriptor, Keys, Statement, snarkjs, solidity};
 
-use super::{Request, RestError, checked, detect_chain, internal, round, run_one};
+use super::{Request, RestError, detect_chain, internal, round, run_one};
 use crate::App;
 use crate::errors::{ErrorCode, Finding};
-use gstliveness::embedding::{Embedder, Embedding, SAME_PERSON_SIMILARITY};
+use gstliveness::embedding::{Embedder, Embedding};
 
 /// A value for the ID image and one for the selfie.
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,7 +93,7 @@ fn keys(app: &App) -> Result<&Keys, RestError> {
 /// The main face's descriptor of the image in `field`.
 fn descriptor(embedder: &Embedder, request: &Request, field: &str) -> Result<Embedding, RestError> {
     let frame = run_one(request.image(field)?, &detect_chain())?;
-    let (check, face) = checked(&frame);
+    let (check, face) = frame.checked();
     if check.errors.contains(&Finding::SeveralFaces) {
         return Err(RestError::field(ErrorCode::SeveralFacesFound, field, format!("{field} shows several faces")));
     }
@@ -115,7 +115,7 @@ fn blinding(request: &Request, field: &str) -> Result<Blinding, RestError> {
 
 pub(super) fn face_match_proof(app: &App, request: &Request) -> Result<FaceMatchProofBody, RestError> {
     let keys = keys(app)?;
-    let min = request.number("minConfidence", SAME_PERSON_SIMILARITY as f64, 0.0..=1.0)?;
+    let min = request.number("minConfidence", super::same_person_similarity(), 0.0..=1.0)?;
     let threshold = (min * zkmatch::THRESHOLD_SCALE as f64).round() as u32;
     let (id_blinding, selfie_blinding) = (blinding(request, "idBlinding")?, blinding(request, "selfieBlinding")?);
     let embedder = Embedder::load().map_err(internal)?;

@@ -38,9 +38,10 @@
 //! `--mode camera` sweeps the stream checks over every camera condition ([`camera`]).
 //!
 //! `--mode pad` builds the presentation-attack calibration set instead ([`pad`], `make
-//! eval-pad`); `--mode age` surveys the age models ([`age`], `make age-survey`).
+//! eval-pad`); `--mode age` surveys the age models ([`age`], `make age-survey`); `--mode match`
+//! measures face matching ([`matching`], part of `make eval`).
 //!
-//!   lpeval [--mode sessions|pad|age|camera] [--set reporting|tuning|all] [--sessions N]
+//!   lpeval [--mode sessions|pad|age|camera|match] [--set reporting|tuning|all] [--sessions N]
 //!          [--attacks M] [--parallel P] [--fps F] [--out DIR] [--faces DIR] [--seed S]
 //!          [--kinds K,...] [--rows all|shipped] [--real N]
 
@@ -55,6 +56,7 @@ mod attack;
 mod camera;
 mod identities;
 mod light;
+mod matching;
 mod pad;
 mod real;
 mod record;
@@ -86,14 +88,15 @@ const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const HELP: &str = "\
 lpeval: genuine and attack sessions against an in-process lpserver (make eval)
 
-Usage: lpeval [--mode sessions|pad|age|camera] [--set reporting|tuning|all] [--sessions N]
+Usage: lpeval [--mode sessions|pad|age|camera|match] [--set reporting|tuning|all] [--sessions N]
               [--attacks M] [--parallel P] [--fps F] [--out DIR] [--faces DIR] [--seed S]
               [--kinds K,...] [--rows all|shipped] [--real N]
 
   --mode      sessions (default): LPProto sessions; pad: the presentation-attack calibration
               set of make eval-pad, written to OUT/pad-features.csv (every identity);
               age: the survey of the age models (make age-survey), OUT/age-survey.json;
-              camera: the camera sweep's stream figures, OUT/camera-sweep.json
+              camera: the camera sweep's stream figures, OUT/camera-sweep.json;
+              match: face matching's false match and non-match rates, OUT/match.json
   --rows      all (default): the shipped defaults, then the flash off, and the flash off
               with prompts without their hold; shipped: the shipped defaults alone
   --real      sessions of the real camera's recording (default 3; 0 skips them)
@@ -149,8 +152,8 @@ fn options() -> Result<Options, String> {
     for (arg, value) in lpserver::client::option_pairs(HELP)? {
         let count = || value.parse::<usize>().map_err(|_| format!("{arg}: a whole number"));
         match arg.as_str() {
-            "--mode" if ["sessions", "pad", "age", "camera"].contains(&value.as_str()) => o.mode = value,
-            "--mode" => return Err("--mode: sessions, pad, age or camera".into()),
+            "--mode" if ["sessions", "pad", "age", "camera", "match"].contains(&value.as_str()) => o.mode = value,
+            "--mode" => return Err("--mode: sessions, pad, age, camera or match".into()),
             "--rows" if ["all", "shipped"].contains(&value.as_str()) => o.rows = value,
             "--rows" => return Err("--rows: all or shipped".into()),
             "--real" => o.real = count()?,
@@ -293,7 +296,7 @@ fn load_identities(o: &Options) -> Vec<Arc<Identity>> {
     let mut identities = Vec::new();
     println!("identities (mesh head pose on the photo; role; the renders' check):");
     for source in SOURCES {
-        admit(identity(source, &o.faces), source.name, source.origin, &mut identities, o.mode != "pad");
+        admit(identity(source, &o.faces), source.name, source.origin, &mut identities, !["pad", "match"].contains(&o.mode.as_str()));
     }
     for (g, file) in GROUPS.iter().enumerate() {
         let members = match group_members(&o.faces.join("eval-faces").join(file)) {
@@ -310,7 +313,7 @@ fn load_identities(o: &Options) -> Vec<Arc<Identity>> {
                 name,
                 "npm @vladmandic/face-api 1.7.15 demo photo, licence not stated",
                 &mut identities,
-                o.mode != "pad",
+                !["pad", "match"].contains(&o.mode.as_str()),
             );
         }
     }
@@ -567,6 +570,9 @@ async fn run(o: Options) -> Result<(), String> {
     }
     if o.mode == "camera" {
         return camera::run(&identities, &o.out, o.seed);
+    }
+    if o.mode == "match" {
+        return matching::run(&identities, &o.faces, &o.out, o.seed);
     }
     if o.mode == "age" {
         let root = PathBuf::from(WORKSPACE);
