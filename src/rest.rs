@@ -348,7 +348,6 @@ fn run_one(frame: DecodedFrame, chain: &[Stage]) -> Result<AnalyzedFrame, RestEr
     run(vec![frame], chain)?.frames.pop().ok_or_else(|| internal("no frame came out of the pipeline"))
 }
 
-
 fn codes(check: &FrameCheck) -> Vec<u16> {
     check.errors.iter().map(|c| c.code()).collect()
 }

@@ -296,7 +296,13 @@ fn load_identities(o: &Options) -> Vec<Arc<Identity>> {
     let mut identities = Vec::new();
     println!("identities (mesh head pose on the photo; role; the renders' check):");
     for source in SOURCES {
-        admit(identity(source, &o.faces), source.name, source.origin, &mut identities, !["pad", "match"].contains(&o.mode.as_str()));
+        admit(
+            identity(source, &o.faces),
+            source.name,
+            source.origin,
+            &mut identities,
+            !["pad", "match"].contains(&o.mode.as_str()),
+        );
     }
     for (g, file) in GROUPS.iter().enumerate() {
         let members = match group_members(&o.faces.join("eval-faces").join(file)) {

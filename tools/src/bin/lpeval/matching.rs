@@ -202,7 +202,10 @@ fn table(pairs: &[Pair], role: Role, threshold: f32) -> Value {
             fmr * 100.0,
             fnmr * 100.0
         );
-        rows.insert(camera.into(), json!({"fmr": fmr, "fnmr": fnmr, "impostor_pairs": impostors, "genuine_pairs": genuine}));
+        rows.insert(
+            camera.into(),
+            json!({"fmr": fmr, "fnmr": fnmr, "impostor_pairs": impostors, "genuine_pairs": genuine}),
+        );
     }
     Value::Object(rows)
 }
@@ -229,14 +232,17 @@ pub fn run(identities: &[Arc<Identity>], faces: &Path, out: &Path, seed: u64) ->
         let (Some(x), Some(y)) = (people.iter().find(|p| p.name == a), people.iter().find(|p| p.name == b)) else {
             continue;
         };
-        let best = |p: &Person, q: &Person| q.selfies.iter().map(|s| p.id_photo.similarity(&s.embedding)).fold(f32::MIN, f32::max);
-        println!("  {a} and {b} (left out, one person by eye): best similarity {:.3} and {:.3}", best(x, y), best(y, x));
+        let best = |p: &Person, q: &Person| {
+            q.selfies.iter().map(|s| p.id_photo.similarity(&s.embedding)).fold(f32::MIN, f32::max)
+        };
+        println!(
+            "  {a} and {b} (left out, one person by eye): best similarity {:.3} and {:.3}",
+            best(x, y),
+            best(y, x)
+        );
     }
-    let highest_impostor = pairs
-        .iter()
-        .filter(|p| p.role == Role::Tuning && !p.genuine)
-        .map(|p| p.similarity)
-        .fold(f32::MIN, f32::max);
+    let highest_impostor =
+        pairs.iter().filter(|p| p.role == Role::Tuning && !p.genuine).map(|p| p.similarity).fold(f32::MIN, f32::max);
     // The lowest hundredth strictly above every tuning impostor.
     let chosen = ((highest_impostor * 100.0).floor() + 1.0) / 100.0;
     let quantisation = pairs.iter().map(|p| (p.quantised - p.similarity as f64).abs()).fold(0.0f64, f64::max);
