@@ -17,7 +17,9 @@ environment for secrets (flags show in the process list).
 
 Exit status: 0 after a clean shutdown (SIGTERM, SIGINT); 2 when the configuration is invalid
 or the server cannot start (no key, key file unreadable, Redis or GStreamer unavailable),
-with a message naming the variable and what it takes; 1 when it cannot listen or fails later.";
+with a message naming the variable and what it takes; 1 when it cannot listen or fails later.
+
+`lpserver zk-setup --out DIR` writes the keys of the face-match proofs into DIR (ZK_KEYS_DIR).";
 
 /// The setting called `name`.
 pub fn setting_named(name: &str) -> Option<&'static Setting> {

@@ -88,3 +88,21 @@ pub fn setup_command(args: &[String]) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proofs_take_one_place_a_core_and_the_next_waits_then_gives_up() {
+        let prover = Prover::load(None).expect("no keys to read");
+        assert!(prover.keys().is_none());
+        let cores = crate::config::cores();
+        let places: Vec<_> = (0..cores).map(|_| prover.place(Duration::ZERO).expect("a free place")).collect();
+        let started = Instant::now();
+        assert!(prover.place(Duration::from_millis(50)).is_none(), "{cores} proofs at once at most");
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        drop(places);
+        assert!(prover.place(Duration::ZERO).is_some());
+    }
+}
