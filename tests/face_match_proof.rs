@@ -131,17 +131,15 @@ async fn a_proof_binds_its_commitments_and_a_kept_blinding_commits_to_the_same_p
     assert_eq!(check(address, &first["proof"], &signals).await["valid"], false);
 }
 
-/// Two photos of one person side by side: two faces, both scored above 0.95.
+/// The public-domain astronaut twice side by side: two faces, both clearly people. (The White
+/// House photographs are never edited: their captions ask that they not be manipulated.)
 fn two_faces() -> String {
-    use base64::Engine;
-    let load = |name: &str| {
-        let bytes = base64::engine::general_purpose::STANDARD.decode(photo(name)).unwrap();
-        image::load_from_memory(&bytes).unwrap().resize(400, 400, image::imageops::FilterType::Triangle).to_rgb8()
-    };
-    let (a, b) = (load("obama.jpg"), load("obama2.jpg"));
-    let mut canvas = image::RgbImage::new(a.width() + b.width(), a.height().max(b.height()));
-    image::imageops::replace(&mut canvas, &a, 0, 0);
-    image::imageops::replace(&mut canvas, &b, a.width() as i64, 0);
+    let photo = image::open(root().join("tests/fixtures/astronaut.png")).unwrap().to_rgb8();
+    // The demo clip's square around her face (the face 30 % of it).
+    let astronaut = image::imageops::crop_imm(&photo, 65, 0, 320, 320).to_image();
+    let mut canvas = image::RgbImage::new(astronaut.width() * 2, astronaut.height());
+    image::imageops::replace(&mut canvas, &astronaut, 0, 0);
+    image::imageops::replace(&mut canvas, &astronaut, astronaut.width() as i64, 0);
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&canvas).unwrap();
     b64(&jpeg)
