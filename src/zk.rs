@@ -5,8 +5,8 @@
 //! `zk-setup` is a single-party set-up: whoever runs it holds, for as long as the process
 //! lives, the randomness that could forge proofs under its keys. The process drops it when it
 //! ends; a deployment whose verifiers must not trust the operator replaces it with a multi-party
-//! ceremony (a Groth16 phase-2 ceremony over this circuit) and puts that ceremony's keys in the
-//! directory.
+//! ceremony (a Groth16 phase-2 ceremony over this circuit), whose keys, in arkworks' encoding,
+//! take the place of these in the directory.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
