@@ -567,7 +567,7 @@ mod tests {
         assert!(challenges.contains(&"turn_left".into()) && !challenges.contains(&"nod_yes".into()));
         assert!(!challenges.contains(&"flash".into()));
         // The face-match defaults the contract writes are the threshold the server applies.
-        let shipped = (gstliveness::embedding::SAME_PERSON_SIMILARITY as f64 * 100.0).round() / 100.0;
+        let shipped = crate::rest::same_person_similarity();
         for (schema, field) in [
             ("FaceMatchRequest", "minConfidence"),
             ("FaceMatchProofRequest", "minConfidence"),

@@ -371,11 +371,9 @@ fn elapsed_ms(started: Instant) -> f64 {
     (started.elapsed().as_secs_f64() * 1e5).round() / 100.0
 }
 
-fn embed(embedder: &Embedder, frame: &AnalyzedFrame, face: Option<&Face>) -> Result<Option<Embedding>, RestError> {
-    match face {
-        Some(face) => Ok(Some(embedder.embed(&frame.view().map_err(internal)?, face).map_err(internal)?)),
-        None => Ok(None),
-    }
+/// The FaceRes descriptor of `face`, one of `frame`'s.
+fn embed(embedder: &Embedder, frame: &AnalyzedFrame, face: &Face) -> Result<Embedding, RestError> {
+    embedder.embed(&frame.view().map_err(internal)?, face).map_err(internal)
 }
 
 /// The comparison of the main faces of an ID image and a selfie.
@@ -389,8 +387,8 @@ struct FaceMatch {
 
 fn match_faces(id: &AnalyzedFrame, selfie: &AnalyzedFrame, min: f64) -> Result<FaceMatch, RestError> {
     let embedder = Embedder::load().map_err(internal)?;
-    let id_embedding = embed(&embedder, id, id.checked().1)?;
-    let selfie_embedding = embed(&embedder, selfie, selfie.checked().1)?;
+    let id_embedding = id.checked().1.map(|face| embed(&embedder, id, face)).transpose()?;
+    let selfie_embedding = selfie.checked().1.map(|face| embed(&embedder, selfie, face)).transpose()?;
     let confidence = match (&id_embedding, &selfie_embedding) {
         (Some(a), Some(b)) => a.similarity(b).max(0.0),
         _ => 0.0,
@@ -513,7 +511,7 @@ fn antispoof(request: &Request, default_threshold: f64) -> Result<AntispoofBody,
 }
 
 /// The default threshold of face matching, in hundredths as the endpoints answer it.
-fn same_person_similarity() -> f64 {
+pub(crate) fn same_person_similarity() -> f64 {
     (SAME_PERSON_SIMILARITY as f64 * 100.0).round() / 100.0
 }
 

@@ -99,7 +99,7 @@ fn descriptor(embedder: &Embedder, request: &Request, field: &str) -> Result<Emb
     }
     let face =
         face.ok_or_else(|| RestError::field(ErrorCode::FaceNotFound, field, format!("{field} shows no face")))?;
-    embedder.embed(&frame.view().map_err(internal)?, face).map_err(internal)
+    super::embed(embedder, &frame, face)
 }
 
 /// An optional blinding: a decimal string below the scalar field's modulus; a fresh one when

@@ -27,7 +27,8 @@ fn refused(field: &str, detail: impl Into<String>) -> FormatError {
     FormatError { field: field.to_string(), detail: detail.into() }
 }
 
-fn decimal<F: PrimeField>(f: &F) -> String {
+/// A field element as a decimal string.
+pub(crate) fn decimal<F: PrimeField>(f: &F) -> String {
     f.into_bigint().to_string()
 }
 

@@ -16,11 +16,8 @@ use ark_bn254::{Fq, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
 use ark_ff::{BigInteger, PrimeField, Zero};
 
+use crate::snarkjs::decimal;
 use crate::{Fr, PUBLIC_SIGNALS, Proof, Statement, VerifyingKey};
-
-fn decimal<F: PrimeField>(f: &F) -> String {
-    f.into_bigint().to_string()
-}
 
 fn hex<F: PrimeField>(f: &F) -> String {
     let bytes = f.into_bigint().to_bytes_be();
