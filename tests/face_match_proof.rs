@@ -178,6 +178,10 @@ async fn bad_images_proofs_and_keys_get_their_codes() {
         let (status, v) = post_json(address, path, &body).await;
         assert_eq!((status, v["code"].as_u64(), v["field"].as_str()), (400, Some(code), Some(field)), "{path}: {v}");
     }
+    // A proof to check is small: its body is bounded at 64 KiB, read no further.
+    let padded = json!({"proof": good["proof"], "publicSignals": good["publicSignals"], "note": "x".repeat(65536)});
+    let (status, v) = post_json(address, "/face-match-proof/verify", &padded).await;
+    assert_eq!((status, v["error"].as_str()), (413, Some("body-too-large")), "{v}");
     let mut off_curve = good["proof"].clone();
     off_curve["pi_a"][0] = json!("7");
     let (status, v) = post_json(
